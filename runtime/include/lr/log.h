@@ -1,0 +1,89 @@
+/* Logging to stdout for CloudWatch: Text or JSON lines as Lambda's AWS_LAMBDA_LOG_FORMAT /
+ * AWS_LAMBDA_LOG_LEVEL say, one log event per line, every byte escaped so no input can split or forge a
+ * line. The module owns a process-wide state (Lambda runs one invoke at a time); it copies everything
+ * it is given and keeps no caller pointer beyond a call. Not thread-safe by design. */
+#ifndef LR_LOG_H
+#define LR_LOG_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "lr/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum lr_log_level {
+    LR_LOG_TRACE = 0,
+    LR_LOG_DEBUG,
+    LR_LOG_INFO,
+    LR_LOG_WARN,
+    LR_LOG_ERROR,
+    LR_LOG_FATAL
+};
+
+enum lr_log_format { LR_LOG_FORMAT_TEXT = 0, LR_LOG_FORMAT_JSON };
+
+/* Default cap of one output line, in bytes (CloudWatch events are limited to 256 KB). Longer values
+ * are cut, the line stays valid and says it was truncated. */
+#define LR_LOG_DEFAULT_MAX_LINE ((size_t)240 * 1024)
+
+/* An extra member of a log line: in JSON format "key": value; in Text format key=value after the
+ * message. value is escaped unless is_json is set, in which case it must be one valid, compact JSON
+ * value produced by the program itself (e.g. a serialised DynamoDB image). */
+struct lr_log_field {
+    const char *key;     /* static or caller-owned, NUL-terminated; must be a plain identifier */
+    struct lr_str value; /* borrowed for the duration of the call */
+    bool is_json;
+};
+
+/* Reads AWS_LAMBDA_LOG_FORMAT ("JSON"/"Text", any case; default Text) and AWS_LAMBDA_LOG_LEVEL (TRACE,
+ * DEBUG, INFO, WARN, ERROR, FATAL, any case; default INFO; unknown values fall back to INFO). */
+void lr_log_init_from_env(void);
+
+/* Explicit configuration (tests, embedders). out NULL means stdout. max_line 0 means the default. */
+void lr_log_configure(enum lr_log_format format, enum lr_log_level min_level, FILE *out,
+                      size_t max_line);
+
+/* Parses a level / format name case-insensitively; returns false (and leaves *out) on anything else. */
+bool lr_log_parse_level(const char *s, enum lr_log_level *out);
+bool lr_log_parse_format(const char *s, enum lr_log_format *out);
+
+/* Static upper-case name of a level ("INFO"). */
+const char *lr_log_level_name(enum lr_log_level level);
+
+/* True when a line of this level would be written: test it before building expensive fields. */
+bool lr_log_enabled(enum lr_log_level level);
+
+/* Sets the request id stamped on every following line (copied; NULL or len 0 clears it). */
+void lr_log_set_request_id(const char *id, size_t len);
+
+/* Writes one line (printf-style message) at level; flushed immediately. */
+void lr_log(enum lr_log_level level, const char *fmt, ...) LR_PRINTF(2, 3);
+
+/* Writes one line with extra fields. */
+void lr_log_fields(enum lr_log_level level, const struct lr_log_field *fields, size_t n_fields,
+                   const char *fmt, ...) LR_PRINTF(4, 5);
+void lr_log_vfields(enum lr_log_level level, const struct lr_log_field *fields, size_t n_fields,
+                    const char *fmt, va_list ap) LR_PRINTF(4, 0);
+
+/* Writes a pre-rendered single-line JSON document as is (used for Embedded Metric Format lines),
+ * whatever the format and level. Refuses (returns false) a document containing a raw newline. */
+bool lr_log_raw_json_line(const char *json, size_t len);
+
+/* Flushes the output stream (the run loop calls this before posting each response). */
+void lr_log_flush(void);
+
+/* Appends the JSON-string escaping of bytes[0..len) (without quotes) to dst (capacity cap, always
+ * NUL-terminated when cap > 0): ", \, control bytes, DEL, and ANSI escapes are escaped, valid UTF-8
+ * passes through unchanged, invalid UTF-8 bytes become \ufffd. Returns the number of bytes the full
+ * escaping needs (like snprintf), so a result >= cap means it was cut (never inside an escape or a
+ * UTF-8 sequence). */
+size_t lr_log_escape(char *dst, size_t cap, const char *bytes, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,138 @@
+/* Lambda Runtime API client and handler loop (API version 2018-06-01), shaped like aws-lambda-cpp.
+ *
+ * Ownership in one paragraph: every struct lr_str in an lr_invocation_request is a view into storage
+ * owned by the runtime client; it is valid until the handler returns (run loop) or until the next
+ * lr_client_next() / lr_client_destroy() (low-level API). Views from the runtime are also
+ * NUL-terminated for convenience (ptr[len] == '\0'), but may contain NUL bytes (payload).
+ * An lr_invocation_response owns its heap body; the run loop frees it after posting it, a caller of
+ * the low-level API frees it with lr_response_clean_up().
+ */
+#ifndef LR_RUNTIME_H
+#define LR_RUNTIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lr/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Lambda's synchronous response limit; a larger response is turned into an error report. */
+#define LR_MAX_RESPONSE_BYTES ((size_t)6 * 1024 * 1024)
+/* Cap on an event body read from /next: Lambda's 6 MB plus headroom for the RIE's +100 bytes. */
+#define LR_MAX_EVENT_BYTES ((size_t)6 * 1024 * 1024 + 4096)
+
+/* Errors of the runtime client, returned by value. */
+enum lr_status {
+    LR_OK = 0,
+    LR_E_NO_MEMORY,      /* allocation failed */
+    LR_E_CONFIG,         /* AWS_LAMBDA_RUNTIME_API missing or not host:port */
+    LR_E_TRANSPORT,      /* libcurl could not complete the exchange (refused, reset, truncated) */
+    LR_E_PROTOCOL,       /* the reply breaks the contract: no request id, bad deadline, bad header */
+    LR_E_TOO_LARGE,      /* a body exceeded its cap */
+    LR_E_HTTP_400,       /* Runtime API said 400: invalid request id */
+    LR_E_HTTP_403,       /* Runtime API said 403: invalid state transition */
+    LR_E_HTTP_413,       /* Runtime API said 413: response too large, invoke already failed */
+    LR_E_HTTP_500,       /* Runtime API said 500: container error, exit promptly */
+    LR_E_HTTP_OTHER,     /* any other unexpected status */
+    LR_E_INVALID_ARG     /* caller passed something unusable */
+};
+
+/* Static, human-readable name of a status, e.g. "LR_E_HTTP_413 (payload too large)". Never NULL. */
+const char *lr_status_str(enum lr_status st);
+
+/* One invocation, as delivered by GET /runtime/invocation/next. All views: see the paragraph above. */
+struct lr_invocation_request {
+    struct lr_str payload;          /* the event body (JSON for DynamoDB Streams) */
+    struct lr_str request_id;       /* Lambda-Runtime-Aws-Request-Id; never empty */
+    struct lr_str xray_trace_id;    /* Lambda-Runtime-Trace-Id; len 0 when absent */
+    struct lr_str client_context;   /* Lambda-Runtime-Client-Context (JSON); len 0 when absent */
+    struct lr_str cognito_identity; /* Lambda-Runtime-Cognito-Identity (JSON); len 0 when absent */
+    struct lr_str function_arn;     /* Lambda-Runtime-Invoked-Function-Arn; len 0 when absent */
+    struct lr_str tenant_id;        /* Lambda-Runtime-Aws-Tenant-Id; len 0 when absent */
+    struct lr_str content_type;     /* Content-Type of the event; len 0 when absent */
+    int64_t deadline_ms;            /* Lambda-Runtime-Deadline-Ms: deadline in ms since the Unix epoch */
+};
+
+/* Milliseconds left before the invoke's deadline, from CLOCK_REALTIME (negative once past it). */
+int64_t lr_invocation_time_remaining_ms(const struct lr_invocation_request *req);
+
+/* The outcome of a handler: a success payload (POST /response) or an error (POST /error). */
+struct lr_invocation_response {
+    char *body;               /* heap, owned by this response; JSON error document for failures */
+    size_t body_len;
+    const char *content_type; /* static string, e.g. "application/json" */
+    char *error_type;         /* heap, owned; for failures: Lambda-Runtime-Function-Error-Type; else NULL */
+    bool success;
+};
+
+/* Success with a copy of payload[0..len) (payload may be NULL when len is 0). content_type must be a
+ * static string (NULL means "application/json"). Aborts on out-of-memory, as Lambda replaces a crashed
+ * sandbox. The returned response owns its copy. */
+struct lr_invocation_response lr_response_success(const char *payload, size_t len,
+                                                  const char *content_type);
+
+/* Success that takes ownership of a malloc'd buffer instead of copying it (hot path for large bodies). */
+struct lr_invocation_response lr_response_success_take(char *payload, size_t len,
+                                                       const char *content_type);
+
+/* Failure: body {"errorMessage":..,"errorType":..,"stackTrace":[]} (both JSON-escaped), header
+ * Lambda-Runtime-Function-Error-Type = error_type. Both arguments are copied; NULL is treated as "". */
+struct lr_invocation_response lr_response_failure(const char *error_message, const char *error_type);
+
+/* Frees what the response owns and zeroes it; safe on a zeroed response and safe to call twice. */
+void lr_response_clean_up(struct lr_invocation_response *resp);
+
+/* The handler: called once per invoke. req is valid only during the call. */
+typedef struct lr_invocation_response (*lr_handler_fn)(const struct lr_invocation_request *req,
+                                                        void *user_data);
+
+/* Initialises the runtime from the environment, then loops forever on /next -> handler -> post.
+ * Returns only on a fatal condition (missing AWS_LAMBDA_RUNTIME_API, Runtime API 500, repeated transport
+ * failure on /next), with the exit status the process should use (non-zero). */
+int lr_run_handler(lr_handler_fn handler, void *user_data);
+
+/* Reports an initialisation failure through POST /runtime/init/error with the given message and
+ * error type (e.g. "Runtime.ConfigInvalid"), then returns the non-zero exit status to use. Call this
+ * instead of lr_run_handler() when your own initialisation failed. */
+int lr_report_init_error(const char *error_message, const char *error_type);
+
+/* ---- Low-level client (what lr_run_handler is built on) ---- */
+
+struct lr_client;
+
+/* Creates a client for endpoint "host:port" (NULL: read AWS_LAMBDA_RUNTIME_API). On LR_OK *out is a heap
+ * client owned by the caller, freed with lr_client_destroy(). One libcurl easy handle is kept for the
+ * client's whole life, so all requests share one keep-alive connection. */
+enum lr_status lr_client_new(const char *endpoint, struct lr_client **out) LR_NODISCARD;
+
+/* Frees the client and everything it owns; NULL is a no-op. */
+void lr_client_destroy(struct lr_client *client);
+
+/* GET /next (no total timeout: the sandbox may be frozen between invokes). On LR_OK fills *req with
+ * views valid until the next lr_client_next() or lr_client_destroy(), and sets or unsets
+ * _X_AMZN_TRACE_ID. Transport failures are NOT retried here; lr_run_handler() retries them. */
+enum lr_status lr_client_next(struct lr_client *client, struct lr_invocation_request *req) LR_NODISCARD;
+
+/* POST /response or /error for req, according to resp->success. A success body larger than
+ * LR_MAX_RESPONSE_BYTES is replaced by an error report of type Function.ResponseSizeTooLarge (and
+ * LR_E_TOO_LARGE is returned after that report was posted). Does not free resp. */
+enum lr_status lr_client_post(struct lr_client *client, const struct lr_invocation_request *req,
+                              const struct lr_invocation_response *resp) LR_NODISCARD;
+
+/* POST /runtime/init/error with a JSON error body and Lambda-Runtime-Function-Error-Type. */
+enum lr_status lr_client_init_error(struct lr_client *client, const char *error_message,
+                                    const char *error_type) LR_NODISCARD;
+
+/* ---- Bounded parsers used on Runtime API headers (exposed for tests and fuzzing) ---- */
+
+/* Parses an unsigned decimal of 1..19 digits with value <= max (no sign, no spaces, no garbage).
+ * Returns LR_OK or LR_E_PROTOCOL; *out untouched on error. */
+enum lr_status lr_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out) LR_NODISCARD;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
