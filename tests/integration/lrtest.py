@@ -1,0 +1,277 @@
+"""Test harness for the integration tests: paths of the build, and a context manager that runs the
+local Lambda emulator (tools/emulator/lambda-emu) with a bootstrap on ephemeral loopback ports.
+
+Standard library only. Every process the harness starts is stopped when the `with` block ends, even
+when the test fails.
+
+    with lrtest.Emulator(env={"LR_BATCH_MODE": "continue"}) as emu:
+        status, headers, body = emu.invoke(b'{"Records":[]}')
+        assert status == 200
+        assert "START RequestId:" in emu.logs()
+"""
+
+import http.client
+import json
+import os
+import re
+import signal
+import subprocess
+import tempfile
+import time
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+
+
+def source_dir():
+    """The repository root (LR_SOURCE_DIR, else two levels above this file)."""
+    return os.environ.get("LR_SOURCE_DIR") or os.path.dirname(os.path.dirname(_HERE))
+
+
+def build_dir():
+    """The CMake build directory (LR_BUILD_DIR, else <source>/build)."""
+    return os.environ.get("LR_BUILD_DIR") or os.path.join(source_dir(), "build")
+
+
+def bootstrap_path():
+    """The bundled handler executable, build/handler/bootstrap."""
+    return os.path.join(build_dir(), "handler", "bootstrap")
+
+
+def emulator_path():
+    """The emulator executable, build/tools/emulator/lambda-emu."""
+    return os.path.join(build_dir(), "tools", "emulator", "lambda-emu")
+
+
+def helper_bootstrap_path():
+    """The emulator's test bootstrap (behaviour chosen by LR_TB_MODE, see tools/emulator/README.md)."""
+    return os.path.join(build_dir(), "tools", "emulator", "lr-test-bootstrap")
+
+
+def fixtures_dir():
+    """../shared/fixtures next to the repository when it exists, else None (tests must then skip)."""
+    path = os.path.normpath(os.path.join(source_dir(), "..", "shared", "fixtures"))
+    return path if os.path.isdir(path) else None
+
+
+def sanitizers():
+    """True when the build under test uses ASan+UBSan (slower: widen time bounds)."""
+    return os.environ.get("LR_SANITIZERS", "") in ("1", "ON", "on", "TRUE", "true")
+
+
+def slow_factor():
+    """Multiplier for time bounds: sanitizer builds run several times slower."""
+    return 4 if sanitizers() else 1
+
+
+class EmulatorError(Exception):
+    """The emulator did not start, or stopped unexpectedly."""
+
+
+class Emulator:
+    """Runs lambda-emu with a bootstrap on ephemeral ports; use as a context manager.
+
+    bootstrap: path of the bootstrap (default: the bundled handler). env: variables added to the
+    current environment (a value of None removes the variable). timeout_ms: the function timeout.
+    faults: fault specs given on the command line (--fault). extra_args: more emulator options.
+    bootstrap_args: arguments passed to the bootstrap.
+    """
+
+    def __init__(self, bootstrap=None, env=None, timeout_ms=None, faults=(), extra_args=(),
+                 bootstrap_args=(), start_timeout_s=None):
+        self.bootstrap = bootstrap or bootstrap_path()
+        self.env = dict(env or {})
+        self.timeout_ms = timeout_ms
+        self.faults = list(faults)
+        self.extra_args = list(extra_args)
+        self.bootstrap_args = list(bootstrap_args)
+        self.start_timeout_s = start_timeout_s or 15 * slow_factor()
+        self.proc = None
+        self.returncode = None
+        self.runtime_api = None
+        self.invoke_address = None
+        self.invoke_url = None
+        self._tmp = None
+        self._log = None
+
+    # -- lifecycle ------------------------------------------------------------------------------
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        self.stop()
+        return False
+
+    def _command(self, port_file):
+        cmd = [emulator_path(), "--runtime-api-port", "0", "--invoke-port", "0",
+               "--port-file", port_file]
+        if self.timeout_ms is not None:
+            cmd += ["--timeout-ms", str(int(self.timeout_ms))]
+        for spec in self.faults:
+            cmd += ["--fault", spec]
+        cmd += self.extra_args
+        cmd += ["--", self.bootstrap] + self.bootstrap_args
+        return cmd
+
+    def _environment(self):
+        env = dict(os.environ)
+        for key, value in self.env.items():
+            if value is None:
+                env.pop(key, None)
+            else:
+                env[key] = str(value)
+        return env
+
+    def start(self):
+        for path in (emulator_path(), self.bootstrap):
+            if not os.access(path, os.X_OK):
+                raise EmulatorError("not built: %s (LR_BUILD_DIR=%s)" % (path, build_dir()))
+        self._tmp = tempfile.TemporaryDirectory(prefix="lrtest-")
+        port_file = os.path.join(self._tmp.name, "ports")
+        self.log_path = os.path.join(self._tmp.name, "emulator.log")
+        self._log = open(self.log_path, "wb")
+        # Own session: stop() can then reach a bootstrap left behind if the emulator itself died.
+        self.proc = subprocess.Popen(self._command(port_file), env=self._environment(),
+                                     stdin=subprocess.DEVNULL, stdout=self._log,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            self._read_ports(port_file)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _read_ports(self, port_file):
+        limit = time.monotonic() + self.start_timeout_s
+        while time.monotonic() < limit:
+            if self.proc.poll() is not None:
+                raise EmulatorError("emulator exited with %s before listening:\n%s"
+                                    % (self.proc.returncode, self.logs()))
+            if os.path.exists(port_file):
+                values = {}
+                with open(port_file) as f:
+                    for line in f:
+                        key, _, value = line.strip().partition("=")
+                        values[key] = value
+                if "runtime_api" in values and "invoke" in values:
+                    self.runtime_api = values["runtime_api"]
+                    self.invoke_address = values["invoke"]
+                    self.invoke_url = "http://%s%s" % (self.invoke_address, INVOKE_PATH)
+                    return
+            time.sleep(0.01)
+        raise EmulatorError("emulator did not write its port file in %ss:\n%s"
+                            % (self.start_timeout_s, self.logs()))
+
+    def stop(self, timeout_s=10):
+        """SIGTERM, then SIGKILL to the whole session after timeout_s; returns the exit code."""
+        if self.proc is not None and self.returncode is None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGTERM)
+                try:
+                    self.proc.wait(timeout=timeout_s * slow_factor())
+                except subprocess.TimeoutExpired:
+                    pass
+            self._kill_session()
+            self.returncode = self.proc.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._tmp is not None:
+            self._saved_logs = self.logs()
+            self._tmp.cleanup()
+            self._tmp = None
+        return self.returncode
+
+    def _kill_session(self):
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    # -- Invoke API -----------------------------------------------------------------------------
+
+    def _connection(self, timeout_s):
+        host, _, port = self.invoke_address.rpartition(":")
+        return http.client.HTTPConnection(host, int(port), timeout=timeout_s)
+
+    def request(self, method, path, body=None, headers=None, timeout_s=60):
+        """One HTTP request to the invoke port; returns (status, headers dict lower-cased, body)."""
+        conn = self._connection(timeout_s * slow_factor())
+        try:
+            conn.request(method, path, body=body, headers=headers or {})
+            resp = conn.getresponse()
+            data = resp.read()
+            hdrs = {k.lower(): v for k, v in resp.getheaders()}
+            return resp.status, hdrs, data
+        finally:
+            conn.close()
+
+    def invoke(self, payload, headers=None, timeout_s=60):
+        """POSTs payload (bytes or str) to the Invoke API; returns (status, headers, body).
+
+        Header names in the returned dict are lower-case (e.g. "x-amz-function-error")."""
+        if isinstance(payload, str):
+            payload = payload.encode()
+        return self.request("POST", INVOKE_PATH, payload, headers, timeout_s)
+
+    def invoke_json(self, obj, headers=None, timeout_s=60):
+        """Invokes with json.dumps(obj); returns (status, headers, parsed body or raw bytes)."""
+        status, hdrs, body = self.invoke(json.dumps(obj).encode(), headers, timeout_s)
+        try:
+            return status, hdrs, json.loads(body)
+        except ValueError:
+            return status, hdrs, body
+
+    def add_fault(self, spec):
+        """Arms a fault (NAME[:COUNT], see tools/emulator/README.md) for the next matching events."""
+        status, _, body = self.request("POST", "/emulator/faults", spec.encode())
+        if status != 200:
+            raise EmulatorError("fault %r refused: %s %s" % (spec, status, body))
+
+    def stats(self):
+        """The emulator's counters (GET /emulator/stats) as a dict."""
+        status, _, body = self.request("GET", "/emulator/stats")
+        if status != 200:
+            raise EmulatorError("stats: %s %s" % (status, body))
+        return json.loads(body)
+
+    # -- logs -----------------------------------------------------------------------------------
+
+    def logs(self):
+        """Everything the emulator and the bootstrap printed so far (stdout and stderr)."""
+        if self._tmp is None:
+            return getattr(self, "_saved_logs", "")
+        if self._log is not None:
+            self._log.flush()
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def wait_for_log(self, pattern, timeout_s=10, count=1):
+        """Waits until regex pattern matches at least count times in logs(); returns the matches."""
+        rx = re.compile(pattern)
+        limit = time.monotonic() + timeout_s * slow_factor()
+        while True:
+            found = rx.findall(self.logs())
+            if len(found) >= count:
+                return found
+            if time.monotonic() > limit:
+                raise AssertionError("log pattern %r not seen %d time(s) in %ss; logs:\n%s"
+                                     % (pattern, count, timeout_s, self.logs()))
+            time.sleep(0.02)
+
+    def wait_for_stat(self, key, value, timeout_s=10):
+        """Waits until stats()[key] >= value; returns the stats."""
+        limit = time.monotonic() + timeout_s * slow_factor()
+        while True:
+            st = self.stats()
+            if st.get(key, 0) >= value:
+                return st
+            if time.monotonic() > limit:
+                raise AssertionError("stat %s never reached %s: %s; logs:\n%s"
+                                     % (key, value, st, self.logs()))
+            time.sleep(0.02)
