@@ -1,0 +1,162 @@
+/* The benchmark floor: the least a custom runtime can do per invoke on the Runtime API. It reads the
+ * whole event from /next, keeps the request id and answers a fixed {"batchItemFailures":[]} to
+ * /response, with no JSON parsing and no logging. bench/run compares the bundled bootstrap with it.
+ * It uses libcurl the way the runtime does (one easy handle, keep-alive, no total timeout), so the
+ * difference between the two is the runtime's own work. */
+#define _POSIX_C_SOURCE 200809L /* strncasecmp */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "lr/runtime.h"
+
+#define REQUEST_ID_MAX 128
+#define URL_MAX 512
+
+static const char REQUEST_ID_HEADER[] = "lambda-runtime-aws-request-id:";
+static const char FIXED_RESPONSE[] = "{\"batchItemFailures\":[]}";
+
+/* Event body buffer, reused across invokes; it only grows, up to LR_MAX_EVENT_BYTES. */
+struct body {
+    char *data;
+    size_t len;
+    size_t cap;
+    int too_large;
+};
+
+struct floor_state {
+    CURL *curl;
+    struct body body;
+    char request_id[REQUEST_ID_MAX + 1];
+    char base[URL_MAX];
+};
+
+static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
+{
+    struct body *b = user;
+    size_t n = size * nmemb;
+    if (n > LR_MAX_EVENT_BYTES - b->len) {
+        b->too_large = 1;
+        return 0; /* aborts the transfer: never buffer more than Lambda can send */
+    }
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 64 * 1024;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *grown = realloc(b->data, cap);
+        if (!grown)
+            abort(); /* Lambda replaces a crashed sandbox */
+        b->data = grown;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, ptr, n);
+    b->len += n;
+    return n;
+}
+
+static int is_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Keeps the request id (the only header the floor needs), bounded and trimmed. */
+static size_t on_header(char *ptr, size_t size, size_t nmemb, void *user)
+{
+    char *id = ((struct floor_state *)user)->request_id;
+    size_t n = size * nmemb;
+    size_t name_len = sizeof(REQUEST_ID_HEADER) - 1;
+    if (n <= name_len || strncasecmp(ptr, REQUEST_ID_HEADER, name_len) != 0)
+        return n;
+    const unsigned char *v = (const unsigned char *)ptr + name_len;
+    size_t vlen = n - name_len;
+    while (vlen && is_space(v[0])) {
+        v++;
+        vlen--;
+    }
+    while (vlen && is_space(v[vlen - 1]))
+        vlen--;
+    if (vlen > REQUEST_ID_MAX)
+        vlen = 0; /* an oversized id is treated as missing */
+    memcpy(id, v, vlen);
+    id[vlen] = '\0';
+    return n;
+}
+
+static int get_next(struct floor_state *st)
+{
+    char url[URL_MAX + 64];
+    snprintf(url, sizeof(url), "%s/runtime/invocation/next", st->base);
+    st->body.len = 0;
+    st->body.too_large = 0;
+    st->request_id[0] = '\0';
+    curl_easy_reset(st->curl); /* keeps the connection cache: keep-alive survives */
+    curl_easy_setopt(st->curl, CURLOPT_URL, url);
+    curl_easy_setopt(st->curl, CURLOPT_TIMEOUT, 0L); /* the sandbox may freeze between invokes */
+    curl_easy_setopt(st->curl, CURLOPT_CONNECTTIMEOUT, 1L);
+    curl_easy_setopt(st->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(st->curl, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(st->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(st->curl, CURLOPT_PROXY, "");
+    curl_easy_setopt(st->curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(st->curl, CURLOPT_WRITEDATA, &st->body);
+    curl_easy_setopt(st->curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(st->curl, CURLOPT_HEADERDATA, st);
+    long code = 0;
+    if (curl_easy_perform(st->curl) != CURLE_OK)
+        return -1;
+    curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &code);
+    return (code == 200 && st->request_id[0] != '\0') ? 0 : -1;
+}
+
+static int post_response(struct floor_state *st)
+{
+    char url[URL_MAX + REQUEST_ID_MAX + 64];
+    snprintf(url, sizeof(url), "%s/runtime/invocation/%s/response", st->base, st->request_id);
+    struct curl_slist *headers = NULL;
+    headers = curl_slist_append(headers, "Content-Type: application/json");
+    headers = curl_slist_append(headers, "Expect:"); /* no 100-continue round trip */
+    curl_easy_reset(st->curl);
+    curl_easy_setopt(st->curl, CURLOPT_URL, url);
+    curl_easy_setopt(st->curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(st->curl, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(st->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(st->curl, CURLOPT_PROXY, "");
+    curl_easy_setopt(st->curl, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(st->curl, CURLOPT_POSTFIELDS, FIXED_RESPONSE);
+    curl_easy_setopt(st->curl, CURLOPT_POSTFIELDSIZE, (long)(sizeof(FIXED_RESPONSE) - 1));
+    CURLcode rc = curl_easy_perform(st->curl);
+    long code = 0;
+    curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &code);
+    curl_slist_free_all(headers);
+    return (rc == CURLE_OK && code >= 200 && code < 300) ? 0 : -1;
+}
+
+int main(void)
+{
+    const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
+    if (!api || !api[0] || strlen(api) > URL_MAX - 64) {
+        fprintf(stderr, "floor: AWS_LAMBDA_RUNTIME_API missing or too long\n");
+        return 1;
+    }
+    struct floor_state st;
+    memset(&st, 0, sizeof(st));
+    snprintf(st.base, sizeof(st.base), "http://%s/2018-06-01", api);
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(st.curl = curl_easy_init()))
+        return 1;
+    int status = 0;
+    for (;;) {
+        if (get_next(&st) != 0 || post_response(&st) != 0) {
+            fprintf(stderr, "floor: Runtime API exchange failed\n");
+            status = 1;
+            break;
+        }
+    }
+    curl_easy_cleanup(st.curl);
+    free(st.body.data);
+    curl_global_cleanup();
+    return status;
+}
