@@ -1,0 +1,76 @@
+/* CloudWatch Embedded Metric Format: renders one metrics document as a single compact JSON line
+ * ({"_aws":{"Timestamp":..,"CloudWatchMetrics":[{"Namespace":..,"Dimensions":[[..]],"Metrics":[..]}]},
+ * members...}) that Lambda turns into metrics when it is printed on stdout (lr_log_raw_json_line). */
+#ifndef LR_EMF_H
+#define LR_EMF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lr/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Limits from the EMF specification (current version): a dimension set holds at most 30 keys, a
+ * directive at most 100 metrics, a namespace 1..1024 characters, a dimension value at most 1024. */
+#define LR_EMF_MAX_DIMENSIONS 30
+#define LR_EMF_MAX_METRICS 100
+#define LR_EMF_MAX_NAMESPACE 1024
+#define LR_EMF_MAX_NAME 255
+#define LR_EMF_MAX_VALUE 1024
+/* A rendered line is capped well under CloudWatch's 256 KB event limit. */
+#define LR_EMF_MAX_LINE_BYTES ((size_t)64 * 1024)
+
+enum lr_emf_status {
+    LR_EMF_OK = 0,
+    LR_EMF_E_NAMESPACE, /* namespace empty or longer than LR_EMF_MAX_NAMESPACE */
+    LR_EMF_E_NAME,      /* a member name empty, too long, "_aws", or used twice */
+    LR_EMF_E_VALUE,     /* a dimension/property value empty or longer than LR_EMF_MAX_VALUE */
+    LR_EMF_E_COUNT,     /* no metric, or more metrics/dimensions than the limits */
+    LR_EMF_E_UNIT,      /* a unit that is not one of CloudWatch's unit names */
+    LR_EMF_E_TOO_LARGE  /* the line would exceed LR_EMF_MAX_LINE_BYTES */
+};
+
+/* Static name of a status ("LR_EMF_E_NAME"). Never NULL. */
+const char *lr_emf_status_str(enum lr_emf_status st);
+
+/* One metric: a top-level member with an integer value (counts and milliseconds are integers). */
+struct lr_emf_metric {
+    const char *name; /* caller-owned, NUL-terminated, borrowed for the call */
+    const char *unit; /* "Count", "Milliseconds", "Bytes", ...; NULL means "None" */
+    int64_t value;
+};
+
+/* One string member: a dimension (listed in the dimension set) or a plain property (searchable in
+ * Logs Insights but not a dimension, e.g. a high-cardinality request id). */
+struct lr_emf_member {
+    const char *name;    /* caller-owned, NUL-terminated, borrowed for the call */
+    struct lr_str value; /* borrowed for the call */
+};
+
+/* Everything in one document; every pointer is borrowed for the duration of lr_emf_render(). */
+struct lr_emf_doc {
+    const char *namespace_name;
+    int64_t timestamp_ms; /* epoch milliseconds */
+    const struct lr_emf_member *dimensions;
+    size_t n_dimensions; /* 0 gives one empty dimension set: metrics without dimensions */
+    const struct lr_emf_metric *metrics;
+    size_t n_metrics;
+    const struct lr_emf_member *properties;
+    size_t n_properties;
+};
+
+/* Renders doc as one line without a trailing newline. On LR_EMF_OK *out is a NUL-terminated heap
+ * string owned by the caller (free() it) and *out_len its length; on error *out is NULL. */
+enum lr_emf_status lr_emf_render(const struct lr_emf_doc *doc, char **out,
+                                 size_t *out_len) LR_NODISCARD;
+
+/* Current time as epoch milliseconds (CLOCK_REALTIME), for timestamp_ms. */
+int64_t lr_emf_now_ms(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
