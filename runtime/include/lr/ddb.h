@@ -1,0 +1,335 @@
+/* DynamoDB Streams event model: typed records and the ten attribute types, parsed from the event
+ * Lambda sends, and serialised back to compact DynamoDB JSON for logging.
+ *
+ * Ownership in one paragraph: every struct lr_str / struct ddb_bytes / array pointer reachable from a
+ * struct ddb_event (or from a record filled by a struct ddb_reader) is either a view into the caller's
+ * JSON buffer or lives in storage owned by that event (reader). It stays valid until
+ * ddb_event_clean_up() (for a reader: until the next ddb_reader_next() or ddb_reader_clean_up()),
+ * and only while the caller's JSON buffer is alive and unchanged. Never free anything you get from
+ * this module except through those clean-up calls. Strings are NOT NUL-terminated and may hold NUL.
+ *
+ * Nothing here trusts its input: nesting, lengths and numbers are bounded, and every failure is a
+ * named enum ddb_status. Not thread-safe per object; distinct objects are independent.
+ */
+#ifndef LR_DDB_H
+#define LR_DDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lr/common.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* DynamoDB allows a value to sit inside at most 32 nested M/L containers; deeper is DDB_E_TOO_DEEP. */
+#define DDB_MAX_NESTING 32
+/* Structural JSON nesting limit of a whole event (envelope plus attributes): deeper is
+ * DDB_E_TOO_DEEP for the whole event. Checked by an iterative scanner, never by recursion. */
+#define DDB_MAX_JSON_DEPTH 256
+/* Longest SequenceNumber accepted (real ones have 21..40 digits; test events use e.g. "111"). */
+#define DDB_MAX_SEQUENCE_DIGITS 40
+
+/* Errors, returned by value. Whole-event errors come back from ddb_event_parse()/ddb_reader_init();
+ * record-level errors are stored in struct ddb_record.error. */
+enum ddb_status {
+    DDB_OK = 0,
+    DDB_E_NOT_JSON,              /* syntax error (offset in struct ddb_parse_error) */
+    DDB_E_NOT_OBJECT,            /* valid JSON, but the event (or a record) is not an object */
+    DDB_E_NO_RECORDS,            /* no "Records" member and not a single record either */
+    DDB_E_RECORDS_NOT_ARRAY,     /* "Records" is not an array */
+    DDB_E_TOO_DEEP,              /* nesting above DDB_MAX_NESTING / DDB_MAX_JSON_DEPTH */
+    DDB_E_TWO_TYPE_KEYS,         /* an attribute value object with more than one key */
+    DDB_E_NO_TYPE_KEY,           /* an attribute value object with no key ({}) */
+    DDB_E_UNKNOWN_TYPE,          /* a type key other than S N B SS NS BS M L NULL BOOL */
+    DDB_E_WRONG_JSON_TYPE,       /* a member has the wrong JSON type (e.g. {"S":1}, "Keys":[]) */
+    DDB_E_BAD_BASE64,            /* B/BS not strict standard base64 (position in error_detail) */
+    DDB_E_BAD_NUMBER,            /* N does not follow the decimal grammar */
+    DDB_E_NUMBER_RANGE,          /* N outside 1E-130..9.99..9E+125 in magnitude; int64/double overflow */
+    DDB_E_NUMBER_PRECISION,      /* N with more than 38 significant digits */
+    DDB_E_NUMBER_INEXACT,        /* a converter would lose digits (fraction to int64, digits to double) */
+    DDB_E_BAD_SEQUENCE_NUMBER,   /* SequenceNumber not 1..40 decimal digits */
+    DDB_E_BAD_TIMESTAMP,         /* ApproximateCreationDateTime not a non-negative number in range */
+    DDB_E_MISSING_FIELD,         /* a record without its "dynamodb" object */
+    DDB_E_TOO_LARGE,             /* a capped buffer (serialiser, parse storage) would exceed its cap */
+    DDB_E_NO_MEMORY,             /* allocation failed */
+    DDB_E_INVALID_ARG            /* the caller passed something unusable */
+};
+
+/* Static name of a status, e.g. "DDB_E_BAD_BASE64". Never NULL. */
+const char *ddb_status_str(enum ddb_status st);
+
+/* Details of a whole-event error (caller storage; message is NUL-terminated and log-safe). */
+struct ddb_parse_error {
+    size_t offset;     /* byte offset into the JSON as given (a BOM counts), where known, else 0 */
+    char message[192];
+};
+
+/* ---- Attribute values ---- */
+
+enum ddb_type {
+    DDB_S = 1,
+    DDB_N,
+    DDB_B,
+    DDB_SS,
+    DDB_NS,
+    DDB_BS,
+    DDB_M,
+    DDB_L,
+    DDB_NULL,
+    DDB_BOOL
+};
+
+/* Static DynamoDB name of a type ("S", "NS", "BOOL", ...); "?" for anything else. */
+const char *ddb_type_name(enum ddb_type type);
+
+/* Decoded bytes (B and BS members). Borrowed like every view of this module. */
+struct ddb_bytes {
+    const unsigned char *ptr;
+    size_t len;
+};
+
+struct ddb_attr;
+struct ddb_member;
+
+/* A map (M, and the Keys/NewImage/OldImage images): members in document order. present is false
+ * when the JSON had no such member (or null); an empty map has present == true and count == 0. */
+struct ddb_map {
+    const struct ddb_member *members;
+    size_t count;
+    bool present;
+};
+
+struct ddb_str_array {
+    const struct lr_str *items;
+    size_t count;
+};
+
+struct ddb_bytes_array {
+    const struct ddb_bytes *items;
+    size_t count;
+};
+
+struct ddb_attr_array {
+    const struct ddb_attr *items;
+    size_t count;
+};
+
+/* One AttributeValue: a tagged union, the member to read is given by type. */
+struct ddb_attr {
+    enum ddb_type type;
+    union {
+        struct lr_str s;          /* DDB_S: UTF-8 text, unescaped */
+        struct lr_str n;          /* DDB_N: the exact decimal string, validated */
+        struct ddb_bytes b;       /* DDB_B: decoded bytes */
+        struct ddb_str_array ss;  /* DDB_SS */
+        struct ddb_str_array ns;  /* DDB_NS: each validated like N */
+        struct ddb_bytes_array bs; /* DDB_BS: decoded bytes */
+        struct ddb_map m;         /* DDB_M (present is always true) */
+        struct ddb_attr_array l;  /* DDB_L */
+        bool boolean;             /* DDB_BOOL (DDB_NULL has no payload) */
+    } v;
+};
+
+/* A named member of a map. */
+struct ddb_member {
+    struct lr_str name;
+    struct ddb_attr value;
+};
+
+/* First member called name[0..len) in map, or NULL. The result is borrowed from map. */
+const struct ddb_attr *ddb_map_get(const struct ddb_map *map, const char *name, size_t len);
+
+/* ---- Numbers (N / NS) ---- */
+
+/* Checks DynamoDB's number grammar: -?(digits[.digits]|.digits)([eE][+-]?digits)?, at most 38
+ * significant digits, magnitude 0 or within 1E-130..9.9999999999999999999999999999999999999E+125.
+ * Returns DDB_OK, DDB_E_BAD_NUMBER, DDB_E_NUMBER_PRECISION or DDB_E_NUMBER_RANGE. */
+enum ddb_status ddb_number_validate(const char *text, size_t len);
+
+/* Exact conversion to int64: DDB_E_NUMBER_INEXACT for a non-integral value (e.g. "1.5"; "1.0" and
+ * "1E2" are fine), DDB_E_NUMBER_RANGE outside int64, DDB_E_BAD_NUMBER etc. for invalid text.
+ * *out is written only on DDB_OK. */
+enum ddb_status ddb_number_to_int64(struct lr_str n, int64_t *out) LR_NODISCARD;
+
+/* Conversion to the nearest double. *out is written on DDB_OK and on DDB_E_NUMBER_INEXACT, which
+ * says the double does not print back to the same significant digits (precision was lost, e.g. 17+
+ * digits); DDB_E_NUMBER_RANGE if it does not fit (cannot happen for valid DynamoDB numbers). */
+enum ddb_status ddb_number_to_double(struct lr_str n, double *out) LR_NODISCARD;
+
+/* ---- Records ---- */
+
+enum ddb_event_name { DDB_EVENT_UNKNOWN = 0, DDB_EVENT_INSERT, DDB_EVENT_MODIFY, DDB_EVENT_REMOVE };
+
+enum ddb_view_type {
+    DDB_VIEW_UNKNOWN = 0, /* absent or unrecognised: see stream_view_type_raw */
+    DDB_VIEW_KEYS_ONLY,
+    DDB_VIEW_NEW_IMAGE,
+    DDB_VIEW_OLD_IMAGE,
+    DDB_VIEW_NEW_AND_OLD_IMAGES
+};
+
+/* ApproximateCreationDateTime, from integer, fraction, exponent or numeric-string forms. The value
+ * is kept as given (seconds in DynamoDB Streams; no guessing about millisecond-valued inputs);
+ * digits beyond nanoseconds are truncated. present is false when absent or null. */
+struct ddb_timestamp {
+    bool present;
+    int64_t sec;
+    int32_t nsec; /* 0..999999999 */
+};
+
+/* userIdentity: present only on TTL deletes in real streams. */
+struct ddb_user_identity {
+    bool present;
+    struct lr_str type;         /* e.g. "Service"; len 0 when absent */
+    struct lr_str principal_id; /* e.g. "dynamodb.amazonaws.com"; len 0 when absent */
+};
+
+/* One stream record. For an invalid record (valid == false) the fields that could be read before
+ * and after the faulty part are still filled in; sequence_number in particular is kept whenever it
+ * is itself readable, so the batch layer can report the record as a failed item. */
+struct ddb_record {
+    bool valid;
+    enum ddb_status error;    /* DDB_OK when valid */
+    const char *error_detail; /* NUL-terminated, log-safe reason; "" when valid */
+    size_t index;             /* position in Records (0-based) */
+    size_t offset;            /* byte offset of the record object in the JSON */
+
+    struct lr_str event_id;
+    enum ddb_event_name event_name;
+    struct lr_str event_name_raw; /* the text as sent, also for unknown names */
+    struct lr_str event_version;
+    struct lr_str event_source;
+    struct lr_str aws_region;
+    struct lr_str event_source_arn;
+    struct ddb_user_identity user_identity;
+
+    struct ddb_timestamp approximate_creation;
+    struct ddb_map keys;
+    struct ddb_map new_image;
+    struct ddb_map old_image;
+    /* Validated 1..DDB_MAX_SEQUENCE_DIGITS decimal digits; len 0 when absent or malformed (then the
+     * record cannot be reported individually). Compare with ddb_seq_cmp(). */
+    struct lr_str sequence_number;
+    int64_t size_bytes; /* -1 when absent */
+    enum ddb_view_type stream_view_type;
+    struct lr_str stream_view_type_raw;
+};
+
+/* True for a REMOVE done by DynamoDB's TTL: userIdentity {type "Service", principalId
+ * "dynamodb.amazonaws.com"}. */
+bool ddb_record_is_ttl_delete(const struct ddb_record *rec);
+
+/* Compares two sequence numbers numerically (they do not fit in 64 bits): by length after leading
+ * zeros, then lexicographically. Returns <0, 0 or >0. Both must be digit strings. */
+int ddb_seq_cmp(struct lr_str a, struct lr_str b);
+
+/* Static names of the enums ("INSERT", "NEW_AND_OLD_IMAGES", "UNKNOWN"). */
+const char *ddb_event_name_str(enum ddb_event_name name);
+const char *ddb_view_type_str(enum ddb_view_type view);
+
+/* ---- Events ---- */
+
+/* Tumbling-window envelope (present when any of its members is). */
+struct ddb_window {
+    bool present;
+    struct lr_str start;             /* window.start, e.g. "2020-07-30T17:00:00Z"; len 0 if absent */
+    struct lr_str end;               /* window.end */
+    struct lr_str state_json;        /* the raw JSON text of "state" (a view); len 0 if absent */
+    struct lr_str shard_id;
+    struct lr_str event_source_arn;  /* the envelope's own eventSourceARN */
+    bool is_final_invoke_for_window;
+    bool is_window_terminated_early;
+};
+
+struct ddb_arena; /* private storage */
+
+/* A whole parsed event. Zero it (or let ddb_event_parse do it) before use. */
+struct ddb_event {
+    struct ddb_record *records; /* count records, in document order; owned by the event */
+    size_t count;
+    size_t invalid_count;       /* records with valid == false */
+    bool single_record;         /* the input was one record without a Records wrapper */
+    struct ddb_window window;
+    struct ddb_arena *arena_;   /* private */
+};
+
+/* Parses json[0..len) (a leading UTF-8 BOM is skipped) into *ev, which the caller then owns and frees
+ * with ddb_event_clean_up(); json must outlive ev. A whole-event error returns its status, fills
+ * *err (may be NULL) and leaves *ev zeroed; malformed records do not fail the call. */
+enum ddb_status ddb_event_parse(struct ddb_event *ev, const char *json, size_t len,
+                                struct ddb_parse_error *err) LR_NODISCARD;
+
+/* Frees everything the event owns and zeroes it; safe on a zeroed event and safe to call twice. */
+void ddb_event_clean_up(struct ddb_event *ev);
+
+/* Low-memory path: one record's storage at a time. */
+struct ddb_reader {
+    size_t count;             /* number of records, known after init */
+    bool single_record;
+    struct ddb_window window;
+    /* private */
+    const char *json_;
+    size_t len_;
+    size_t pos_;
+    size_t next_index_;
+    struct ddb_arena *arena_;
+};
+
+/* Validates the whole document (one pass, no tree), reads the envelope and positions the reader on
+ * the first record. Same whole-event errors as ddb_event_parse(). json must outlive the reader, which
+ * the caller frees with ddb_reader_clean_up() (also after an error; safe on a zeroed reader). */
+enum ddb_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t len,
+                                struct ddb_parse_error *err) LR_NODISCARD;
+
+/* Parses the next record into *rec and returns true, or returns false after the last one. The views
+ * in *rec stay valid until the next ddb_reader_next() or ddb_reader_clean_up(). */
+bool ddb_reader_next(struct ddb_reader *r, struct ddb_record *rec);
+
+/* Bytes the reader's private storage holds right now / at most so far (for memory tests). */
+size_t ddb_reader_peak_bytes(const struct ddb_reader *r);
+
+/* Frees the reader's storage and zeroes it; safe on a zeroed reader and safe to call twice. */
+void ddb_reader_clean_up(struct ddb_reader *r);
+
+/* ---- Serialisation to compact DynamoDB JSON ---- */
+
+/* A growing output buffer with a cap fixed at init. data is heap memory owned by the buffer (NUL-
+ * terminated after every successful append), freed by ddb_buf_clean_up(); take it over by copying. */
+struct ddb_buf {
+    char *data;
+    size_t len;
+    size_t max_len; /* cap on len */
+    size_t alloc_;  /* private */
+};
+
+/* Sets up an empty buffer that may grow to max_len bytes (0 means 6 MB). Allocates nothing yet. */
+void ddb_buf_init(struct ddb_buf *buf, size_t max_len);
+
+/* Empties the buffer, keeping its allocation. */
+void ddb_buf_reset(struct ddb_buf *buf);
+
+/* Frees the data and zeroes the buffer; safe on a zeroed buffer and safe to call twice. */
+void ddb_buf_clean_up(struct ddb_buf *buf);
+
+/* Appends one attribute value as compact DynamoDB JSON ({"S":"x"}, {"N":"1"}, {"B":"<base64>"}, ...).
+ * Strings are escaped like lr_log_escape() (quotes, backslash, control bytes, DEL; invalid UTF-8
+ * becomes \ufffd), so the result is safe inside one log line. On DDB_E_TOO_LARGE the buffer is
+ * restored to its previous length. */
+enum ddb_status ddb_attr_serialize(const struct ddb_attr *attr, struct ddb_buf *out) LR_NODISCARD;
+
+/* Appends a map as a compact JSON object {"name":{...},...} (an image or Keys); an absent map
+ * appends "null". Same escaping and cap rules as ddb_attr_serialize(). */
+enum ddb_status ddb_image_serialize(const struct ddb_map *map, struct ddb_buf *out) LR_NODISCARD;
+
+/* Deep equality of two values / maps (same types, same text, same bytes, same order). For tests and
+ * round trips. */
+bool ddb_attr_equal(const struct ddb_attr *a, const struct ddb_attr *b);
+bool ddb_map_equal(const struct ddb_map *a, const struct ddb_map *b);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
