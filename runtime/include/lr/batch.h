@@ -1,0 +1,161 @@
+/* DynamoDB Streams batch processing: walks the records of one event in order, calls a user function
+ * per record, and builds the partial batch response {"batchItemFailures":[{"itemIdentifier":"<seq>"}]}
+ * (or an invoke error when an item-wise answer would be wrong), with counters for logs and metrics.
+ *
+ * Ownership in one paragraph: the record handed to the user function is borrowed for the duration of
+ * that call only (the layer parses one record at a time with ddb_reader). A struct lr_batch_result
+ * owns its body (heap) until lr_batch_result_clean_up() or lr_batch_to_response() takes it; all its
+ * other members are plain values. Options and their pointers are borrowed for the call.
+ *
+ * What is reported, and why:
+ *  - A record the parser marked invalid counts as failed with its SequenceNumber.
+ *  - ordered mode stops at the first failure: Lambda re-delivers from the lowest reported sequence
+ *    number anyway, and working on record k+1 before record k succeeded would break per-key order.
+ *  - continue mode processes every record and reports every failure (what Powertools does).
+ *  - A failed record without a usable SequenceNumber cannot be reported item-wise (an empty or
+ *    made-up identifier fails the batch in undocumented ways), so the whole invoke becomes an error
+ *    and Lambda retries the batch.
+ *  - An event that cannot be parsed at all is an invoke error too: Lambda retries it, and with
+ *    BisectBatchOnFunctionError splits it until the poison record is isolated.
+ *  - Deadline guard: before each record, if less than the margin remains, the layer stops and reports
+ *    that first unprocessed record as failed, so the batch is retried from there instead of timing
+ *    out as a whole (a timeout fails the entire batch).
+ */
+#ifndef LR_BATCH_H
+#define LR_BATCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lr/common.h"
+#include "lr/ddb.h"
+#include "lr/runtime.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Default deadline margin. The guard runs before each record, so the margin has to cover the record
+ * about to start plus rendering and posting the response (up to 6 MB over the local Runtime API) and
+ * flushing the batch's logs: tens of milliseconds for the latter, the rest is headroom for a record
+ * doing a downstream call. 500 ms still leaves half of the smallest (1 s) Lambda timeout for work.
+ * Raise it (LR_DEADLINE_MARGIN_MS) when a single record can take longer. */
+#define LR_BATCH_DEFAULT_DEADLINE_MARGIN_MS 500
+/* Upper bound of a configured margin: Lambda's maximum timeout, 15 minutes. */
+#define LR_BATCH_MAX_DEADLINE_MARGIN_MS ((int64_t)15 * 60 * 1000)
+/* Size of the reason buffer a record function may fill. */
+#define LR_BATCH_REASON_MAX 256
+
+enum lr_batch_mode {
+    LR_BATCH_MODE_ORDERED = 0, /* stop at the first failed record (default) */
+    LR_BATCH_MODE_CONTINUE     /* process every record, report every failure */
+};
+
+enum lr_batch_all_failed {
+    LR_BATCH_ALL_FAILED_ITEMS = 0, /* report them as item failures (default) */
+    LR_BATCH_ALL_FAILED_ERROR      /* report an invoke error, so BisectBatchOnFunctionError applies */
+};
+
+/* Outcome of one batch. Anything but LR_BATCH_OK becomes an invoke error (POST /error). */
+enum lr_batch_status {
+    LR_BATCH_OK = 0,          /* body holds the batchItemFailures document */
+    LR_BATCH_E_EVENT,         /* the event is not a parseable DynamoDB Streams event */
+    LR_BATCH_E_NO_SEQUENCE,   /* a failed record has no usable SequenceNumber */
+    LR_BATCH_E_ALL_FAILED,    /* no record succeeded and the policy is LR_BATCH_ALL_FAILED_ERROR */
+    LR_BATCH_E_TOO_LARGE,     /* the response would pass LR_MAX_RESPONSE_BYTES */
+    LR_BATCH_E_INVALID_ARG    /* the caller passed something unusable */
+};
+
+/* Static name of a status ("LR_BATCH_E_EVENT"). Never NULL. */
+const char *lr_batch_status_str(enum lr_batch_status st);
+
+/* Static Lambda error type reported for a status (e.g. "Function.InvalidEvent"); "" for LR_BATCH_OK.
+ * They follow RIE's (Runtime|Function).Reason rule so they survive its normalisation. */
+const char *lr_batch_error_type(enum lr_batch_status st);
+
+/* What a record function says about one record. */
+enum lr_batch_record_status { LR_BATCH_RECORD_OK = 0, LR_BATCH_RECORD_FAILED };
+
+/* Caller storage where a record function explains a failure (logged with the record's identity). */
+struct lr_batch_reason {
+    char text[LR_BATCH_REASON_MAX];
+};
+
+/* Formats the reason (cut to fit, always NUL-terminated). */
+void lr_batch_reason_set(struct lr_batch_reason *reason, const char *fmt, ...) LR_PRINTF(2, 3);
+
+/* The user's business logic for one valid record. rec and everything it points to are borrowed for
+ * the call; reason starts empty. */
+typedef enum lr_batch_record_status (*lr_batch_record_fn)(const struct ddb_record *rec,
+                                                           void *user_data,
+                                                           struct lr_batch_reason *reason);
+
+/* A clock returning epoch milliseconds (tests inject one; NULL means the real-time clock). */
+typedef int64_t (*lr_batch_clock_fn)(void *clock_data);
+
+struct lr_batch_options {
+    enum lr_batch_mode mode;
+    enum lr_batch_all_failed all_failed;
+    int64_t deadline_margin_ms; /* 0..LR_BATCH_MAX_DEADLINE_MARGIN_MS */
+    int64_t deadline_ms;        /* absolute epoch ms (Lambda-Runtime-Deadline-Ms); 0 = no guard */
+    lr_batch_clock_fn clock;    /* NULL: CLOCK_REALTIME, the clock Lambda's deadline refers to */
+    void *clock_data;
+};
+
+/* Fills in the defaults: ordered, items, LR_BATCH_DEFAULT_DEADLINE_MARGIN_MS, no deadline. */
+void lr_batch_options_init(struct lr_batch_options *opts);
+
+/* Reads LR_BATCH_MODE (ordered|continue), LR_ALL_FAILED (items|error) and LR_DEADLINE_MARGIN_MS
+ * (decimal 0..900000) over the current values of *opts; unset or empty variables keep them. On a bad
+ * value returns false and writes a one-line explanation naming the variable into msg[0..msg_cap). */
+bool lr_batch_options_from_env(struct lr_batch_options *opts, char *msg, size_t msg_cap);
+
+/* Counters and outcome of one batch; plain values except body. */
+struct lr_batch_result {
+    enum lr_batch_status status;
+    char *body;                /* LR_BATCH_OK: heap, NUL-terminated response document; else NULL */
+    size_t body_len;
+    char error_message[512];   /* otherwise: why (also logged) */
+    size_t batch_size;         /* records in the event */
+    size_t processed;          /* records whose outcome was decided: succeeded + failed */
+    size_t succeeded;
+    size_t failed;             /* failed records, invalid ones included (deadline stops excluded) */
+    size_t invalid;            /* records the parser marked invalid */
+    size_t skipped;            /* records never attempted (after an ordered stop or the deadline) */
+    size_t reported;           /* identifiers in batchItemFailures */
+    bool deadline_stop;        /* the deadline guard stopped the batch */
+    size_t bytes;              /* event size in bytes */
+    int64_t elapsed_ms;        /* wall time spent in lr_batch_process */
+    int64_t max_iterator_age_ms; /* now - oldest ApproximateCreationDateTime read; -1 if none */
+    char checkpoint[DDB_MAX_SEQUENCE_DIGITS + 1]; /* lowest reported sequence number; "" if none */
+};
+
+/* Processes the event json[0..len) with fn (never NULL) and fills *out (caller storage, overwritten;
+ * release it with lr_batch_result_clean_up()). Returns out->status. Failures and invoke errors are
+ * logged through lr_log; nothing else is. */
+enum lr_batch_status lr_batch_process(const char *json, size_t len,
+                                      const struct lr_batch_options *opts, lr_batch_record_fn fn,
+                                      void *user_data, struct lr_batch_result *out);
+
+/* Turns a result into the Runtime API response: LR_BATCH_OK takes the body (the result no longer
+ * owns it), anything else becomes lr_response_failure(error_message, lr_batch_error_type()). */
+struct lr_invocation_response lr_batch_to_response(struct lr_batch_result *res);
+
+/* Frees the body and zeroes the result; safe on a zeroed result and safe to call twice. */
+void lr_batch_result_clean_up(struct lr_batch_result *res);
+
+/* Logs the one summary line of a batch (INFO; WARN when something failed or was skipped). */
+void lr_batch_log_summary(const struct lr_batch_result *res);
+
+/* Prints the batch's Embedded Metric Format line (BatchSize, RecordsProcessed, RecordsFailed,
+ * RecordsSkipped, MaxIteratorAgeMs when known) under namespace_name, with dimension FunctionName
+ * when function_name is non-empty, and the request id as a plain property. Returns false (and logs
+ * why) when the line could not be rendered or written. */
+bool lr_batch_emit_metrics(const struct lr_batch_result *res, const char *namespace_name,
+                           const char *function_name, struct lr_str request_id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

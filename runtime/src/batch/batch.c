@@ -1,0 +1,349 @@
+/* Batch walker: one record at a time through ddb_reader, the partial batch response, the summary
+ * line and the EMF line of a batch. */
+#include "lr/batch.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "batch/jbuf.h"
+#include "lr/emf.h"
+#include "lr/log.h"
+
+static const char k_body_open[] = "{\"batchItemFailures\":[";
+static const char k_body_close[] = "]}";
+
+const char *lr_batch_status_str(enum lr_batch_status st)
+{
+    switch (st) {
+    case LR_BATCH_OK: return "LR_BATCH_OK";
+    case LR_BATCH_E_EVENT: return "LR_BATCH_E_EVENT";
+    case LR_BATCH_E_NO_SEQUENCE: return "LR_BATCH_E_NO_SEQUENCE";
+    case LR_BATCH_E_ALL_FAILED: return "LR_BATCH_E_ALL_FAILED";
+    case LR_BATCH_E_TOO_LARGE: return "LR_BATCH_E_TOO_LARGE";
+    case LR_BATCH_E_INVALID_ARG: return "LR_BATCH_E_INVALID_ARG";
+    }
+    return "LR_BATCH_E_UNKNOWN";
+}
+
+const char *lr_batch_error_type(enum lr_batch_status st)
+{
+    switch (st) {
+    case LR_BATCH_OK: return "";
+    case LR_BATCH_E_EVENT: return "Function.InvalidEvent";
+    case LR_BATCH_E_NO_SEQUENCE: return "Function.MissingSequenceNumber";
+    case LR_BATCH_E_ALL_FAILED: return "Function.AllRecordsFailed";
+    case LR_BATCH_E_TOO_LARGE: return "Function.ResponseSizeTooLarge";
+    case LR_BATCH_E_INVALID_ARG: return "Function.InvalidArgument";
+    }
+    return "Function.Unknown";
+}
+
+void lr_batch_reason_set(struct lr_batch_reason *reason, const char *fmt, ...)
+{
+    assert(reason && fmt);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(reason->text, sizeof(reason->text), fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        reason->text[0] = '\0';
+}
+
+void lr_batch_options_init(struct lr_batch_options *opts)
+{
+    assert(opts);
+    memset(opts, 0, sizeof(*opts));
+    opts->mode = LR_BATCH_MODE_ORDERED;
+    opts->all_failed = LR_BATCH_ALL_FAILED_ITEMS;
+    opts->deadline_margin_ms = LR_BATCH_DEFAULT_DEADLINE_MARGIN_MS;
+}
+
+/* ---- configuration from the environment ---- */
+
+/* Bounded decimal parser: 1..7 digits, nothing else (strtol would accept signs, spaces, garbage). */
+static bool parse_ms(const char *s, int64_t max, int64_t *out)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 7)
+        return false;
+    int64_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < '0' || c > '9')
+            return false;
+        v = v * 10 + (c - '0');
+    }
+    if (v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Matches value against two names; 0 or 1 for a match, -1 otherwise. */
+static int pick(const char *value, const char *name0, const char *name1)
+{
+    if (strcmp(value, name0) == 0)
+        return 0;
+    if (strcmp(value, name1) == 0)
+        return 1;
+    return -1;
+}
+
+static bool env_bad(char *msg, size_t cap, const char *var, const char *value, const char *want)
+{
+    if (msg && cap)
+        snprintf(msg, cap, "invalid %s=\"%.64s\": expected %s", var, value, want);
+    return false;
+}
+
+bool lr_batch_options_from_env(struct lr_batch_options *opts, char *msg, size_t msg_cap)
+{
+    assert(opts);
+    const char *v = getenv("LR_BATCH_MODE");
+    if (v && *v) {
+        int i = pick(v, "ordered", "continue");
+        if (i < 0)
+            return env_bad(msg, msg_cap, "LR_BATCH_MODE", v, "ordered or continue");
+        opts->mode = i ? LR_BATCH_MODE_CONTINUE : LR_BATCH_MODE_ORDERED;
+    }
+    v = getenv("LR_ALL_FAILED");
+    if (v && *v) {
+        int i = pick(v, "items", "error");
+        if (i < 0)
+            return env_bad(msg, msg_cap, "LR_ALL_FAILED", v, "items or error");
+        opts->all_failed = i ? LR_BATCH_ALL_FAILED_ERROR : LR_BATCH_ALL_FAILED_ITEMS;
+    }
+    v = getenv("LR_DEADLINE_MARGIN_MS");
+    if (v && *v && !parse_ms(v, LR_BATCH_MAX_DEADLINE_MARGIN_MS, &opts->deadline_margin_ms))
+        return env_bad(msg, msg_cap, "LR_DEADLINE_MARGIN_MS", v,
+                       "milliseconds as decimal digits, 0..900000");
+    return true;
+}
+
+/* ---- the walk ---- */
+
+struct walk {
+    const struct lr_batch_options *opts;
+    lr_batch_record_fn fn;
+    void *user_data;
+    struct lr_batch_result *res;
+    struct jbuf body;
+    bool stop;
+};
+
+static int64_t realtime_ms(void)
+{
+    struct timespec ts;
+    if (timespec_get(&ts, TIME_UTC) != TIME_UTC)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms(const struct lr_batch_options *opts)
+{
+    return opts->clock ? opts->clock(opts->clock_data) : realtime_ms();
+}
+
+/* Makes the batch an invoke error (the first error wins) and logs why. */
+static void fail_invoke(struct walk *w, enum lr_batch_status st, const char *fmt, ...)
+    LR_PRINTF(3, 4);
+static void fail_invoke(struct walk *w, enum lr_batch_status st, const char *fmt, ...)
+{
+    w->stop = true;
+    if (w->res->status != LR_BATCH_OK)
+        return;
+    w->res->status = st;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(w->res->error_message, sizeof(w->res->error_message), fmt, ap);
+    va_end(ap);
+    lr_log(LR_LOG_ERROR, "%s: %s", lr_batch_error_type(st), w->res->error_message);
+}
+
+static void log_failure(const struct ddb_record *rec, const char *why)
+{
+    char index[24];
+    snprintf(index, sizeof(index), "%zu", rec->index);
+    const struct lr_log_field fields[] = {
+        {"sequenceNumber", rec->sequence_number, false},
+        {"eventID", rec->event_id, false},
+        {"recordIndex", {index, strlen(index)}, true},
+        {"reason", {why, strlen(why)}, false},
+    };
+    lr_log_fields(LR_LOG_WARN, fields, 4, "record failed: %s", why);
+}
+
+/* Adds rec to batchItemFailures, or turns the invoke into an error when it has no identifier. */
+static void report(struct walk *w, const struct ddb_record *rec, const char *why)
+{
+    struct lr_batch_result *res = w->res;
+    if (rec->sequence_number.len == 0 || rec->sequence_number.len > DDB_MAX_SEQUENCE_DIGITS) {
+        int id_len = rec->event_id.len > 64 ? 64 : (int)rec->event_id.len;
+        fail_invoke(w, LR_BATCH_E_NO_SEQUENCE,
+                    "record %zu (eventID \"%.*s\") failed (%s) but has no usable SequenceNumber, "
+                    "so it cannot be reported as an item; failing the invoke so Lambda retries "
+                    "the batch", rec->index, id_len, rec->event_id.ptr ? rec->event_id.ptr : "", why);
+        return;
+    }
+    log_failure(rec, why);
+    if (res->reported == 0)
+        memcpy(res->checkpoint, rec->sequence_number.ptr, rec->sequence_number.len);
+    jbuf_append_cstr(&w->body, res->reported ? ",{\"itemIdentifier\":" : "{\"itemIdentifier\":");
+    jbuf_append_json_string(&w->body, rec->sequence_number.ptr, rec->sequence_number.len);
+    jbuf_append(&w->body, "}", 1);
+    res->reported++;
+}
+
+static void note_age(struct lr_batch_result *res, const struct ddb_record *rec, int64_t now)
+{
+    const struct ddb_timestamp *t = &rec->approximate_creation;
+    if (!t->present || t->sec < 0 || t->sec > INT64_MAX / 1000 - 1)
+        return;
+    int64_t age = now - (t->sec * 1000 + t->nsec / 1000000);
+    if (age < 0)
+        age = 0; /* a record "from the future" is clock skew, not a negative age */
+    if (age > res->max_iterator_age_ms)
+        res->max_iterator_age_ms = age;
+}
+
+/* True when the guard must stop before rec: less than the margin is left. */
+static bool deadline_reached(const struct walk *w, int64_t now, int64_t *left_ms)
+{
+    if (w->opts->deadline_ms <= 0)
+        return false;
+    *left_ms = w->opts->deadline_ms - now;
+    return *left_ms < w->opts->deadline_margin_ms;
+}
+
+static void walk_record(struct walk *w, const struct ddb_record *rec)
+{
+    struct lr_batch_result *res = w->res;
+    int64_t now = now_ms(w->opts), left_ms = 0;
+    note_age(res, rec, now);
+    if (deadline_reached(w, now, &left_ms)) {
+        char why[128];
+        snprintf(why, sizeof(why), "not attempted: %" PRId64 " ms left before the deadline, margin %"
+                 PRId64 " ms", left_ms, w->opts->deadline_margin_ms);
+        res->deadline_stop = true;
+        w->stop = true;
+        report(w, rec, why);
+        return;
+    }
+    struct lr_batch_reason reason = {{0}};
+    bool ok = false;
+    if (!rec->valid) {
+        res->invalid++;
+        lr_batch_reason_set(&reason, "invalid record: %s: %s", ddb_status_str(rec->error),
+                            rec->error_detail ? rec->error_detail : "");
+    } else {
+        ok = w->fn(rec, w->user_data, &reason) == LR_BATCH_RECORD_OK;
+        reason.text[sizeof(reason.text) - 1] = '\0'; /* never trust the user to terminate it */
+    }
+    res->processed++;
+    if (ok) {
+        res->succeeded++;
+        return;
+    }
+    res->failed++;
+    report(w, rec, reason.text[0] ? reason.text : "record function reported a failure");
+    if (w->opts->mode == LR_BATCH_MODE_ORDERED)
+        w->stop = true;
+}
+
+static void walk_records(struct walk *w, const char *json, size_t len)
+{
+    struct ddb_reader reader;
+    struct ddb_parse_error perr = {0, {0}};
+    memset(&reader, 0, sizeof(reader));
+    enum ddb_status st = ddb_reader_init(&reader, json, len, &perr);
+    if (st != DDB_OK) {
+        fail_invoke(w, LR_BATCH_E_EVENT,
+                    "the event is not a DynamoDB Streams batch (%s at byte %zu: %s); failing the "
+                    "invoke so Lambda retries it", ddb_status_str(st), perr.offset, perr.message);
+        ddb_reader_clean_up(&reader);
+        return;
+    }
+    w->res->batch_size = reader.count;
+    struct ddb_record rec;
+    while (!w->stop && ddb_reader_next(&reader, &rec))
+        walk_record(w, &rec);
+    ddb_reader_clean_up(&reader);
+}
+
+/* The all-failed policy: nothing succeeded, so the item answer would retry the whole batch anyway;
+ * an invoke error instead lets BisectBatchOnFunctionError split it. Deadline stops do not count. */
+static void apply_all_failed(struct walk *w)
+{
+    const struct lr_batch_result *res = w->res;
+    if (res->status != LR_BATCH_OK || w->opts->all_failed != LR_BATCH_ALL_FAILED_ERROR ||
+        res->batch_size == 0 || res->succeeded != 0 || res->deadline_stop)
+        return;
+    fail_invoke(w, LR_BATCH_E_ALL_FAILED,
+                "no record of the batch succeeded (%zu failed, %zu not attempted, first failure at "
+                "SequenceNumber %s); reporting an invoke error so the batch can be bisected",
+                res->failed, res->skipped, res->checkpoint);
+}
+
+static void finish_body(struct walk *w)
+{
+    struct lr_batch_result *res = w->res;
+    jbuf_append(&w->body, k_body_close, sizeof(k_body_close) - 1);
+    if (res->status != LR_BATCH_OK)
+        return;
+    res->body = jbuf_take(&w->body, &res->body_len);
+    if (!res->body)
+        fail_invoke(w, LR_BATCH_E_TOO_LARGE, "the batch response would exceed %zu bytes",
+                    LR_MAX_RESPONSE_BYTES);
+}
+
+enum lr_batch_status lr_batch_process(const char *json, size_t len,
+                                      const struct lr_batch_options *opts, lr_batch_record_fn fn,
+                                      void *user_data, struct lr_batch_result *out)
+{
+    assert(out);
+    memset(out, 0, sizeof(*out));
+    out->max_iterator_age_ms = -1;
+    out->bytes = len;
+    struct walk w = {.opts = opts, .fn = fn, .user_data = user_data, .res = out, .stop = false};
+    if (!opts || !fn || (!json && len) || opts->deadline_margin_ms < 0) {
+        fail_invoke(&w, LR_BATCH_E_INVALID_ARG, "lr_batch_process: missing options or function");
+        return out->status;
+    }
+    int64_t start = now_ms(opts);
+    jbuf_init(&w.body, LR_MAX_RESPONSE_BYTES);
+    jbuf_append(&w.body, k_body_open, sizeof(k_body_open) - 1);
+    walk_records(&w, json ? json : "", len);
+    out->skipped = out->batch_size - out->processed;
+    apply_all_failed(&w);
+    finish_body(&w);
+    jbuf_clean_up(&w.body);
+    out->elapsed_ms = now_ms(opts) - start;
+    return out->status;
+}
+
+struct lr_invocation_response lr_batch_to_response(struct lr_batch_result *res)
+{
+    assert(res);
+    if (res->status == LR_BATCH_OK && res->body) {
+        char *body = res->body;
+        res->body = NULL;
+        return lr_response_success_take(body, res->body_len, "application/json");
+    }
+    if (res->status == LR_BATCH_OK) /* body already taken: never answer "all fine" by accident */
+        return lr_response_failure("batch result used twice", "Function.InvalidArgument");
+    const char *msg = res->error_message[0] ? res->error_message : lr_batch_status_str(res->status);
+    return lr_response_failure(msg, lr_batch_error_type(res->status));
+}
+
+void lr_batch_result_clean_up(struct lr_batch_result *res)
+{
+    if (!res)
+        return;
+    free(res->body);
+    memset(res, 0, sizeof(*res));
+}
