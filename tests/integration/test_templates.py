@@ -1,0 +1,305 @@
+"""cloudformation.yaml and template.yaml: cfn-lint clean (no errors, no warnings), template.yaml
+transformed by aws-sam-translator, the resources as issue 5 specifies them, and the Makefile target
+that `sam build` runs (BuildMethod: makefile), exercised the way sam build runs it."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import unittest
+
+import lrtest
+
+try:
+    from samtranslator.yaml_helper import yaml_parse
+    from samtranslator.translator.transform import transform as sam_transform
+except ImportError:  # reported by the tests that need it, with the reason
+    yaml_parse = sam_transform = None
+
+SRC = lrtest.source_dir()
+CFN = os.path.join(SRC, "cloudformation.yaml")
+SAM = os.path.join(SRC, "template.yaml")
+
+
+def load(path):
+    with open(path) as f:
+        return yaml_parse(f.read())
+
+
+def cfn_lint_command():
+    exe = shutil.which("cfn-lint")
+    if exe:
+        return [exe]
+    return [sys.executable, "-c", "import sys; from cfnlint.runner import main; sys.exit(main())"]
+
+
+def resources_named(value):
+    """Every Resource value of a policy statement, as a list."""
+    return value if isinstance(value, list) else [value]
+
+
+def sub_text(value):
+    """The template string of a !Sub (plain or [string, vars])."""
+    sub = value["Fn::Sub"]
+    return sub[0] if isinstance(sub, list) else sub
+
+
+class CfnLint(unittest.TestCase):
+    def lint(self, path):
+        proc = subprocess.run(cfn_lint_command() + ["--format", "parseable", "--", path],
+                              capture_output=True, text=True, timeout=300)
+        self.assertEqual(proc.stdout.strip(), "", "cfn-lint findings in %s" % path)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+
+    def test_cloudformation_yaml_has_no_errors_or_warnings(self):
+        self.lint(CFN)
+
+    def test_template_yaml_has_no_errors_or_warnings(self):
+        self.lint(SAM)
+
+    def test_lint_really_reports_problems(self):
+        # Guards the two tests above: a template with a known error must be reported.
+        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+            f.write("Resources:\n  Q:\n    Type: AWS::SQS::Queue\n    Properties:\n"
+                    "      SqsManagedSseEnabled: maybe\n")
+        try:
+            proc = subprocess.run(cfn_lint_command() + ["--format", "parseable", "--", f.name],
+                                  capture_output=True, text=True, timeout=300)
+        finally:
+            os.unlink(f.name)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn(":E", proc.stdout)
+
+    def test_every_ignored_check_is_named_and_justified(self):
+        for path in (CFN, SAM):
+            lines = open(path).read().splitlines()
+            for i, line in enumerate(lines):
+                if "ignore_checks" not in line:
+                    continue
+                ids = re.findall(r"[EWI]\d{4}", line)
+                self.assertTrue(ids, "%s:%d: ignore_checks must name rule ids" % (path, i + 1))
+                above = "\n".join(lines[max(0, i - 4):i])
+                for rule in ids:
+                    self.assertRegex(above, r"#.*%s.*\S" % rule,
+                                     "%s:%d: %s ignored without a comment saying why"
+                                     % (path, i + 1, rule))
+
+
+@unittest.skipIf(yaml_parse is None, "aws-sam-translator is not installed")
+class CloudFormationTemplate(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.t = load(CFN)
+        cls.res = cls.t["Resources"]
+
+    def props(self, name):
+        return self.res[name]["Properties"]
+
+    def test_article_logical_ids_and_output_keys(self):
+        for name, kind in [("rLoggingFunction", "AWS::Lambda::Function"),
+                           ("rDynamoDBTable", "AWS::DynamoDB::Table"),
+                           ("rDynamoDBTableStream", "AWS::Lambda::EventSourceMapping"),
+                           ("rLambdaRole", "AWS::IAM::Role"),
+                           ("rLambdaFunctionLogGroup", "AWS::Logs::LogGroup")]:
+            self.assertEqual(self.res[name]["Type"], kind)
+        self.assertEqual(self.t["Outputs"]["rLoggingFunctionName"]["Value"], {"Ref": "rLoggingFunction"})
+        self.assertEqual(self.t["Outputs"]["oDynamoDBTableName"]["Value"], {"Ref": "rDynamoDBTable"})
+
+    def test_runtime_and_architecture_parameters(self):
+        p = self.t["Parameters"]
+        self.assertEqual(p["Runtime"]["Default"], "provided.al2")
+        self.assertEqual(p["Runtime"]["AllowedValues"], ["provided.al2", "provided.al2023"])
+        self.assertIn("2026-07-31", p["Runtime"]["Description"])
+        self.assertIn("2027-02-01", p["Runtime"]["Description"])
+        self.assertEqual(p["Architectures"]["AllowedValues"], ["x86_64", "arm64"])
+        fn = self.props("rLoggingFunction")
+        self.assertEqual(fn["Runtime"], {"Ref": "Runtime"})
+        self.assertEqual(fn["Architectures"], [{"Ref": "Architectures"}])
+        self.assertEqual(fn["Code"], {"S3Bucket": {"Ref": "CodeS3Bucket"}, "S3Key": {"Ref": "CodeS3Key"}})
+
+    def test_handler_settings_environment(self):
+        env = self.props("rLoggingFunction")["Environment"]["Variables"]
+        self.assertEqual(env["LR_BATCH_MODE"], {"Ref": "BatchMode"})
+        self.assertEqual(env["LR_ALL_FAILED"], {"Ref": "AllFailed"})
+        self.assertEqual(env["LR_LOG_RECORDS"], {"Ref": "LogRecords"})
+        self.assertEqual(env["LR_EMF"], {"Ref": "Emf"})
+        self.assertEqual(env["LR_EMF_NAMESPACE"], {"Ref": "EmfNamespace"})
+        self.assertEqual(self.t["Parameters"]["EmfNamespace"]["Default"], "DynamoDBStreamsLambda")
+
+    def test_logging_config_points_at_the_stacks_log_group(self):
+        lc = self.props("rLoggingFunction")["LoggingConfig"]
+        self.assertEqual(lc["LogGroup"], {"Ref": "rLambdaFunctionLogGroup"})
+        self.assertEqual(lc["LogFormat"], {"Ref": "LogFormat"})
+        self.assertEqual(self.t["Parameters"]["LogFormat"]["AllowedValues"], ["Text", "JSON"])
+        lg = self.props("rLambdaFunctionLogGroup")
+        self.assertEqual(lg["RetentionInDays"], {"Ref": "LogRetentionInDays"})
+        self.assertEqual(self.t["Parameters"]["LogRetentionInDays"]["Default"], 14)
+        # The group's name must not depend on the function (that was the article's cycle).
+        self.assertNotIn("rLoggingFunction}", json.dumps(lg["LogGroupName"]).replace("-rLoggingFunction", ""))
+
+    def test_mapping_settings(self):
+        esm = self.props("rDynamoDBTableStream")
+        self.assertEqual(esm["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+        self.assertEqual(esm["EventSourceArn"], {"Fn::GetAtt": ["rDynamoDBTable", "StreamArn"]})
+        self.assertEqual(esm["DestinationConfig"],
+                         {"OnFailure": {"Destination": {"Fn::GetAtt": ["rFailureQueue", "Arn"]}}})
+        for key in ("BatchSize", "MaximumBatchingWindowInSeconds", "StartingPosition",
+                    "BisectBatchOnFunctionError", "MaximumRetryAttempts",
+                    "MaximumRecordAgeInSeconds", "ParallelizationFactor"):
+            self.assertEqual(esm[key], {"Ref": key})
+        p = self.t["Parameters"]
+        # The article's values: BatchSize 100, window 300 s, LATEST.
+        self.assertEqual((p["BatchSize"]["Default"], p["MaximumBatchingWindowInSeconds"]["Default"],
+                          p["StartingPosition"]["Default"]), (100, 300, "LATEST"))
+        self.assertEqual(esm["FilterCriteria"]["Fn::If"][0], "HasFilter")
+        self.assertEqual(esm["FilterCriteria"]["Fn::If"][1], {"Filters": [{"Pattern": {"Ref": "FilterPattern"}}]})
+
+    def test_table_stream_and_billing_mode(self):
+        t = self.props("rDynamoDBTable")
+        self.assertEqual(t["StreamSpecification"], {"StreamViewType": "NEW_AND_OLD_IMAGES"})
+        self.assertEqual(t["BillingMode"], {"Ref": "TableBillingMode"})
+        self.assertEqual(self.t["Parameters"]["TableBillingMode"]["Default"], "PAY_PER_REQUEST")
+        self.assertEqual(t["ProvisionedThroughput"]["Fn::If"][:2],
+                         ["IsProvisioned", {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}])
+
+    def test_failure_queue_is_encrypted(self):
+        self.assertIs(self.props("rFailureQueue")["SqsManagedSseEnabled"], True)
+
+    def test_least_privilege_policy(self):
+        stmts = self.props("rLambdaRole")["Policies"][0]["PolicyDocument"]["Statement"]
+        by_action = {}
+        for s in stmts:
+            self.assertEqual(s["Effect"], "Allow")
+            for r in resources_named(s["Resource"]):
+                self.assertNotEqual(r, "*")
+                self.assertNotIn(":*:*", json.dumps(r))
+            for a in resources_named(s["Action"]):
+                by_action[a] = resources_named(s["Resource"])
+        stream = [{"Fn::GetAtt": ["rDynamoDBTable", "StreamArn"]}]
+        for a in ("dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"):
+            self.assertEqual(by_action[a], stream)
+        self.assertEqual(sub_text(by_action["dynamodb:ListStreams"][0]), "${rDynamoDBTable.Arn}/stream/*")
+        for a in ("logs:CreateLogStream", "logs:PutLogEvents"):
+            texts = [sub_text(r) for r in by_action[a]]
+            self.assertTrue(texts and all("log-group:${rLambdaFunctionLogGroup}" in x for x in texts), texts)
+        self.assertEqual(by_action["sqs:SendMessage"], [{"Fn::GetAtt": ["rFailureQueue", "Arn"]}])
+        self.assertEqual(sorted(by_action), sorted([
+            "dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+            "dynamodb:ListStreams", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"]))
+
+    def test_alarms(self):
+        alarms = {p["Properties"]["MetricName"]: p["Properties"] for p in self.res.values()
+                  if p["Type"] == "AWS::CloudWatch::Alarm"}
+        self.assertEqual(sorted(alarms), ["Errors", "IteratorAge", "Throttles"])
+        for a in alarms.values():
+            self.assertEqual(a["Namespace"], "AWS/Lambda")
+            self.assertEqual(a["Dimensions"], [{"Name": "FunctionName", "Value": {"Ref": "rLoggingFunction"}}])
+        self.assertEqual(alarms["IteratorAge"]["Threshold"], {"Ref": "IteratorAgeAlarmThresholdMs"})
+
+    def test_dashboard_body_is_json_with_the_articles_metrics(self):
+        body, _ = self.props("rDashboard")["DashboardBody"]["Fn::Sub"]
+        filled = re.sub(r"\$\{[^}]+\}", "X", body)
+        widgets = json.loads(filled)["widgets"]
+        metrics = {m[1] for w in widgets for m in w["properties"]["metrics"]}
+        self.assertEqual(metrics, {"ReturnedRecordsCount", "ReturnedBytes", "UserErrors", "Errors",
+                                   "IteratorAge", "Throttles", "Duration"})
+
+
+@unittest.skipIf(yaml_parse is None, "aws-sam-translator is not installed")
+class SamTemplate(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        t = load(SAM)
+        fn = t["Resources"]["StreamProcessorFunction"]
+        cls.metadata = fn["Metadata"]
+        # As `sam package` leaves it: the local CodeUri replaced by the uploaded artefact.
+        fn["Properties"]["CodeUri"] = "s3://example-bucket/function.zip"
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+        class NoManagedPolicies:
+            def load(self):
+                return {}
+        cls.out = sam_transform(t, {}, NoManagedPolicies())
+        cls.res = cls.out["Resources"]
+
+    def test_build_method_is_makefile(self):
+        self.assertEqual(self.metadata["BuildMethod"], "makefile")
+
+    def test_transform_yields_the_application(self):
+        kinds = sorted(r["Type"] for r in self.res.values())
+        self.assertEqual(kinds, sorted([
+            "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::IAM::Role",
+            "AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping", "AWS::CloudWatch::Alarm",
+            "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard"]))
+
+    def test_function(self):
+        p = self.res["StreamProcessorFunction"]["Properties"]
+        self.assertEqual(p["Code"], {"S3Bucket": "example-bucket", "S3Key": "function.zip"})
+        self.assertEqual(p["Handler"], "bootstrap")
+        self.assertEqual(p["Role"], {"Fn::GetAtt": ["FunctionRole", "Arn"]})
+        self.assertEqual(p["LoggingConfig"]["LogGroup"], {"Ref": "FunctionLogGroup"})
+        self.assertEqual(self.out["Parameters"]["Runtime"]["Default"], "provided.al2")
+
+    def test_event_source_mapping(self):
+        p = self.res["StreamProcessorFunctionStream"]["Properties"]
+        self.assertEqual(p["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+        self.assertEqual(p["EventSourceArn"], {"Fn::GetAtt": ["Table", "StreamArn"]})
+        self.assertEqual(p["DestinationConfig"]["OnFailure"]["Destination"],
+                         {"Fn::GetAtt": ["FailureQueue", "Arn"]})
+        self.assertIs(p["BisectBatchOnFunctionError"], True)
+
+    def test_no_generated_role_and_no_wildcard_resources(self):
+        roles = [k for k, r in self.res.items() if r["Type"] == "AWS::IAM::Role"]
+        self.assertEqual(roles, ["FunctionRole"])
+        role = self.res["FunctionRole"]["Properties"]
+        self.assertNotIn("ManagedPolicyArns", role)
+        for s in role["Policies"][0]["PolicyDocument"]["Statement"]:
+            self.assertNotIn("*", resources_named(s["Resource"]))
+
+
+class MakefileForSamBuild(unittest.TestCase):
+    """Runs `make build-StreamProcessorFunction` in a scratch copy with ARTIFACTS_DIR, as sam build does."""
+
+    @staticmethod
+    def scratch_copy(dest):
+        def ignore(folder, names):
+            if os.path.abspath(folder) != os.path.abspath(SRC):
+                return [n for n in names if n == "__pycache__"]
+            return [n for n in names if n.startswith("build") or n in (".git", ".aws-sam", "out")]
+        shutil.copytree(SRC, dest, ignore=ignore, symlinks=True)
+
+    def test_target_leaves_an_executable_bootstrap_in_artifacts_dir(self):
+        with tempfile.TemporaryDirectory(prefix="sam-build-") as tmp:
+            scratch, artifacts = os.path.join(tmp, "scratch"), os.path.join(tmp, "artifacts")
+            self.scratch_copy(scratch)
+            os.mkdir(artifacts)
+            proc = subprocess.run(["make", "--makefile", os.path.join(scratch, "Makefile"),
+                                   "build-StreamProcessorFunction", "ARTIFACTS_DIR=" + artifacts],
+                                  cwd=scratch, capture_output=True, text=True, timeout=900)
+            self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr[-3000:])
+            self.assertEqual(os.listdir(artifacts), ["bootstrap"])
+            boot = os.path.join(artifacts, "bootstrap")
+            self.assertTrue(os.access(boot, os.X_OK))
+            with open(boot, "rb") as f:
+                self.assertEqual(f.read(4), b"\x7fELF")
+            # Release build: the CMake cache of the scratch build says so.
+            with open(os.path.join(scratch, "build-sam", "CMakeCache.txt")) as f:
+                self.assertIn("CMAKE_BUILD_TYPE:STRING=Release", f.read())
+
+    def test_target_refuses_to_run_without_artifacts_dir(self):
+        proc = subprocess.run(["make", "--makefile", os.path.join(SRC, "Makefile"), "-n",
+                               "check-artifacts-dir"], cwd=SRC, capture_output=True, text=True,
+                              env={k: v for k, v in os.environ.items() if k != "ARTIFACTS_DIR"})
+        self.assertEqual(proc.returncode, 0)
+        proc = subprocess.run(["make", "--makefile", os.path.join(SRC, "Makefile"),
+                               "check-artifacts-dir"], cwd=SRC, capture_output=True, text=True,
+                              env={k: v for k, v in os.environ.items() if k != "ARTIFACTS_DIR"})
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("ARTIFACTS_DIR is not set", proc.stderr)
+
+
+if __name__ == "__main__":
+    unittest.main()
