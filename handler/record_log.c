@@ -1,0 +1,61 @@
+/* One log line per record, built from compact DynamoDB JSON of its keys and images. */
+#include "record_log.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lr/log.h"
+
+void record_log_init(struct record_log *rl)
+{
+    assert(rl);
+    ddb_buf_init(&rl->keys, RECORD_LOG_MAX_IMAGE_BYTES);
+    ddb_buf_init(&rl->new_image, RECORD_LOG_MAX_IMAGE_BYTES);
+    ddb_buf_init(&rl->old_image, RECORD_LOG_MAX_IMAGE_BYTES);
+}
+
+void record_log_clean_up(struct record_log *rl)
+{
+    if (!rl)
+        return;
+    ddb_buf_clean_up(&rl->keys);
+    ddb_buf_clean_up(&rl->new_image);
+    ddb_buf_clean_up(&rl->old_image);
+}
+
+/* Serialises map into buf and fills the field: JSON when it fits, else a plain-text note, so the
+ * line keeps the record's identity even when an image is too big to log. */
+static void image_field(struct lr_log_field *f, const char *key, const struct ddb_map *map,
+                        struct ddb_buf *buf)
+{
+    static const char too_large[] = "(omitted: larger than the per-image log cap)";
+    ddb_buf_reset(buf);
+    enum ddb_status st = ddb_image_serialize(map, buf);
+    f->key = key;
+    if (st == DDB_OK && buf->data) {
+        f->value = (struct lr_str){buf->data, buf->len};
+        f->is_json = true;
+    } else {
+        f->value = (struct lr_str){too_large, sizeof(too_large) - 1};
+        f->is_json = false;
+    }
+}
+
+void record_log_write(struct record_log *rl, const struct ddb_record *rec, bool with_images)
+{
+    struct lr_log_field fields[6] = {
+        {"eventName", rec->event_name_raw, false},
+        {"eventID", rec->event_id, false},
+        {"sequenceNumber", rec->sequence_number, false},
+    };
+    size_t n = 3;
+    image_field(&fields[n++], "keys", &rec->keys, &rl->keys);
+    if (with_images) {
+        image_field(&fields[n++], "newImage", &rec->new_image, &rl->new_image);
+        image_field(&fields[n++], "oldImage", &rec->old_image, &rl->old_image);
+    }
+    lr_log_fields(LR_LOG_INFO, fields, n, "record %zu: %.*s", rec->index,
+                  (int)(rec->event_name_raw.len > 16 ? 16 : rec->event_name_raw.len),
+                  rec->event_name_raw.ptr ? rec->event_name_raw.ptr : "");
+}
