@@ -94,6 +94,22 @@ typedef struct lr_invocation_response (*lr_handler_fn)(const struct lr_invocatio
  * failure on /next), with the exit status the process should use (non-zero). */
 int lr_run_handler(lr_handler_fn handler, void *user_data);
 
+/* Tuning of lr_run_handler_with_options(); the defaults (LR_RUN_OPTIONS_DEFAULT) suit Lambda. */
+struct lr_run_options {
+    /* Consecutive failed GET /next (transport error, protocol error, unexpected status other than
+     * 500) tolerated before the loop gives up and returns non-zero; 0 means the default (5). */
+    unsigned next_max_attempts;
+    /* Pause before the first retry, doubled after each further failure up to the maximum; the
+     * defaults (25 ms, 1000 ms) give up within about 0.4 s when the Runtime API is gone. */
+    unsigned next_backoff_initial_ms;
+    unsigned next_backoff_max_ms;
+};
+#define LR_RUN_OPTIONS_DEFAULT ((struct lr_run_options){5, 25, 1000})
+
+/* lr_run_handler() with explicit options (NULL means LR_RUN_OPTIONS_DEFAULT). */
+int lr_run_handler_with_options(lr_handler_fn handler, void *user_data,
+                                const struct lr_run_options *options);
+
 /* Reports an initialisation failure through POST /runtime/init/error with the given message and
  * error type (e.g. "Runtime.ConfigInvalid"), then returns the non-zero exit status to use. Call this
  * instead of lr_run_handler() when your own initialisation failed. */
@@ -113,7 +129,11 @@ void lr_client_destroy(struct lr_client *client);
 
 /* GET /next (no total timeout: the sandbox may be frozen between invokes). On LR_OK fills *req with
  * views valid until the next lr_client_next() or lr_client_destroy(), and sets or unsets
- * _X_AMZN_TRACE_ID. Transport failures are NOT retried here; lr_run_handler() retries them. */
+ * _X_AMZN_TRACE_ID. A missing or garbage Deadline-Ms does not fail the call: deadline_ms is then
+ * now + AWS_LAMBDA_FUNCTION_TIMEOUT seconds when that is set, else now + 900 s (Lambda's maximum),
+ * and a warning is logged. On LR_E_TOO_LARGE (event above LR_MAX_EVENT_BYTES) only req->request_id
+ * is set, when a valid one was received, so the caller can report the failure; on other errors
+ * *req is zeroed. Transport failures are NOT retried here; lr_run_handler() retries them. */
 enum lr_status lr_client_next(struct lr_client *client, struct lr_invocation_request *req) LR_NODISCARD;
 
 /* POST /response or /error for req, according to resp->success. A success body larger than

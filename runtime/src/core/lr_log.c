@@ -1,0 +1,426 @@
+/* Logging module: formats one line per event (Text or JSON), escapes everything that comes from the
+ * caller, enforces the line cap by cutting values (never the line structure), writes and flushes. */
+#define _POSIX_C_SOURCE 200809L
+#include "lr/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/lr_buf.h"
+#include "core/lr_clock.h"
+#include "core/lr_log_escape.h"
+#include "core/lr_log_internal.h"
+
+#define MARK_LEN (sizeof(LR_LOG_TRUNCATION_MARK) - 1)
+/* Worst case a cut value adds: the mark, plus quotes when a raw JSON value is replaced by it. */
+#define MARK_RESERVE (MARK_LEN + 2)
+
+static struct {
+    enum lr_log_format format;
+    enum lr_log_level min_level;
+    FILE *out; /* NULL: stdout (resolved at write time, so tests may swap stdout) */
+    size_t max_line;
+    char request_id[LR_LOG_MAX_REQUEST_ID];
+    size_t request_id_len;
+    bool configured;
+} g_log = {LR_LOG_FORMAT_TEXT, LR_LOG_INFO, NULL, LR_LOG_DEFAULT_MAX_LINE, {0}, 0, false};
+
+/* ---- configuration ---- */
+
+static bool ascii_ieq(const char *a, const char *b)
+{
+    for (; *a != '\0' && *b != '\0'; a++, b++) {
+        unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
+        if (ca >= 'a' && ca <= 'z')
+            ca = (unsigned char)(ca - 'a' + 'A');
+        if (cb >= 'a' && cb <= 'z')
+            cb = (unsigned char)(cb - 'a' + 'A');
+        if (ca != cb)
+            return false;
+    }
+    return *a == *b;
+}
+
+static const char *const level_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
+#define N_LEVELS (sizeof(level_names) / sizeof(level_names[0]))
+
+bool lr_log_parse_level(const char *s, enum lr_log_level *out)
+{
+    if (s == NULL)
+        return false;
+    for (size_t i = 0; i < N_LEVELS; i++) {
+        if (ascii_ieq(s, level_names[i])) {
+            *out = (enum lr_log_level)i;
+            return true;
+        }
+    }
+    return false;
+}
+
+bool lr_log_parse_format(const char *s, enum lr_log_format *out)
+{
+    if (s == NULL)
+        return false;
+    if (ascii_ieq(s, "JSON")) {
+        *out = LR_LOG_FORMAT_JSON;
+        return true;
+    }
+    if (ascii_ieq(s, "Text")) {
+        *out = LR_LOG_FORMAT_TEXT;
+        return true;
+    }
+    return false;
+}
+
+const char *lr_log_level_name(enum lr_log_level level)
+{
+    size_t i = (size_t)level;
+    return i < N_LEVELS ? level_names[i] : "INFO";
+}
+
+void lr_log_init_from_env(void)
+{
+    /* Unknown or absent values fall back to the defaults; the output stream and cap are kept. */
+    enum lr_log_format format = LR_LOG_FORMAT_TEXT;
+    enum lr_log_level level = LR_LOG_INFO;
+    (void)lr_log_parse_format(getenv("AWS_LAMBDA_LOG_FORMAT"), &format);
+    (void)lr_log_parse_level(getenv("AWS_LAMBDA_LOG_LEVEL"), &level);
+    g_log.format = format;
+    g_log.min_level = level;
+    g_log.configured = true;
+}
+
+void lr_log_configure(enum lr_log_format format, enum lr_log_level min_level, FILE *out,
+                      size_t max_line)
+{
+    g_log.format = format == LR_LOG_FORMAT_JSON ? LR_LOG_FORMAT_JSON : LR_LOG_FORMAT_TEXT;
+    g_log.min_level = (size_t)min_level < N_LEVELS ? min_level : LR_LOG_INFO;
+    g_log.out = out;
+    g_log.max_line = max_line == 0 ? LR_LOG_DEFAULT_MAX_LINE : max_line;
+    g_log.configured = true;
+}
+
+bool lr_log_is_configured(void)
+{
+    return g_log.configured;
+}
+
+bool lr_log_enabled(enum lr_log_level level)
+{
+    return (size_t)level < N_LEVELS && level >= g_log.min_level;
+}
+
+void lr_log_set_request_id(const char *id, size_t len)
+{
+    if (id == NULL)
+        len = 0;
+    if (len > sizeof(g_log.request_id))
+        len = sizeof(g_log.request_id); /* escaped on output, so a cut sequence is harmless */
+    if (len > 0)
+        memcpy(g_log.request_id, id, len);
+    g_log.request_id_len = len;
+}
+
+static FILE *log_out(void)
+{
+    return g_log.out != NULL ? g_log.out : stdout;
+}
+
+void lr_log_flush(void)
+{
+    fflush(log_out());
+    fflush(stdout); /* handlers may printf(); a pipe is block-buffered */
+}
+
+/* ---- line building ---- */
+
+enum piece_kind {
+    PIECE_ESCAPED, /* escaped with mode, inside quotes when quoted */
+    PIECE_BARE,    /* Text-format value made only of safe ASCII: written as is */
+    PIECE_RAW_JSON /* a JSON value from the program, checked inert: written as is */
+};
+
+/* One variable part of a line: the message or a field value. */
+struct piece {
+    const char *bytes;
+    size_t len;
+    enum piece_kind kind;
+    enum lr_escape_mode mode;
+    bool quoted;
+    size_t need;   /* bytes of the content when not cut */
+    size_t budget; /* bytes of content allowed */
+    bool cut;
+};
+
+static bool is_bare_char(unsigned char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '-' || c == '_' || c == '.' || c == ':' || c == '/' || c == '@' || c == '+' ||
+           c == ',';
+}
+
+/* Text-format field values are bare when that cannot be misread (key=value pairs split on spaces),
+ * otherwise quoted with JSON escaping. */
+static bool can_be_bare(const char *bytes, size_t len)
+{
+    if (len == 0)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if (!is_bare_char((unsigned char)bytes[i]))
+            return false;
+    return true;
+}
+
+static void piece_escaped(struct piece *p, const char *bytes, size_t len,
+                          enum lr_escape_mode mode, bool quoted)
+{
+    p->bytes = bytes;
+    p->len = len;
+    p->kind = PIECE_ESCAPED;
+    p->mode = mode;
+    p->quoted = quoted;
+    lr_log_escape_ex(NULL, 0, bytes, len, mode, &p->need);
+}
+
+static void piece_for_field(struct piece *p, const struct lr_log_field *f, bool json)
+{
+    const char *bytes = f->value.ptr != NULL ? f->value.ptr : "";
+    size_t len = f->value.ptr != NULL ? f->value.len : 0;
+    memset(p, 0, sizeof(*p));
+    if (f->is_json && len > 0 && lr_log_escape_is_inert(bytes, len)) {
+        p->bytes = bytes;
+        p->len = p->need = len;
+        p->kind = PIECE_RAW_JSON;
+    } else if (!json && can_be_bare(bytes, len)) {
+        p->bytes = bytes;
+        p->len = p->need = len;
+        p->kind = PIECE_BARE;
+    } else {
+        /* A "JSON" value with a raw control byte is not trusted: it becomes a string. */
+        piece_escaped(p, bytes, len, LR_ESCAPE_JSON, true);
+    }
+}
+
+static void append(struct lr_buf *b, const char *s, size_t n)
+{
+    if (lr_buf_append(b, s, n) != LR_OK)
+        abort(); /* the line buffer has no practical cap: cannot happen */
+}
+
+static void append_str(struct lr_buf *b, const char *s)
+{
+    append(b, s, strlen(s));
+}
+
+static void append_escaped(struct lr_buf *b, const char *bytes, size_t len,
+                           enum lr_escape_mode mode, size_t budget)
+{
+    char *dst = lr_buf_reserve(b, budget);
+    if (dst == NULL)
+        abort(); /* cannot happen: see append() */
+    lr_buf_commit(b, lr_log_escape_ex(dst, budget, bytes, len, mode, NULL));
+}
+
+static void append_piece(struct lr_buf *b, const struct piece *p, bool json)
+{
+    if (p->kind == PIECE_RAW_JSON && p->cut) {
+        append_str(b, json ? "\"" LR_LOG_TRUNCATION_MARK "\"" : LR_LOG_TRUNCATION_MARK);
+        return;
+    }
+    if (p->quoted)
+        append(b, "\"", 1);
+    if (p->kind == PIECE_ESCAPED)
+        append_escaped(b, p->bytes, p->len, p->mode, p->budget);
+    else /* bare or raw JSON, cut only when bare (ASCII: any cut point is a character boundary) */
+        append(b, p->bytes, p->budget);
+    if (p->cut)
+        append(b, LR_LOG_TRUNCATION_MARK, MARK_LEN);
+    if (p->quoted)
+        append(b, "\"", 1);
+}
+
+/* Shares the room left by the fixed parts of the line among the pieces, in order: each piece gets
+ * all it needs while that fits; the first that does not is cut, and the rest keep only the mark. */
+static void plan_budgets(struct piece *pieces, size_t n, size_t fixed, size_t max_line)
+{
+    size_t total = fixed;
+    for (size_t i = 0; i < n; i++)
+        total += pieces[i].need;
+    size_t reserve = fixed + n * MARK_RESERVE;
+    size_t avail = total <= max_line ? SIZE_MAX : (max_line > reserve ? max_line - reserve : 0);
+    for (size_t i = 0; i < n; i++) {
+        struct piece *p = &pieces[i];
+        p->cut = p->need > avail;
+        p->budget = p->cut ? (p->kind == PIECE_RAW_JSON ? 0 : avail) : p->need;
+        avail = p->cut ? 0 : (avail == SIZE_MAX ? avail : avail - p->need);
+    }
+}
+
+static void append_request_id(struct lr_buf *b, enum lr_escape_mode mode)
+{
+    size_t need = 0;
+    lr_log_escape_ex(NULL, 0, g_log.request_id, g_log.request_id_len, mode, &need);
+    append_escaped(b, g_log.request_id, g_log.request_id_len, mode, need);
+}
+
+/* Everything before the message. Text without a request id says "undefined", as the Node.js
+ * runtime does outside an invoke; JSON then simply has no "requestId" member. */
+static void append_prefix(struct lr_buf *b, enum lr_log_level level, bool json)
+{
+    char ts[LR_CLOCK_RFC3339_LEN + 1];
+    lr_clock_format_rfc3339(lr_clock_now_ms(), ts);
+    if (json) {
+        append_str(b, "{\"timestamp\":\"");
+        append_str(b, ts);
+        append_str(b, "\",\"level\":\"");
+        append_str(b, lr_log_level_name(level));
+        append_str(b, "\"");
+        if (g_log.request_id_len > 0) {
+            append_str(b, ",\"requestId\":\"");
+            append_request_id(b, LR_ESCAPE_JSON);
+            append_str(b, "\"");
+        }
+        append_str(b, ",\"message\":");
+        return;
+    }
+    append_str(b, ts);
+    append_str(b, "\t");
+    if (g_log.request_id_len > 0)
+        append_request_id(b, LR_ESCAPE_TEXT);
+    else
+        append_str(b, "undefined");
+    append_str(b, "\t");
+    append_str(b, lr_log_level_name(level));
+    append_str(b, "\t");
+}
+
+/* Field keys are meant to be plain identifiers; anything else is replaced by '_' (same length), so
+ * a key can neither break the JSON nor forge a key=value pair. */
+static void append_key(struct lr_buf *b, const char *key)
+{
+    for (const char *k = key; *k != '\0'; k++) {
+        unsigned char c = (unsigned char)*k;
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '_' || c == '-' || c == '.';
+        append(b, ok ? k : "_", 1);
+    }
+}
+
+static const char *field_key(const struct lr_log_field *f)
+{
+    return f->key != NULL && f->key[0] != '\0' ? f->key : "field";
+}
+
+static void render_line(struct lr_buf *b, enum lr_log_level level, const char *msg, size_t msg_len,
+                        const struct lr_log_field *fields, size_t n_fields)
+{
+    bool json = g_log.format == LR_LOG_FORMAT_JSON;
+    size_t n = n_fields + 1;
+    struct piece *pieces = calloc(n, sizeof(*pieces));
+    if (pieces == NULL)
+        abort(); /* out of memory: Lambda replaces the sandbox */
+    piece_escaped(&pieces[0], msg, msg_len, json ? LR_ESCAPE_JSON : LR_ESCAPE_TEXT, json);
+    for (size_t i = 0; i < n_fields; i++)
+        piece_for_field(&pieces[i + 1], &fields[i], json);
+
+    append_prefix(b, level, json);
+    size_t fixed = b->len + (json ? 2 : 1); /* "}\n" or "\n" */
+    for (size_t i = 0; i < n_fields; i++)
+        fixed += strlen(field_key(&fields[i])) + (json ? 4 : 2); /* ,"key": or " key=" */
+    for (size_t i = 0; i < n; i++)
+        fixed += pieces[i].quoted ? 2 : 0;
+    plan_budgets(pieces, n, fixed, g_log.max_line);
+
+    append_piece(b, &pieces[0], json);
+    for (size_t i = 0; i < n_fields; i++) {
+        append_str(b, json ? ",\"" : " ");
+        append_key(b, field_key(&fields[i]));
+        append_str(b, json ? "\":" : "=");
+        append_piece(b, &pieces[i + 1], json);
+    }
+    append_str(b, json ? "}\n" : "\n");
+    free(pieces);
+}
+
+static void write_line(const struct lr_buf *b)
+{
+    FILE *out = log_out();
+    /* One fwrite per line so a line is never interleaved with our own other output. */
+    fwrite(b->data, 1, b->len, out);
+    fflush(out);
+}
+
+/* Formats the printf message, cut at max_line bytes (a longer one is truncated anyway). */
+static char *format_message(const char *fmt, va_list ap, size_t *len)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0) {
+        static const char bad[] = "(invalid log format string)";
+        char *m = malloc(sizeof(bad));
+        if (m == NULL)
+            abort();
+        memcpy(m, bad, sizeof(bad));
+        *len = sizeof(bad) - 1;
+        return m;
+    }
+    size_t size = (size_t)n < g_log.max_line ? (size_t)n : g_log.max_line;
+    char *m = malloc(size + 1);
+    if (m == NULL)
+        abort();
+    vsnprintf(m, size + 1, fmt, ap);
+    *len = size;
+    return m;
+}
+
+void lr_log_vfields(enum lr_log_level level, const struct lr_log_field *fields, size_t n_fields,
+                    const char *fmt, va_list ap)
+{
+    if (!lr_log_enabled(level))
+        return;
+    if (fields == NULL)
+        n_fields = 0;
+    size_t msg_len = 0;
+    char *msg = format_message(fmt != NULL ? fmt : "", ap, &msg_len);
+    struct lr_buf line;
+    lr_buf_init(&line, SIZE_MAX / 4); /* bounded by construction: max_line plus fixed parts */
+    render_line(&line, level, msg, msg_len, fields, n_fields);
+    write_line(&line);
+    lr_buf_clean_up(&line);
+    free(msg);
+}
+
+void lr_log_fields(enum lr_log_level level, const struct lr_log_field *fields, size_t n_fields,
+                   const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lr_log_vfields(level, fields, n_fields, fmt, ap);
+    va_end(ap);
+}
+
+void lr_log(enum lr_log_level level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    lr_log_vfields(level, NULL, 0, fmt, ap);
+    va_end(ap);
+}
+
+bool lr_log_raw_json_line(const char *json, size_t len)
+{
+    /* Refused: nothing, a document longer than the line cap, or any raw control byte (a compact
+     * JSON document has none; a \n or \r would split or forge a log event). */
+    if (json == NULL || len == 0 || len >= g_log.max_line)
+        return false;
+    for (size_t i = 0; i < len; i++)
+        if ((unsigned char)json[i] < 0x20)
+            return false;
+    FILE *out = log_out();
+    fwrite(json, 1, len, out);
+    fputc('\n', out);
+    fflush(out);
+    return true;
+}

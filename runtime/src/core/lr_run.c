@@ -1,0 +1,173 @@
+/* The handler loop: GET /next -> handler -> POST, with the status policy of the Runtime API
+ * (spec 1.7): 2xx ok; 413 the invoke already failed, carry on; 400/403 log and carry on; 500 exit
+ * promptly; failed /next retried a bounded number of times with back-off, then exit. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdlib.h>
+#include <time.h>
+
+#include "core/lr_clock.h"
+#include "core/lr_log_internal.h"
+#include "lr/log.h"
+#include "lr/runtime.h"
+
+#define EXIT_FATAL 1
+
+int64_t lr_invocation_time_remaining_ms(const struct lr_invocation_request *req)
+{
+    int64_t now = lr_clock_now_ms(); /* >= 0 */
+    if (req == NULL)
+        return 0;
+    if (req->deadline_ms < INT64_MIN + now)
+        return INT64_MIN; /* a hand-made request with an absurd deadline: saturate, no overflow */
+    return req->deadline_ms - now;
+}
+
+static void sleep_ms(unsigned ms)
+{
+    struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+        /* interrupted by a signal: sleep the rest */
+    }
+}
+
+static struct lr_run_options effective_options(const struct lr_run_options *o)
+{
+    struct lr_run_options d = LR_RUN_OPTIONS_DEFAULT;
+    if (o == NULL)
+        return d;
+    d.next_max_attempts = o->next_max_attempts ? o->next_max_attempts : d.next_max_attempts;
+    d.next_backoff_initial_ms = o->next_backoff_initial_ms;
+    d.next_backoff_max_ms = o->next_backoff_max_ms;
+    return d;
+}
+
+/* An event we could not accept (too large) but whose request id we know is reported as that
+ * invoke's error, so the caller gets an answer instead of a timeout. */
+static void report_unreadable_event(struct lr_client *c, const struct lr_invocation_request *req)
+{
+    struct lr_invocation_response err =
+        lr_response_failure("The event exceeds the runtime's size limit.", "Runtime.EventTooLarge");
+    enum lr_status st = lr_client_post(c, req, &err);
+    if (st != LR_OK)
+        lr_log(LR_LOG_ERROR, "could not report the oversized event: %s", lr_status_str(st));
+    lr_response_clean_up(&err);
+}
+
+/* GET /next until it yields an event: LR_OK, or the status that ends the loop. */
+static enum lr_status next_with_retries(struct lr_client *c, struct lr_invocation_request *req,
+                                        const struct lr_run_options *o)
+{
+    unsigned failures = 0, backoff = o->next_backoff_initial_ms;
+    for (;;) {
+        enum lr_status st = lr_client_next(c, req);
+        if (st == LR_OK)
+            return LR_OK;
+        if (st == LR_E_HTTP_500) {
+            lr_log(LR_LOG_FATAL, "GET /next: Runtime API reported a container error (500); exiting");
+            return st;
+        }
+        if (st == LR_E_TOO_LARGE && req->request_id.len > 0) {
+            report_unreadable_event(c, req); /* that invoke is answered: not a failure of /next */
+            failures = 0;
+            backoff = o->next_backoff_initial_ms;
+            continue;
+        }
+        if (++failures >= o->next_max_attempts) {
+            lr_log(LR_LOG_FATAL, "GET /next failed %u times in a row (last: %s); exiting", failures,
+                   lr_status_str(st));
+            return st;
+        }
+        sleep_ms(backoff);
+        backoff = backoff > o->next_backoff_max_ms / 2 ? o->next_backoff_max_ms : backoff * 2;
+    }
+}
+
+/* Applies the status policy to the outcome of a POST; false means: stop the loop. */
+static bool post_outcome_allows_next(enum lr_status st)
+{
+    switch (st) {
+    case LR_OK:
+    case LR_E_TOO_LARGE: /* replaced by a Function.ResponseSizeTooLarge report, already logged */
+        return true;
+    case LR_E_HTTP_413:
+        lr_log(LR_LOG_WARN, "Runtime API refused the response as too large (413); the invoke "
+                            "has already failed");
+        return true;
+    case LR_E_HTTP_500:
+        lr_log(LR_LOG_FATAL, "Runtime API reported a container error (500); exiting");
+        return false;
+    default:
+        /* 400/403, unexpected status, or a lost connection: the invoke's fate is the Runtime
+         * API's to decide; the next /next (with its bounded retries) tells whether to go on. */
+        lr_log(LR_LOG_ERROR, "posting the result failed: %s", lr_status_str(st));
+        return true;
+    }
+}
+
+static bool run_one(struct lr_client *c, const struct lr_invocation_request *req,
+                    lr_handler_fn handler, void *user_data)
+{
+    lr_log_set_request_id(req->request_id.ptr, req->request_id.len);
+    struct lr_invocation_response resp = handler(req, user_data);
+    lr_log_flush(); /* logs must precede the response: Lambda may freeze us right after it */
+    enum lr_status st = lr_client_post(c, req, &resp);
+    lr_response_clean_up(&resp);
+    bool go_on = post_outcome_allows_next(st);
+    lr_log_set_request_id(NULL, 0);
+    return go_on;
+}
+
+static void ensure_log_configured(void)
+{
+    if (!lr_log_is_configured())
+        lr_log_init_from_env();
+}
+
+int lr_run_handler_with_options(lr_handler_fn handler, void *user_data,
+                                const struct lr_run_options *options)
+{
+    ensure_log_configured();
+    if (handler == NULL) {
+        lr_log(LR_LOG_FATAL, "lr_run_handler: no handler given");
+        return EXIT_FATAL;
+    }
+    struct lr_client *c = NULL;
+    enum lr_status st = lr_client_new(NULL, &c);
+    if (st != LR_OK) {
+        /* Without an endpoint there is nowhere to post /init/error: the log is all we have. */
+        lr_log(LR_LOG_FATAL, "cannot start: %s (AWS_LAMBDA_RUNTIME_API must be host:port)",
+               lr_status_str(st));
+        return EXIT_FATAL;
+    }
+    struct lr_run_options o = effective_options(options);
+    struct lr_invocation_request req;
+    while (next_with_retries(c, &req, &o) == LR_OK && run_one(c, &req, handler, user_data)) {
+    }
+    lr_log_flush();
+    lr_client_destroy(c);
+    return EXIT_FATAL; /* the loop only ends on a fatal condition */
+}
+
+int lr_run_handler(lr_handler_fn handler, void *user_data)
+{
+    return lr_run_handler_with_options(handler, user_data, NULL);
+}
+
+int lr_report_init_error(const char *error_message, const char *error_type)
+{
+    ensure_log_configured();
+    lr_log(LR_LOG_FATAL, "initialisation failed: %s: %s", error_type != NULL ? error_type : "",
+           error_message != NULL ? error_message : "");
+    struct lr_client *c = NULL;
+    enum lr_status st = lr_client_new(NULL, &c);
+    if (st != LR_OK) {
+        lr_log(LR_LOG_FATAL, "cannot report it: %s", lr_status_str(st));
+        return EXIT_FATAL;
+    }
+    st = lr_client_init_error(c, error_message, error_type);
+    if (st != LR_OK)
+        lr_log(LR_LOG_ERROR, "POST /init/error failed: %s", lr_status_str(st));
+    lr_log_flush();
+    lr_client_destroy(c);
+    return EXIT_FATAL;
+}
