@@ -145,7 +145,7 @@ const struct ddb_attr *ddb_map_get(const struct ddb_map *map, const char *name, 
 /* ---- Numbers (N / NS) ---- */
 
 /* Checks DynamoDB's number grammar: -?(digits[.digits]|.digits)([eE][+-]?digits)?, at most 38
- * significant digits, magnitude 0 or within 1E-130..9.9999999999999999999999999999999999999E+125.
+ * significant digits ("5." and ".5" are accepted too), magnitude 0 or within 1E-130..9.9999999999999999999999999999999999999E+125.
  * Returns DDB_OK, DDB_E_BAD_NUMBER, DDB_E_NUMBER_PRECISION or DDB_E_NUMBER_RANGE. */
 enum ddb_status ddb_number_validate(const char *text, size_t len);
 
@@ -275,7 +275,8 @@ struct ddb_reader {
     size_t len_;
     size_t pos_;
     size_t next_index_;
-    struct ddb_arena *arena_;
+    struct ddb_arena *arena_;          /* the current record's storage, reset per record */
+    struct ddb_arena *envelope_arena_; /* decoded envelope strings, kept for the reader's life */
 };
 
 /* Validates the whole document (one pass, no tree), reads the envelope and positions the reader on
@@ -288,7 +289,7 @@ enum ddb_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t l
  * in *rec stay valid until the next ddb_reader_next() or ddb_reader_clean_up(). */
 bool ddb_reader_next(struct ddb_reader *r, struct ddb_record *rec);
 
-/* Bytes the reader's private storage holds right now / at most so far (for memory tests). */
+/* The most bytes the reader's private storage has held so far (for memory tests). */
 size_t ddb_reader_peak_bytes(const struct ddb_reader *r);
 
 /* Frees the reader's storage and zeroes it; safe on a zeroed reader and safe to call twice. */

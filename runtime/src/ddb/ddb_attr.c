@@ -1,0 +1,246 @@
+/* AttributeValue parser: {"<type>": value} with exactly one key, nested at most DDB_MAX_NESTING
+ * containers deep, so the recursion here is bounded by that constant. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ddb/ddb_base64.h"
+#include "ddb/ddb_parse.h"
+#include "ddb/ddb_text.h"
+
+enum ddb_status ddb_ctx_fail(struct ddb_ctx *c, enum ddb_status st, size_t offset, const char *fmt,
+                             ...)
+{
+    if (c->error != DDB_OK)
+        return st;
+    c->error = st;
+    char msg[128];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    char name[72] = "";
+    if (c->name.ptr) /* attribute names are untrusted: escape and shorten them */
+        ddb_text_escape(name, sizeof(name), c->name.ptr, c->name.len);
+    snprintf(c->detail, sizeof(c->detail), "%s%s%s%s: %s (byte offset %zu)",
+             c->field ? c->field : "record", c->name.ptr ? ": attribute \"" : "", name,
+             c->name.ptr ? "\"" : "", msg, offset);
+    return st;
+}
+
+static enum ddb_type type_of_key(const char *s, const struct ddb_jstr *key)
+{
+    static const char *const names[] = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (ddb_json_str_eq(s, key, names[i]))
+            return (enum ddb_type)(DDB_S + (int)i);
+    return (enum ddb_type)0;
+}
+
+static enum ddb_status full(struct ddb_ctx *c)
+{
+    return ddb_ctx_fail(c, DDB_E_TOO_LARGE, c->j.pos, "parse storage cap reached");
+}
+
+/* A string value under the cursor, decoded. */
+static enum ddb_status read_text(struct ddb_ctx *c, enum ddb_type t, struct lr_str *out)
+{
+    size_t at = c->j.pos;
+    if (ddb_json_peek(&c->j) != '"')
+        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "%s value is not a string",
+                            ddb_type_name(t));
+    struct ddb_jstr raw;
+    ddb_json_read_string(&c->j, &raw);
+    return ddb_json_str_get(c->j.s, &raw, c->arena, out) ? DDB_OK : full(c);
+}
+
+static enum ddb_status check_number(struct ddb_ctx *c, struct lr_str n, size_t at)
+{
+    enum ddb_status st = ddb_number_validate(n.ptr, n.len);
+    if (st == DDB_OK)
+        return DDB_OK;
+    char shown[48];
+    ddb_text_escape(shown, sizeof(shown), n.ptr, n.len);
+    const char *why = st == DDB_E_NUMBER_PRECISION ? "more than 38 significant digits"
+                      : st == DDB_E_NUMBER_RANGE   ? "magnitude outside 1E-130..9.99E+125"
+                                                   : "not a decimal number";
+    return ddb_ctx_fail(c, st, at, "N \"%s\": %s", shown, why);
+}
+
+static enum ddb_status decode_b64(struct ddb_ctx *c, struct lr_str text, size_t at,
+                                  struct ddb_bytes *out)
+{
+    unsigned char *buf = ddb_arena_alloc(c->arena, ddb_base64_decoded_max(text.len));
+    if (!buf)
+        return full(c);
+    size_t n, bad;
+    const char *why;
+    if (!ddb_base64_decode(text.ptr, text.len, buf, &n, &bad, &why))
+        return ddb_ctx_fail(c, DDB_E_BAD_BASE64, at, "bad base64 at position %zu: %s", bad, why);
+    *out = (struct ddb_bytes){buf, n};
+    return DDB_OK;
+}
+
+/* One scalar of type t (S, N or B) into the matching union member. */
+static enum ddb_status parse_scalar(struct ddb_ctx *c, enum ddb_type t, struct ddb_attr *out)
+{
+    size_t at = c->j.pos;
+    struct lr_str text;
+    enum ddb_status st = read_text(c, t, &text);
+    if (st != DDB_OK)
+        return st;
+    if (t == DDB_S) {
+        out->v.s = text;
+        return DDB_OK;
+    }
+    if (t == DDB_N) {
+        out->v.n = text;
+        return check_number(c, text, at);
+    }
+    return decode_b64(c, text, at, &out->v.b);
+}
+
+/* SS, NS or BS: a JSON array of strings. */
+static enum ddb_status parse_set(struct ddb_ctx *c, enum ddb_type t, struct ddb_attr *out)
+{
+    size_t at = c->j.pos;
+    if (ddb_json_peek(&c->j) != '[')
+        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "%s value is not an array",
+                            ddb_type_name(t));
+    size_t count = ddb_json_count(&c->j);
+    struct lr_str *texts = t == DDB_BS ? NULL : ddb_arena_array(c->arena, count, sizeof(*texts));
+    struct ddb_bytes *bytes = t == DDB_BS ? ddb_arena_array(c->arena, count, sizeof(*bytes)) : NULL;
+    if (!texts && !bytes)
+        return full(c);
+    ddb_json_enter(&c->j);
+    size_t i = 0;
+    for (; ddb_json_next_element(&c->j); i++) {
+        size_t el = c->j.pos;
+        struct lr_str text;
+        enum ddb_status st = i < count ? read_text(c, t, &text) : DDB_E_INVALID_ARG;
+        if (st == DDB_OK)
+            st = t == DDB_BS   ? decode_b64(c, text, el, &bytes[i])
+                 : t == DDB_NS ? check_number(c, text, el)
+                               : DDB_OK;
+        if (st != DDB_OK)
+            return st;
+        if (texts)
+            texts[i] = text;
+    }
+    if (t == DDB_BS)
+        out->v.bs = (struct ddb_bytes_array){bytes, i};
+    else
+        out->v.ss = (struct ddb_str_array){texts, i}; /* ns shares the layout of ss */
+    return DDB_OK;
+}
+
+static enum ddb_status parse_list(struct ddb_ctx *c, struct ddb_attr *out, unsigned level)
+{
+    size_t at = c->j.pos;
+    if (ddb_json_peek(&c->j) != '[')
+        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "L value is not an array");
+    size_t count = ddb_json_count(&c->j);
+    struct ddb_attr *items = ddb_arena_array(c->arena, count, sizeof(*items));
+    if (!items)
+        return full(c);
+    ddb_json_enter(&c->j);
+    size_t i = 0;
+    for (; ddb_json_next_element(&c->j); i++) {
+        enum ddb_status st = i < count ? ddb_attr_parse(c, &items[i], level + 1) : DDB_E_INVALID_ARG;
+        if (st != DDB_OK)
+            return st;
+    }
+    out->v.l = (struct ddb_attr_array){items, i};
+    return DDB_OK;
+}
+
+static enum ddb_status parse_flag(struct ddb_ctx *c, enum ddb_type t, struct ddb_attr *out)
+{
+    size_t at = c->j.pos;
+    char first = ddb_json_peek(&c->j);
+    if (first != 't' && first != 'f')
+        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "%s value is not a boolean",
+                            ddb_type_name(t));
+    size_t a, b;
+    ddb_json_read_scalar(&c->j, &a, &b);
+    if (t == DDB_NULL && first != 't')
+        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "NULL value is not true");
+    out->v.boolean = first == 't';
+    return DDB_OK;
+}
+
+static enum ddb_status parse_typed(struct ddb_ctx *c, enum ddb_type t, struct ddb_attr *out,
+                                   unsigned level)
+{
+    switch (t) {
+    case DDB_S:
+    case DDB_N:
+    case DDB_B:
+        return parse_scalar(c, t, out);
+    case DDB_SS:
+    case DDB_NS:
+    case DDB_BS:
+        return parse_set(c, t, out);
+    case DDB_M:
+        if (ddb_json_peek(&c->j) != '{')
+            return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, c->j.pos, "M value is not an object");
+        return ddb_map_parse(c, &out->v.m, level + 1);
+    case DDB_L:
+        return parse_list(c, out, level);
+    case DDB_NULL:
+    case DDB_BOOL:
+        return parse_flag(c, t, out);
+    }
+    return DDB_E_INVALID_ARG;
+}
+
+enum ddb_status ddb_attr_parse(struct ddb_ctx *c, struct ddb_attr *out, unsigned level)
+{
+    size_t at = c->j.pos;
+    if (level > DDB_MAX_NESTING)
+        return ddb_ctx_fail(c, DDB_E_TOO_DEEP, at, "nested deeper than %d levels", DDB_MAX_NESTING);
+    if (ddb_json_peek(&c->j) != '{')
+        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "attribute value is not an object");
+    ddb_json_enter(&c->j);
+    struct ddb_jstr key;
+    if (!ddb_json_next_member(&c->j, &key))
+        return ddb_ctx_fail(c, DDB_E_NO_TYPE_KEY, at, "attribute value has no type key");
+    enum ddb_type t = type_of_key(c->j.s, &key);
+    if (t == 0) {
+        char shown[40];
+        ddb_text_escape(shown, sizeof(shown), c->j.s + key.start, key.end - key.start);
+        return ddb_ctx_fail(c, DDB_E_UNKNOWN_TYPE, key.start, "unknown type key \"%s\"", shown);
+    }
+    out->type = t;
+    enum ddb_status st = parse_typed(c, t, out, level);
+    if (st != DDB_OK)
+        return st;
+    if (ddb_json_next_member(&c->j, &key))
+        return ddb_ctx_fail(c, DDB_E_TWO_TYPE_KEYS, key.start, "attribute value has two type keys");
+    return DDB_OK;
+}
+
+enum ddb_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned level)
+{
+    size_t count = ddb_json_count(&c->j);
+    struct ddb_member *members = ddb_arena_array(c->arena, count, sizeof(*members));
+    if (!members)
+        return full(c);
+    struct lr_str outer = c->name;
+    ddb_json_enter(&c->j);
+    struct ddb_jstr key;
+    size_t i = 0;
+    for (; ddb_json_next_member(&c->j, &key); i++) {
+        if (i >= count) /* cannot happen: the count came from the same validated text */
+            return DDB_E_INVALID_ARG;
+        if (!ddb_json_str_get(c->j.s, &key, c->arena, &members[i].name))
+            return full(c);
+        c->name = members[i].name;
+        enum ddb_status st = ddb_attr_parse(c, &members[i].value, level);
+        if (st != DDB_OK)
+            return st;
+    }
+    c->name = outer;
+    *out = (struct ddb_map){members, i, true};
+    return DDB_OK;
+}

@@ -1,0 +1,278 @@
+/* Whole events: BOM, one validation pass, the envelope (Records array or a single record, and the
+ * tumbling-window members), then the records, all at once or one at a time (reader). */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ddb/ddb_arena.h"
+#include "ddb/ddb_json.h"
+#include "ddb/ddb_parse.h"
+
+#define ARENA_FLOOR ((size_t)1 << 20)
+/* Parsed structures never need 32 bytes per input byte (the densest case, {"NULL":true} items of
+ * an L, needs under 3), so this cap only stops runaway growth. */
+#define ARENA_FACTOR 32
+
+struct envelope {
+    size_t start;       /* first byte of the top-level value (after the BOM) */
+    bool has_records;
+    size_t records_pos; /* the '[' of Records */
+    bool looks_like_record;
+    struct ddb_window window;
+};
+
+static size_t arena_cap(size_t len)
+{
+    return len > (SIZE_MAX - ARENA_FLOOR) / ARENA_FACTOR ? SIZE_MAX : len * ARENA_FACTOR + ARENA_FLOOR;
+}
+
+static enum ddb_status fail(struct ddb_parse_error *err, enum ddb_status st, size_t offset,
+                            const char *msg)
+{
+    if (err) {
+        err->offset = offset;
+        snprintf(err->message, sizeof(err->message), "%s at byte offset %zu", msg, offset);
+    }
+    return st;
+}
+
+static enum ddb_status env_string(struct ddb_json *j, struct ddb_arena *a, struct lr_str *out,
+                                  struct ddb_parse_error *err, const char *what)
+{
+    if (ddb_json_peek(j) == 'n') {
+        ddb_json_skip(j);
+        return DDB_OK;
+    }
+    if (ddb_json_peek(j) != '"')
+        return fail(err, DDB_E_WRONG_JSON_TYPE, j->pos, what);
+    struct ddb_jstr raw;
+    ddb_json_read_string(j, &raw);
+    if (!ddb_json_str_get(j->s, &raw, a, out))
+        return fail(err, DDB_E_TOO_LARGE, raw.start, "parse storage cap reached");
+    return DDB_OK;
+}
+
+static enum ddb_status env_bool(struct ddb_json *j, bool *out, struct ddb_parse_error *err,
+                                const char *what)
+{
+    char c = ddb_json_peek(j);
+    if (c != 't' && c != 'f')
+        return fail(err, DDB_E_WRONG_JSON_TYPE, j->pos, what);
+    *out = c == 't';
+    ddb_json_skip(j);
+    return DDB_OK;
+}
+
+static enum ddb_status env_window(struct ddb_json *j, struct ddb_arena *a, struct ddb_window *w,
+                                  struct ddb_parse_error *err)
+{
+    if (ddb_json_peek(j) != '{')
+        return fail(err, DDB_E_WRONG_JSON_TYPE, j->pos, "\"window\" is not an object");
+    ddb_json_enter(j);
+    struct ddb_jstr key;
+    enum ddb_status st = DDB_OK;
+    while (st == DDB_OK && ddb_json_next_member(j, &key)) {
+        if (ddb_json_str_eq(j->s, &key, "start"))
+            st = env_string(j, a, &w->start, err, "\"window.start\" is not a string");
+        else if (ddb_json_str_eq(j->s, &key, "end"))
+            st = env_string(j, a, &w->end, err, "\"window.end\" is not a string");
+        else
+            ddb_json_skip(j);
+    }
+    return st;
+}
+
+/* One top-level member of the event. */
+static enum ddb_status env_member(struct ddb_json *j, const struct ddb_jstr *key,
+                                  struct ddb_arena *a, struct envelope *env,
+                                  struct ddb_parse_error *err)
+{
+    struct ddb_window *w = &env->window;
+    const char *s = j->s;
+    if (ddb_json_str_eq(s, key, "Records")) {
+        if (ddb_json_peek(j) != '[')
+            return fail(err, DDB_E_RECORDS_NOT_ARRAY, j->pos, "\"Records\" is not an array");
+        env->has_records = true;
+        env->records_pos = j->pos;
+        ddb_json_skip(j);
+        return DDB_OK;
+    }
+    if (ddb_json_str_eq(s, key, "window")) {
+        w->present = true;
+        return env_window(j, a, w, err);
+    }
+    if (ddb_json_str_eq(s, key, "state")) {
+        size_t from = j->pos;
+        ddb_json_skip(j);
+        w->present = true;
+        w->state_json = (struct lr_str){s + from, j->pos - from};
+        return DDB_OK;
+    }
+    if (ddb_json_str_eq(s, key, "shardId")) {
+        w->present = true;
+        return env_string(j, a, &w->shard_id, err, "\"shardId\" is not a string");
+    }
+    if (ddb_json_str_eq(s, key, "eventSourceARN"))
+        return env_string(j, a, &w->event_source_arn, err, "\"eventSourceARN\" is not a string");
+    if (ddb_json_str_eq(s, key, "isFinalInvokeForWindow")) {
+        w->present = true;
+        return env_bool(j, &w->is_final_invoke_for_window, err,
+                        "\"isFinalInvokeForWindow\" is not a boolean");
+    }
+    if (ddb_json_str_eq(s, key, "isWindowTerminatedEarly")) {
+        w->present = true;
+        return env_bool(j, &w->is_window_terminated_early, err,
+                        "\"isWindowTerminatedEarly\" is not a boolean");
+    }
+    if (ddb_json_str_eq(s, key, "dynamodb") || ddb_json_str_eq(s, key, "eventID") ||
+        ddb_json_str_eq(s, key, "eventName"))
+        env->looks_like_record = true;
+    ddb_json_skip(j);
+    return DDB_OK;
+}
+
+static enum ddb_status read_envelope(const char *json, size_t len, struct ddb_arena *a,
+                                     struct envelope *env, struct ddb_parse_error *err)
+{
+    memset(env, 0, sizeof(*env));
+    if (!json)
+        return len ? fail(err, DDB_E_INVALID_ARG, 0, "NULL input")
+                   : fail(err, DDB_E_NOT_JSON, 0, "empty input");
+    if (len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0)
+        env->start = 3; /* .NET tooling writes a UTF-8 BOM */
+    size_t off = 0;
+    const char *why = "";
+    enum ddb_status st = ddb_json_validate(json, len, env->start, &off, &why);
+    if (st != DDB_OK)
+        return fail(err, st, off, st == DDB_E_TOO_DEEP ? "JSON nested too deep" : why);
+    struct ddb_json j = {json, len, env->start};
+    if (ddb_json_peek(&j) != '{')
+        return fail(err, DDB_E_NOT_OBJECT, j.pos, "the event is not a JSON object");
+    env->start = j.pos;
+    ddb_json_enter(&j);
+    struct ddb_jstr key;
+    while (ddb_json_next_member(&j, &key))
+        if ((st = env_member(&j, &key, a, env, err)) != DDB_OK)
+            return st;
+    if (!env->has_records && !env->looks_like_record)
+        return fail(err, DDB_E_NO_RECORDS, env->start,
+                    "no \"Records\" array and not a single stream record");
+    if (!env->has_records) /* a single record: its eventSourceARN is not an envelope's */
+        memset(&env->window, 0, sizeof(env->window));
+    else if (!env->window.present)
+        env->window.event_source_arn = (struct lr_str){0};
+    return DDB_OK;
+}
+
+static size_t record_count(const char *json, size_t len, const struct envelope *env)
+{
+    if (!env->has_records)
+        return 1;
+    struct ddb_json j = {json, len, env->records_pos};
+    return ddb_json_count(&j);
+}
+
+/* ---- All at once ---- */
+
+static void parse_records(struct ddb_event *ev, const char *json, size_t len,
+                          const struct envelope *env)
+{
+    if (!env->has_records) {
+        ddb_record_parse(ev->arena_, json, len, env->start, 0, &ev->records[0]);
+    } else {
+        struct ddb_json j = {json, len, env->records_pos};
+        ddb_json_enter(&j);
+        for (size_t i = 0; i < ev->count && ddb_json_next_element(&j); i++)
+            j.pos = ddb_record_parse(ev->arena_, json, len, j.pos, i, &ev->records[i]);
+    }
+    for (size_t i = 0; i < ev->count; i++)
+        ev->invalid_count += !ev->records[i].valid;
+}
+
+enum ddb_status ddb_event_parse(struct ddb_event *ev, const char *json, size_t len,
+                                struct ddb_parse_error *err)
+{
+    if (!ev)
+        return fail(err, DDB_E_INVALID_ARG, 0, "NULL event");
+    memset(ev, 0, sizeof(*ev));
+    struct envelope env;
+    struct ddb_arena *a = ddb_arena_new(arena_cap(len));
+    enum ddb_status st = read_envelope(json, len, a, &env, err);
+    if (st != DDB_OK) {
+        ddb_arena_destroy(a);
+        return st;
+    }
+    ev->arena_ = a;
+    ev->count = record_count(json, len, &env);
+    ev->records = ddb_arena_array(a, ev->count, sizeof(*ev->records));
+    if (!ev->records) {
+        ddb_event_clean_up(ev);
+        return fail(err, DDB_E_TOO_LARGE, env.records_pos, "too many records for the storage cap");
+    }
+    ev->single_record = !env.has_records;
+    ev->window = env.window;
+    parse_records(ev, json, len, &env);
+    if (err) {
+        err->offset = 0;
+        err->message[0] = '\0';
+    }
+    return DDB_OK;
+}
+
+void ddb_event_clean_up(struct ddb_event *ev)
+{
+    if (!ev)
+        return;
+    ddb_arena_destroy(ev->arena_);
+    memset(ev, 0, sizeof(*ev));
+}
+
+/* ---- One at a time ---- */
+
+enum ddb_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t len,
+                                struct ddb_parse_error *err)
+{
+    if (!r)
+        return fail(err, DDB_E_INVALID_ARG, 0, "NULL reader");
+    memset(r, 0, sizeof(*r));
+    r->envelope_arena_ = ddb_arena_new(arena_cap(len));
+    struct envelope env;
+    enum ddb_status st = read_envelope(json, len, r->envelope_arena_, &env, err);
+    if (st != DDB_OK)
+        return st;
+    r->arena_ = ddb_arena_new(arena_cap(len));
+    r->json_ = json;
+    r->len_ = len;
+    r->count = record_count(json, len, &env);
+    r->single_record = !env.has_records;
+    r->window = env.window;
+    r->pos_ = env.has_records ? env.records_pos + 1 : env.start; /* just inside '[' */
+    return DDB_OK;
+}
+
+bool ddb_reader_next(struct ddb_reader *r, struct ddb_record *rec)
+{
+    if (!r->arena_ || r->next_index_ >= r->count)
+        return false;
+    struct ddb_json j = {r->json_, r->len_, r->pos_};
+    if (!r->single_record && !ddb_json_next_element(&j))
+        return false;
+    ddb_arena_reset(r->arena_);
+    r->pos_ = ddb_record_parse(r->arena_, r->json_, r->len_, j.pos, r->next_index_, rec);
+    r->next_index_++;
+    return true;
+}
+
+size_t ddb_reader_peak_bytes(const struct ddb_reader *r)
+{
+    return (r->arena_ ? r->arena_->peak : 0) + (r->envelope_arena_ ? r->envelope_arena_->peak : 0);
+}
+
+void ddb_reader_clean_up(struct ddb_reader *r)
+{
+    if (!r)
+        return;
+    ddb_arena_destroy(r->arena_);
+    ddb_arena_destroy(r->envelope_arena_);
+    memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,69 @@
+/* Private JSON layer of the ddb parser: a one-pass iterative validator (syntax, UTF-8, nesting) and
+ * a cursor that walks an already validated document without building a tree. Strings come back as
+ * spans of the input; only strings with escapes are decoded (into an arena). */
+#ifndef LR_DDB_JSON_H
+#define LR_DDB_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ddb/ddb_arena.h"
+#include "lr/common.h"
+#include "lr/ddb.h"
+
+/* Cursor over validated JSON. s is borrowed; pos is the next byte to read. */
+struct ddb_json {
+    const char *s;
+    size_t len;
+    size_t pos;
+};
+
+/* The raw content of a JSON string (between the quotes). */
+struct ddb_jstr {
+    size_t start;
+    size_t end;
+    bool escaped; /* contains a backslash: must be decoded */
+};
+
+/* Validates exactly one JSON value at s[start..len) followed only by whitespace. On error returns
+ * DDB_E_NOT_JSON or DDB_E_TOO_DEEP with *err_off and a static *err_msg. */
+enum ddb_status ddb_json_validate(const char *s, size_t len, size_t start, size_t *err_off,
+                                  const char **err_msg);
+
+/* Length of a JSON number literal at s[0..len) (0 if it does not start with one). */
+size_t ddb_json_number_len(const char *s, size_t len);
+
+/* Skips whitespace and returns the next byte without consuming it ('\0' at the end). */
+char ddb_json_peek(struct ddb_json *j);
+
+/* Skips one value (iteratively; the document must be validated). */
+void ddb_json_skip(struct ddb_json *j);
+
+/* Consumes '{' / '['. The cursor must be on it (check with ddb_json_peek). */
+void ddb_json_enter(struct ddb_json *j);
+
+/* Object iteration: after ddb_json_enter, returns true with *key set and the cursor on the member's
+ * value, or false after consuming the closing brace. */
+bool ddb_json_next_member(struct ddb_json *j, struct ddb_jstr *key);
+
+/* Array iteration: returns true with the cursor on the next element, or false after the ']'. */
+bool ddb_json_next_element(struct ddb_json *j);
+
+/* Reads a string value (cursor on its quote). */
+void ddb_json_read_string(struct ddb_json *j, struct ddb_jstr *out);
+
+/* Consumes a literal/number and returns its span [*start, *end). */
+void ddb_json_read_scalar(struct ddb_json *j, size_t *start, size_t *end);
+
+/* Counts the members/elements of the container under the cursor without moving it. */
+size_t ddb_json_count(const struct ddb_json *j);
+
+/* Whether the string equals the NUL-terminated ASCII text lit (escapes decoded on the fly). */
+bool ddb_json_str_eq(const char *s, const struct ddb_jstr *str, const char *lit);
+
+/* The decoded text: a view into s when unescaped, else decoded into the arena. Returns false when the
+ * arena is full. */
+bool ddb_json_str_get(const char *s, const struct ddb_jstr *str, struct ddb_arena *a,
+                      struct lr_str *out);
+
+#endif
