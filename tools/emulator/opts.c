@@ -1,0 +1,125 @@
+/* Command-line parsing for lambda-emu (see opts.h). */
+#include "opts.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fault.h"
+
+#define DEFAULT_TIMEOUT_MS 300000u
+#define MAX_TIMEOUT_MS (15u * 60u * 1000u * 4u) /* generous: tests may want long timeouts */
+
+static const char usage[] =
+    "usage: lambda-emu [options] -- BOOTSTRAP [ARGS...]\n"
+    "A local AWS Lambda emulator: the Runtime API and the Invoke API on 127.0.0.1.\n"
+    "  --runtime-api-port N  Runtime API port (default 9001, 0 = ephemeral)\n"
+    "  --invoke-port N       Invoke API port (default 8080, 0 = ephemeral)\n"
+    "  --port-file PATH      write runtime_api=HOST:PORT and invoke=HOST:PORT once listening\n"
+    "  --timeout-ms N        function timeout (default AWS_LAMBDA_FUNCTION_TIMEOUT s, else 300 s)\n"
+    "  --function-name NAME  AWS_LAMBDA_FUNCTION_NAME (default \"function\")\n"
+    "  --memory-mb N         AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default 128)\n"
+    "  --fault SPEC          arm a fault, NAME[=N][:COUNT] (repeatable; see README.md)\n";
+
+/* Bounded decimal: 1..9 digits and at most max. */
+static bool parse_num(const char *s, uint32_t max, uint32_t *out)
+{
+    size_t len = strlen(s);
+    if (len == 0 || len > 9)
+        return false;
+    uint32_t v = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < '0' || c > '9')
+            return false;
+        v = v * 10u + (uint32_t)(c - '0');
+    }
+    if (v > max)
+        return false;
+    *out = v;
+    return true;
+}
+
+static void set_defaults(struct opts *o)
+{
+    memset(o, 0, sizeof(*o));
+    o->runtime_api_port = 9001;
+    o->invoke_port = 8080;
+    o->function_name = getenv("AWS_LAMBDA_FUNCTION_NAME");
+    if (!o->function_name || !*o->function_name)
+        o->function_name = "function";
+    o->memory_mb = 128;
+    o->timeout_ms = DEFAULT_TIMEOUT_MS;
+    uint32_t s;
+    const char *env = getenv("AWS_LAMBDA_FUNCTION_TIMEOUT");
+    if (env && parse_num(env, MAX_TIMEOUT_MS / 1000u, &s) && s > 0)
+        o->timeout_ms = s * 1000u;
+}
+
+static bool set_port(const char *v, uint16_t *port)
+{
+    uint32_t n;
+    if (!parse_num(v, 65535u, &n))
+        return false;
+    *port = (uint16_t)n;
+    return true;
+}
+
+static bool apply(struct opts *o, const char *name, const char *v)
+{
+    uint32_t n;
+    if (strcmp(name, "--runtime-api-port") == 0)
+        return set_port(v, &o->runtime_api_port);
+    if (strcmp(name, "--invoke-port") == 0)
+        return set_port(v, &o->invoke_port);
+    if (strcmp(name, "--port-file") == 0)
+        return (o->port_file = v), *v != '\0';
+    if (strcmp(name, "--function-name") == 0)
+        return (o->function_name = v), *v != '\0';
+    if (strcmp(name, "--timeout-ms") == 0) {
+        if (!parse_num(v, MAX_TIMEOUT_MS, &n) || n == 0)
+            return false;
+        return (o->timeout_ms = n), true;
+    }
+    if (strcmp(name, "--memory-mb") == 0) {
+        if (!parse_num(v, 10240u, &n) || n < 1)
+            return false;
+        return (o->memory_mb = n), true;
+    }
+    if (strcmp(name, "--fault") == 0) {
+        enum fault_status st = fault_arm(v, strlen(v));
+        if (st != FAULT_OK)
+            fprintf(stderr, "lambda-emu: --fault %s: %s\n", v, fault_status_str(st));
+        return st == FAULT_OK;
+    }
+    fprintf(stderr, "lambda-emu: unknown option %s\n%s", name, usage);
+    return false;
+}
+
+bool opts_parse(int argc, char **argv, struct opts *o)
+{
+    set_defaults(o);
+    int i = 1;
+    while (i < argc && argv[i][0] == '-' && argv[i][1] == '-') {
+        const char *name = argv[i];
+        if (strcmp(name, "--") == 0) {
+            i++;
+            break;
+        }
+        if (strcmp(name, "--help") == 0) {
+            fputs(usage, stdout);
+            exit(0);
+        }
+        if (i + 1 >= argc || !apply(o, name, argv[i + 1])) {
+            fprintf(stderr, "lambda-emu: bad or missing value for %s\n", name);
+            return false;
+        }
+        i += 2;
+    }
+    if (i >= argc) {
+        fprintf(stderr, "lambda-emu: no bootstrap given\n%s", usage);
+        return false;
+    }
+    o->child_argv = &argv[i];
+    return true;
+}
