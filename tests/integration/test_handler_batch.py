@@ -1,0 +1,164 @@
+"""The bundled bootstrap end to end through the emulator: exact partial batch responses for the
+article's input.json and generated batches, invoke errors, config errors, the Powertools fixture,
+and the example bootstrap."""
+
+import json
+import os
+import unittest
+
+import lrtest
+
+NONE = b'{"batchItemFailures":[]}'
+
+
+def items(*seqs):
+    return ('{"batchItemFailures":[%s]}' % ",".join(
+        '{"itemIdentifier":"%s"}' % s for s in seqs)).encode()
+
+
+def record(i, seq, new_image=None):
+    return {
+        "eventID": "ev-%d" % i, "eventName": "INSERT", "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": "us-east-1",
+        "dynamodb": {"Keys": {"Id": {"N": str(i)}},
+                     "NewImage": new_image or {"Id": {"N": str(i)}},
+                     "SequenceNumber": seq, "SizeBytes": 26,
+                     "StreamViewType": "NEW_AND_OLD_IMAGES"},
+        "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/T/stream/2026",
+    }
+
+
+def input_json():
+    with open(os.path.join(lrtest.source_dir(), "input.json"), "rb") as f:
+        return f.read()
+
+
+class HandlerBatchTest(unittest.TestCase):
+
+    def invoke(self, payload, env=None, bootstrap=None):
+        base = {"LR_EMF": "off"}
+        base.update(env or {})
+        with lrtest.Emulator(env=base, bootstrap=bootstrap) as emu:
+            status, headers, body = emu.invoke(payload)
+            logs = emu.logs()
+        self.assertEqual(status, 200, logs)
+        return headers, body, logs
+
+    def assert_ok(self, payload, want, env=None):
+        headers, body, logs = self.invoke(payload, env)
+        self.assertNotIn("x-amz-function-error", headers, body)
+        self.assertEqual(body, want, logs)
+        return logs
+
+    def assert_function_error(self, payload, error_type, env=None, bootstrap=None):
+        headers, body, logs = self.invoke(payload, env, bootstrap)
+        self.assertIn("x-amz-function-error", headers, body)
+        doc = json.loads(body)
+        self.assertEqual(doc["errorType"], error_type, body)
+        return doc, logs
+
+    def test_input_json_all_succeed(self):
+        self.assert_ok(input_json(), NONE)
+
+    def test_input_json_failing_record_ordered(self):
+        logs = self.assert_ok(input_json(), items("222"),
+                              {"LR_TEST_FAIL_SEQUENCE_NUMBERS": "222"})
+        # Ordered: record 333 was never processed, so it has no record line.
+        self.assertIn("sequenceNumber=222", logs)
+        self.assertNotIn("sequenceNumber=333", logs)
+
+    def test_input_json_continue_reports_every_failure(self):
+        self.assert_ok(input_json(), items("111", "333"),
+                       {"LR_TEST_FAIL_SEQUENCE_NUMBERS": "111,333",
+                        "LR_BATCH_MODE": "continue"})
+
+    def test_first_and_last_fail(self):
+        event = json.dumps({"Records": [record(i, "5%020d" % i) for i in range(6)]}).encode()
+        self.assert_ok(event, items("5%020d" % 0),
+                       {"LR_TEST_FAIL_SEQUENCE_NUMBERS": "5%020d,5%020d" % (0, 5)})
+        self.assert_ok(event, items("5%020d" % 0, "5%020d" % 5),
+                       {"LR_TEST_FAIL_SEQUENCE_NUMBERS": "5%020d,5%020d" % (0, 5),
+                        "LR_BATCH_MODE": "continue"})
+
+    def test_all_failed_policies(self):
+        env = {"LR_TEST_FAIL_SEQUENCE_NUMBERS": "111,222,333", "LR_BATCH_MODE": "continue"}
+        self.assert_ok(input_json(), items("111", "222", "333"), env)
+        env["LR_ALL_FAILED"] = "error"
+        doc, _ = self.assert_function_error(input_json(), "Function.AllRecordsFailed", env)
+        self.assertIn("no record of the batch succeeded", doc["errorMessage"])
+
+    def test_empty_batch(self):
+        self.assert_ok(b'{"Records":[]}', NONE, {"LR_ALL_FAILED": "error"})
+
+    def test_invalid_record_is_reported_by_sequence_number(self):
+        bad = record(1, "222", {"Id": {"N": "not-a-number"}})
+        event = json.dumps({"Records": [record(0, "111"), bad, record(2, "333")]}).encode()
+        logs = self.assert_ok(event, items("222"), {"LR_BATCH_MODE": "continue"})
+        self.assertIn("invalid record", logs)
+
+    def test_failed_record_without_sequence_number_is_invoke_error(self):
+        bad = record(1, "222", {"Id": {"N": "not-a-number"}})
+        del bad["dynamodb"]["SequenceNumber"]
+        event = json.dumps({"Records": [record(0, "111"), bad]}).encode()
+        doc, logs = self.assert_function_error(event, "Function.MissingSequenceNumber")
+        self.assertIn("no usable SequenceNumber", doc["errorMessage"])
+        self.assertIn("no usable SequenceNumber", logs)
+
+    def test_unparseable_event_is_invoke_error(self):
+        doc, _ = self.assert_function_error(b'{"Records":[{"eventID":', "Function.InvalidEvent")
+        self.assertIn("not a DynamoDB Streams batch", doc["errorMessage"])
+
+    def test_invalid_config_is_init_error(self):
+        headers, body, logs = self.invoke(input_json(), {"LR_BATCH_MODE": "sideways"})
+        self.assertIn("x-amz-function-error", headers, body)
+        self.assertIn(b"LR_BATCH_MODE", body + logs.encode())
+        self.assertIn("Runtime.ConfigInvalid", body.decode() + logs)
+
+    def test_powertools_getting_started_fixture(self):
+        fixtures = lrtest.fixtures_dir()
+        if fixtures is None:
+            self.skipTest("../shared/fixtures not present")
+        with open(os.path.join(fixtures, "events",
+                               "powertools-lambda-python__getting_started_dynamodb_event.json"),
+                  "rb") as f:
+            event = f.read()
+        with open(os.path.join(fixtures, "responses",
+                               "powertools-lambda-python__getting_started_dynamodb_response.json"),
+                  "rb") as f:
+            want = json.loads(f.read())
+        # fixtures/INDEX.md: the record with SequenceNumber 8640712661 is the failing one.
+        for mode in ("ordered", "continue"):
+            headers, body, logs = self.invoke(
+                event, {"LR_TEST_FAIL_SEQUENCE_NUMBERS": "8640712661", "LR_BATCH_MODE": mode})
+            self.assertNotIn("x-amz-function-error", headers)
+            self.assertEqual(body, items("8640712661"))
+            self.assertEqual(json.loads(body), want)
+
+
+class ExampleBootstrapTest(unittest.TestCase):
+    """examples/inventory: the business logic's failure path through the same API."""
+
+    def bootstrap(self):
+        path = os.path.join(lrtest.build_dir(), "examples", "inventory", "bootstrap")
+        if not os.access(path, os.X_OK):
+            self.skipTest("example not built (LR_BUILD_EXAMPLES=OFF)")
+        return path
+
+    def item(self, i, seq, qty):
+        return record(i, seq, {"Sku": {"S": "sku-%d" % i}, "Quantity": {"N": qty}})
+
+    def test_valid_and_failing_records(self):
+        ok = {"Records": [self.item(0, "111", "3"), self.item(1, "222", "4")]}
+        bad = {"Records": [self.item(0, "111", "3"), self.item(1, "222", "-3"),
+                           self.item(2, "333", "1")]}
+        with lrtest.Emulator(bootstrap=self.bootstrap()) as emu:
+            status, headers, body = emu.invoke(json.dumps(ok))
+            self.assertEqual((status, body), (200, NONE), emu.logs())
+            status, headers, body = emu.invoke(json.dumps(bad))
+            self.assertEqual((status, body), (200, items("222")), emu.logs())
+            self.assertNotIn("x-amz-function-error", headers)
+            self.assertIn("Quantity of sku-1 is not a whole number", emu.logs())
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,592 @@
+/* lr_batch_process: exact response bodies for every case of the partial batch contract, the deadline
+ * guard and the iterator age with an injected clock, the all-failed policy, and env configuration. */
+#define _POSIX_C_SOURCE 200809L /* setenv/unsetenv */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <cjson/cJSON.h>
+
+#include "lr/batch.h"
+#include "lr/log.h"
+
+/* ---- building events ---- */
+
+enum rec_kind { REC_OK = 0, REC_INVALID, REC_NO_SEQ };
+
+struct event {
+    char *json;
+    size_t len;
+    size_t cap;
+};
+
+static void ev_add(struct event *e, const char *s)
+{
+    size_t n = strlen(s);
+    if (e->len + n + 1 > e->cap) {
+        e->cap = (e->len + n + 1) * 2;
+        e->json = realloc(e->json, e->cap);
+        assert_non_null(e->json);
+    }
+    memcpy(e->json + e->len, s, n + 1);
+    e->len += n;
+}
+
+/* One record: sequence number "<seq>", eventID "e<i>", Keys Id=i; REC_INVALID carries a bad N. */
+static void ev_record(struct event *e, size_t i, const char *seq, enum rec_kind kind, long act)
+{
+    char buf[768];
+    char seq_member[96] = "";
+    char act_member[48] = "";
+    if (kind != REC_NO_SEQ)
+        snprintf(seq_member, sizeof(seq_member), "\"SequenceNumber\":\"%s\",", seq);
+    if (act >= 0)
+        snprintf(act_member, sizeof(act_member), "\"ApproximateCreationDateTime\":%ld,", act);
+    snprintf(buf, sizeof(buf),
+             "%s{\"eventID\":\"e%zu\",\"eventName\":\"INSERT\",\"eventVersion\":\"1.1\","
+             "\"eventSource\":\"aws:dynamodb\",\"awsRegion\":\"us-east-1\",\"dynamodb\":{%s"
+             "\"Keys\":{\"Id\":{\"N\":\"%zu\"}},\"NewImage\":{\"Id\":{\"N\":\"%zu\"},\"V\":{\"%s\":\"%s\"}},"
+             "%s\"SizeBytes\":26,\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"},"
+             "\"eventSourceARN\":\"arn:aws:dynamodb:us-east-1:1:table/T/stream/x\"}",
+             i ? "," : "", i, act_member, i, i, kind == REC_INVALID ? "N" : "S",
+             kind == REC_INVALID ? "not-a-number" : "value", seq_member);
+    ev_add(e, buf);
+}
+
+/* An event of n records with sequence numbers 111, 222, ... (n <= 9). */
+static struct event make_event(size_t n, const enum rec_kind *kinds)
+{
+    struct event e = {NULL, 0, 0};
+    ev_add(&e, "{\"Records\":[");
+    for (size_t i = 0; i < n; i++) {
+        char seq[8];
+        snprintf(seq, sizeof(seq), "%zu%zu%zu", i + 1, i + 1, i + 1);
+        ev_record(&e, i, seq, kinds ? kinds[i] : REC_OK, -1);
+    }
+    ev_add(&e, "]}");
+    return e;
+}
+
+/* ---- the record function ---- */
+
+struct probe {
+    bool fail[16];     /* by record index */
+    size_t calls[16];  /* record indexes in call order */
+    size_t n_calls;
+};
+
+static enum lr_batch_record_status probe_fn(const struct ddb_record *rec, void *user,
+                                            struct lr_batch_reason *reason)
+{
+    struct probe *p = user;
+    assert_true(rec->valid);
+    assert_true(p->n_calls < 16);
+    p->calls[p->n_calls++] = rec->index;
+    if (!p->fail[rec->index])
+        return LR_BATCH_RECORD_OK;
+    lr_batch_reason_set(reason, "business rule rejected record %zu", rec->index);
+    return LR_BATCH_RECORD_FAILED;
+}
+
+static FILE *g_log;
+
+static int setup_log(void **state)
+{
+    (void)state;
+    g_log = tmpfile();
+    assert_non_null(g_log);
+    lr_log_configure(LR_LOG_FORMAT_JSON, LR_LOG_INFO, g_log, 0);
+    return 0;
+}
+
+static int teardown_log(void **state)
+{
+    (void)state;
+    lr_log_configure(LR_LOG_FORMAT_TEXT, LR_LOG_INFO, NULL, 0);
+    fclose(g_log);
+    return 0;
+}
+
+/* Runs a batch and checks the exact body (NULL: expect status instead of LR_BATCH_OK). */
+static void run_case(size_t n, const enum rec_kind *kinds, const bool *fail, enum lr_batch_mode mode,
+                     enum lr_batch_all_failed policy, enum lr_batch_status want_status,
+                     const char *want_body, struct probe *p)
+{
+    struct event e = make_event(n, kinds);
+    memset(p, 0, sizeof(*p));
+    for (size_t i = 0; fail && i < n; i++)
+        p->fail[i] = fail[i];
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    o.mode = mode;
+    o.all_failed = policy;
+    struct lr_batch_result r;
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, p, &r), want_status);
+    assert_int_equal(r.status, want_status);
+    assert_int_equal(r.batch_size, n);
+    assert_int_equal(r.processed + r.skipped, n);
+    assert_int_equal(r.bytes, e.len);
+    if (want_body) {
+        assert_non_null(r.body);
+        assert_string_equal(r.body, want_body);
+        assert_int_equal(r.body_len, strlen(want_body));
+    } else {
+        assert_null(r.body);
+        assert_true(strlen(r.error_message) > 0);
+    }
+    lr_batch_result_clean_up(&r);
+    lr_batch_result_clean_up(&r); /* idempotent */
+    free(e.json);
+}
+
+#define NONE "{\"batchItemFailures\":[]}"
+#define ITEMS(...) "{\"batchItemFailures\":[" __VA_ARGS__ "]}"
+#define ID(s) "{\"itemIdentifier\":\"" s "\"}"
+
+static void test_all_succeed(void **state)
+{
+    (void)state;
+    struct probe p;
+    run_case(3, NULL, NULL, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK, NONE, &p);
+    assert_int_equal(p.n_calls, 3);
+    run_case(3, NULL, NULL, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ERROR, LR_BATCH_OK, NONE, &p);
+    assert_int_equal(p.n_calls, 3);
+}
+
+static void test_middle_failure_ordered_stops(void **state)
+{
+    (void)state;
+    struct probe p;
+    const bool fail[] = {false, true, false};
+    run_case(3, NULL, fail, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+             ITEMS(ID("222")), &p);
+    assert_int_equal(p.n_calls, 2); /* record 3 never ran: it would break per-key order */
+    assert_int_equal(p.calls[1], 1);
+}
+
+static void test_middle_failure_continue_runs_all(void **state)
+{
+    (void)state;
+    struct probe p;
+    const bool fail[] = {false, true, false, true, false};
+    run_case(5, NULL, fail, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+             ITEMS(ID("222") "," ID("444")), &p);
+    assert_int_equal(p.n_calls, 5);
+}
+
+static void test_first_and_last_fail(void **state)
+{
+    (void)state;
+    struct probe p;
+    const bool first[] = {true, false, false};
+    run_case(3, NULL, first, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+             ITEMS(ID("111")), &p);
+    assert_int_equal(p.n_calls, 1);
+    run_case(3, NULL, first, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ERROR, LR_BATCH_OK,
+             ITEMS(ID("111")), &p); /* 2 succeeded: not "all failed" */
+    const bool last[] = {false, false, true};
+    run_case(3, NULL, last, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+             ITEMS(ID("333")), &p);
+    run_case(3, NULL, last, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+             ITEMS(ID("333")), &p);
+    const bool both[] = {true, false, true};
+    run_case(3, NULL, both, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+             ITEMS(ID("111") "," ID("333")), &p);
+}
+
+static void test_all_fail_both_policies(void **state)
+{
+    (void)state;
+    struct probe p;
+    const bool all[] = {true, true, true};
+    run_case(3, NULL, all, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+             ITEMS(ID("111") "," ID("222") "," ID("333")), &p);
+    run_case(3, NULL, all, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+             ITEMS(ID("111")), &p);
+    run_case(3, NULL, all, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ERROR, LR_BATCH_E_ALL_FAILED,
+             NULL, &p);
+    assert_int_equal(p.n_calls, 3);
+    run_case(3, NULL, all, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ERROR, LR_BATCH_E_ALL_FAILED,
+             NULL, &p);
+    assert_int_equal(p.n_calls, 1);
+}
+
+static void test_invalid_record_is_reported(void **state)
+{
+    (void)state;
+    struct probe p;
+    const enum rec_kind kinds[] = {REC_OK, REC_INVALID, REC_OK};
+    run_case(3, kinds, NULL, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+             ITEMS(ID("222")), &p);
+    assert_int_equal(p.n_calls, 1); /* the invalid record never reaches the user */
+    run_case(3, kinds, NULL, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+             ITEMS(ID("222")), &p);
+    assert_int_equal(p.n_calls, 2);
+    assert_int_equal(p.calls[1], 2);
+}
+
+static void test_failed_record_without_sequence_is_invoke_error(void **state)
+{
+    (void)state;
+    struct probe p;
+    const enum rec_kind kinds[] = {REC_OK, REC_NO_SEQ, REC_OK};
+    const bool fail[] = {false, true, false};
+    run_case(3, kinds, fail, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS,
+             LR_BATCH_E_NO_SEQUENCE, NULL, &p);
+    assert_int_equal(p.n_calls, 2); /* stops: the batch is retried whole anyway */
+    /* Without a failure, a missing SequenceNumber harms nobody. */
+    run_case(3, kinds, NULL, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK, NONE, &p);
+}
+
+static void test_empty_batch(void **state)
+{
+    (void)state;
+    struct probe p;
+    run_case(0, NULL, NULL, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ERROR, LR_BATCH_OK, NONE, &p);
+    assert_int_equal(p.n_calls, 0);
+}
+
+static void expect_event_error(const char *json)
+{
+    struct probe p;
+    memset(&p, 0, sizeof(p));
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    struct lr_batch_result r;
+    assert_int_equal(lr_batch_process(json, strlen(json), &o, probe_fn, &p, &r), LR_BATCH_E_EVENT);
+    assert_null(r.body);
+    assert_non_null(strstr(r.error_message, "not a DynamoDB Streams batch"));
+    struct lr_invocation_response resp = lr_batch_to_response(&r);
+    assert_false(resp.success);
+    assert_string_equal(resp.error_type, "Function.InvalidEvent");
+    lr_response_clean_up(&resp);
+    lr_batch_result_clean_up(&r);
+    assert_int_equal(p.n_calls, 0);
+}
+
+static void test_unparseable_event_is_invoke_error(void **state)
+{
+    (void)state;
+    expect_event_error("{\"Records\":[{\"eventID\":");
+    expect_event_error("not json at all");
+    expect_event_error("{\"Records\":{}}");
+}
+
+static void test_to_response_takes_body(void **state)
+{
+    (void)state;
+    struct event e = make_event(2, NULL);
+    struct probe p;
+    memset(&p, 0, sizeof(p));
+    p.fail[1] = true;
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    struct lr_batch_result r;
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_BATCH_OK);
+    assert_string_equal(r.checkpoint, "222");
+    assert_int_equal(r.reported, 1);
+    struct lr_invocation_response resp = lr_batch_to_response(&r);
+    assert_true(resp.success);
+    assert_null(r.body);
+    assert_int_equal(resp.body_len, strlen(ITEMS(ID("222"))));
+    assert_memory_equal(resp.body, ITEMS(ID("222")), resp.body_len);
+    lr_response_clean_up(&resp);
+    /* A second conversion must not claim success with an empty list. */
+    resp = lr_batch_to_response(&r);
+    assert_false(resp.success);
+    lr_response_clean_up(&resp);
+    lr_batch_result_clean_up(&r);
+    free(e.json);
+}
+
+/* A clock that advances step_ms on every read. */
+struct fake_clock {
+    int64_t now_ms;
+    int64_t step_ms;
+    int reads;
+};
+
+static int64_t fake_now(void *data)
+{
+    struct fake_clock *c = data;
+    int64_t t = c->now_ms;
+    c->now_ms += c->step_ms;
+    c->reads++;
+    return t;
+}
+
+static void test_deadline_guard_reports_first_unprocessed(void **state)
+{
+    (void)state;
+    struct event e = make_event(5, NULL);
+    struct probe p;
+    memset(&p, 0, sizeof(p));
+    /* Reads: start=1000, record0=1100, record1=1200, record2=1300 ... */
+    struct fake_clock clk = {1000, 100, 0};
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    o.clock = fake_now;
+    o.clock_data = &clk;
+    o.deadline_ms = 1500;
+    o.deadline_margin_ms = 250; /* record2 sees 200 ms left < 250: stop there */
+    struct lr_batch_result r;
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_BATCH_OK);
+    assert_string_equal(r.body, ITEMS(ID("333")));
+    assert_true(r.deadline_stop);
+    assert_int_equal(p.n_calls, 2);
+    assert_int_equal(r.processed, 2);
+    assert_int_equal(r.succeeded, 2);
+    assert_int_equal(r.failed, 0);
+    assert_int_equal(r.skipped, 3);
+    assert_int_equal(r.elapsed_ms, 1400 - 1000);
+    assert_string_equal(r.checkpoint, "333");
+    lr_batch_result_clean_up(&r);
+
+    /* A deadline stop at the first record is not "all failed": the batch is retried from there. */
+    clk = (struct fake_clock){1000, 100, 0};
+    o.deadline_ms = 1050;
+    o.all_failed = LR_BATCH_ALL_FAILED_ERROR;
+    memset(&p, 0, sizeof(p));
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_BATCH_OK);
+    assert_string_equal(r.body, ITEMS(ID("111")));
+    assert_int_equal(p.n_calls, 0);
+    lr_batch_result_clean_up(&r);
+
+    /* deadline_ms 0: no guard at all, whatever the clock says. */
+    o.deadline_ms = 0;
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_BATCH_OK);
+    assert_string_equal(r.body, NONE);
+    lr_batch_result_clean_up(&r);
+    free(e.json);
+}
+
+static void test_deadline_in_continue_mode_keeps_earlier_failures(void **state)
+{
+    (void)state;
+    struct event e = make_event(5, NULL);
+    struct probe p;
+    memset(&p, 0, sizeof(p));
+    p.fail[0] = true;
+    struct fake_clock clk = {0, 100, 0};
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    o.mode = LR_BATCH_MODE_CONTINUE;
+    o.clock = fake_now;
+    o.clock_data = &clk;
+    o.deadline_ms = 400; /* record0 at 100 (300 left), record1 at 200, record2 at 300 (100 left) */
+    o.deadline_margin_ms = 150;
+    struct lr_batch_result r;
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_BATCH_OK);
+    assert_string_equal(r.body, ITEMS(ID("111") "," ID("333")));
+    assert_int_equal(r.failed, 1);
+    assert_int_equal(r.reported, 2);
+    assert_string_equal(r.checkpoint, "111");
+    lr_batch_result_clean_up(&r);
+    free(e.json);
+}
+
+static void test_iterator_age(void **state)
+{
+    (void)state;
+    struct event e = {NULL, 0, 0};
+    ev_add(&e, "{\"Records\":[");
+    ev_record(&e, 0, "111", REC_OK, 1700000000);
+    ev_record(&e, 1, "222", REC_OK, 1700000003);
+    ev_record(&e, 2, "333", REC_OK, -1);
+    ev_add(&e, "]}");
+    struct fake_clock clk = {1700000010000, 0, 0};
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    o.clock = fake_now;
+    o.clock_data = &clk;
+    struct probe p;
+    memset(&p, 0, sizeof(p));
+    struct lr_batch_result r;
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_BATCH_OK);
+    assert_int_equal(r.max_iterator_age_ms, 10000);
+    lr_batch_result_clean_up(&r);
+    free(e.json);
+
+    e = make_event(2, NULL); /* no ApproximateCreationDateTime at all: unknown, not 0 */
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_BATCH_OK);
+    assert_int_equal(r.max_iterator_age_ms, -1);
+    lr_batch_result_clean_up(&r);
+    free(e.json);
+}
+
+/* ---- real events ---- */
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    char *buf = malloc(1 << 20);
+    assert_non_null(buf);
+    *len = fread(buf, 1, (1 << 20) - 1, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* Fails the records whose sequence number is listed in user (NULL-terminated array). */
+static enum lr_batch_record_status fail_listed(const struct ddb_record *rec, void *user,
+                                               struct lr_batch_reason *reason)
+{
+    for (const char *const *s = user; *s; s++) {
+        if (strlen(*s) == rec->sequence_number.len &&
+            memcmp(*s, rec->sequence_number.ptr, rec->sequence_number.len) == 0) {
+            lr_batch_reason_set(reason, "listed");
+            return LR_BATCH_RECORD_FAILED;
+        }
+    }
+    return LR_BATCH_RECORD_OK;
+}
+
+static void test_article_input_json(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *json = read_file(LR_SOURCE_DIR "/input.json", &len);
+    assert_non_null(json);
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    struct lr_batch_result r;
+    const char *none[] = {NULL};
+    assert_int_equal(lr_batch_process(json, len, &o, fail_listed, (void *)none, &r), LR_BATCH_OK);
+    assert_string_equal(r.body, NONE);
+    assert_int_equal(r.batch_size, 3);
+    lr_batch_result_clean_up(&r);
+    const char *second[] = {"222", NULL};
+    assert_int_equal(lr_batch_process(json, len, &o, fail_listed, (void *)second, &r), LR_BATCH_OK);
+    assert_string_equal(r.body, ITEMS(ID("222")));
+    assert_int_equal(r.skipped, 1);
+    lr_batch_result_clean_up(&r);
+    free(json);
+}
+
+/* Compares two JSON texts as documents (the fixture is pretty-printed). */
+static void assert_json_equal(const char *got, const char *want)
+{
+    cJSON *a = cJSON_Parse(got);
+    cJSON *b = cJSON_Parse(want);
+    assert_non_null(a);
+    assert_non_null(b);
+    assert_true(cJSON_Compare(a, b, 1));
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+}
+
+static void test_powertools_getting_started_fixture(void **state)
+{
+    (void)state;
+    const char *dir = LR_FIXTURES_DIR;
+    char ev_path[1024], resp_path[1024];
+    snprintf(ev_path, sizeof(ev_path), "%s/events/%s", dir,
+             "powertools-lambda-python__getting_started_dynamodb_event.json");
+    snprintf(resp_path, sizeof(resp_path), "%s/responses/%s", dir,
+             "powertools-lambda-python__getting_started_dynamodb_response.json");
+    size_t ev_len = 0, resp_len = 0;
+    char *ev = read_file(ev_path, &ev_len);
+    char *resp = read_file(resp_path, &resp_len);
+    if (!ev || !resp) {
+        free(ev);
+        free(resp);
+        skip(); /* ../shared/fixtures is optional */
+    }
+    /* INDEX.md documents SequenceNumber 8640712661 as the failing record of this event. */
+    const char *failing[] = {"8640712661", NULL};
+    for (int mode = 0; mode < 2; mode++) {
+        struct lr_batch_options o;
+        lr_batch_options_init(&o);
+        o.mode = mode ? LR_BATCH_MODE_CONTINUE : LR_BATCH_MODE_ORDERED;
+        struct lr_batch_result r;
+        assert_int_equal(lr_batch_process(ev, ev_len, &o, fail_listed, (void *)failing, &r),
+                         LR_BATCH_OK);
+        assert_string_equal(r.body, ITEMS(ID("8640712661")));
+        assert_json_equal(r.body, resp);
+        lr_batch_result_clean_up(&r);
+    }
+    free(ev);
+    free(resp);
+}
+
+/* ---- configuration ---- */
+
+static void test_options_from_env(void **state)
+{
+    (void)state;
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    assert_int_equal(o.mode, LR_BATCH_MODE_ORDERED);
+    assert_int_equal(o.all_failed, LR_BATCH_ALL_FAILED_ITEMS);
+    assert_int_equal(o.deadline_margin_ms, LR_BATCH_DEFAULT_DEADLINE_MARGIN_MS);
+    char msg[256];
+    unsetenv("LR_BATCH_MODE");
+    unsetenv("LR_ALL_FAILED");
+    unsetenv("LR_DEADLINE_MARGIN_MS");
+    assert_true(lr_batch_options_from_env(&o, msg, sizeof(msg)));
+    assert_int_equal(o.deadline_margin_ms, LR_BATCH_DEFAULT_DEADLINE_MARGIN_MS);
+
+    setenv("LR_BATCH_MODE", "continue", 1);
+    setenv("LR_ALL_FAILED", "error", 1);
+    setenv("LR_DEADLINE_MARGIN_MS", "1500", 1);
+    assert_true(lr_batch_options_from_env(&o, msg, sizeof(msg)));
+    assert_int_equal(o.mode, LR_BATCH_MODE_CONTINUE);
+    assert_int_equal(o.all_failed, LR_BATCH_ALL_FAILED_ERROR);
+    assert_int_equal(o.deadline_margin_ms, 1500);
+
+    static const struct {
+        const char *var, *value;
+    } bad[] = {
+        {"LR_BATCH_MODE", "Ordered"}, {"LR_BATCH_MODE", "parallel"}, {"LR_ALL_FAILED", "raise"},
+        {"LR_DEADLINE_MARGIN_MS", "-1"}, {"LR_DEADLINE_MARGIN_MS", "12ms"},
+        {"LR_DEADLINE_MARGIN_MS", " 10"}, {"LR_DEADLINE_MARGIN_MS", "900001"},
+        {"LR_DEADLINE_MARGIN_MS", "99999999999999999999"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        setenv("LR_BATCH_MODE", "ordered", 1);
+        setenv("LR_ALL_FAILED", "items", 1);
+        setenv("LR_DEADLINE_MARGIN_MS", "0", 1);
+        setenv(bad[i].var, bad[i].value, 1);
+        msg[0] = '\0';
+        assert_false(lr_batch_options_from_env(&o, msg, sizeof(msg)));
+        assert_non_null(strstr(msg, bad[i].var));
+    }
+    setenv("LR_DEADLINE_MARGIN_MS", "900000", 1);
+    setenv("LR_BATCH_MODE", "ordered", 1);
+    setenv("LR_ALL_FAILED", "items", 1);
+    assert_true(lr_batch_options_from_env(&o, msg, sizeof(msg)));
+    assert_int_equal(o.deadline_margin_ms, 900000);
+    unsetenv("LR_BATCH_MODE");
+    unsetenv("LR_ALL_FAILED");
+    unsetenv("LR_DEADLINE_MARGIN_MS");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_all_succeed),
+        cmocka_unit_test(test_middle_failure_ordered_stops),
+        cmocka_unit_test(test_middle_failure_continue_runs_all),
+        cmocka_unit_test(test_first_and_last_fail),
+        cmocka_unit_test(test_all_fail_both_policies),
+        cmocka_unit_test(test_invalid_record_is_reported),
+        cmocka_unit_test(test_failed_record_without_sequence_is_invoke_error),
+        cmocka_unit_test(test_empty_batch),
+        cmocka_unit_test(test_unparseable_event_is_invoke_error),
+        cmocka_unit_test(test_to_response_takes_body),
+        cmocka_unit_test(test_deadline_guard_reports_first_unprocessed),
+        cmocka_unit_test(test_deadline_in_continue_mode_keeps_earlier_failures),
+        cmocka_unit_test(test_iterator_age),
+        cmocka_unit_test(test_article_input_json),
+        cmocka_unit_test(test_powertools_getting_started_fixture),
+        cmocka_unit_test(test_options_from_env),
+    };
+    return cmocka_run_group_tests(tests, setup_log, teardown_log);
+}
