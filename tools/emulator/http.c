@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -63,6 +64,18 @@ void http_body_clean_up(struct http_body *b)
     memset(b, 0, sizeof(*b));
 }
 
+/* libmicrohttpd's own messages, prefixed. We close connections on purpose (injected resets, requests
+ * of a dead bootstrap, shutdown) by returning MHD_NO; its note about that is noise, so it is dropped. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    if (strstr(msg, "Application reported internal error") != NULL)
+        return;
+    fprintf(stderr, "lambda-emu: libmicrohttpd: %s", msg);
+}
+
 struct MHD_Daemon *http_start(uint16_t port, MHD_AccessHandlerCallback handler,
                               MHD_RequestCompletedCallback completed,
                               MHD_NotifyConnectionCallback notify, uint16_t *bound_port)
@@ -78,7 +91,7 @@ struct MHD_Daemon *http_start(uint16_t port, MHD_AccessHandlerCallback handler,
         NULL, NULL, handler, NULL, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
         MHD_OPTION_NOTIFY_COMPLETED, completed, NULL, MHD_OPTION_NOTIFY_CONNECTION, notify, NULL,
         MHD_OPTION_CONNECTION_TIMEOUT, 0u, MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)128 * 1024,
-        MHD_OPTION_END);
+        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
     if (!d)
         return NULL;
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
