@@ -86,7 +86,7 @@ static size_t next_unit(const unsigned char *p, size_t n, enum lr_escape_mode mo
     if (seq == 2 && p[0] == 0xC2 && p[1] <= 0x9F) /* C1 controls, e.g. U+009B (8-bit CSI) */
         return hex_escape(out, p[1]);
     if (seq == 3 && p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9))
-        return hex_escape(out, 0x2000u | p[2]); /* U+2028/U+2029 end lines for some readers */
+        return hex_escape(out, 0x2000u | (p[2] & 0x3Fu)); /* U+2028/U+2029 end lines for some readers */
     memcpy(out, p, seq);
     return seq;
 }

@@ -1,0 +1,443 @@
+/* Unit tests of the logging module: exact Text and JSON lines under a fixed clock, escaping,
+ * truncation at the line cap, level filtering and environment parsing. */
+#define _POSIX_C_SOURCE 200809L
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/lr_clock.h"
+#include "lr/log.h"
+
+#define FIXED_MS INT64_C(1796053204123) /* 2026-11-30T15:40:04.123Z */
+#define TS "2026-11-30T15:40:04.123Z"
+#define RID "8476a536-e9f4-11e8-9739-2dfe598c3fcd"
+
+static char *mem_buf;
+static size_t mem_size;
+static FILE *mem;
+
+static void capture(enum lr_log_format format, enum lr_log_level level, size_t max_line)
+{
+    mem = open_memstream(&mem_buf, &mem_size);
+    assert_non_null(mem);
+    lr_log_configure(format, level, mem, max_line);
+}
+
+static const char *captured(void)
+{
+    fflush(mem);
+    return mem_buf;
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    lr_clock_set_fixed_for_test(FIXED_MS);
+    lr_log_set_request_id(NULL, 0);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    lr_log_configure(LR_LOG_FORMAT_TEXT, LR_LOG_INFO, NULL, 0);
+    if (mem != NULL)
+        fclose(mem);
+    free(mem_buf);
+    mem = NULL;
+    mem_buf = NULL;
+    lr_clock_set_fixed_for_test(-1);
+    return 0;
+}
+
+/* ---- formats ---- */
+
+static void text_line_is_exact(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_TEXT, LR_LOG_INFO, 0);
+    lr_log_set_request_id(RID, strlen(RID));
+    lr_log(LR_LOG_INFO, "hello %d", 42);
+    assert_string_equal(captured(), TS "\t" RID "\tINFO\thello 42\n");
+}
+
+static void text_without_request_id_says_undefined(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_TEXT, LR_LOG_TRACE, 0);
+    lr_log(LR_LOG_WARN, "init");
+    assert_string_equal(captured(), TS "\tundefined\tWARN\tinit\n");
+}
+
+static void json_line_is_exact(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
+    lr_log_set_request_id(RID, strlen(RID));
+    lr_log(LR_LOG_ERROR, "hello %s", "world");
+    assert_string_equal(captured(), "{\"timestamp\":\"" TS "\",\"level\":\"ERROR\",\"requestId\":\"" RID
+                                    "\",\"message\":\"hello world\"}\n");
+}
+
+static void json_without_request_id_has_no_member(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
+    lr_log_set_request_id(RID, strlen(RID));
+    lr_log_set_request_id(NULL, 0);
+    lr_log(LR_LOG_INFO, "x");
+    assert_string_equal(captured(),
+                        "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"x\"}\n");
+}
+
+static const struct lr_log_field sample_fields[] = {
+    {"count", {"3", 1}, false},
+    {"name", {"a b\"c", 5}, false},
+    {"image", {"{\"id\":{\"S\":\"x y\"}}", 18}, true},
+    {"empty", {"", 0}, false},
+};
+
+static void text_fields_are_bare_or_quoted(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_TEXT, LR_LOG_INFO, 0);
+    lr_log_fields(LR_LOG_INFO, sample_fields, 4, "rec %d", 1);
+    assert_string_equal(captured(), TS "\tundefined\tINFO\trec 1 count=3 name=\"a b\\\"c\" "
+                                       "image={\"id\":{\"S\":\"x y\"}} empty=\"\"\n");
+}
+
+static void json_fields_follow_the_message(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
+    lr_log_fields(LR_LOG_INFO, sample_fields, 4, "rec");
+    assert_string_equal(captured(), "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"rec\","
+                                    "\"count\":\"3\",\"name\":\"a b\\\"c\",\"image\":{\"id\":{\"S\":"
+                                    "\"x y\"}},\"empty\":\"\"}\n");
+}
+
+static void json_field_with_raw_newline_becomes_a_string(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
+    const struct lr_log_field f[] = {{"doc", {"{\"a\":\n1}", 8}, true}};
+    lr_log_fields(LR_LOG_INFO, f, 1, "m");
+    assert_string_equal(captured(), "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"m\","
+                                    "\"doc\":\"{\\\"a\\\":\\n1}\"}\n");
+}
+
+static void odd_keys_are_sanitised(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
+    const struct lr_log_field f[] = {{"a\"b c", {"1", 1}, true}, {NULL, {"2", 1}, true}};
+    lr_log_fields(LR_LOG_INFO, f, 2, "m");
+    assert_string_equal(captured(), "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"m\","
+                                    "\"a_b_c\":1,\"field\":2}\n");
+}
+
+static void request_id_is_escaped_and_capped(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_TEXT, LR_LOG_INFO, 0);
+    lr_log_set_request_id("a\nb\tc", 5);
+    lr_log(LR_LOG_INFO, "m");
+    assert_string_equal(captured(), TS "\ta\\nb\\tc\tINFO\tm\n");
+
+    char long_id[300];
+    memset(long_id, 'r', sizeof(long_id));
+    lr_log_set_request_id(long_id, sizeof(long_id));
+    lr_log(LR_LOG_INFO, "m");
+    const char *second = strchr(captured(), '\n') + 1;
+    assert_int_equal(strchr(second + 25, '\t') - (second + 25), 256);
+}
+
+/* ---- escaping ---- */
+
+static void text_message_escapes_line_breakers(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_TEXT, LR_LOG_INFO, 0);
+    lr_log(LR_LOG_INFO, "a\nb\rc\td\x1b[31mred\x7f \"q\" back\\slash");
+    assert_string_equal(captured(), TS "\tundefined\tINFO\ta\\nb\\rc\\td\\u001b[31mred\\u007f "
+                                       "\"q\" back\\\\slash\n");
+}
+
+static void json_message_keeps_valid_utf8_and_replaces_invalid(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
+    /* café, check mark, emoji (4 bytes) stay; 0xff, truncated 0xc3, overlong c0 af, surrogate ed a0 80
+     * are replaced per byte; C1 CSI and U+2028 are escaped. */
+    lr_log(LR_LOG_INFO, "caf\xc3\xa9 \xe2\x9c\x93 \xf0\x9f\x98\x80|\xff|\xc3|\xc0\xaf|\xed\xa0\x80|"
+                        "\xc2\x9b|\xe2\x80\xa8");
+    assert_string_equal(captured(),
+                        "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"caf\xc3\xa9 "
+                        "\xe2\x9c\x93 \xf0\x9f\x98\x80|\\ufffd|\\ufffd|\\ufffd\\ufffd|"
+                        "\\ufffd\\ufffd\\ufffd|\\u009b|\\u2028\"}\n");
+}
+
+static void nul_bytes_are_escaped(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
+    const struct lr_log_field f[] = {{"v", {"a\0b", 3}, false}};
+    lr_log_fields(LR_LOG_INFO, f, 1, "x%cy", 0);
+    assert_string_equal(captured(), "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":"
+                                    "\"x\\u0000y\",\"v\":\"a\\u0000b\"}\n");
+}
+
+static void escape_reports_needed_size_and_never_cuts_inside(void **state)
+{
+    (void)state;
+    char dst[16];
+    /* "a" + 4-byte emoji needs 5; with room for 4 only "a" is written. */
+    assert_int_equal(lr_log_escape(dst, 5, "a\xf0\x9f\x98\x80", 5), 5);
+    assert_string_equal(dst, "a");
+    assert_int_equal(lr_log_escape(dst, 6, "a\xf0\x9f\x98\x80", 5), 5);
+    assert_string_equal(dst, "a\xf0\x9f\x98\x80");
+    /* "\n\n" needs 4; with room for 3 only one escape. */
+    assert_int_equal(lr_log_escape(dst, 4, "\n\n", 2), 4);
+    assert_string_equal(dst, "\\n");
+    /* \ufffd is 6 bytes: never half of it. */
+    assert_int_equal(lr_log_escape(dst, 6, "\xff", 1), 6);
+    assert_string_equal(dst, "");
+    assert_int_equal(lr_log_escape(NULL, 0, "\"\\", 2), 4);
+    assert_int_equal(lr_log_escape(dst, sizeof(dst), "\"\\\b\x01", 4), 2 + 2 + 6 + 6);
+    assert_string_equal(dst, "\\\"\\\\\\u0008");
+}
+
+/* ---- truncation ---- */
+
+static void long_json_message_is_cut_with_a_mark(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 100);
+    char big[501];
+    memset(big, 'x', 500);
+    big[500] = '\0';
+    lr_log(LR_LOG_INFO, "%s", big);
+    char want[128];
+    snprintf(want, sizeof(want), "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"%.18s"
+                                 "[truncated]\"}\n", big);
+    assert_string_equal(captured(), want);
+    assert_true(strlen(captured()) <= 100);
+}
+
+static void long_text_message_is_cut_with_a_mark(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_TEXT, LR_LOG_INFO, 100);
+    char big[501];
+    memset(big, 'x', 500);
+    big[500] = '\0';
+    lr_log(LR_LOG_INFO, "%s", big);
+    char want[128];
+    snprintf(want, sizeof(want), TS "\tundefined\tINFO\t%.46s[truncated]\n", big);
+    assert_string_equal(captured(), want);
+}
+
+static void truncation_never_splits_a_utf8_sequence(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 100);
+    char big[401] = {0};
+    for (int i = 0; i < 100; i++)
+        memcpy(big + 4 * i, "\xf0\x9f\x98\x80", 4);
+    lr_log(LR_LOG_INFO, "%s", big);
+    /* 18 bytes of room: four whole emoji (16 bytes), not four and a half. */
+    char want[128];
+    snprintf(want, sizeof(want), "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"%.16s"
+                                 "[truncated]\"}\n", big);
+    assert_string_equal(captured(), want);
+}
+
+static void truncation_never_splits_an_escape(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 100);
+    char big[101];
+    memset(big, '\x01', 100); /* each becomes \u0001 (6 bytes) */
+    big[100] = '\0';
+    lr_log(LR_LOG_INFO, "%s", big);
+    assert_string_equal(captured(), "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":"
+                                    "\"\\u0001\\u0001\\u0001[truncated]\"}\n");
+}
+
+static void long_field_is_cut_and_line_stays_json(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 120);
+    char big[500];
+    memset(big, 'y', sizeof(big));
+    char raw[210] = "{\"a\":\"";
+    memset(raw + 6, 'z', 200);
+    memcpy(raw + 206, "\"}", 3);
+    const struct lr_log_field f[] = {{"data", {big, sizeof(big)}, false}};
+    lr_log_fields(LR_LOG_INFO, f, 1, "m");
+    const struct lr_log_field g[] = {{"img", {raw, strlen(raw)}, true}};
+    lr_log_fields(LR_LOG_INFO, g, 1, "m");
+    assert_string_equal(captured(),
+                        "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"m\",\"data\":"
+                        "\"yyyyyyyyyyyyyy[truncated]\"}\n"
+                        "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"m\",\"img\":"
+                        "\"[truncated]\"}\n");
+}
+
+static void default_cap_applies_to_huge_messages(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
+    size_t n = LR_LOG_DEFAULT_MAX_LINE * 2;
+    char *big = malloc(n + 1);
+    assert_non_null(big);
+    memset(big, 'q', n);
+    big[n] = '\0';
+    lr_log(LR_LOG_INFO, "%s", big);
+    free(big);
+    size_t len = strlen(captured());
+    assert_true(len <= LR_LOG_DEFAULT_MAX_LINE);
+    assert_true(len > LR_LOG_DEFAULT_MAX_LINE - 64);
+    assert_string_equal(captured() + len - 15, "q[truncated]\"}\n");
+    assert_ptr_equal(strchr(captured(), '\n'), captured() + len - 1); /* exactly one line */
+}
+
+/* ---- levels and environment ---- */
+
+static void levels_below_the_minimum_are_dropped(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_TEXT, LR_LOG_WARN, 0);
+    assert_false(lr_log_enabled(LR_LOG_INFO));
+    assert_true(lr_log_enabled(LR_LOG_WARN));
+    assert_true(lr_log_enabled(LR_LOG_FATAL));
+    lr_log(LR_LOG_DEBUG, "no");
+    lr_log(LR_LOG_INFO, "no");
+    lr_log(LR_LOG_WARN, "w");
+    lr_log(LR_LOG_FATAL, "f");
+    assert_string_equal(captured(), TS "\tundefined\tWARN\tw\n" TS "\tundefined\tFATAL\tf\n");
+}
+
+static void level_and_format_names_parse_in_any_case(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        bool ok;
+        enum lr_log_level want;
+    } levels[] = {
+        {"TRACE", true, LR_LOG_TRACE}, {"debug", true, LR_LOG_DEBUG}, {"Info", true, LR_LOG_INFO},
+        {"wArN", true, LR_LOG_WARN},   {"error", true, LR_LOG_ERROR}, {"FATAL", true, LR_LOG_FATAL},
+        {"WARNING", false, 0},         {"", false, 0},                {" INFO", false, 0},
+        {"INFO ", false, 0},           {"INF", false, 0},
+    };
+    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+        enum lr_log_level got = LR_LOG_ERROR;
+        assert_int_equal(lr_log_parse_level(levels[i].s, &got), levels[i].ok);
+        assert_int_equal(got, levels[i].ok ? levels[i].want : LR_LOG_ERROR);
+    }
+    enum lr_log_format f = LR_LOG_FORMAT_TEXT;
+    assert_true(lr_log_parse_format("json", &f));
+    assert_int_equal(f, LR_LOG_FORMAT_JSON);
+    assert_true(lr_log_parse_format("TEXT", &f));
+    assert_int_equal(f, LR_LOG_FORMAT_TEXT);
+    assert_false(lr_log_parse_format("yaml", &f));
+    assert_false(lr_log_parse_format(NULL, &f));
+    assert_string_equal(lr_log_level_name(LR_LOG_WARN), "WARN");
+    assert_string_equal(lr_log_level_name(LR_LOG_TRACE), "TRACE");
+}
+
+static void environment_selects_format_and_level(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_TEXT, LR_LOG_INFO, 0);
+    setenv("AWS_LAMBDA_LOG_FORMAT", "json", 1);
+    setenv("AWS_LAMBDA_LOG_LEVEL", "debug", 1);
+    lr_log_init_from_env();
+    lr_log(LR_LOG_TRACE, "no");
+    lr_log(LR_LOG_DEBUG, "d");
+    setenv("AWS_LAMBDA_LOG_FORMAT", "Text", 1);
+    setenv("AWS_LAMBDA_LOG_LEVEL", "nonsense", 1); /* falls back to INFO */
+    lr_log_init_from_env();
+    lr_log(LR_LOG_DEBUG, "no");
+    lr_log(LR_LOG_INFO, "i");
+    unsetenv("AWS_LAMBDA_LOG_FORMAT");
+    unsetenv("AWS_LAMBDA_LOG_LEVEL");
+    lr_log_init_from_env();
+    lr_log(LR_LOG_DEBUG, "no");
+    lr_log(LR_LOG_INFO, "j");
+    assert_string_equal(captured(),
+                        "{\"timestamp\":\"" TS "\",\"level\":\"DEBUG\",\"message\":\"d\"}\n" TS
+                        "\tundefined\tINFO\ti\n" TS "\tundefined\tINFO\tj\n");
+}
+
+/* ---- raw JSON lines ---- */
+
+static void raw_json_lines_are_written_or_refused(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_TEXT, LR_LOG_FATAL, 64);
+    static const char emf[] = "{\"_aws\":{\"Timestamp\":1}}";
+    assert_true(lr_log_raw_json_line(emf, sizeof(emf) - 1));
+    assert_false(lr_log_raw_json_line("{\"a\":\n1}", 8));
+    assert_false(lr_log_raw_json_line("{\"a\":\r1}", 8));
+    assert_false(lr_log_raw_json_line("", 0));
+    assert_false(lr_log_raw_json_line(NULL, 0));
+    char big[80];
+    memset(big, ' ', sizeof(big));
+    assert_false(lr_log_raw_json_line(big, sizeof(big)));
+    assert_string_equal(captured(), "{\"_aws\":{\"Timestamp\":1}}\n");
+}
+
+static void clock_formats_rfc3339_milliseconds(void **state)
+{
+    (void)state;
+    char ts[LR_CLOCK_RFC3339_LEN + 1];
+    lr_clock_format_rfc3339(FIXED_MS, ts);
+    assert_string_equal(ts, TS);
+    lr_clock_format_rfc3339(0, ts);
+    assert_string_equal(ts, "1970-01-01T00:00:00.000Z");
+    lr_clock_format_rfc3339(INT64_C(951782400005), ts); /* leap day */
+    assert_string_equal(ts, "2000-02-29T00:00:00.005Z");
+    assert_int_equal(lr_clock_now_ms(), FIXED_MS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(text_line_is_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(text_without_request_id_says_undefined, setup, teardown),
+        cmocka_unit_test_setup_teardown(json_line_is_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(json_without_request_id_has_no_member, setup, teardown),
+        cmocka_unit_test_setup_teardown(text_fields_are_bare_or_quoted, setup, teardown),
+        cmocka_unit_test_setup_teardown(json_fields_follow_the_message, setup, teardown),
+        cmocka_unit_test_setup_teardown(json_field_with_raw_newline_becomes_a_string, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(odd_keys_are_sanitised, setup, teardown),
+        cmocka_unit_test_setup_teardown(request_id_is_escaped_and_capped, setup, teardown),
+        cmocka_unit_test_setup_teardown(text_message_escapes_line_breakers, setup, teardown),
+        cmocka_unit_test_setup_teardown(json_message_keeps_valid_utf8_and_replaces_invalid, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(nul_bytes_are_escaped, setup, teardown),
+        cmocka_unit_test_setup_teardown(escape_reports_needed_size_and_never_cuts_inside, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(long_json_message_is_cut_with_a_mark, setup, teardown),
+        cmocka_unit_test_setup_teardown(long_text_message_is_cut_with_a_mark, setup, teardown),
+        cmocka_unit_test_setup_teardown(truncation_never_splits_a_utf8_sequence, setup, teardown),
+        cmocka_unit_test_setup_teardown(truncation_never_splits_an_escape, setup, teardown),
+        cmocka_unit_test_setup_teardown(long_field_is_cut_and_line_stays_json, setup, teardown),
+        cmocka_unit_test_setup_teardown(default_cap_applies_to_huge_messages, setup, teardown),
+        cmocka_unit_test_setup_teardown(levels_below_the_minimum_are_dropped, setup, teardown),
+        cmocka_unit_test_setup_teardown(level_and_format_names_parse_in_any_case, setup, teardown),
+        cmocka_unit_test_setup_teardown(environment_selects_format_and_level, setup, teardown),
+        cmocka_unit_test_setup_teardown(raw_json_lines_are_written_or_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(clock_formats_rfc3339_milliseconds, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
