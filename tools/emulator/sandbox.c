@@ -67,6 +67,7 @@ static struct {
     bool shutting_down;
     uint64_t seq;
     struct invoke cur;
+    char last_id[REQID_LEN + 1]; /* the invoke answered last: a late post for it is a 403, not a 400 */
     struct stats st;
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -253,6 +254,7 @@ struct invoke_result sandbox_invoke(struct blob *event, const struct invoke_meta
     r.kind = S.cur.kind;
     r.body = blob_ref(S.cur.result);
     memcpy(r.request_id, S.cur.id, sizeof(r.request_id));
+    memcpy(S.last_id, S.cur.id, sizeof(S.last_id));
     release_invoke_locked();
     pthread_mutex_unlock(&S.mu);
     report_end(r.request_id, &f);
@@ -361,10 +363,12 @@ int sandbox_post(const struct post *p, int forced_status)
 {
     pthread_mutex_lock(&S.mu);
     int status;
-    if (!S.busy || !p->request_id || strcmp(p->request_id, S.cur.id) != 0) {
+    bool current = S.busy && p->request_id && strcmp(p->request_id, S.cur.id) == 0;
+    bool answered = p->request_id && S.last_id[0] && strcmp(p->request_id, S.last_id) == 0;
+    if (!current && !answered) {
         S.st.rejected_400++;
         status = 400;
-    } else if (S.cur.state == INV_DONE) {
+    } else if (answered || S.cur.state == INV_DONE) {
         S.st.rejected_403++;
         status = 403;
     } else {
