@@ -65,17 +65,18 @@ static enum ddb_status image_field(struct ddb_ctx *c, struct ddb_map *out)
 /* Digits d[0..n) with the decimal point after `point` digits (may be <0 or >n) as sec + nsec. */
 static bool split_seconds(const char *d, size_t n, long point, struct ddb_timestamp *ts)
 {
+    static const int32_t frac_weight[9] = {100000000, 10000000, 1000000, 100000, 10000,
+                                           1000,      100,      10,      1};
     int64_t sec = 0;
-    int64_t nsec = 0, scale = 100000000;
+    int32_t nsec = 0;
     for (long k = 0; k < (long)n; k++) {
         int v = d[k] - '0';
         if (k < point) {
             if (sec > (MAX_TIMESTAMP_SEC - v) / 10)
                 return false;
             sec = sec * 10 + v;
-        } else if (k - point < 9 && k >= point) {
-            nsec += v * scale;
-            scale /= 10;
+        } else if (k - point < 9) { /* later fractional digits are below a nanosecond */
+            nsec += v * frac_weight[k - point];
         }
     }
     for (long k = (long)n; k < point && sec != 0; k++) {
@@ -83,10 +84,11 @@ static bool split_seconds(const char *d, size_t n, long point, struct ddb_timest
             return false;
         sec *= 10;
     }
-    /* digits cut from a point far left of them are all sub-nanosecond: scale already handled it */
+    if (sec >= MAX_TIMESTAMP_SEC)
+        return false;
     ts->present = true;
     ts->sec = sec;
-    ts->nsec = (int32_t)nsec;
+    ts->nsec = nsec;
     return true;
 }
 
