@@ -26,8 +26,11 @@ def event():
 class DeadlineTest(unittest.TestCase):
 
     def run_batch(self, mode, fail=()):
-        timeout_ms = 3000 * lrtest.slow_factor()
-        env = {"LR_TEST_RECORD_DELAY_MS": "200", "LR_DEADLINE_MARGIN_MS": "1000",
+        # Sanitizer builds are slower: stretch every duration alike, so the ratios stay the same.
+        slow = lrtest.slow_factor()
+        timeout_ms = 3000 * slow
+        env = {"LR_TEST_RECORD_DELAY_MS": str(200 * slow),
+               "LR_DEADLINE_MARGIN_MS": str(1000 * slow),
                "LR_BATCH_MODE": mode, "LR_EMF": "off", "AWS_LAMBDA_LOG_FORMAT": "JSON",
                "LR_TEST_FAIL_SEQUENCE_NUMBERS": ",".join(seq(i) for i in fail)}
         with lrtest.Emulator(env=env, timeout_ms=timeout_ms) as emu:

@@ -42,7 +42,7 @@ static void ev_record(struct event *e, size_t i, const char *seq, enum rec_kind 
 {
     char buf[768];
     char seq_member[96] = "";
-    char act_member[48] = "";
+    char act_member[64] = "";
     if (kind != REC_NO_SEQ)
         snprintf(seq_member, sizeof(seq_member), "\"SequenceNumber\":\"%s\",", seq);
     if (act >= 0)
@@ -64,7 +64,7 @@ static struct event make_event(size_t n, const enum rec_kind *kinds)
     struct event e = {NULL, 0, 0};
     ev_add(&e, "{\"Records\":[");
     for (size_t i = 0; i < n; i++) {
-        char seq[8];
+        char seq[80];
         snprintf(seq, sizeof(seq), "%zu%zu%zu", i + 1, i + 1, i + 1);
         ev_record(&e, i, seq, kinds ? kinds[i] : REC_OK, -1);
     }
