@@ -223,6 +223,27 @@ static void init_error_without_endpoint_still_exits_non_zero(void **state)
     assert_int_equal(count(logged(), "POST /init/error failed: LR_E_TRANSPORT"), 1);
 }
 
+static void credentials_never_reach_the_log(void **state)
+{
+    (void)state;
+    setenv("AWS_ACCESS_KEY_ID", "AKIAEXAMPLEKEYID0001", 1);
+    setenv("AWS_SECRET_ACCESS_KEY", "secret-value-must-not-leak", 1);
+    setenv("AWS_SESSION_TOKEN", "session-token-must-not-leak", 1);
+    setenv("AWS_LAMBDA_RUNTIME_API", "bad endpoint", 1);
+    assert_int_equal(lr_run_handler(counting_handler, NULL), 1);
+    setenv("AWS_LAMBDA_RUNTIME_API", closed_endpoint, 1);
+    struct lr_run_options o = {2, 1, 1};
+    assert_int_equal(lr_run_handler_with_options(counting_handler, NULL, &o), 1);
+    assert_int_equal(lr_report_init_error("x", "Runtime.X"), 1);
+    assert_true(strlen(logged()) > 0);
+    assert_null(strstr(logged(), "AKIAEXAMPLEKEYID0001"));
+    assert_null(strstr(logged(), "secret-value-must-not-leak"));
+    assert_null(strstr(logged(), "session-token-must-not-leak"));
+    unsetenv("AWS_ACCESS_KEY_ID");
+    unsetenv("AWS_SECRET_ACCESS_KEY");
+    unsetenv("AWS_SESSION_TOKEN");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -234,6 +255,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(run_gives_up_after_bounded_next_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(init_error_without_endpoint_still_exits_non_zero, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(credentials_never_reach_the_log, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,17 @@
 /* Logging to stdout for CloudWatch: Text or JSON lines as Lambda's AWS_LAMBDA_LOG_FORMAT /
  * AWS_LAMBDA_LOG_LEVEL say, one log event per line, every byte escaped so no input can split or forge a
  * line. The module owns a process-wide state (Lambda runs one invoke at a time); it copies everything
- * it is given and keeps no caller pointer beyond a call. Not thread-safe by design. */
+ * it is given and keeps no caller pointer beyond a call. Not thread-safe by design.
+ *
+ * Line shapes (timestamps are RFC 3339 UTC with milliseconds):
+ *   Text: 2026-11-30T15:40:04.123Z<TAB>request-id<TAB>INFO<TAB>message key=value key="a b"
+ *         (Node.js runtime style; "undefined" in place of the request id outside an invoke; the message
+ *         is escaped like a JSON string except that '"' stays as is; a field value made only of
+ *         [A-Za-z0-9-_.:/@+,] is written bare, any other one quoted with JSON escaping; is_json values
+ *         are written as they are.)
+ *   JSON: {"timestamp":"2026-11-30T15:40:04.123Z","level":"INFO","requestId":"..","message":"..",
+ *         "key":"value","img":{...}}  ("requestId" is left out outside an invoke.)
+ * Field keys are written with every byte outside [A-Za-z0-9_.-] replaced by '_'. */
 #ifndef LR_LOG_H
 #define LR_LOG_H
 
@@ -27,7 +37,11 @@ enum lr_log_level {
 enum lr_log_format { LR_LOG_FORMAT_TEXT = 0, LR_LOG_FORMAT_JSON };
 
 /* Default cap of one output line, in bytes (CloudWatch events are limited to 256 KB). Longer values
- * are cut, the line stays valid and says it was truncated. */
+ * are cut, the line stays valid and says it was truncated: the message first, then each field in
+ * order, gets what it needs while that fits; the first value that does not fit is cut (never inside
+ * an escape or a UTF-8 sequence) and ends with "[truncated]", later ones keep only that mark (an
+ * is_json value is replaced by the string "[truncated]"). Fixed parts (timestamp, level, request id,
+ * keys) are never cut, so with an absurdly small cap a line can exceed it. */
 #define LR_LOG_DEFAULT_MAX_LINE ((size_t)240 * 1024)
 
 /* An extra member of a log line: in JSON format "key": value; in Text format key=value after the
@@ -40,7 +54,9 @@ struct lr_log_field {
 };
 
 /* Reads AWS_LAMBDA_LOG_FORMAT ("JSON"/"Text", any case; default Text) and AWS_LAMBDA_LOG_LEVEL (TRACE,
- * DEBUG, INFO, WARN, ERROR, FATAL, any case; default INFO; unknown values fall back to INFO). */
+ * DEBUG, INFO, WARN, ERROR, FATAL, any case; default INFO; unknown values fall back to INFO). The
+ * output stream and line cap stay as they were. lr_run_handler() calls this itself when the log was
+ * never configured. */
 void lr_log_init_from_env(void);
 
 /* Explicit configuration (tests, embedders). out NULL means stdout. max_line 0 means the default. */
@@ -57,7 +73,8 @@ const char *lr_log_level_name(enum lr_log_level level);
 /* True when a line of this level would be written: test it before building expensive fields. */
 bool lr_log_enabled(enum lr_log_level level);
 
-/* Sets the request id stamped on every following line (copied; NULL or len 0 clears it). */
+/* Sets the request id stamped on every following line (copied, at most 256 bytes kept; NULL or len 0
+ * clears it). The run loop sets it for each invoke and clears it after the response is posted. */
 void lr_log_set_request_id(const char *id, size_t len);
 
 /* Writes one line (printf-style message) at level; flushed immediately. */
@@ -70,15 +87,18 @@ void lr_log_vfields(enum lr_log_level level, const struct lr_log_field *fields, 
                     const char *fmt, va_list ap) LR_PRINTF(4, 0);
 
 /* Writes a pre-rendered single-line JSON document as is (used for Embedded Metric Format lines),
- * whatever the format and level. Refuses (returns false) a document containing a raw newline. */
+ * whatever the format and level. Refuses (returns false) an empty document, one of max_line bytes or
+ * more, and one containing a raw newline or any other byte below 0x20 (compact JSON has none). */
 bool lr_log_raw_json_line(const char *json, size_t len);
 
 /* Flushes the output stream (the run loop calls this before posting each response). */
 void lr_log_flush(void);
 
 /* Appends the JSON-string escaping of bytes[0..len) (without quotes) to dst (capacity cap, always
- * NUL-terminated when cap > 0): ", \, control bytes, DEL, and ANSI escapes are escaped, valid UTF-8
- * passes through unchanged, invalid UTF-8 bytes become \ufffd. Returns the number of bytes the full
+ * NUL-terminated when cap > 0; dst may be NULL when cap is 0): ", \, control bytes (NUL, ESC, ...),
+ * DEL, the C1 controls U+0080-U+009F and the line separators U+2028/U+2029 are escaped (\n \r \t or
+ * \u00XX), other valid UTF-8 passes through unchanged, and each byte that does not start a valid
+ * UTF-8 sequence (overlong forms and surrogates included) becomes \ufffd. Returns the number of bytes the full
  * escaping needs (like snprintf), so a result >= cap means it was cut (never inside an escape or a
  * UTF-8 sequence). */
 size_t lr_log_escape(char *dst, size_t cap, const char *bytes, size_t len);

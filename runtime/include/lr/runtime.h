@@ -89,9 +89,15 @@ void lr_response_clean_up(struct lr_invocation_response *resp);
 typedef struct lr_invocation_response (*lr_handler_fn)(const struct lr_invocation_request *req,
                                                         void *user_data);
 
-/* Initialises the runtime from the environment, then loops forever on /next -> handler -> post.
- * Returns only on a fatal condition (missing AWS_LAMBDA_RUNTIME_API, Runtime API 500, repeated transport
- * failure on /next), with the exit status the process should use (non-zero). */
+/* Initialises the runtime from the environment (and the log from AWS_LAMBDA_LOG_FORMAT/LEVEL unless
+ * lr_log_configure() or lr_log_init_from_env() ran before), then loops forever on /next -> handler ->
+ * post, setting the log's request id during each invoke and flushing stdout before each post.
+ * Status policy on a post: 2xx ok; 413 (the invoke already failed), 400, 403, other statuses and a
+ * lost connection are logged and the loop goes on with /next; 500 ends the loop. A failed /next is
+ * retried (see struct lr_run_options); an event above LR_MAX_EVENT_BYTES is answered with an error
+ * of type Runtime.EventTooLarge when its request id is known.
+ * Returns only on a fatal condition (missing or invalid AWS_LAMBDA_RUNTIME_API, Runtime API 500,
+ * repeated failure of /next), with the exit status the process should use (1). */
 int lr_run_handler(lr_handler_fn handler, void *user_data);
 
 /* Tuning of lr_run_handler_with_options(); the defaults (LR_RUN_OPTIONS_DEFAULT) suit Lambda. */

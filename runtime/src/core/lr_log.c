@@ -350,9 +350,13 @@ static void write_line(const struct lr_buf *b)
     fflush(out);
 }
 
+static char *format_message(const char *fmt, va_list ap, size_t *len) LR_PRINTF(1, 0);
+
 /* Formats the printf message, cut at max_line bytes (a longer one is truncated anyway). */
 static char *format_message(const char *fmt, va_list ap, size_t *len)
 {
+    if (fmt == NULL)
+        fmt = "(no message)";
     va_list ap2;
     va_copy(ap2, ap);
     int n = vsnprintf(NULL, 0, fmt, ap2);
@@ -383,7 +387,7 @@ void lr_log_vfields(enum lr_log_level level, const struct lr_log_field *fields, 
     if (fields == NULL)
         n_fields = 0;
     size_t msg_len = 0;
-    char *msg = format_message(fmt != NULL ? fmt : "", ap, &msg_len);
+    char *msg = format_message(fmt, ap, &msg_len);
     struct lr_buf line;
     lr_buf_init(&line, SIZE_MAX / 4); /* bounded by construction: max_line plus fixed parts */
     render_line(&line, level, msg, msg_len, fields, n_fields);
