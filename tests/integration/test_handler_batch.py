@@ -114,6 +114,25 @@ class HandlerBatchTest(unittest.TestCase):
         self.assertIn(b"LR_BATCH_MODE", body + logs.encode())
         self.assertIn("Runtime.ConfigInvalid", body.decode() + logs)
 
+    def test_every_bad_setting_is_an_init_error_naming_it(self):
+        bad = [("LR_BATCH_MODE", "Ordered"), ("LR_ALL_FAILED", "raise"),
+               ("LR_DEADLINE_MARGIN_MS", "-5"), ("LR_DEADLINE_MARGIN_MS", "900001"),
+               ("LR_LOG_RECORDS", "all"), ("LR_EMF", "yes"), ("LR_EMF_NAMESPACE", "AWS/Lambda"),
+               ("LR_EMF_NAMESPACE", "n" * 1025), ("LR_TEST_FAIL_SEQUENCE_NUMBERS", "111,abc"),
+               ("LR_TEST_FAIL_SEQUENCE_NUMBERS", "111,"), ("LR_TEST_RECORD_DELAY_MS", "1s")]
+        for var, value in bad:
+            with self.subTest(var=var, value=value[:20]):
+                doc, _ = self.assert_function_error(input_json(), "Runtime.ConfigInvalid",
+                                                    {var: value})
+                self.assertIn("invalid %s=" % var, doc["errorMessage"])
+
+    def test_good_settings_are_accepted(self):
+        env = {"LR_BATCH_MODE": "continue", "LR_ALL_FAILED": "items",
+               "LR_DEADLINE_MARGIN_MS": "0", "LR_LOG_RECORDS": "none", "LR_EMF": "on",
+               "LR_EMF_NAMESPACE": "My/Namespace", "LR_TEST_FAIL_SEQUENCE_NUMBERS": "333",
+               "LR_TEST_RECORD_DELAY_MS": "1"}
+        self.assert_ok(input_json(), items("333"), env)
+
     def test_powertools_getting_started_fixture(self):
         fixtures = lrtest.fixtures_dir()
         if fixtures is None:

@@ -516,6 +516,50 @@ static void test_powertools_getting_started_fixture(void **state)
     free(resp);
 }
 
+/* Fails every record and writes a reason far longer than the buffer (it must be cut, not overrun). */
+static enum lr_batch_record_status fail_verbose(const struct ddb_record *rec, void *user,
+                                                struct lr_batch_reason *reason)
+{
+    (void)rec;
+    (void)user;
+    static char long_text[2 * LR_BATCH_REASON_MAX];
+    memset(long_text, 'r', sizeof(long_text) - 1);
+    lr_batch_reason_set(reason, "%s", long_text);
+    assert_int_equal(strlen(reason->text), LR_BATCH_REASON_MAX - 1);
+    return LR_BATCH_RECORD_FAILED;
+}
+
+static void test_largest_batch_reports_every_record(void **state)
+{
+    (void)state;
+    enum { N = 10000 }; /* Lambda's maximum BatchSize */
+    struct event e = {NULL, 0, 0};
+    ev_add(&e, "{\"Records\":[");
+    for (size_t i = 0; i < N; i++) {
+        char seq[48];
+        snprintf(seq, sizeof(seq), "%021zu", i + 1);
+        ev_record(&e, i, seq, REC_OK, -1);
+    }
+    ev_add(&e, "]}");
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    o.mode = LR_BATCH_MODE_CONTINUE;
+    struct lr_batch_result r;
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, fail_verbose, NULL, &r), LR_BATCH_OK);
+    assert_int_equal(r.reported, N);
+    assert_int_equal(r.failed, N);
+    cJSON *doc = cJSON_Parse(r.body);
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(doc, "batchItemFailures");
+    assert_int_equal(cJSON_GetArraySize(arr), N);
+    char want[48];
+    snprintf(want, sizeof(want), "%021d", N);
+    assert_string_equal(cJSON_GetArrayItem(arr, N - 1)->child->valuestring, want);
+    assert_string_equal(r.checkpoint, "000000000000000000001");
+    cJSON_Delete(doc);
+    lr_batch_result_clean_up(&r);
+    free(e.json);
+}
+
 /* ---- configuration ---- */
 
 static void test_options_from_env(void **state)
@@ -586,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_iterator_age),
         cmocka_unit_test(test_article_input_json),
         cmocka_unit_test(test_powertools_getting_started_fixture),
+        cmocka_unit_test(test_largest_batch_reports_every_record),
         cmocka_unit_test(test_options_from_env),
     };
     return cmocka_run_group_tests(tests, setup_log, teardown_log);
