@@ -44,6 +44,8 @@ static void image_field(struct lr_log_field *f, const char *key, const struct dd
 
 void record_log_write(struct record_log *rl, const struct ddb_record *rec, bool with_images)
 {
+    if (!lr_log_enabled(LR_LOG_INFO))
+        return; /* e.g. AWS_LAMBDA_LOG_LEVEL=WARN: do not serialise images nobody will see */
     struct lr_log_field fields[6] = {
         {"eventName", rec->event_name_raw, false},
         {"eventID", rec->event_id, false},

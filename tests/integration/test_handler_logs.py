@@ -149,6 +149,14 @@ class HandlerLogsTest(unittest.TestCase):
         self.assertIs(summary["deadlineStop"], False)
         self.assertEqual(summary["bytes"], len(event(["a", "b", "c"])))
 
+    def test_level_warn_keeps_only_failures_summary_and_emf(self):
+        env = {"AWS_LAMBDA_LOG_LEVEL": "WARN", "LR_TEST_FAIL_SEQUENCE_NUMBERS": seq(0)}
+        body, logs = self.run_invoke(event(["a", "b"]), env)
+        lines = handler_lines(logs)
+        self.assertEqual(self.record_lines(lines), [])
+        self.assertEqual([l["level"] for l in lines if "level" in l], ["WARN", "WARN"])
+        self.assertEqual(len(self.emf_lines(logs)), 1)  # metrics are not subject to the level
+
     def emf_lines(self, logs):
         return [l for l in handler_lines(logs) if "_aws" in l]
 
