@@ -48,7 +48,7 @@ static void expect_text(struct lr_str got, const cJSON *want, const char *what)
         return;
     }
     size_t n = strlen(want->valuestring);
-    if (got.len != n || memcmp(got.ptr, want->valuestring, n) != 0)
+    if (got.len != n || (n && memcmp(got.ptr, want->valuestring, n) != 0))
         fail_msg("%s: %s: got \"%.*s\", want \"%s\"", current_file, what, (int)got.len, got.ptr,
                  want->valuestring);
 }

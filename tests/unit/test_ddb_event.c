@@ -48,7 +48,7 @@ static char *fixture(const char *name, size_t *len)
 
 static bool str_is(struct lr_str s, const char *lit)
 {
-    return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
+    return s.len == strlen(lit) && (s.len == 0 || memcmp(s.ptr, lit, s.len) == 0);
 }
 
 #define assert_str(s, lit)                                                                         \
