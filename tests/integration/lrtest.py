@@ -23,6 +23,9 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
+# Lines that ASan, LSan and UBSan print; any of them in the logs fails the test that ran the emulator.
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ")
+
 
 def source_dir():
     """The repository root (LR_SOURCE_DIR, else two levels above this file)."""
@@ -102,8 +105,19 @@ class Emulator:
         return self
 
     def __exit__(self, exc_type, exc, tb):
-        self.stop()
+        code = self.stop()
+        if exc_type is None:
+            self.check_clean_exit(code)
         return False
+
+    def check_clean_exit(self, code):
+        """Raises unless the emulator exited 0 and nothing printed a sanitizer report."""
+        logs = self.logs()
+        for marker in SANITIZER_MARKERS:
+            if marker in logs:
+                raise EmulatorError("sanitizer report (%r) in the logs:\n%s" % (marker, logs))
+        if code != 0:
+            raise EmulatorError("emulator exited with %s:\n%s" % (code, logs))
 
     def _command(self, port_file):
         cmd = [emulator_path(), "--runtime-api-port", "0", "--invoke-port", "0",

@@ -144,6 +144,7 @@ static void complete_locked(enum result_kind kind, struct blob *body)
 static void release_invoke_locked(void)
 {
     blob_unref(S.cur.event);
+    blob_unref(S.cur.result);
     free(S.cur.trace_id);
     free(S.cur.client_context);
     free(S.cur.tenant_id);
