@@ -1,0 +1,394 @@
+#!/usr/bin/env python3
+"""Benchmarks of the bundled bootstrap against the floor program, through the local emulator.
+
+Run by bench/run after a Release build. For each scenario both programs get the same events on the
+same emulator; every figure is printed next to the floor's and as a ratio. Writes a table on stdout,
+bench/results/latest.json and the data and gnuplot script for docs/bench.svg.
+
+Time inside the runtime = the emulator's REPORT Duration: from the event being queued for the waiting
+GET /next to the POST /response arriving (event transfer, parse, handler, response). The client's
+round trip through the Invoke API is reported separately, and so is the CPU time (utime + stime) the
+program spent per invoke, which a busy machine does not inflate. Peak RSS is the program's VmHWM
+after the scenario (one fresh process per scenario). Cold start: spawn to the first GET /next.
+"""
+
+import argparse
+import http.client
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SOURCE = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(SOURCE, "tests", "integration"))
+
+TARGETS = {  # issue 7
+    "6mb_runtime_ms": 35.0,
+    "6mb_peak_rss_mb": 30.0,
+    "1mb_runtime_ms": 7.0,
+    "1rec_vs_floor": 1.05,
+}
+
+
+def machine():
+    model = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    curl = subprocess.run(["curl-config", "--version"], capture_output=True, text=True).stdout.strip()
+    return {"nproc": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
+            "python": platform.python_version(), "libcurl": curl or "unknown"}
+
+
+# ---- events --------------------------------------------------------------------------------------
+
+def generate_event(path, records, record_bytes=None, max_bytes=None, seed=7):
+    """Writes a deterministic DynamoDB Streams batch with tools/gen_ddb_batch.py (all ten attribute
+    types, NEW_AND_OLD_IMAGES); returns (bytes, number of records)."""
+    cmd = [sys.executable, os.path.join(SOURCE, "tools", "gen_ddb_batch.py"),
+           "--records", str(records), "--seed", str(seed), "--view", "NEW_AND_OLD_IMAGES", "--out", path]
+    if record_bytes:
+        cmd += ["--record-bytes", str(record_bytes)]
+    if max_bytes:
+        cmd += ["--max-bytes", str(max_bytes)]
+    subprocess.run(cmd, check=True)
+    with open(path, "rb") as f:
+        data = f.read()
+    return data, len(json.loads(data)["Records"])
+
+
+# ---- measurement ---------------------------------------------------------------------------------
+
+class Invoker:
+    """A keep-alive client of the Invoke API."""
+
+    def __init__(self, address):
+        host, _, port = address.rpartition(":")
+        self.host, self.port, self.conn = host, int(port), None
+
+    def invoke(self, payload):
+        for attempt in (0, 1):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
+            try:
+                self.conn.request("POST", "/2015-03-31/functions/function/invocations", body=payload)
+                resp = self.conn.getresponse()
+                return resp.status, resp.getheader("X-Amz-Function-Error"), resp.read()
+            except (http.client.HTTPException, ConnectionError):
+                self.conn.close()
+                self.conn = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+
+def child_pids(pid):
+    out = []
+    for task in os.listdir("/proc/%d/task" % pid):
+        with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+            out += [int(p) for p in f.read().split()]
+    return out
+
+
+def proc_status_kb(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return None
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process, from /proc/<pid>/stat."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+REPORT_RX = re.compile(r"REPORT RequestId: \S+\s+Duration: ([0-9.]+) ms")
+
+
+def percentile(values, p):
+    s = sorted(values)
+    if not s:
+        return None
+    k = (len(s) - 1) * p / 100.0
+    lo, hi = int(k), min(int(k) + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (k - lo)
+
+
+def run_scenario(lrtest, program, payload, invokes, warmup, env, expect=None):
+    """Runs invokes (+warmup) of payload on a fresh emulator; returns the figures."""
+    round_trip_ms = []
+    with lrtest.Emulator(bootstrap=program, env=env, timeout_ms=60000) as emu:
+        inv = Invoker(emu.invoke_address)
+        pid, cpu0 = None, 0.0
+        for i in range(warmup + invokes):
+            if i == warmup:
+                pid = child_pids(emu.proc.pid)[0]
+                cpu0 = cpu_seconds(pid)
+            t0 = time.perf_counter_ns()
+            status, ferr, body = inv.invoke(payload)
+            t1 = time.perf_counter_ns()
+            if status != 200 or ferr is not None or (expect is not None and body != expect):
+                raise RuntimeError("%s: invoke %d failed: %s %s %r" % (program, i, status, ferr, body[:200]))
+            if i >= warmup:
+                round_trip_ms.append((t1 - t0) / 1e6)
+        if child_pids(emu.proc.pid) != [pid]:
+            raise RuntimeError("%s was restarted during the scenario" % program)
+        cpu_ms = (cpu_seconds(pid) - cpu0) * 1000.0 / invokes
+        hwm_kb = proc_status_kb(pid, "VmHWM")
+        time.sleep(0.05)  # the emulator prints REPORT right after answering
+        durations = [float(m) for m in REPORT_RX.findall(emu.logs())][warmup:]
+    return {
+        "invokes": invokes,
+        "round_trip_ms_p50": percentile(round_trip_ms, 50),
+        "round_trip_ms_p99": percentile(round_trip_ms, 99),
+        "runtime_ms_p50": percentile(durations, 50),
+        "runtime_ms_p99": percentile(durations, 99),
+        "cpu_ms_per_invoke": cpu_ms,
+        "peak_rss_mb": hwm_kb / 1024.0 if hwm_kb else None,
+    }
+
+
+def cold_start_ms(program, runs):
+    """Spawn to first GET /next, against a bare socket that plays the Runtime API."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    env = dict(os.environ, AWS_LAMBDA_RUNTIME_API="127.0.0.1:%d" % srv.getsockname()[1],
+               _HANDLER="bench", LAMBDA_TASK_ROOT=os.path.dirname(program))
+    times = []
+    try:
+        for _ in range(runs):
+            t0 = time.perf_counter_ns()
+            proc = subprocess.Popen([program], env=env, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+            try:
+                conn, _ = srv.accept()
+                conn.settimeout(10)
+                first = b""
+                while b"\r\n" not in first:
+                    chunk = conn.recv(4096)
+                    if not chunk:
+                        break
+                    first += chunk
+                t1 = time.perf_counter_ns()
+                conn.close()
+                if not first.startswith(b"GET /2018-06-01/runtime/invocation/next"):
+                    raise RuntimeError("unexpected first request: %r" % first[:80])
+                times.append((t1 - t0) / 1e6)
+            finally:
+                proc.kill()
+                proc.wait()
+    finally:
+        srv.close()
+    return {"runs": runs, "p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99)}
+
+
+# ---- report --------------------------------------------------------------------------------------
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return ("%.3f" % v if v < 10 else "%.1f" % v) + unit
+    return str(v) + unit
+
+
+def table_rows(result):
+    rows = []
+    for sc in result["scenarios"]:
+        b, f = sc["bootstrap"], sc["floor"]
+        for key, label in (("runtime_ms_p50", "in runtime p50 ms"), ("runtime_ms_p99", "in runtime p99 ms"),
+                           ("cpu_ms_per_invoke", "CPU ms per invoke"),
+                           ("round_trip_ms_p50", "invoke round trip p50 ms"),
+                           ("round_trip_ms_p99", "invoke round trip p99 ms"),
+                           ("records_per_s", "records/s"), ("mb_per_s", "MB/s"),
+                           ("peak_rss_mb", "peak RSS MB")):
+            if key in b:
+                rows.append((sc["name"], label, fmt(b[key]), fmt(f.get(key)), fmt(ratio(b[key], f.get(key)), "x")))
+    cs = result["cold_start"]
+    rows.append(("cold start", "spawn to GET /next p50 ms", fmt(cs["bootstrap"]["p50_ms"]),
+                 fmt(cs["floor"]["p50_ms"]), fmt(ratio(cs["bootstrap"]["p50_ms"], cs["floor"]["p50_ms"]), "x")))
+    if result.get("zip_bytes"):
+        rows.append(("function.zip", "size KB", fmt(result["zip_bytes"] / 1024.0), "-", "-"))
+    return rows
+
+
+HEADER = ("scenario", "metric", "bootstrap", "floor", "ratio")
+
+
+def markdown_table(result):
+    out = ["| " + " | ".join(HEADER) + " |", "|" + "---|" * len(HEADER)]
+    out += ["| " + " | ".join(r) + " |" for r in table_rows(result)]
+    m = result["machine"]
+    out.append("")
+    out.append("Machine: %s cores, %s, Linux %s, %s; %s." % (m["nproc"], m["cpu_model"], m["kernel"],
+                                                          m["libcurl"], result["generated_at"]))
+    out.append("")
+    out.append("| target | measured | target | met |")
+    out.append("|---|---|---|---|")
+    for name, t in result["targets"].items():
+        out.append("| %s | %s | %s | %s |" % (name, fmt(t["measured"]), t["target"], "yes" if t["met"] else "**no**"))
+    return "\n".join(out) + "\n"
+
+
+def print_table(result):
+    rows = table_rows(result)
+    widths = [max(len(r[i]) for r in rows + [HEADER]) for i in range(5)]
+    line = "  ".join("%-*s" % (w, h) for w, h in zip(widths, HEADER))
+    print(line)
+    print("-" * len(line))
+    for r in rows:
+        print("  ".join("%-*s" % (w, c) for w, c in zip(widths, r)))
+    m = result["machine"]
+    print("\nmachine: %s cores, %s, Linux %s, %s" % (m["nproc"], m["cpu_model"], m["kernel"], m["libcurl"]))
+    print("\ntargets:")
+    for name, t in result["targets"].items():
+        print("  %-18s %-8s measured %-10s target %s" % (name, "MET" if t["met"] else "MISSED",
+                                                          fmt(t["measured"]), t["target"]))
+
+
+def by_key(result, key):
+    return next(sc for sc in result["scenarios"] if sc["key"] == key)
+
+
+def check_targets(result):
+    by = {sc["key"]: sc for sc in result["scenarios"]}
+    out = {}
+
+    def put(name, measured, target):
+        out[name] = {"measured": measured, "target": target,
+                     "met": measured is not None and measured <= target}
+    put("6mb_runtime_ms", by["6mb"]["bootstrap"]["runtime_ms_p50"], TARGETS["6mb_runtime_ms"])
+    put("6mb_peak_rss_mb", by["6mb"]["bootstrap"]["peak_rss_mb"], TARGETS["6mb_peak_rss_mb"])
+    put("1mb_runtime_ms", by["1000"]["bootstrap"]["runtime_ms_p50"], TARGETS["1mb_runtime_ms"])
+    one = by["1"]
+    put("1rec_vs_floor", ratio(one["bootstrap"]["round_trip_ms_p50"], one["floor"]["round_trip_ms_p50"]),
+        TARGETS["1rec_vs_floor"])
+    return out
+
+
+def write_chart(result, results_dir, svg_path):
+    dat = os.path.join(results_dir, "chart.dat")
+    with open(dat, "w") as f:
+        f.write("# scenario bootstrap_ms floor_ms bootstrap_rss_mb floor_rss_mb\n")
+        for sc in result["scenarios"]:
+            b, fl = sc["bootstrap"], sc["floor"]
+            f.write('"%s" %.4f %.4f %.2f %.2f\n' % (sc["name"], b["runtime_ms_p50"] or 0,
+                                                     fl["runtime_ms_p50"] or 0, b["peak_rss_mb"] or 0,
+                                                     fl["peak_rss_mb"] or 0))
+    gp = os.path.join(results_dir, "chart.gp")
+    m = result["machine"]
+    with open(gp, "w") as f:
+        f.write(CHART_GP % {"dat": dat, "svg": svg_path,
+                            "machine": "%s cores, %s" % (m["nproc"], m["cpu_model"])})
+    subprocess.run(["gnuplot", gp], check=True)
+
+
+CHART_GP = r"""
+set terminal svg size 960,420 dynamic font "sans,12" background "#ffffff"
+set output "%(svg)s"
+set multiplot layout 1,2 title "bootstrap vs floor through the local emulator (%(machine)s)"
+set style data histograms
+set style histogram clustered gap 1
+set style fill solid 0.85 border -1
+set boxwidth 0.9
+set grid ytics
+set key top left
+set xtics rotate by -20
+set logscale y
+set title "time inside the runtime, p50 (ms, log scale)"
+plot "%(dat)s" using 2:xtic(1) title "bootstrap" lc rgb "#1f77b4", "" using 3 title "floor" lc rgb "#bbbbbb"
+unset logscale y
+set yrange [0:*]
+set title "peak RSS of the process (MB)"
+plot "%(dat)s" using 4:xtic(1) title "bootstrap" lc rgb "#1f77b4", "" using 5 title "floor" lc rgb "#bbbbbb"
+unset multiplot
+"""
+
+
+# ---- main ----------------------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--build-dir", required=True)
+    ap.add_argument("--invokes", type=int, default=2000, help="invokes of the 1-record event")
+    ap.add_argument("--quick", action="store_true", help="a tenth of the invokes (smoke run)")
+    ap.add_argument("--results", default=os.path.join(HERE, "results"))
+    ap.add_argument("--svg", default=os.path.join(SOURCE, "docs", "bench.svg"))
+    args = ap.parse_args()
+    os.environ["LR_BUILD_DIR"] = os.path.abspath(args.build_dir)
+    os.environ["LR_SOURCE_DIR"] = SOURCE
+    import lrtest  # noqa: E402 (needs the environment above)
+
+    os.makedirs(args.results, exist_ok=True)
+    bootstrap = lrtest.bootstrap_path()
+    floor = os.path.join(lrtest.build_dir(), "bench", "lr_bench_floor")
+    div = 10 if args.quick else 1
+    # key, label, records, bytes per record, max bytes, invokes, bootstrap env, reuse the event of
+    scale = [("1", "1 record", 1, None, None, args.invokes // div, {}, None),
+             ("100", "100 records", 100, 1100, None, 500 // div, {}, None),
+             ("1000", "1,000 records (~1.1 MB)", 1000, 1100, None, 200 // div, {}, None),
+             ("6mb", "6 MB (~5,400 records)", 10000, 1100, 6 * 1000 * 1000, 40 // div, {}, None),
+             # The same batches with record logging off: what the parse and walk alone cost.
+             ("1000-nolog", "1,000 records, LR_LOG_RECORDS=none", 0, 0, 0, 200 // div,
+              {"LR_LOG_RECORDS": "none"}, "1000"),
+             ("6mb-nolog", "6 MB, LR_LOG_RECORDS=none", 0, 0, 0, 40 // div,
+              {"LR_LOG_RECORDS": "none"}, "6mb")]
+    result = {"machine": machine(), "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+              "build_dir": lrtest.build_dir(), "scenarios": []}
+    events = {}
+    for key, name, records, rec_bytes, max_bytes, invokes, env, event_of in scale:
+        if event_of is None:
+            path = os.path.join(args.results, "event-%s.json" % key)
+            events[key] = generate_event(path, records, rec_bytes, max_bytes)
+            os.unlink(path)
+        payload, n = events[event_of or key]
+        sc = {"key": key, "name": name, "records": n, "event_bytes": len(payload), "bootstrap_env": env}
+        warmup = max(2, invokes // 10)
+        for label, prog in (("bootstrap", bootstrap), ("floor", floor)):
+            if label == "floor" and event_of is not None:
+                sc[label] = dict(by_key(result, event_of)["floor"])  # same event, same floor
+                continue
+            fig = run_scenario(lrtest, prog, payload, invokes, warmup, env if label == "bootstrap" else {})
+            if fig["runtime_ms_p50"]:
+                fig["records_per_s"] = n / (fig["runtime_ms_p50"] / 1000.0)
+                fig["mb_per_s"] = len(payload) / 1e6 / (fig["runtime_ms_p50"] / 1000.0)
+            sc[label] = fig
+            print("%-36s %-9s in runtime p50 %s ms, round trip p50 %s ms, RSS %s MB" % (
+                name, label, fmt(fig["runtime_ms_p50"]), fmt(fig["round_trip_ms_p50"]),
+                fmt(fig["peak_rss_mb"])), file=sys.stderr)
+        result["scenarios"].append(sc)
+    result["cold_start"] = {"bootstrap": cold_start_ms(bootstrap, 50 // div),
+                            "floor": cold_start_ms(floor, 50 // div)}
+    for zp in (os.path.join(lrtest.build_dir(), "function.zip"), os.path.join(SOURCE, "build", "function.zip")):
+        if os.path.exists(zp):
+            result["zip_bytes"] = os.path.getsize(zp)
+            result["zip_path"] = zp
+            break
+    result["targets"] = check_targets(result)
+    with open(os.path.join(args.results, "latest.json"), "w") as f:
+        json.dump(result, f, indent=2)
+        f.write("\n")
+    with open(os.path.join(args.results, "latest.md"), "w") as f:
+        f.write(markdown_table(result))
+    write_chart(result, args.results, args.svg)
+    print_table(result)
+
+
+if __name__ == "__main__":
+    main()
