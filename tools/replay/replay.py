@@ -157,29 +157,30 @@ def invoke(url, event, timeout_s):
 
 
 def checkpoint(function_error, body, batch):
-    """Index in batch from which to re-deliver, or None when the whole batch succeeded.
+    """(index in batch from which to re-deliver or None, result) for one response.
 
     Follows the documented partial-batch rules: an empty or null list (or an empty/null response)
-    is success; an empty, null or unknown itemIdentifier fails the whole batch; otherwise the
-    lowest reported sequence number is the checkpoint."""
+    is success ("ok"); a function error, an unparsable response, or an empty, null or unknown
+    itemIdentifier fails the whole batch ("error"); otherwise the lowest reported sequence number
+    is the checkpoint ("partial")."""
     if function_error:
-        return 0
+        return 0, "error"
     try:
         resp = json.loads(body) if body.strip() else None
     except ValueError:
-        return 0
+        return 0, "error"
     if resp is None:
-        return None
+        return None, "ok"
     if not isinstance(resp, dict):
-        return 0
+        return 0, "error"
     failures = resp.get("batchItemFailures")
     if not failures:
-        return None
+        return None, "ok"
     index = {sequence_number(r): i for i, r in enumerate(batch)}
     ids = [f.get("itemIdentifier") if isinstance(f, dict) else None for f in failures]
     if any(not isinstance(i, str) or i not in index for i in ids):
-        return 0
-    return index[min(ids, key=seq_key)]
+        return 0, "error"
+    return index[min(ids, key=seq_key)], "partial"
 
 
 # -- the delivery loop ------------------------------------------------------------------------
@@ -211,9 +212,8 @@ class Replayer:
     def deliver(self, shard_id, batch, attempt):
         self.deliveries += 1
         error, body = invoke(self.url, {"Records": batch}, self.args.invoke_timeout)
-        at = checkpoint(error, body, batch)
+        at, result = checkpoint(error, body, batch)
         seqs = [sequence_number(r) for r in batch]
-        result = "ok" if at is None else ("error" if error or at == 0 else "partial")
         self.emit({"delivery": self.deliveries, "shard": shard_id, "attempt": attempt,
                    "sequenceNumbers": seqs, "result": result, "functionError": error,
                    "checkpoint": None if at is None else seqs[at],

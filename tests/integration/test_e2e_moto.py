@@ -1,0 +1,423 @@
+"""End to end against a local AWS (moto_server on loopback) with the real awscli and the project's
+scripts: create-stack of cloudformation.yaml with the built bootstrap uploaded to S3, the created
+resources as specified, then table -> stream -> tools/replay -> local emulator -> bundled bootstrap.
+
+moto and event source mappings. When an item is written to a table that has a mapping, moto invokes
+the mapped function itself, in Docker (moto/dynamodb/models/table.py StreamShard.add). Without Docker
+the failure is contained (moto logs "error running docker" and the write succeeds), but the failed
+invoke still returns a non-empty error text, which moto takes as "delivered" and so it empties the
+shard: GetRecords then returns nothing, and the next records reuse the same sequence numbers. moto
+also ignores the mapping's Enabled flag here and keeps the table's link to the mapping even after
+DeleteEventSourceMapping. The clean way around it is in the template: its EventSourceMapping
+parameter (enabled | disabled | none) can leave the mapping out. So this test creates two stacks:
+the default one (mapping enabled), whose resources are asserted but whose table is never written,
+and one with EventSourceMapping=none, whose stream carries the demo changes to the replay tool.
+moto's CloudFormation also does not create AWS::CloudWatch::Alarm resources; the alarms of the
+deployed template are therefore resolved against the stack and sent through PutMetricAlarm.
+"""
+
+import ast
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+import urllib.request
+import zipfile
+
+import lrtest
+
+SRC = lrtest.source_dir()
+REGION = "us-east-1"
+MAIN_STACK = "DynamoDB-Streams-Test"
+REPLAY_STACK = "DynamoDB-Streams-Replay"
+DEMO = [("INSERT", "101"), ("INSERT", "102"), ("INSERT", "103"), ("MODIFY", "101"), ("REMOVE", "102")]
+
+
+def missing_tools():
+    missing = [t for t in ("moto_server", "aws", "zip") if not shutil.which(t)]
+    try:
+        import boto3  # noqa: F401  (the replay tool needs it)
+    except ImportError:
+        missing.append("boto3")
+    return missing
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def policy_document(value):
+    """moto returns inline policies as a Python repr string; real AWS as JSON."""
+    if isinstance(value, dict):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return ast.literal_eval(value)
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+@unittest.skipIf(missing_tools(), "not installed: %s" % ", ".join(missing_tools()))
+class EndToEndOnMoto(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory(prefix="e2e-moto-")
+        cls.port = free_port()
+        cls.endpoint = "http://127.0.0.1:%d" % cls.port
+        cls.env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                       AWS_DEFAULT_REGION=REGION, AWS_EC2_METADATA_DISABLED="true",
+                       AWS_CONFIG_FILE=os.path.join(cls.tmp.name, "none"),
+                       AWS_SHARED_CREDENTIALS_FILE=os.path.join(cls.tmp.name, "none"))
+        cls.env.pop("AWS_PROFILE", None)
+        # The interpreter's own bin first: awscli/moto_server next to it, not through slow shims.
+        cls.env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + cls.env.get("PATH", "")
+        cls.moto_log = open(os.path.join(cls.tmp.name, "moto.log"), "wb")
+        cls.moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(cls.port)],
+                                    stdout=cls.moto_log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, env=cls.env)
+        try:
+            cls.wait_for_moto()
+            cls.zip = cls.zip_bootstrap()
+            cls.main = cls.deploy(MAIN_STACK)
+            cls.rstack = cls.deploy(REPLAY_STACK, "EventSourceMapping=none")
+            cls.script("put-demo-items", "--stack-name", REPLAY_STACK)
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.moto.poll() is None:
+            cls.moto.terminate()
+            try:
+                cls.moto.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                cls.moto.kill()
+                cls.moto.wait()
+        cls.moto_log.close()
+        cls.tmp.cleanup()
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    @classmethod
+    def wait_for_moto(cls):
+        limit = time.monotonic() + 30
+        while time.monotonic() < limit:
+            if cls.moto.poll() is not None:
+                raise RuntimeError("moto_server exited with %s" % cls.moto.returncode)
+            try:
+                with urllib.request.urlopen(cls.endpoint + "/moto-api/", timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError("moto_server did not answer on %s" % cls.endpoint)
+
+    @classmethod
+    def zip_bootstrap(cls):
+        boot = lrtest.bootstrap_path()
+        if not os.access(boot, os.X_OK):
+            raise RuntimeError("bootstrap not built: %s" % boot)
+        path = os.path.join(cls.tmp.name, "function.zip")
+        subprocess.run(["zip", "-q", "-X", "-j", path, boot], check=True)
+        with zipfile.ZipFile(path) as z:
+            assert z.namelist() == ["bootstrap"], z.namelist()
+        return path
+
+    @classmethod
+    def script(cls, name, *args):
+        proc = subprocess.run([os.path.join(SRC, "scripts", name), "--endpoint-url", cls.endpoint,
+                               "--region", REGION] + list(args),
+                              env=cls.env, capture_output=True, text=True, timeout=300)
+        if proc.returncode != 0:
+            raise AssertionError("scripts/%s failed (%d):\n%s\n%s"
+                                 % (name, proc.returncode, proc.stdout, proc.stderr))
+        return proc.stdout
+
+    @classmethod
+    def deploy(cls, stack, *overrides):
+        out = cls.script("deploy", "--stack-name", stack, "--zip", cls.zip, "--", *overrides)
+        # scripts/outputs prints KEY=VALUE lines (shell-quoted; our values need no quoting).
+        return dict(line.split("=", 1) for line in out.splitlines() if re.match(r"^\w+=", line))
+
+    @classmethod
+    def client(cls, service):
+        """A boto3 client on moto for the assertions (the deployment itself goes through awscli)."""
+        import boto3
+        return boto3.client(service, endpoint_url=cls.endpoint, region_name=REGION,
+                            aws_access_key_id="testing", aws_secret_access_key="testing")
+
+    def replay(self, *args, emulator=None):
+        cmd = [sys.executable, os.path.join(SRC, "tools", "replay", "replay.py"), "--json",
+               "--endpoint-url", self.endpoint, "--region", REGION,
+               "--table", self.rstack["oDynamoDBTableName"], "--starting-position", "TRIM_HORIZON"]
+        if emulator is not None:
+            cmd += ["--invoke-url", emulator.invoke_url]
+        proc = subprocess.run(cmd + list(args), env=self.env, capture_output=True, text=True,
+                              timeout=300 * lrtest.slow_factor())
+        lines = [json.loads(line) for line in proc.stdout.splitlines()]
+        return proc, [x for x in lines if "delivery" in x], lines
+
+    def stream_records(self):
+        """The replay stack's stream as GetRecords returns it (sequence numbers in order)."""
+        arn = self.rstack["oDynamoDBStreamArn"]
+        streams = self.client("dynamodbstreams")
+        shards = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]
+        self.assertEqual(len(shards), 1)
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shards[0]["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        return streams.get_records(ShardIterator=it)["Records"]
+
+    @staticmethod
+    def invocations(logs, kind="record"):
+        """The handler's JSON lines of each invocation in the emulator's output, in order: one list
+        per invocation. kind "record": the one line per processed record (it carries the keys);
+        kind "failure": the line per failed record (it carries the reason)."""
+        out, current = [], None
+        for line in logs.splitlines():
+            if line.startswith("START RequestId:"):
+                current = []
+            elif line.startswith("END RequestId:"):
+                out.append(current)
+                current = None
+            elif current is not None and line.startswith("{"):
+                doc = json.loads(line)
+                if "sequenceNumber" not in doc or "eventID" not in doc:
+                    continue
+                if (kind == "record" and "keys" in doc) or (kind == "failure" and "reason" in doc):
+                    current.append(doc)
+        return out
+
+    # -- the deployed resources ---------------------------------------------------------------------
+
+    def test_stack_outputs_have_the_articles_keys(self):
+        stack = self.client("cloudformation").describe_stacks(StackName=MAIN_STACK)["Stacks"][0]
+        self.assertEqual(stack["StackStatus"], "CREATE_COMPLETE")
+        outputs = {o["OutputKey"]: o["OutputValue"] for o in stack["Outputs"]}
+        self.assertEqual(self.main["TABLE_NAME"], outputs["oDynamoDBTableName"])
+        self.assertEqual(self.main["LAMBDA_NAME"], outputs["rLoggingFunctionName"])
+        self.assertTrue(outputs["rLoggingFunctionName"].startswith(MAIN_STACK + "-rLoggingFunction-"))
+        self.assertEqual(outputs["oLogGroupName"], "/aws/lambda/%s-rLoggingFunction" % MAIN_STACK)
+        self.assertIn("oEventSourceMappingId", outputs)
+        self.assertNotIn("oEventSourceMappingId", self.rstack)
+
+    def test_table_has_a_new_and_old_images_stream_and_is_on_demand(self):
+        t = self.client("dynamodb").describe_table(TableName=self.main["oDynamoDBTableName"])["Table"]
+        self.assertEqual(t["StreamSpecification"], {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+        self.assertEqual(t["LatestStreamArn"], self.main["oDynamoDBStreamArn"])
+        self.assertEqual(t["BillingModeSummary"]["BillingMode"], "PAY_PER_REQUEST")
+        self.assertEqual(t["KeySchema"], [{"AttributeName": "id", "KeyType": "HASH"}])
+
+    def test_event_source_mapping_settings(self):
+        # By ARN: moto matches --function-name only against the ARN (AWS takes either).
+        lam = self.client("lambda")
+        esms = lam.list_event_source_mappings(FunctionName=self.main["oFunctionArn"])["EventSourceMappings"]
+        self.assertEqual(len(esms), 1)
+        m = esms[0]
+        self.assertEqual(m["UUID"], self.main["oEventSourceMappingId"])
+        self.assertEqual(m["EventSourceArn"], self.main["oDynamoDBStreamArn"])
+        self.assertEqual(m["FunctionArn"], self.main["oFunctionArn"])
+        self.assertEqual(m["State"], "Enabled")
+        self.assertEqual(m["FunctionResponseTypes"], ["ReportBatchItemFailures"])
+        self.assertEqual(m["DestinationConfig"], {"OnFailure": {"Destination": self.main["oFailureQueueArn"]}})
+        got = {k: m[k] for k in ("BatchSize", "MaximumBatchingWindowInSeconds", "StartingPosition",
+                                  "BisectBatchOnFunctionError", "MaximumRetryAttempts",
+                                  "MaximumRecordAgeInSeconds", "ParallelizationFactor")}
+        self.assertEqual(got, {"BatchSize": 100, "MaximumBatchingWindowInSeconds": 300,
+                               "StartingPosition": "LATEST", "BisectBatchOnFunctionError": True,
+                               "MaximumRetryAttempts": 5, "MaximumRecordAgeInSeconds": 3600,
+                               "ParallelizationFactor": 1})
+        self.assertNotIn("FilterCriteria", m)
+        none = lam.list_event_source_mappings(FunctionName=self.rstack["oFunctionArn"])["EventSourceMappings"]
+        self.assertEqual(none, [])
+
+    def test_function_configuration(self):
+        c = self.client("lambda").get_function_configuration(FunctionName=self.main["rLoggingFunctionName"])
+        self.assertEqual((c["Runtime"], c["Handler"], c["MemorySize"], c["Timeout"], c["Architectures"]),
+                         ("provided.al2", "bootstrap", 256, 300, ["x86_64"]))
+        self.assertEqual(c["Environment"]["Variables"], {
+            "LR_BATCH_MODE": "ordered", "LR_ALL_FAILED": "items", "LR_LOG_RECORDS": "full",
+            "LR_EMF": "on", "LR_EMF_NAMESPACE": "DynamoDBStreamsLambda"})
+        with open(self.zip, "rb") as f:
+            self.assertEqual(c["CodeSize"], len(f.read()))
+        # moto does not report LoggingConfig; test_templates asserts it in the template.
+
+    def test_role_policy_is_scoped_to_this_stacks_resources(self):
+        role = self.client("lambda").get_function_configuration(
+            FunctionName=self.main["rLoggingFunctionName"])["Role"]
+        name = role.rsplit("/", 1)[1]
+        iam = self.client("iam")
+        self.assertEqual(iam.list_role_policies(RoleName=name)["PolicyNames"], ["LambdaRolePolicy"])
+        self.assertEqual(iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"], [])
+        doc = policy_document(iam.get_role_policy(RoleName=name, PolicyName="LambdaRolePolicy")["PolicyDocument"])
+        grants = {}
+        for s in doc["Statement"]:
+            self.assertEqual(s["Effect"], "Allow")
+            for action in as_list(s["Action"]):
+                grants[action] = as_list(s["Resource"])
+        stream, table = self.main["oDynamoDBStreamArn"], self.main["oDynamoDBStreamArn"].split("/stream/")[0]
+        group = "arn:aws:logs:%s:123456789012:log-group:%s" % (REGION, self.main["oLogGroupName"])
+        self.assertEqual(grants, {
+            "dynamodb:DescribeStream": [stream], "dynamodb:GetRecords": [stream],
+            "dynamodb:GetShardIterator": [stream], "dynamodb:ListStreams": [table + "/stream/*"],
+            "logs:CreateLogStream": [group, group + ":log-stream:*"],
+            "logs:PutLogEvents": [group, group + ":log-stream:*"],
+            "sqs:SendMessage": [self.main["oFailureQueueArn"]]})
+
+    def test_failure_queue_is_encrypted(self):
+        attrs = self.client("sqs").get_queue_attributes(QueueUrl=self.main["oFailureQueueUrl"],
+                                                        AttributeNames=["All"])["Attributes"]
+        self.assertEqual(attrs["SqsManagedSseEnabled"], "true")
+        self.assertEqual(attrs["QueueArn"], self.main["oFailureQueueArn"])
+        self.assertEqual(attrs["MessageRetentionPeriod"], "1209600")
+
+    def test_log_group_retention(self):
+        groups = self.client("logs").describe_log_groups(logGroupNamePrefix=self.main["oLogGroupName"])["logGroups"]
+        self.assertEqual([(g["logGroupName"], g["retentionInDays"]) for g in groups],
+                         [(self.main["oLogGroupName"], 14)])
+
+    def test_alarms_of_the_deployed_template(self):
+        body = self.client("cloudformation").get_template(StackName=MAIN_STACK)["TemplateBody"]
+        from samtranslator.yaml_helper import yaml_parse
+        template = yaml_parse(body) if isinstance(body, str) else body
+        fn = self.main["rLoggingFunctionName"]
+        cw = self.client("cloudwatch")
+        alarms = {k: r["Properties"] for k, r in template["Resources"].items()
+                  if r["Type"] == "AWS::CloudWatch::Alarm"}
+        self.assertEqual(sorted(alarms), ["rErrorsAlarm", "rIteratorAgeAlarm", "rThrottlesAlarm"])
+        for logical, props in alarms.items():
+            call = {k: v for k, v in props.items() if k != "AlarmActions"}  # AlarmTopicArn is empty
+            call["Dimensions"] = [{"Name": "FunctionName", "Value": fn}]
+            self.assertEqual(props["Dimensions"], [{"Name": "FunctionName", "Value": {"Ref": "rLoggingFunction"}}])
+            if call["Threshold"] == {"Ref": "IteratorAgeAlarmThresholdMs"}:
+                call["Threshold"] = 60000
+            call["AlarmName"] = "%s-%s" % (MAIN_STACK, logical)
+            cw.put_metric_alarm(**call)
+        got = cw.describe_alarms(AlarmNamePrefix=MAIN_STACK + "-r")["MetricAlarms"]
+        summary = sorted((a["MetricName"], a["Namespace"], a["Statistic"], a["Threshold"],
+                          a["ComparisonOperator"], a["Dimensions"][0]["Value"]) for a in got)
+        self.assertEqual(summary, [
+            ("Errors", "AWS/Lambda", "Sum", 0.0, "GreaterThanThreshold", fn),
+            ("IteratorAge", "AWS/Lambda", "Maximum", 60000.0, "GreaterThanThreshold", fn),
+            ("Throttles", "AWS/Lambda", "Sum", 0.0, "GreaterThanThreshold", fn)])
+
+    def test_dashboard_names_this_function_table_and_stream(self):
+        d = self.client("cloudwatch").get_dashboard(DashboardName=self.main["oDashboardName"])
+        metrics = [m for w in json.loads(d["DashboardBody"])["widgets"] for m in w["properties"]["metrics"]]
+        fn, table = self.main["rLoggingFunctionName"], self.main["oDynamoDBTableName"]
+        label = self.main["oDynamoDBStreamArn"].rsplit("/", 1)[1]
+        names = sorted({m[1] for m in metrics})
+        self.assertEqual(names, ["Duration", "Errors", "IteratorAge", "ReturnedBytes",
+                                 "ReturnedRecordsCount", "Throttles", "UserErrors"])
+        for m in metrics:
+            if m[0] == "AWS/Lambda":
+                self.assertEqual(m[2:4], ["FunctionName", fn])
+            elif m[1] != "UserErrors":
+                self.assertEqual(m[2:8], ["Operation", "GetRecords", "StreamLabel", label, "TableName", table])
+
+    # -- table -> stream -> replay -> emulator -> bootstrap -----------------------------------------
+
+    def test_demo_changes_are_on_the_stream(self):
+        recs = self.stream_records()
+        self.assertEqual([(r["eventName"], r["dynamodb"]["Keys"]["id"]["S"]) for r in recs], DEMO)
+        seqs = [int(r["dynamodb"]["SequenceNumber"]) for r in recs]
+        self.assertEqual(seqs, sorted(seqs))
+        modify = recs[3]["dynamodb"]
+        self.assertEqual(modify["NewImage"]["Message"], {"S": "This item has changed"})
+        self.assertEqual(modify["OldImage"]["Message"], {"S": "New item!"})
+
+    def test_replay_delivers_every_change_exactly_once(self):
+        seqs = [r["dynamodb"]["SequenceNumber"] for r in self.stream_records()]
+        env = {"LR_BATCH_MODE": "continue", "AWS_LAMBDA_LOG_FORMAT": "JSON"}
+        with lrtest.Emulator(env=env) as emu:
+            proc, deliveries, lines = self.replay(emulator=emu)
+            logs = emu.logs()
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([(d["sequenceNumbers"], d["result"], d["attempt"]) for d in deliveries],
+                         [(seqs, "ok", 0)])
+        self.assertEqual(json.loads(deliveries[0]["response"]), {"batchItemFailures": []})
+        self.assertEqual(lines[-1], {"summary": {"deliveries": 1, "recordsDelivered": 5, "discarded": []}})
+        inv = self.invocations(logs)
+        self.assertEqual(len(inv), 1, logs)
+        self.assertEqual([r["sequenceNumber"] for r in inv[0]], seqs)
+        self.assertEqual([(r["eventName"], r["keys"]["id"]["S"]) for r in inv[0]], DEMO)
+        modify = inv[0][3]
+        self.assertEqual((modify["newImage"]["Count"], modify["oldImage"]["Count"]), ({"N": "2"}, {"N": "1"}))
+        self.assertIsNone(inv[0][4]["newImage"])
+
+    def test_failed_record_is_redelivered_from_its_checkpoint(self):
+        seqs = [r["dynamodb"]["SequenceNumber"] for r in self.stream_records()]
+        bad = seqs[3]
+        env = {"LR_BATCH_MODE": "continue", "AWS_LAMBDA_LOG_FORMAT": "JSON",
+               "LR_TEST_FAIL_SEQUENCE_NUMBERS": bad}
+        with lrtest.Emulator(env=env) as emu:
+            proc, deliveries, lines = self.replay("--max-retries", "2", emulator=emu)
+            logs = emu.logs()
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        self.assertEqual([(d["sequenceNumbers"], d["result"], d["checkpoint"], d["attempt"]) for d in deliveries], [
+            (seqs, "partial", bad, 0), (seqs[3:], "partial", bad, 1), (seqs[3:], "partial", bad, 2)])
+        for d in deliveries:
+            self.assertEqual(d["response"], '{"batchItemFailures":[{"itemIdentifier":"%s"}]}' % bad)
+        self.assertEqual(lines[-2], {"discarded": seqs[3:], "shard": deliveries[0]["shard"],
+                                     "condition": "RetryAttemptsExhausted"})
+        self.assertEqual(lines[-1]["summary"], {"deliveries": 3, "recordsDelivered": 3, "discarded": seqs[3:]})
+        # The bootstrap saw each delivered record exactly once per delivery.
+        self.assertEqual([[r["sequenceNumber"] for r in i] for i in self.invocations(logs)],
+                         [seqs, seqs[3:], seqs[3:]])
+        self.assertEqual([[r["sequenceNumber"] for r in i] for i in self.invocations(logs, "failure")],
+                         [[bad], [bad], [bad]])
+
+    def test_replay_batches_and_runs_its_own_emulator(self):
+        seqs = [r["dynamodb"]["SequenceNumber"] for r in self.stream_records()]
+        log = os.path.join(self.tmp.name, "replay-emulator.log")
+        env_args = ["--env", "LR_BATCH_MODE=ordered", "--env", "AWS_LAMBDA_LOG_FORMAT=JSON",
+                    "--env", "LR_LOG_RECORDS=keys"]
+        proc, deliveries, _ = self.replay("--batch-size", "2", "--bootstrap", lrtest.bootstrap_path(),
+                                          "--emulator", lrtest.emulator_path(), "--emulator-log", log,
+                                          *env_args)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([d["sequenceNumbers"] for d in deliveries], [seqs[0:2], seqs[2:4], seqs[4:]])
+        with open(log) as f:
+            inv = self.invocations(f.read())
+        self.assertEqual([[r["sequenceNumber"] for r in i] for i in inv], [seqs[0:2], seqs[2:4], seqs[4:]])
+        # LR_LOG_RECORDS=keys reached the bootstrap: no images in the record lines.
+        self.assertTrue(all("newImage" not in r and "oldImage" not in r for i in inv for r in i))
+
+    # -- the remaining scripts ------------------------------------------------------------------------
+
+    def test_logs_script_prints_the_function_log_group(self):
+        group = self.rstack["oLogGroupName"]
+        logs = self.client("logs")
+        logs.create_log_stream(logGroupName=group, logStreamName="2026/e2e")
+        logs.put_log_events(logGroupName=group, logStreamName="2026/e2e",
+                            logEvents=[{"timestamp": int(time.time() * 1000), "message": "record 0: INSERT"}])
+        out = self.script("logs", "--stack-name", REPLAY_STACK)
+        self.assertEqual(out.splitlines()[-1].split(" ", 1)[1], "2026/e2e record 0: INSERT")
+
+    def test_teardown_deletes_the_stack(self):
+        outputs = self.deploy("DynamoDB-Streams-Teardown", "EventSourceMapping=none")
+        self.script("teardown", "--stack-name", "DynamoDB-Streams-Teardown")
+        tables = self.client("dynamodb").list_tables()["TableNames"]
+        self.assertNotIn(outputs["oDynamoDBTableName"], tables)
+        self.assertIn(self.main["oDynamoDBTableName"], tables)
+        # As on AWS, a deleted stack is either gone from DescribeStacks or reported DELETE_COMPLETE.
+        try:
+            status = self.client("cloudformation").describe_stacks(
+                StackName="DynamoDB-Streams-Teardown")["Stacks"][0]["StackStatus"]
+        except Exception as e:  # botocore ClientError: "Stack ... does not exist"
+            status = str(e)
+        self.assertTrue(status == "DELETE_COMPLETE" or "does not exist" in status, status)
+
+
+if __name__ == "__main__":
+    unittest.main()
