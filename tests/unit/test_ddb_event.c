@@ -577,6 +577,11 @@ static void test_serializer_cap_and_escaping(void **state)
     ddb_buf_init(&b, 0);
     assert_int_equal(ddb_attr_serialize(&s, &b), DDB_OK);
     assert_string_equal(b.data, "{\"S\":\"ok\\ufffd\\u0085e\\u007f\"}");
+
+    struct ddb_attr sep = {.type = DDB_S, .v.s = {"a\xE2\x80\xA8" "b\n", 6}};
+    ddb_buf_reset(&b);
+    assert_int_equal(ddb_attr_serialize(&sep, &b), DDB_OK);
+    assert_string_equal(b.data, "{\"S\":\"a\\u2028b\\n\"}"); /* no line separator survives */
     ddb_buf_clean_up(&b);
 
     struct ddb_attr n = {.type = DDB_N, .v.n = {"12345", 5}};

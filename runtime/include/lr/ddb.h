@@ -54,7 +54,7 @@ enum ddb_status {
     DDB_E_BAD_TIMESTAMP,         /* ApproximateCreationDateTime not a non-negative number in range */
     DDB_E_MISSING_FIELD,         /* a record without its "dynamodb" object */
     DDB_E_TOO_LARGE,             /* a capped buffer (serialiser, parse storage) would exceed its cap */
-    DDB_E_NO_MEMORY,             /* allocation failed */
+    DDB_E_NO_MEMORY,             /* reserved: allocation failure currently aborts (Lambda replaces it) */
     DDB_E_INVALID_ARG            /* the caller passed something unusable */
 };
 
@@ -316,8 +316,8 @@ void ddb_buf_reset(struct ddb_buf *buf);
 void ddb_buf_clean_up(struct ddb_buf *buf);
 
 /* Appends one attribute value as compact DynamoDB JSON ({"S":"x"}, {"N":"1"}, {"B":"<base64>"}, ...).
- * Strings are escaped like lr_log_escape() (quotes, backslash, control bytes, DEL; invalid UTF-8
- * becomes \ufffd), so the result is safe inside one log line. On DDB_E_TOO_LARGE the buffer is
+ * Strings are escaped by lr_log_escape() (quotes, backslash, control bytes, DEL, C1, U+2028/9;
+ * invalid UTF-8 becomes \ufffd), so the result is safe inside one log line. On DDB_E_TOO_LARGE the buffer is
  * restored to its previous length. */
 enum ddb_status ddb_attr_serialize(const struct ddb_attr *attr, struct ddb_buf *out) LR_NODISCARD;
 

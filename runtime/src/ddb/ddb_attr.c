@@ -6,7 +6,7 @@
 
 #include "ddb/ddb_base64.h"
 #include "ddb/ddb_parse.h"
-#include "ddb/ddb_text.h"
+#include "lr/log.h"
 
 enum ddb_status ddb_ctx_fail(struct ddb_ctx *c, enum ddb_status st, size_t offset, const char *fmt,
                              ...)
@@ -21,7 +21,7 @@ enum ddb_status ddb_ctx_fail(struct ddb_ctx *c, enum ddb_status st, size_t offse
     va_end(ap);
     char name[72] = "";
     if (c->name.ptr) /* attribute names are untrusted: escape and shorten them */
-        ddb_text_escape(name, sizeof(name), c->name.ptr, c->name.len);
+        lr_log_escape(name, sizeof(name), c->name.ptr, c->name.len);
     snprintf(c->detail, sizeof(c->detail), "%s%s%s%s: %s (byte offset %zu)",
              c->field ? c->field : "record", c->name.ptr ? ": attribute \"" : "", name,
              c->name.ptr ? "\"" : "", msg, offset);
@@ -60,7 +60,7 @@ static enum ddb_status check_number(struct ddb_ctx *c, struct lr_str n, size_t a
     if (st == DDB_OK)
         return DDB_OK;
     char shown[48];
-    ddb_text_escape(shown, sizeof(shown), n.ptr, n.len);
+    lr_log_escape(shown, sizeof(shown), n.ptr, n.len);
     const char *why = st == DDB_E_NUMBER_PRECISION ? "more than 38 significant digits"
                       : st == DDB_E_NUMBER_RANGE   ? "magnitude outside 1E-130..9.99E+125"
                                                    : "not a decimal number";
@@ -208,7 +208,7 @@ enum ddb_status ddb_attr_parse(struct ddb_ctx *c, struct ddb_attr *out, unsigned
     enum ddb_type t = type_of_key(c->j.s, &key);
     if (t == 0) {
         char shown[40];
-        ddb_text_escape(shown, sizeof(shown), c->j.s + key.start, key.end - key.start);
+        lr_log_escape(shown, sizeof(shown), c->j.s + key.start, key.end - key.start);
         return ddb_ctx_fail(c, DDB_E_UNKNOWN_TYPE, key.start, "unknown type key \"%s\"", shown);
     }
     out->type = t;

@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "ddb/ddb_base64.h"
-#include "ddb/ddb_text.h"
 #include "lr/ddb.h"
+#include "lr/log.h"
 
 #define DEFAULT_MAX ((size_t)6 * 1024 * 1024)
 
@@ -66,10 +66,10 @@ static bool put_lit(struct ddb_buf *b, const char *s)
 
 static bool put_quoted(struct ddb_buf *b, const char *s, size_t n)
 {
-    size_t need = ddb_text_escape(NULL, 0, s, n);
+    size_t need = lr_log_escape(NULL, 0, s, n);
     if (!put_lit(b, "\"") || !reserve(b, need + 1))
         return false;
-    ddb_text_escape(b->data + b->len, need + 1, s, n);
+    lr_log_escape(b->data + b->len, need + 1, s, n);
     b->len += need;
     return put_lit(b, "\"");
 }
