@@ -421,6 +421,18 @@ static const struct ts_case ts_cases[] = {
     {"1E-10", DDB_OK, true, 0, 0},
     {"1480642020000", DDB_OK, true, 1480642020000, 0},
     {"0e999999999", DDB_OK, true, 0, 0},
+    {"0.05", DDB_OK, true, 0, 50000000},
+    {"123.000456", DDB_OK, true, 123, 456000},
+    {"\"0123\"", DDB_E_BAD_TIMESTAMP, false, 0, 0}, /* not a JSON number either */
+    {"0.000000000000000000000000000000000000000000000000000000000001234567891E63", DDB_OK, true,
+     1234, 567891000},
+    {"0.0000000000000000000000000000000000000000000000000000000000000000000001234567891E73",
+     DDB_OK, true, 1234, 567891000},
+    {"1.23456789012345678901234567890123456789012345678901234567890123456789E9", DDB_OK, true,
+     1234567890, 123456789},
+    {"12345678901234567890", DDB_E_BAD_TIMESTAMP, false, 0, 0},
+    {"999999999999999999", DDB_OK, true, 999999999999999999, 0},
+    {"1000000000000000000", DDB_E_BAD_TIMESTAMP, false, 0, 0},
     {"null", DDB_OK, false, 0, 0},
     {NULL, DDB_OK, false, 0, 0},
     {"-1", DDB_E_BAD_TIMESTAMP, false, 0, 0},
@@ -439,14 +451,16 @@ static void test_timestamps(void **state)
     (void)state;
     for (size_t i = 0; i < sizeof(ts_cases) / sizeof(ts_cases[0]); i++) {
         const struct ts_case *c = &ts_cases[i];
-        char members[256];
+        char members[512];
         snprintf(members, sizeof(members), "\"dynamodb\":{%s%s%s\"SequenceNumber\":\"5\"}",
                  c->value ? "\"ApproximateCreationDateTime\":" : "", c->value ? c->value : "",
                  c->value ? "," : "");
         size_t len;
         char *json = record_event(members, &len);
         struct ddb_event ev;
-        assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+        struct ddb_parse_error err;
+        if (ddb_event_parse(&ev, json, len, &err) != DDB_OK)
+            fail_msg("case %zu: %s", i, err.message);
         const struct ddb_record *r = &ev.records[0];
         if (r->error != c->status)
             fail_msg("case %zu (%s): %s %s", i, c->value, ddb_status_str(r->error), r->error_detail);

@@ -92,34 +92,38 @@ static bool split_seconds(const char *d, size_t n, long point, struct ddb_timest
     return true;
 }
 
-/* A JSON number literal t[0..len) (validated by the caller) as a non-negative timestamp. */
+/* A JSON number literal t[0..len) (validated by the caller) as a non-negative timestamp. Keeps the
+ * first 64 significant digits: a value below 1e18 s has at most 18 integer digits, so every digit
+ * dropped is far below a nanosecond. */
 static bool parse_seconds(const char *t, size_t len, struct ddb_timestamp *ts)
 {
     char d[64];
     size_t n = 0, i = 0;
-    long ints = 0, exp = 0;
+    long point = 0, exp = 0; /* the decimal point sits after `point` digits of d */
     bool dot = false;
     if (t[0] == '-')
         return false;
     for (; i < len && t[i] != 'e' && t[i] != 'E'; i++) {
         if (t[i] == '.') {
             dot = true;
-            continue;
+        } else if (n == 0 && t[i] == '0') {
+            point -= dot; /* a leading zero after the point shifts the point left of d */
+        } else {
+            if (n < sizeof(d))
+                d[n++] = t[i];
+            point += !dot;
         }
-        if (n == 0 && t[i] == '0' && !dot)
-            continue; /* leading zeros of the integer part carry nothing */
-        if (n < sizeof(d))
-            d[n++] = t[i];
-        else if (!dot)
-            return false; /* over 64 integer digits cannot be a timestamp */
-        if (!dot)
-            ints++;
     }
-    bool neg_exp = i + 1 < len && t[i + 1] == '-';
-    for (i += (i < len) ? 1 + (t[i + 1] == '-' || t[i + 1] == '+') : 0; i < len; i++)
-        if (exp < 1000000)
-            exp = exp * 10 + (t[i] - '0');
-    return split_seconds(d, n, ints + (neg_exp ? -exp : exp), ts);
+    bool neg_exp = false;
+    if (i < len) { /* exponent: [eE][+-]?digits */
+        i++;
+        neg_exp = i < len && t[i] == '-';
+        i += i < len && (t[i] == '-' || t[i] == '+');
+        for (; i < len; i++)
+            if (exp < 1000000) /* saturate: far outside the range anyway */
+                exp = exp * 10 + (t[i] - '0');
+    }
+    return split_seconds(d, n, point + (neg_exp ? -exp : exp), ts);
 }
 
 static enum ddb_status timestamp_field(struct ddb_ctx *c, struct ddb_timestamp *ts)
