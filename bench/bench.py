@@ -159,13 +159,20 @@ def run_scenario(lrtest, program, payload, invokes, warmup, env, expect=None):
     }
 
 
-def cold_start_ms(program, runs):
-    """Spawn to first GET /next, against a bare socket that plays the Runtime API."""
+def cold_start_ms(build_dir, program, runs):
+    """Spawn to first GET /next: the packaging helper's lr_coldstart_probe when it is built (C timer,
+    posix_spawn), else a Python stand-in against a bare socket."""
+    probe = os.path.join(build_dir, "lr_coldstart_probe")
+    if os.access(probe, os.X_OK):
+        out = subprocess.run([probe, "--runs", str(runs), "--warmup", "5", "--mode", "next", "--", program],
+                             capture_output=True, text=True, check=True).stdout
+        kv = dict(item.split("=", 1) for item in out.split())
+        return {"runs": runs, "p50_ms": float(kv["median_us"]) / 1000.0,
+                "p90_ms": float(kv["p90_us"]) / 1000.0, "tool": "lr_coldstart_probe"}
     srv = socket.socket()
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
-    env = dict(os.environ, AWS_LAMBDA_RUNTIME_API="127.0.0.1:%d" % srv.getsockname()[1],
-               _HANDLER="bench", LAMBDA_TASK_ROOT=os.path.dirname(program))
+    env = dict(os.environ, AWS_LAMBDA_RUNTIME_API="127.0.0.1:%d" % srv.getsockname()[1])
     times = []
     try:
         for _ in range(runs):
@@ -191,7 +198,8 @@ def cold_start_ms(program, runs):
                 proc.wait()
     finally:
         srv.close()
-    return {"runs": runs, "p50_ms": percentile(times, 50), "p99_ms": percentile(times, 99)}
+    return {"runs": runs, "p50_ms": percentile(times, 50), "p90_ms": percentile(times, 90),
+            "tool": "python"}
 
 
 # ---- report --------------------------------------------------------------------------------------
@@ -218,6 +226,8 @@ def table_rows(result):
                            ("round_trip_ms_p99", "invoke round trip p99 ms"),
                            ("records_per_s", "records/s"), ("mb_per_s", "MB/s"),
                            ("peak_rss_mb", "peak RSS MB")):
+            if key in ("records_per_s", "mb_per_s") and sc["records"] < 100:
+                continue  # meaningless for a single record
             if key in b:
                 rows.append((sc["name"], label, fmt(b[key]), fmt(f.get(key)), fmt(ratio(b[key], f.get(key)), "x")))
     cs = result["cold_start"]
@@ -236,8 +246,9 @@ def markdown_table(result):
     out += ["| " + " | ".join(r) + " |" for r in table_rows(result)]
     m = result["machine"]
     out.append("")
-    out.append("Machine: %s cores, %s, Linux %s, %s; %s." % (m["nproc"], m["cpu_model"], m["kernel"],
-                                                          m["libcurl"], result["generated_at"]))
+    out.append("Machine: %s cores, %s, Linux %s, %s; %s; load average %.1f at the start, %.1f at the end."
+               % (m["nproc"], m["cpu_model"], m["kernel"], m["libcurl"], result["generated_at"],
+                  result["loadavg_start"][0], result["loadavg_end"][0]))
     out.append("")
     out.append("| target | measured | target | met |")
     out.append("|---|---|---|---|")
@@ -255,7 +266,9 @@ def print_table(result):
     for r in rows:
         print("  ".join("%-*s" % (w, c) for w, c in zip(widths, r)))
     m = result["machine"]
-    print("\nmachine: %s cores, %s, Linux %s, %s" % (m["nproc"], m["cpu_model"], m["kernel"], m["libcurl"]))
+    print("\nmachine: %s cores, %s, Linux %s, %s; load average %.1f -> %.1f"
+          % (m["nproc"], m["cpu_model"], m["kernel"], m["libcurl"], result["loadavg_start"][0],
+             result["loadavg_end"][0]))
     print("\ntargets:")
     for name, t in result["targets"].items():
         print("  %-18s %-8s measured %-10s target %s" % (name, "MET" if t["met"] else "MISSED",
@@ -288,7 +301,7 @@ def write_chart(result, results_dir, svg_path):
         f.write("# scenario bootstrap_ms floor_ms bootstrap_rss_mb floor_rss_mb\n")
         for sc in result["scenarios"]:
             b, fl = sc["bootstrap"], sc["floor"]
-            f.write('"%s" %.4f %.4f %.2f %.2f\n' % (sc["name"], b["runtime_ms_p50"] or 0,
+            f.write('"%s" %.4f %.4f %.2f %.2f\n' % (CHART_LABELS.get(sc["key"], sc["key"]), b["runtime_ms_p50"] or 0,
                                                      fl["runtime_ms_p50"] or 0, b["peak_rss_mb"] or 0,
                                                      fl["peak_rss_mb"] or 0))
     gp = os.path.join(results_dir, "chart.gp")
@@ -299,8 +312,11 @@ def write_chart(result, results_dir, svg_path):
     subprocess.run(["gnuplot", gp], check=True)
 
 
+CHART_LABELS = {"1": "1 record", "100": "100", "1000": "1,000", "6mb": "6 MB",
+                "1000-nolog": "1,000 no log", "6mb-nolog": "6 MB no log"}
+
 CHART_GP = r"""
-set terminal svg size 960,420 dynamic font "sans,12" background "#ffffff"
+set terminal svg size 960,420 dynamic noenhanced font "sans,12" background "#ffffff"
 set output "%(svg)s"
 set multiplot layout 1,2 title "bootstrap vs floor through the local emulator (%(machine)s)"
 set style data histograms
@@ -350,7 +366,7 @@ def main():
              ("6mb-nolog", "6 MB, LR_LOG_RECORDS=none", 0, 0, 0, 40 // div,
               {"LR_LOG_RECORDS": "none"}, "6mb")]
     result = {"machine": machine(), "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-              "build_dir": lrtest.build_dir(), "scenarios": []}
+              "build_dir": lrtest.build_dir(), "loadavg_start": os.getloadavg(), "scenarios": []}
     events = {}
     for key, name, records, rec_bytes, max_bytes, invokes, env, event_of in scale:
         if event_of is None:
@@ -373,8 +389,9 @@ def main():
                 name, label, fmt(fig["runtime_ms_p50"]), fmt(fig["round_trip_ms_p50"]),
                 fmt(fig["peak_rss_mb"])), file=sys.stderr)
         result["scenarios"].append(sc)
-    result["cold_start"] = {"bootstrap": cold_start_ms(bootstrap, 50 // div),
-                            "floor": cold_start_ms(floor, 50 // div)}
+    result["cold_start"] = {"bootstrap": cold_start_ms(lrtest.build_dir(), bootstrap, 200 // div),
+                            "floor": cold_start_ms(lrtest.build_dir(), floor, 200 // div)}
+    result["loadavg_end"] = os.getloadavg()
     for zp in (os.path.join(lrtest.build_dir(), "function.zip"), os.path.join(SOURCE, "build", "function.zip")):
         if os.path.exists(zp):
             result["zip_bytes"] = os.path.getsize(zp)
