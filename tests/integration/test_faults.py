@@ -241,6 +241,27 @@ class EventFaultTest(FaultTestCase):
             status, _, body = emu.invoke(b'{"ok":1}')
             self.assertEqual((200, b'{"ok":1}'), (status, body))
 
+    def test_exit_0_during_an_invoke_is_reported_without_a_reason(self):
+        with lrtest.Emulator(bootstrap=lrtest.helper_bootstrap_path(),
+                             env={"LR_TB_EXIT_CODE": "0"}) as emu:
+            _, headers, body = emu.invoke(b'{"tb_mode":"crash"}')
+            doc = json.loads(body)
+            self.assertEqual("Runtime.ExitError", doc["errorType"])
+            self.assertTrue(doc["errorMessage"].endswith("Error: Runtime exited without providing a reason"),
+                            doc)
+            self.assertEqual(0, emu.stats()["last_exit_code"])
+
+    def test_faults_armed_on_the_command_line_apply_in_order(self):
+        with lrtest.Emulator(faults=("next-reset-before-body", "response-403")) as emu:
+            self.invoke_ok(emu)
+            emu.wait_for_log(r"fault next-reset-before-body injected")
+            emu.wait_for_log(r"fault response-403 injected")
+            emu.wait_for_log(r"posting the result failed: LR_E_HTTP_403")
+            st = self.assert_no_crash(emu)
+            self.assertEqual((2, 1, 0), (st["faults_fired"], st["redeliveries"], st["exits"]))
+            self.invoke_ok(emu)
+            self.assertEqual(2, emu.stats()["faults_fired"])
+
     def test_bad_fault_specs_are_refused(self):
         with lrtest.Emulator() as emu:
             for spec in ("no-such-fault", "next-500:0", "next-delay-body-ms", "next-500=3",

@@ -161,6 +161,40 @@ class TestBootstrapTest(unittest.TestCase):
             self.assertIn("Memory Size: 512 MB", emu.wait_for_log(r"REPORT RequestId: [^\n]*")[0])
 
 
+class EmulatorTest(unittest.TestCase):
+    """The emulator's own contract (tools/emulator/README.md), seen from a caller."""
+
+    def test_concurrent_invokes_are_served_one_at_a_time(self):
+        import threading
+        results = {}
+        with lrtest.Emulator(bootstrap=lrtest.helper_bootstrap_path()) as emu:
+            def run(i):
+                results[i] = emu.invoke(tb_event("sleep", ms=300, i=i))
+            threads = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+            t0 = time.monotonic()
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60 * lrtest.slow_factor())
+            self.assertGreaterEqual(time.monotonic() - t0, 1.2)
+            for i in range(4):
+                status, _, body = results[i]
+                self.assertEqual(200, status)
+                self.assertEqual(i, json.loads(body)["i"])
+            st = emu.stats()
+            self.assertEqual((4, 1, 1), (st["responses"], st["spawns"], st["connections"]))
+
+    def test_unknown_paths_and_bad_options(self):
+        with lrtest.Emulator(bootstrap=lrtest.helper_bootstrap_path()) as emu:
+            self.assertEqual(404, emu.request("GET", "/nope")[0])
+            self.assertEqual(404, _post(emu, "/2018-06-01/runtime/invocation/x/other", b"")[0])
+            self.assertEqual(0, emu.stats()["invokes"])
+        proc = subprocess.run([lrtest.emulator_path(), "--no-such-option", "1", "--", "/bin/true"],
+                              capture_output=True, text=True, timeout=30)
+        self.assertEqual(2, proc.returncode)
+        self.assertIn("unknown option --no-such-option", proc.stderr)
+
+
 class StatusCodeTest(unittest.TestCase):
     """Each Runtime API status of spec 1.7, and how the runtime's loop carries on (or not)."""
 

@@ -92,7 +92,16 @@ static bool apply(struct opts *o, const char *name, const char *v)
             fprintf(stderr, "lambda-emu: --fault %s: %s\n", v, fault_status_str(st));
         return st == FAULT_OK;
     }
-    fprintf(stderr, "lambda-emu: unknown option %s\n%s", name, usage);
+    return false;
+}
+
+static bool known(const char *name)
+{
+    static const char *const names[] = {"--runtime-api-port", "--invoke-port", "--port-file",
+                                        "--function-name", "--timeout-ms", "--memory-mb", "--fault"};
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+        if (strcmp(name, names[i]) == 0)
+            return true;
     return false;
 }
 
@@ -109,6 +118,10 @@ bool opts_parse(int argc, char **argv, struct opts *o)
         if (strcmp(name, "--help") == 0) {
             fputs(usage, stdout);
             exit(0);
+        }
+        if (!known(name)) {
+            fprintf(stderr, "lambda-emu: unknown option %s\n%s", name, usage);
+            return false;
         }
         if (i + 1 >= argc || !apply(o, name, argv[i + 1])) {
             fprintf(stderr, "lambda-emu: bad or missing value for %s\n", name);
