@@ -106,8 +106,11 @@ static int get_next(struct floor_state *st)
     curl_easy_setopt(st->curl, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(st->curl, CURLOPT_HEADERDATA, st);
     long code = 0;
-    if (curl_easy_perform(st->curl) != CURLE_OK)
+    if (curl_easy_perform(st->curl) != CURLE_OK) {
+        if (st->body.too_large)
+            fprintf(stderr, "floor: event larger than %zu bytes\n", (size_t)LR_MAX_EVENT_BYTES);
         return -1;
+    }
     curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &code);
     return (code == 200 && st->request_id[0] != '\0') ? 0 : -1;
 }
