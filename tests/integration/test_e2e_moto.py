@@ -135,8 +135,8 @@ class EndToEndOnMoto(unittest.TestCase):
         return path
 
     @classmethod
-    def script(cls, name, *args):
-        proc = subprocess.run([os.path.join(SRC, "scripts", name), "--endpoint-url", cls.endpoint,
+    def script(cls, name, *args, endpoint=None):
+        proc = subprocess.run([os.path.join(SRC, "scripts", name), "--endpoint-url", endpoint or cls.endpoint,
                                "--region", REGION] + list(args),
                               env=cls.env, capture_output=True, text=True, timeout=300)
         if proc.returncode != 0:
@@ -403,6 +403,18 @@ class EndToEndOnMoto(unittest.TestCase):
                             logEvents=[{"timestamp": int(time.time() * 1000), "message": "record 0: INSERT"}])
         out = self.script("logs", "--stack-name", REPLAY_STACK)
         self.assertEqual(out.splitlines()[-1].split(" ", 1)[1], "2026/e2e record 0: INSERT")
+
+    def test_invoke_script_sends_input_json_through_awscli(self):
+        # awscli's Invoke goes to /2015-03-31/functions/function/invocations: the emulator's path.
+        env = {"LR_TEST_FAIL_SEQUENCE_NUMBERS": "222", "LR_BATCH_MODE": "continue"}
+        with lrtest.Emulator(env=env) as emu:
+            out = self.script("invoke", "--function", "function", endpoint="http://" + emu.invoke_address)
+            emu.wait_for_log(r"END RequestId:")
+            logs = emu.logs()
+        self.assertEqual(out.splitlines(), ["StatusCode=200 FunctionError=",
+                                            '{"batchItemFailures":[{"itemIdentifier":"222"}]}'])
+        self.assertEqual(len(re.findall(r"^START RequestId:", logs, re.M)), 1)
+        self.assertEqual([m for m in re.findall(r"sequenceNumber=(\d+)", logs)], ["111", "222", "222", "333"])
 
     def test_teardown_deletes_the_stack(self):
         outputs = self.deploy("DynamoDB-Streams-Teardown", "EventSourceMapping=none")
