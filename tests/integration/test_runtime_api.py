@@ -195,6 +195,57 @@ class EmulatorTest(unittest.TestCase):
         self.assertIn("unknown option --no-such-option", proc.stderr)
 
 
+class InvokeLocalScriptTest(unittest.TestCase):
+    """scripts/invoke-local, run on the build under test (--no-build: CTest must not rebuild it)."""
+
+    def run_script(self, *args):
+        script = os.path.join(lrtest.source_dir(), "scripts", "invoke-local")
+        return subprocess.run([script, "--no-build", "--build-dir", lrtest.build_dir()] + list(args),
+                              capture_output=True, text=True, timeout=120 * lrtest.slow_factor(),
+                              cwd=lrtest.source_dir(), stdin=subprocess.DEVNULL)
+
+    def test_default_event_prints_logs_and_response(self):
+        proc = self.run_script()
+        self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
+        out = proc.stdout
+        self.assertIn("== function logs ==", out)
+        self.assertRegex(out, r"START RequestId: [0-9a-f-]{36} Version: \$LATEST")
+        self.assertRegex(out, r"REPORT RequestId: [0-9a-f-]{36}\tDuration: ")
+        self.assertIn("== response (HTTP 200) ==\n{\"batchItemFailures\":[]}\n", out)
+
+    def test_failed_invoke_exits_non_zero_and_env_reaches_the_function(self):
+        with tempfile_event(b'{"tb_mode":"info"}') as info, tempfile_event(b'{"tb_mode":"crash"}') as bad:
+            boot = lrtest.helper_bootstrap_path()
+            proc = self.run_script("--bootstrap", boot, "--env", "LR_TB_CUSTOM=from-cli",
+                                   "--timeout-ms", "4000", info)
+            self.assertEqual(0, proc.returncode, proc.stdout + proc.stderr)
+            body = proc.stdout.split("== response (HTTP 200) ==\n", 1)[1]
+            doc = json.loads(body)
+            self.assertEqual("from-cli", doc["env"]["LR_TB_CUSTOM"])
+            self.assertLessEqual(doc["remaining_ms"], 4000)
+            proc = self.run_script("--bootstrap", boot, bad)
+            self.assertNotEqual(0, proc.returncode)
+            self.assertIn("X-Amz-Function-Error: Unhandled", proc.stdout)
+            self.assertIn("Runtime.ExitError", proc.stdout)
+
+
+class tempfile_event:
+    """A temporary event file, removed on exit."""
+
+    def __init__(self, data):
+        import tempfile
+        self._f = tempfile.NamedTemporaryFile(suffix=".json", delete=False)
+        self._f.write(data)
+        self._f.close()
+
+    def __enter__(self):
+        return self._f.name
+
+    def __exit__(self, *exc):
+        os.unlink(self._f.name)
+        return False
+
+
 class StatusCodeTest(unittest.TestCase):
     """Each Runtime API status of spec 1.7, and how the runtime's loop carries on (or not)."""
 
@@ -270,9 +321,11 @@ class StatusCodeTest(unittest.TestCase):
     def test_second_post_for_the_same_invoke_gets_403(self):
         with self.emulator() as emu, _Background(emu, tb_event("sleep", ms=1000)) as bg:
             request_id = emu.wait_for_log(r"START RequestId: ([0-9a-f-]{36})")[0]
-            path = "/2018-06-01/runtime/invocation/%s/response" % request_id
-            self.assertEqual(202, _post(emu, path, b'{"first":1}')[0])
-            self.assertEqual(403, _post(emu, path, b'{"second":1}')[0])
+            path = "/2018-06-01/runtime/invocation/%s/" % request_id
+            self.assertEqual(202, _post(emu, path + "response", b'{"first":1}')[0])
+            self.assertEqual(403, _post(emu, path + "response", b'{"second":1}')[0])
+            self.assertEqual(403, _post(emu, path + "error", b'{}',
+                                        {"Lambda-Runtime-Function-Error-Type": "X.Y"})[0])
             self.assertEqual(b'{"first":1}', bg.result()[2])
 
 
