@@ -117,7 +117,9 @@ struct ddb_attr_array {
     size_t count;
 };
 
-/* One AttributeValue: a tagged union, the member to read is given by type. */
+/* One AttributeValue: a tagged union, the member to read is given by type. Sets are accepted empty
+ * (DynamoDB forbids it, but published test events contain "SS":[]) and are not checked for
+ * duplicates; maps keep duplicate names in document order. */
 struct ddb_attr {
     enum ddb_type type;
     union {
