@@ -13,13 +13,12 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include <cjson/cJSON.h>
-
 #include "child.h"
 #include "clk.h"
 #include "fault.h"
 #include "jbody.h"
 #include "report.h"
+#include "stats.h"
 
 enum inv_state { INV_QUEUED, INV_DELIVERED, INV_DONE };
 enum child_state { CHILD_NONE, CHILD_RUNNING, CHILD_DYING };
@@ -35,15 +34,6 @@ struct invoke {
     struct blob *result;
 };
 
-struct stats {
-    uint64_t connections, invoke_connections, invokes, next_requests, responses, errors,
-        init_errors, timeouts, crashes, spawns, exits, rejected_400, rejected_403, rejected_413,
-        redeliveries;
-    int last_exit_code;   /* -1 when none or killed by a signal */
-    int last_exit_signal; /* 0 when none */
-    int64_t last_init_us; /* spawn to first /next of the latest bootstrap, -1 before any */
-    char last_error_type[128];
-};
 
 static struct {
     pthread_mutex_t mu;
@@ -474,50 +464,11 @@ void sandbox_count_connection(bool runtime_api)
     pthread_mutex_unlock(&S.mu);
 }
 
-static void add_num(cJSON *o, const char *key, double v)
-{
-    if (!cJSON_AddNumberToObject(o, key, v))
-        abort(); /* out of memory */
-}
-
-static void add_counters_locked(cJSON *o)
-{
-    const struct stats *s = &S.st;
-    add_num(o, "connections", (double)s->connections);
-    add_num(o, "invoke_connections", (double)s->invoke_connections);
-    add_num(o, "invokes", (double)s->invokes);
-    add_num(o, "next_requests", (double)s->next_requests);
-    add_num(o, "responses", (double)s->responses);
-    add_num(o, "errors", (double)s->errors);
-    add_num(o, "init_errors", (double)s->init_errors);
-    add_num(o, "timeouts", (double)s->timeouts);
-    add_num(o, "crashes", (double)s->crashes);
-    add_num(o, "spawns", (double)s->spawns);
-    add_num(o, "exits", (double)s->exits);
-    add_num(o, "rejected_400", (double)s->rejected_400);
-    add_num(o, "rejected_403", (double)s->rejected_403);
-    add_num(o, "rejected_413", (double)s->rejected_413);
-    add_num(o, "redeliveries", (double)s->redeliveries);
-    add_num(o, "faults_fired", (double)fault_fired_count());
-    add_num(o, "last_exit_code", s->last_exit_code);
-    add_num(o, "last_exit_signal", s->last_exit_signal);
-    add_num(o, "last_init_us", (double)s->last_init_us);
-    add_num(o, "child_pid", S.child == CHILD_RUNNING ? (double)S.pid : 0);
-    if (!cJSON_AddStringToObject(o, "last_error_type", s->last_error_type))
-        abort();
-}
-
 char *sandbox_stats_json(void)
 {
-    cJSON *o = cJSON_CreateObject();
-    if (!o)
-        abort();
     pthread_mutex_lock(&S.mu);
-    add_counters_locked(o);
+    struct stats copy = S.st;
+    long pid = S.child == CHILD_RUNNING ? (long)S.pid : 0;
     pthread_mutex_unlock(&S.mu);
-    char *text = cJSON_PrintUnformatted(o);
-    cJSON_Delete(o);
-    if (!text)
-        abort();
-    return text;
+    return stats_json(&copy, fault_fired_count(), pid);
 }

@@ -1,0 +1,21 @@
+/* The emulator's counters, served as JSON by GET /emulator/stats (meanings in README.md). */
+#ifndef EMU_STATS_H
+#define EMU_STATS_H
+
+#include <stdint.h>
+
+struct stats {
+    uint64_t connections, invoke_connections, invokes, next_requests, responses, errors,
+        init_errors, timeouts, crashes, spawns, exits, rejected_400, rejected_403, rejected_413,
+        redeliveries;
+    int last_exit_code;   /* -1 when none or killed by a signal */
+    int last_exit_signal; /* 0 when none */
+    int64_t last_init_us; /* spawn to first /next of the latest bootstrap, -1 before any */
+    char last_error_type[128];
+};
+
+/* The counters, plus faults fired and the running bootstrap's pid (0 = none), as one compact JSON
+ * object; a heap string owned by the caller (free). Aborts on out-of-memory. */
+char *stats_json(const struct stats *s, uint64_t faults_fired, long child_pid);
+
+#endif
