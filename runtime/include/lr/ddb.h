@@ -282,8 +282,9 @@ struct ddb_reader {
 };
 
 /* Validates the whole document (one pass, no tree), reads the envelope and positions the reader on
- * the first record. Same whole-event errors as ddb_event_parse(). json must outlive the reader, which
- * the caller frees with ddb_reader_clean_up() (also after an error; safe on a zeroed reader). */
+ * the first record. Same whole-event errors as ddb_event_parse(), after which *r is left zeroed.
+ * json must outlive the reader, which the caller frees with ddb_reader_clean_up() (safe on a zeroed
+ * reader, so calling it after an error is fine too). */
 enum ddb_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t len,
                                 struct ddb_parse_error *err) LR_NODISCARD;
 

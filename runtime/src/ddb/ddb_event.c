@@ -238,8 +238,10 @@ enum ddb_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t l
     r->envelope_arena_ = ddb_arena_new(arena_cap(len));
     struct envelope env;
     enum ddb_status st = read_envelope(json, len, r->envelope_arena_, &env, err);
-    if (st != DDB_OK)
+    if (st != DDB_OK) {
+        ddb_reader_clean_up(r); /* nothing left to free, whether or not the caller cleans up */
         return st;
+    }
     r->arena_ = ddb_arena_new(arena_cap(len));
     r->json_ = json;
     r->len_ = len;
