@@ -120,6 +120,8 @@ static void check_event_error(size_t i, const char *json, size_t len, enum ddb_s
     struct ddb_parse_error err2;
     assert_int_equal(ddb_reader_init(&r, json, len, &err2), status);
     assert_string_equal(err2.message, want);
+    assert_int_equal(ddb_reader_peak_bytes(&r), 0); /* freed already, reader zeroed */
+    assert_int_equal(r.count, 0);
     struct ddb_record rec;
     assert_false(ddb_reader_next(&r, &rec));
     ddb_reader_clean_up(&r);
