@@ -6,6 +6,7 @@
 
 #include "ddb/ddb_arena.h"
 #include "ddb/ddb_json.h"
+#include "ddb/ddb_jscan.h"
 #include "ddb/ddb_parse.h"
 
 #define ARENA_FLOOR ((size_t)1 << 20)
@@ -142,7 +143,7 @@ static enum ddb_status read_envelope(const char *json, size_t len, struct ddb_ar
         env->start = 3; /* .NET tooling writes a UTF-8 BOM */
     size_t off = 0;
     const char *why = "";
-    enum ddb_status st = ddb_json_validate(json, len, env->start, &off, &why);
+    enum ddb_status st = ddb_jscan_validate(json, len, env->start, &off, &why);
     if (st != DDB_OK)
         return fail(err, st, off, st == DDB_E_TOO_DEEP ? "JSON nested too deep" : why);
     struct ddb_json j = {json, len, env->start};

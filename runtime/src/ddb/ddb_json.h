@@ -1,6 +1,6 @@
-/* Private JSON layer of the ddb parser: a one-pass iterative validator (syntax, UTF-8, nesting) and
- * a cursor that walks an already validated document without building a tree. Strings come back as
- * spans of the input; only strings with escapes are decoded (into an arena). */
+/* Private JSON cursor of the ddb parser: walks a document already checked by ddb_jscan_validate()
+ * without building a tree. Strings come back as spans of the input; only strings with escapes are
+ * decoded (into an arena). */
 #ifndef LR_DDB_JSON_H
 #define LR_DDB_JSON_H
 
@@ -24,14 +24,6 @@ struct ddb_jstr {
     size_t end;
     bool escaped; /* contains a backslash: must be decoded */
 };
-
-/* Validates exactly one JSON value at s[start..len) followed only by whitespace. On error returns
- * DDB_E_NOT_JSON or DDB_E_TOO_DEEP with *err_off and a static *err_msg. */
-enum ddb_status ddb_json_validate(const char *s, size_t len, size_t start, size_t *err_off,
-                                  const char **err_msg);
-
-/* Length of a JSON number literal at s[0..len) (0 if it does not start with one). */
-size_t ddb_json_number_len(const char *s, size_t len);
 
 /* Skips whitespace and returns the next byte without consuming it ('\0' at the end). */
 char ddb_json_peek(struct ddb_json *j);

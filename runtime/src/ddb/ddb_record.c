@@ -3,6 +3,7 @@
  * particular) are still read. */
 #include <string.h>
 
+#include "ddb/ddb_jscan.h"
 #include "ddb/ddb_parse.h"
 
 #define MAX_TIMESTAMP_SEC ((int64_t)1000000000000000000) /* 1e18 s: far beyond any real date */
@@ -144,7 +145,7 @@ static enum ddb_status timestamp_field(struct ddb_ctx *c, struct ddb_timestamp *
     } else {
         return ddb_ctx_fail(c, DDB_E_BAD_TIMESTAMP, at, "is %s, not a number", peek_kind(c));
     }
-    if (text.len == 0 || ddb_json_number_len(text.ptr, text.len) != text.len ||
+    if (text.len == 0 || ddb_jscan_number_len(text.ptr, text.len) != text.len ||
         !parse_seconds(text.ptr, text.len, ts)) {
         *ts = (struct ddb_timestamp){0};
         return ddb_ctx_fail(c, DDB_E_BAD_TIMESTAMP, at,

@@ -1,0 +1,321 @@
+/* One-pass iterative JSON validator. It is the only place that checks syntax (including UTF-8 and
+ * nesting); the cursor in ddb_json.c relies on it but still never reads past the end. */
+#include "ddb/ddb_jscan.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#define DEPTH_WORDS ((DDB_MAX_JSON_DEPTH + 63) / 64)
+
+static bool is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static bool is_digit(unsigned char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int hex_value(unsigned char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+long ddb_jscan_hex4(const unsigned char *p)
+{
+    long v = 0;
+    for (int i = 0; i < 4; i++) {
+        int h = hex_value(p[i]);
+        if (h < 0)
+            return -1;
+        v = v * 16 + h;
+    }
+    return v;
+}
+
+/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates), or 0. */
+static size_t utf8_len(const unsigned char *p, size_t avail)
+{
+    unsigned char c = p[0];
+    size_t n;
+    unsigned char lo = 0x80, hi = 0xBF;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        lo = c == 0xE0 ? 0xA0 : 0x80;
+        hi = c == 0xED ? 0x9F : 0xBF; /* UTF-16 surrogates are not characters */
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
+    }
+    if (avail < n || p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return n;
+}
+
+/* Validates a \u escape at s[*i] (the backslash), including surrogate pairing. */
+static bool scan_unicode_escape(const unsigned char *s, size_t end, size_t *i, const char **msg)
+{
+    if (end - *i < 6 || ddb_jscan_hex4(s + *i + 2) < 0) {
+        *msg = "bad \\u escape";
+        return false;
+    }
+    long cp = ddb_jscan_hex4(s + *i + 2);
+    *i += 6;
+    if (cp >= 0xDC00 && cp <= 0xDFFF) {
+        *msg = "unpaired low surrogate in \\u escape";
+        return false;
+    }
+    if (cp < 0xD800 || cp > 0xDBFF)
+        return true;
+    long lo = (end - *i >= 6 && s[*i] == '\\' && s[*i + 1] == 'u') ? ddb_jscan_hex4(s + *i + 2) : -1;
+    if (lo < 0xDC00 || lo > 0xDFFF) {
+        *msg = "unpaired high surrogate in \\u escape";
+        return false;
+    }
+    *i += 6;
+    return true;
+}
+
+/* *pos is on the opening quote; on success it ends after the closing quote. */
+static bool scan_string(const unsigned char *s, size_t len, size_t *pos, const char **msg)
+{
+    size_t i = *pos + 1;
+    while (i < len) {
+        unsigned char c = s[i];
+        if (c == '"') {
+            *pos = i + 1;
+            return true;
+        }
+        if (c < 0x20) {
+            *pos = i;
+            *msg = "control character in string";
+            return false;
+        }
+        if (c == '\\') {
+            unsigned char e = i + 1 < len ? s[i + 1] : 0;
+            if (e == 'u') {
+                size_t at = i;
+                if (!scan_unicode_escape(s, len, &i, msg)) {
+                    *pos = at;
+                    return false;
+                }
+                continue;
+            }
+            if (!e || !strchr("\"\\/bfnrt", e)) {
+                *pos = i;
+                *msg = "bad escape in string";
+                return false;
+            }
+            i += 2;
+            continue;
+        }
+        size_t n = utf8_len(s + i, len - i);
+        if (!n) {
+            *pos = i;
+            *msg = "invalid UTF-8 in string";
+            return false;
+        }
+        i += n;
+    }
+    *pos = len;
+    *msg = "unterminated string";
+    return false;
+}
+
+static size_t digits(const char *s, size_t len, size_t i)
+{
+    while (i < len && is_digit((unsigned char)s[i]))
+        i++;
+    return i;
+}
+
+size_t ddb_jscan_number_len(const char *s, size_t len)
+{
+    size_t i = 0;
+    if (i < len && s[i] == '-')
+        i++;
+    if (i >= len || !is_digit((unsigned char)s[i]))
+        return 0;
+    i = s[i] == '0' ? i + 1 : digits(s, len, i);
+    if (i < len && s[i] == '.') {
+        size_t f = digits(s, len, i + 1);
+        if (f == i + 1)
+            return 0;
+        i = f;
+    }
+    if (i < len && (s[i] == 'e' || s[i] == 'E')) {
+        size_t e = i + 1;
+        if (e < len && (s[e] == '+' || s[e] == '-'))
+            e++;
+        size_t f = digits(s, len, e);
+        if (f == e)
+            return 0;
+        i = f;
+    }
+    return i;
+}
+
+struct vstate {
+    const unsigned char *s;
+    size_t len;
+    size_t pos;
+    unsigned depth;
+    uint64_t is_obj[DEPTH_WORDS]; /* bit per level: object (1) or array (0) */
+    const char *msg;
+};
+
+static void skip_ws_v(struct vstate *v)
+{
+    while (v->pos < v->len && is_ws(v->s[v->pos]))
+        v->pos++;
+}
+
+static bool top_is_obj(const struct vstate *v)
+{
+    unsigned d = v->depth - 1;
+    return (v->is_obj[d / 64] >> (d % 64)) & 1u;
+}
+
+static enum ddb_status push(struct vstate *v, bool obj)
+{
+    if (v->depth >= DDB_MAX_JSON_DEPTH) {
+        v->msg = "nesting too deep";
+        return DDB_E_TOO_DEEP;
+    }
+    unsigned d = v->depth++;
+    uint64_t bit = (uint64_t)1 << (d % 64);
+    v->is_obj[d / 64] = obj ? (v->is_obj[d / 64] | bit) : (v->is_obj[d / 64] & ~bit);
+    v->pos++;
+    return DDB_OK;
+}
+
+/* Member key and colon, cursor on the key's quote. */
+static bool scan_key(struct vstate *v)
+{
+    skip_ws_v(v);
+    if (v->pos >= v->len || v->s[v->pos] != '"') {
+        v->msg = "expected a member name";
+        return false;
+    }
+    if (!scan_string(v->s, v->len, &v->pos, &v->msg))
+        return false;
+    skip_ws_v(v);
+    if (v->pos >= v->len || v->s[v->pos] != ':') {
+        v->msg = "expected ':'";
+        return false;
+    }
+    v->pos++;
+    return true;
+}
+
+static bool scan_literal(struct vstate *v, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (v->len - v->pos < n || memcmp(v->s + v->pos, lit, n) != 0) {
+        v->msg = "invalid literal";
+        return false;
+    }
+    v->pos += n;
+    return true;
+}
+
+/* One scalar value, or the opening of a container. *opened says which. */
+static enum ddb_status scan_value_start(struct vstate *v, bool *opened)
+{
+    skip_ws_v(v);
+    *opened = false;
+    if (v->pos >= v->len) {
+        v->msg = "unexpected end of input";
+        return DDB_E_NOT_JSON;
+    }
+    unsigned char c = v->s[v->pos];
+    if (c == '{' || c == '[') {
+        *opened = true;
+        return push(v, c == '{');
+    }
+    if (c == '"')
+        return scan_string(v->s, v->len, &v->pos, &v->msg) ? DDB_OK : DDB_E_NOT_JSON;
+    if (c == 't' || c == 'f' || c == 'n')
+        return scan_literal(v, c == 't' ? "true" : c == 'f' ? "false" : "null") ? DDB_OK
+                                                                                : DDB_E_NOT_JSON;
+    size_t n = ddb_jscan_number_len((const char *)v->s + v->pos, v->len - v->pos);
+    if (!n) {
+        v->msg = c == '-' || is_digit(c) ? "invalid number" : "unexpected character";
+        return DDB_E_NOT_JSON;
+    }
+    v->pos += n;
+    return DDB_OK;
+}
+
+/* After a value or an opening: closes containers / consumes separators until the next value is
+ * due (returns true) or the top level is done (*done). */
+static enum ddb_status scan_after(struct vstate *v, bool just_opened, bool *done)
+{
+    *done = false;
+    for (;;) {
+        skip_ws_v(v);
+        if (v->depth == 0) {
+            *done = true;
+            return DDB_OK;
+        }
+        char close = top_is_obj(v) ? '}' : ']';
+        unsigned char c = v->pos < v->len ? v->s[v->pos] : 0;
+        if (c == (unsigned char)close) {
+            v->pos++;
+            v->depth--;
+            just_opened = false;
+            continue;
+        }
+        if (!just_opened) {
+            if (c != ',') {
+                v->msg = v->pos >= v->len ? "unexpected end of input" : "expected ',' or a close";
+                return DDB_E_NOT_JSON;
+            }
+            v->pos++;
+        }
+        if (close == '}' && !scan_key(v))
+            return DDB_E_NOT_JSON;
+        return DDB_OK;
+    }
+}
+
+enum ddb_status ddb_jscan_validate(const char *s, size_t len, size_t start, size_t *err_off,
+                                   const char **err_msg)
+{
+    struct vstate v = {.s = (const unsigned char *)s, .len = len, .pos = start};
+    enum ddb_status st;
+    bool opened, done = false;
+    while (!done) {
+        st = scan_value_start(&v, &opened);
+        if (st == DDB_OK)
+            st = scan_after(&v, opened, &done);
+        if (st != DDB_OK) {
+            *err_off = v.pos;
+            *err_msg = v.msg;
+            return st;
+        }
+    }
+    if (v.pos != len) {
+        *err_off = v.pos;
+        *err_msg = "unexpected data after the JSON value";
+        return DDB_E_NOT_JSON;
+    }
+    return DDB_OK;
+}
