@@ -27,18 +27,20 @@ struct blob *http_body_take(struct http_body *b);
 void http_body_clean_up(struct http_body *b);
 
 /* Starts a thread-per-connection daemon on 127.0.0.1:port (0 = ephemeral) with no idle timeout (the
- * Runtime API's /next is a long poll). On success returns the daemon and the bound port. */
+ * Runtime API's /next is a long poll). Returns NULL on failure, else the daemon, owned by the caller
+ * until MHD_stop_daemon(), and the bound port. */
 struct MHD_Daemon *http_start(uint16_t port, MHD_AccessHandlerCallback handler,
                               MHD_RequestCompletedCallback completed,
                               MHD_NotifyConnectionCallback notify, uint16_t *bound_port);
 
-/* A response sending b (a new reference is taken and dropped when libmicrohttpd is done with it). */
+/* A response sending b without a copy: it takes its own reference to b, dropped when libmicrohttpd
+ * is done with the response. The caller owns the response until it passes it to http_queue(). */
 struct MHD_Response *http_blob_response(struct blob *b);
 
 /* Adds a header; aborts when libmicrohttpd refuses (only on out-of-memory or a bad header). */
 void http_header(struct MHD_Response *r, const char *name, const char *value);
 
-/* Queues r with status, drops our reference to r, and returns libmicrohttpd's verdict. */
+/* Queues r with status, releases the caller's ownership of r, and returns libmicrohttpd's verdict. */
 enum MHD_Result http_queue(struct MHD_Connection *c, unsigned status, struct MHD_Response *r);
 
 /* Queues a JSON body made of the C string json. */
