@@ -243,14 +243,15 @@ class EndToEndOnMoto(unittest.TestCase):
 
     def test_function_configuration(self):
         c = self.client("lambda").get_function_configuration(FunctionName=self.main["rLoggingFunctionName"])
-        self.assertEqual((c["Runtime"], c["Handler"], c["MemorySize"], c["Timeout"], c["Architectures"]),
-                         ("provided.al2", "bootstrap", 256, 300, ["x86_64"]))
+        self.assertEqual((c["Runtime"], c["Handler"], c["MemorySize"], c["Timeout"]),
+                         ("provided.al2", "bootstrap", 256, 300))
         self.assertEqual(c["Environment"]["Variables"], {
             "LR_BATCH_MODE": "ordered", "LR_ALL_FAILED": "items", "LR_LOG_RECORDS": "full",
             "LR_EMF": "on", "LR_EMF_NAMESPACE": "DynamoDBStreamsLambda"})
         with open(self.zip, "rb") as f:
             self.assertEqual(c["CodeSize"], len(f.read()))
-        # moto does not report LoggingConfig; test_templates asserts it in the template.
+        # moto's CloudFormation drops Architectures and LoggingConfig (it reports its defaults);
+        # test_templates asserts both in the template.
 
     def test_role_policy_is_scoped_to_this_stacks_resources(self):
         role = self.client("lambda").get_function_configuration(
@@ -416,19 +417,93 @@ class EndToEndOnMoto(unittest.TestCase):
         self.assertEqual(len(re.findall(r"^START RequestId:", logs, re.M)), 1)
         self.assertEqual([m for m in re.findall(r"sequenceNumber=(\d+)", logs)], ["111", "222", "222", "333"])
 
-    def test_teardown_deletes_the_stack(self):
-        outputs = self.deploy("DynamoDB-Streams-Teardown", "EventSourceMapping=none")
-        self.script("teardown", "--stack-name", "DynamoDB-Streams-Teardown")
+    def test_parameter_variants_then_teardown(self):
+        stack = "DynamoDB-Streams-Variant"
+        pattern = '{"eventName":["INSERT"]}'
+        out = self.deploy(stack, "Runtime=provided.al2023", "Architectures=arm64", "LogFormat=Text",
+                          "TableBillingMode=PROVISIONED", "EventSourceMapping=disabled",
+                          "FilterPattern=" + pattern, "DeadlineMarginMs=2500", "BatchMode=continue")
+        c = self.client("lambda").get_function_configuration(FunctionName=out["rLoggingFunctionName"])
+        self.assertEqual(c["Runtime"], "provided.al2023")
+        self.assertEqual(c["Environment"]["Variables"]["LR_DEADLINE_MARGIN_MS"], "2500")
+        self.assertEqual(c["Environment"]["Variables"]["LR_BATCH_MODE"], "continue")
+        t = self.client("dynamodb").describe_table(TableName=out["oDynamoDBTableName"])["Table"]
+        self.assertEqual((t["ProvisionedThroughput"]["ReadCapacityUnits"],
+                          t["ProvisionedThroughput"]["WriteCapacityUnits"]), (1, 1))
+        m = self.client("lambda").list_event_source_mappings(FunctionName=out["oFunctionArn"])["EventSourceMappings"]
+        self.assertEqual([(x["State"], x["FilterCriteria"]) for x in m],
+                         [("Disabled", {"Filters": [{"Pattern": pattern}]})])
+
+        self.script("teardown", "--stack-name", stack)
         tables = self.client("dynamodb").list_tables()["TableNames"]
-        self.assertNotIn(outputs["oDynamoDBTableName"], tables)
+        self.assertNotIn(out["oDynamoDBTableName"], tables)
         self.assertIn(self.main["oDynamoDBTableName"], tables)
         # As on AWS, a deleted stack is either gone from DescribeStacks or reported DELETE_COMPLETE.
         try:
-            status = self.client("cloudformation").describe_stacks(
-                StackName="DynamoDB-Streams-Teardown")["Stacks"][0]["StackStatus"]
+            status = self.client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]["StackStatus"]
         except Exception as e:  # botocore ClientError: "Stack ... does not exist"
             status = str(e)
         self.assertTrue(status == "DELETE_COMPLETE" or "does not exist" in status, status)
+
+
+class ReplayRules(unittest.TestCase):
+    """The replay tool's partial-batch rules and record conversion, without AWS."""
+
+    @classmethod
+    def setUpClass(cls):
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("replay", os.path.join(SRC, "tools", "replay", "replay.py"))
+        cls.r = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(cls.r)
+        cls.batch = [{"dynamodb": {"SequenceNumber": s}} for s in ("900", "1000", "1001")]
+
+    def check(self, error, body):
+        return self.r.checkpoint(error, body, self.batch)
+
+    def test_success_shapes(self):
+        for body in (b'{"batchItemFailures":[]}', b'{"batchItemFailures":null}', b"{}", b"null", b""):
+            self.assertEqual(self.check(None, body), (None, "ok"), body)
+
+    def test_lowest_reported_sequence_number_is_the_checkpoint(self):
+        # 1000 < 1001 < ... and 900 < 1000: numeric order, not text order.
+        body = b'{"batchItemFailures":[{"itemIdentifier":"1001"},{"itemIdentifier":"1000"}]}'
+        self.assertEqual(self.check(None, body), (1, "partial"))
+        body = b'{"batchItemFailures":[{"itemIdentifier":"1000"},{"itemIdentifier":"900"}]}'
+        self.assertEqual(self.check(None, body), (0, "partial"))
+
+    def test_whole_batch_failures(self):
+        for body in (b'{"batchItemFailures":[{"itemIdentifier":""}]}',
+                     b'{"batchItemFailures":[{"itemIdentifier":null}]}',
+                     b'{"batchItemFailures":[{"itemIdentifier":"42"}]}',
+                     b'{"batchItemFailures":[{"id":"1000"}]}', b"not json", b"[1]"):
+            self.assertEqual(self.check(None, body), (0, "error"), body)
+        self.assertEqual(self.check("Unhandled", b'{"batchItemFailures":[]}'), (0, "error"))
+
+    def test_record_conversion(self):
+        import datetime
+        rec = {"eventID": "e", "eventName": "INSERT", "eventVersion": "1.1", "eventSource": "aws:dynamodb",
+               "awsRegion": "eu-west-1",
+               "dynamodb": {"ApproximateCreationDateTime": datetime.datetime(2026, 11, 30, 0, 0, 1, 500000,
+                                                                             tzinfo=datetime.timezone.utc),
+                            "Keys": {"k": {"B": b"\x00\xff"}}, "NewImage": {"s": {"BS": [b"a"]}},
+                            "SequenceNumber": "1", "SizeBytes": 3, "StreamViewType": "NEW_IMAGE"},
+               "userIdentity": {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}}
+        out = self.r.lambda_record(rec, "arn:stream")
+        self.assertEqual(out["dynamodb"]["ApproximateCreationDateTime"], 1795996801.0)
+        self.assertEqual(out["dynamodb"]["Keys"], {"k": {"B": "AP8="}})
+        self.assertEqual(out["dynamodb"]["NewImage"], {"s": {"BS": ["YQ=="]}})
+        self.assertEqual(out["eventSourceARN"], "arn:stream")
+        self.assertEqual(out["userIdentity"], {"type": "Service", "principalId": "dynamodb.amazonaws.com"})
+        json.dumps(out)  # serialisable as the event
+
+    def test_batches_respect_size_and_count(self):
+        class Args:
+            batch_size = 3
+        rp = self.r.Replayer(Args(), "http://unused", None)
+        small = [{"dynamodb": {"SequenceNumber": str(i)}} for i in range(5)]
+        self.assertEqual(len(rp.batches(small)), 3)
+        big = [{"dynamodb": {"SequenceNumber": str(i), "pad": "x" * (4 * 1024 * 1024)}} for i in range(2)]
+        self.assertEqual(len(rp.batches(big)), 1)  # two 4 MB records exceed the 6 MB event
 
 
 if __name__ == "__main__":
