@@ -83,6 +83,20 @@ class AwsCliInvokeTest(unittest.TestCase):
             self.assertEqual((1, 1), (st["invokes"], st["responses"]))
             emu.wait_for_log(r"REPORT RequestId: ")
 
+    def test_log_type_tail_returns_the_invokes_log(self):
+        import base64
+        with lrtest.Emulator() as emu:
+            proc, body = self.invoke(emu, os.path.join(lrtest.source_dir(), "input.json"),
+                                     "--log-type", "Tail")
+            self.assertEqual(0, proc.returncode, proc.stderr)
+            log = base64.b64decode(json.loads(proc.stdout)["LogResult"]).decode()
+            lines = log.splitlines()
+            request_id = re.match(r"START RequestId: ([0-9a-f-]{36}) Version: \$LATEST$", lines[0]).group(1)
+            self.assertTrue(lines[-1].startswith("REPORT RequestId: %s\tDuration: " % request_id), log)
+            self.assertEqual("END RequestId: %s" % request_id, lines[-2])
+            self.assertRegex(log, r"\t%s\tINFO\t" % request_id)  # the function's own lines
+            self.assertEqual({"batchItemFailures": []}, json.loads(body))
+
     def test_function_error_is_shown_as_FunctionError(self):
         with lrtest.Emulator() as emu:
             proc, body = self.invoke(emu, self.write("bad.json", b"this is not json"))

@@ -184,6 +184,31 @@ class EmulatorTest(unittest.TestCase):
             st = emu.stats()
             self.assertEqual((4, 1, 1), (st["responses"], st["spawns"], st["connections"]))
 
+    def test_log_tail_is_the_last_4_kb_of_the_invokes_log(self):
+        import base64
+        doc = json.loads(read_event("input.json"))
+        records = []
+        for i in range(20):
+            for r in doc["Records"]:
+                r = json.loads(json.dumps(r))
+                r["dynamodb"]["SequenceNumber"] = str(1000 + len(records))
+                records.append(r)
+        with lrtest.Emulator() as emu:
+            status, headers, body = emu.invoke(json.dumps({"Records": records}),
+                                               headers={"X-Amz-Log-Type": "Tail"})
+            self.assertEqual(200, status, body)
+            tail = base64.b64decode(headers["x-amz-log-result"])
+            self.assertEqual(4096, len(tail))
+            request_id = headers["x-amzn-requestid"]
+            self.assertTrue(tail.rstrip(b"\n").splitlines()[-1].startswith(
+                b"REPORT RequestId: " + request_id.encode()), tail)
+            full = emu.logs().encode()
+            self.assertIn(tail, full)  # exactly the log's bytes
+            self.assertIn(b"record 59:", full)
+            # Without the header there is no log result.
+            _, headers, _ = emu.invoke(read_event("input.json"))
+            self.assertNotIn("x-amz-log-result", headers)
+
     def test_unknown_paths_and_bad_options(self):
         with lrtest.Emulator(bootstrap=lrtest.helper_bootstrap_path()) as emu:
             self.assertEqual(404, emu.request("GET", "/nope")[0])

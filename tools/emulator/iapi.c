@@ -7,6 +7,7 @@
 
 #include "fault.h"
 #include "http.h"
+#include "logtail.h"
 #include "sandbox.h"
 
 #define FUNCTIONS_PREFIX "/2015-03-31/functions/"
@@ -62,8 +63,17 @@ static const char *header(struct MHD_Connection *c, const char *name)
     return MHD_lookup_connection_value(c, MHD_HEADER_KIND, name);
 }
 
+/* X-Amz-Log-Result: the base64 of the invoke's last 4 KB of log, as Lambda answers `--log-type Tail`. */
+static void add_log_result(struct MHD_Response *r, const struct invoke_result *res)
+{
+    char *tail = logtail_base64(res->log_start, res->log_end);
+    if (tail)
+        http_header(r, "X-Amz-Log-Result", tail);
+    free(tail);
+}
+
 static enum MHD_Result answer_invoke(struct MHD_Connection *c, const struct invoke_result *res,
-                                     const char *invocation_type)
+                                     const char *invocation_type, bool tail)
 {
     if (res->kind == RESULT_UNAVAILABLE)
         return http_queue(c, 503, http_blob_response(res->body));
@@ -76,6 +86,8 @@ static enum MHD_Result answer_invoke(struct MHD_Connection *c, const struct invo
     http_header(r, "X-Amz-Executed-Version", "$LATEST");
     if (res->kind == RESULT_FUNCTION_ERROR && !async)
         http_header(r, "X-Amz-Function-Error", "Unhandled");
+    if (tail && !async)
+        add_log_result(r, res);
     return http_queue(c, async ? 202 : 200, r);
 }
 
@@ -89,12 +101,14 @@ static enum MHD_Result serve_invoke(struct MHD_Connection *c, struct req *rq)
         blob_unref(event);
         return http_queue_json(c, 204, "");
     }
+    const char *log_type = header(c, "X-Amz-Log-Type");
+    bool tail = log_type && strcmp(log_type, "Tail") == 0;
     struct invoke_meta meta = {header(c, "X-Amzn-Trace-Id"), header(c, "X-Amz-Client-Context"),
-                               header(c, "X-Amz-Tenant-Id")};
+                               header(c, "X-Amz-Tenant-Id"), tail};
     /* Event (asynchronous) invokes run to completion before the 202: simpler, and ordering is kept. */
     struct invoke_result res = sandbox_invoke(event, &meta);
     blob_unref(event);
-    enum MHD_Result ret = answer_invoke(c, &res, type);
+    enum MHD_Result ret = answer_invoke(c, &res, type, tail);
     blob_unref(res.body);
     return ret;
 }

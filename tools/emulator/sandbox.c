@@ -17,6 +17,7 @@
 #include "clk.h"
 #include "fault.h"
 #include "jbody.h"
+#include "logtail.h"
 #include "report.h"
 #include "stats.h"
 
@@ -223,7 +224,7 @@ static long current_rss_kb_locked(void)
 
 struct invoke_result sandbox_invoke(struct blob *event, const struct invoke_meta *meta)
 {
-    struct invoke_result r = {RESULT_UNAVAILABLE, NULL, ""};
+    struct invoke_result r = {RESULT_UNAVAILABLE, NULL, "", -1, -1};
     pthread_mutex_lock(&S.mu);
     while ((S.busy || S.child == CHILD_DYING) && !S.shutting_down)
         pthread_cond_wait(&S.cv, &S.mu);
@@ -236,6 +237,7 @@ struct invoke_result sandbox_invoke(struct blob *event, const struct invoke_meta
     S.st.invokes++;
     int64_t start_ns = clk_mono_ns();
     reqid_new(S.cur.id);
+    r.log_start = meta->want_log_tail ? logtail_mark() : -1;
     report_start(S.cur.id);
     const char *status = start_invoke_locked(event, meta) ? await_result_locked() : "error";
     struct report_figures f = {(double)(clk_mono_ns() - start_ns) / 1e6, S.opts->memory_mb,
@@ -249,6 +251,7 @@ struct invoke_result sandbox_invoke(struct blob *event, const struct invoke_meta
     release_invoke_locked();
     pthread_mutex_unlock(&S.mu);
     report_end(r.request_id, &f);
+    r.log_end = r.log_start >= 0 ? logtail_mark() : -1;
     return r;
 }
 

@@ -22,6 +22,7 @@ struct invoke_meta {
     const char *trace_id;       /* X-Amzn-Trace-Id, NULL when absent */
     const char *client_context; /* X-Amz-Client-Context, NULL when absent */
     const char *tenant_id;      /* X-Amz-Tenant-Id, NULL when absent */
+    bool want_log_tail;         /* X-Amz-Log-Type: Tail: note where the invoke's log lines are */
 };
 
 enum result_kind { RESULT_SUCCESS, RESULT_FUNCTION_ERROR, RESULT_UNAVAILABLE };
@@ -30,6 +31,7 @@ struct invoke_result {
     enum result_kind kind;
     struct blob *body; /* the caller owns this reference (blob_unref) */
     char request_id[REQID_LEN + 1];
+    int64_t log_start, log_end; /* stdout offsets around START..REPORT, -1 when not a file */
 };
 
 /* One event handed to GET /next. Strings are heap copies owned by the delivery; event is a reference.
