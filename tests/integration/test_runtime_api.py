@@ -209,6 +209,35 @@ class EmulatorTest(unittest.TestCase):
             _, headers, _ = emu.invoke(read_event("input.json"))
             self.assertNotIn("x-amz-log-result", headers)
 
+    def test_listens_on_loopback_only(self):
+        with lrtest.Emulator(bootstrap=lrtest.helper_bootstrap_path()) as emu:
+            ports = {int(emu.runtime_api.rpartition(":")[2]), int(emu.invoke_address.rpartition(":")[2])}
+            listening = {}
+            for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+                with open(table) as f:
+                    for line in f.readlines()[1:]:
+                        local, state = line.split()[1], line.split()[3]
+                        addr, port = local.rsplit(":", 1)
+                        if state == "0A" and int(port, 16) in ports:  # 0A = LISTEN
+                            listening.setdefault(int(port, 16), []).append(addr)
+            self.assertEqual(ports, set(listening))
+            for port, addrs in listening.items():
+                self.assertEqual(["0100007F"], addrs, port)  # 127.0.0.1, no IPv6 or wildcard socket
+
+    def test_report_lines_carry_durations_memory_and_init(self):
+        with lrtest.Emulator(bootstrap=lrtest.helper_bootstrap_path(),
+                             extra_args=["--memory-mb", "256"]) as emu:
+            first = emu.invoke(b"{}")[1]["x-amzn-requestid"]
+            second = emu.invoke(b"{}")[1]["x-amzn-requestid"]
+            rx = (r"REPORT RequestId: %s\tDuration: (\d+\.\d\d) ms\tBilled Duration: (\d+) ms\t"
+                  r"Memory Size: 256 MB\tMax Memory Used: (\d+) MB(\tInit Duration: \d+\.\d\d ms)?\n")
+            d, billed, used, init = emu.wait_for_log(rx % first)[0]
+            self.assertEqual(int(billed), max(1, -int(-float(d) // 1)))  # rounded up to the ms
+            self.assertGreater(int(used), 0)
+            self.assertTrue(init, "the first invoke after a start reports the init")
+            self.assertFalse(emu.wait_for_log(rx % second)[0][3], "only the first one does")
+            self.assertGreaterEqual(emu.stats()["last_init_us"], 0)
+
     def test_unknown_paths_and_bad_options(self):
         with lrtest.Emulator(bootstrap=lrtest.helper_bootstrap_path()) as emu:
             self.assertEqual(404, emu.request("GET", "/nope")[0])

@@ -35,12 +35,14 @@ void report_end(const char *request_id, const struct report_figures *f)
         snprintf(init, sizeof(init), "\tInit Duration: %.2f ms", f->init_ms);
     if (f->status)
         snprintf(status, sizeof(status), "\tStatus: %s", f->status);
-    long billed = (long)f->duration_ms + ((double)(long)f->duration_ms < f->duration_ms ? 1 : 0);
+    /* Billed from the printed (0.01 ms) figure, rounded up to the ms, at least 1 ms, as Lambda bills. */
+    long centi = (long)(f->duration_ms * 100.0 + 0.5);
+    long billed = (centi + 99) / 100 > 0 ? (centi + 99) / 100 : 1;
     long max_mb = (f->max_rss_kb + 1023) / 1024;
     line("END RequestId: %s", request_id);
-    line("REPORT RequestId: %s\tDuration: %.2f ms\tBilled Duration: %ld ms\tMemory Size: %u MB\t"
+    line("REPORT RequestId: %s\tDuration: %ld.%02ld ms\tBilled Duration: %ld ms\tMemory Size: %u MB\t"
          "Max Memory Used: %ld MB%s%s",
-         request_id, f->duration_ms, billed, (unsigned)f->memory_mb, max_mb, init, status);
+         request_id, centi / 100, centi % 100, billed, (unsigned)f->memory_mb, max_mb, init, status);
 }
 
 void report_timeout(const char *request_id, uint32_t timeout_ms)
