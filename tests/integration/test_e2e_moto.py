@@ -394,6 +394,13 @@ class EndToEndOnMoto(unittest.TestCase):
         # LR_LOG_RECORDS=keys reached the bootstrap: no images in the record lines.
         self.assertTrue(all("newImage" not in r and "oldImage" not in r for i in inv for r in i))
 
+    def test_replay_stops_when_nothing_listens(self):
+        class Nowhere:
+            invoke_url = "http://127.0.0.1:%d%s" % (free_port(), lrtest.INVOKE_PATH)
+        proc, deliveries, _ = self.replay(emulator=Nowhere())
+        self.assertEqual((proc.returncode, deliveries), (2, []))
+        self.assertIn("cannot reach http://127.0.0.1:", proc.stderr)
+
     # -- the remaining scripts ------------------------------------------------------------------------
 
     def test_logs_script_prints_the_function_log_group(self):

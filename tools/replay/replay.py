@@ -152,8 +152,13 @@ def invoke(url, event, timeout_s):
             return resp.headers.get("X-Amz-Function-Error"), resp.read()
     except urllib.error.HTTPError as e:
         return "HTTP %d" % e.code, e.read()
-    except (urllib.error.URLError, OSError) as e:
-        return "unreachable: %s" % e, b""
+    except TimeoutError:
+        return "timeout after %gs" % timeout_s, b""  # counts as a failed invoke, like a function timeout
+    except urllib.error.URLError as e:
+        if isinstance(e.reason, TimeoutError):
+            return "timeout after %gs" % timeout_s, b""
+        # Nobody listening is a setup problem, not a failed batch: stop instead of discarding records.
+        raise RuntimeError("cannot reach %s: %s" % (url, e.reason)) from None
 
 
 def checkpoint(function_error, body, batch):
@@ -345,7 +350,10 @@ def parse_args(argv):
 
 
 def clients(args):
-    import boto3  # imported here so that --help works without it
+    try:
+        import boto3  # imported here so that --help works without it
+    except ImportError:
+        raise RuntimeError("needs boto3 (Debian: apt install python3-boto3)") from None
     session = boto3.session.Session(region_name=args.region)
     kw = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
     return session.client("dynamodb", **kw), session.client("dynamodbstreams", **kw)
