@@ -238,6 +238,19 @@ class EmulatorTest(unittest.TestCase):
             self.assertFalse(emu.wait_for_log(rx % second)[0][3], "only the first one does")
             self.assertGreaterEqual(emu.stats()["last_init_us"], 0)
 
+    def test_bootstrap_that_cannot_be_executed_is_an_invalid_entrypoint(self):
+        with tempfile_event(b"this is not a program\n") as path:
+            os.chmod(path, 0o755)
+            with lrtest.Emulator(bootstrap=path) as emu:
+                status, headers, body = emu.invoke(b"{}")
+                self.assertEqual(200, status)
+                self.assertEqual("Unhandled", headers["x-amz-function-error"])
+                self.assertEqual({"errorType": "Runtime.InvalidEntrypoint",
+                                  "errorMessage": "RequestId: %s Error: fork/exec %s: exec format error"
+                                                  % (headers["x-amzn-requestid"], path)},
+                                 json.loads(body))
+                self.assertEqual(0, emu.stats()["spawns"])
+
     def test_unknown_paths_and_bad_options(self):
         with lrtest.Emulator(bootstrap=lrtest.helper_bootstrap_path()) as emu:
             self.assertEqual(404, emu.request("GET", "/nope")[0])

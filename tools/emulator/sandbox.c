@@ -5,6 +5,7 @@
  * child gets a new generation, so a /next left waiting by a dead child can tell it is stale. */
 #include "sandbox.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -96,14 +97,14 @@ void sandbox_init(const struct opts *o, char **child_envp)
     S.st.last_init_us = -1;
 }
 
-/* Caller holds the lock. Returns false when the bootstrap cannot be started at all. */
-static bool spawn_locked(void)
+/* Caller holds the lock. Returns 0, or the errno value when the bootstrap cannot be started at all. */
+static int spawn_locked(void)
 {
     pid_t pid;
     int rc = child_spawn(S.opts->child_argv, S.envp, &pid);
     if (rc != 0) {
         fprintf(stderr, "lambda-emu: cannot start %s: %s\n", S.opts->child_argv[0], strerror(rc));
-        return false;
+        return rc;
     }
     S.child = CHILD_RUNNING;
     S.pid = pid;
@@ -111,14 +112,14 @@ static bool spawn_locked(void)
     S.spawn_ns = clk_mono_ns();
     S.saw_next = false;
     S.st.spawns++;
-    return true;
+    return 0;
 }
 
 void sandbox_start_child(void)
 {
     pthread_mutex_lock(&S.mu);
     if (S.child == CHILD_NONE && !S.shutting_down)
-        spawn_locked();
+        (void)spawn_locked(); /* a failure is logged; the first invoke tries again and reports it */
     pthread_mutex_unlock(&S.mu);
 }
 
@@ -202,15 +203,30 @@ static void serve_init_error_locked(void)
     S.init_error = NULL;
 }
 
+/* Caller holds the lock: the bootstrap could not be executed (errno rc), worded as Lambda does. */
+static void fail_entrypoint_locked(int rc)
+{
+    char msg[512];
+    snprintf(msg, sizeof(msg), "RequestId: %s Error: fork/exec %s: %s", S.cur.id,
+             S.opts->child_argv[0], strerror(rc));
+    size_t at = strlen(msg) - strlen(strerror(rc));
+    msg[at] = (char)tolower((unsigned char)msg[at]); /* Go's error text starts in lower case */
+    S.st.errors++;
+    copy_str(S.st.last_error_type, sizeof(S.st.last_error_type), "Runtime.InvalidEntrypoint");
+    report_runtime_error(S.cur.id, msg + strlen("RequestId: ") + REQID_LEN + strlen(" Error: "),
+                         "Runtime.InvalidEntrypoint");
+    complete_locked(RESULT_FUNCTION_ERROR, jbody_error("Runtime.InvalidEntrypoint", msg));
+}
+
 static bool start_invoke_locked(struct blob *event, const struct invoke_meta *meta)
 {
     if (S.init_error && S.child == CHILD_NONE) {
         serve_init_error_locked();
         return false;
     }
-    if (S.child == CHILD_NONE && !spawn_locked()) {
-        complete_locked(RESULT_FUNCTION_ERROR,
-                        jbody_error("Runtime.InvalidEntrypoint", "cannot start the bootstrap"));
+    int rc = S.child == CHILD_NONE ? spawn_locked() : 0;
+    if (rc != 0) {
+        fail_entrypoint_locked(rc);
         return false;
     }
     queue_locked(event, meta);
