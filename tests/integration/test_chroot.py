@@ -153,5 +153,54 @@ class ChrootTest(unittest.TestCase):
         self.assertLess(time.monotonic() - start, 20)  # 5 attempts of about 1 s each, then exit
 
 
+class Arm64ChrootTest(unittest.TestCase):
+    """The cross-built arm64 zip (scripts/package --arch arm64), run in the same kind of empty root
+    under qemu-user: the root then holds bootstrap, /tmp and the static qemu-aarch64 emulator only.
+    Needs Debian's gcc-aarch64-linux-gnu, musl-dev:arm64 (dpkg --add-architecture arm64) and
+    qemu-user-static, which scripts/setup does not install: skipped when any of them is missing."""
+
+    @classmethod
+    def setUpClass(cls):
+        missing = [what for what, ok in (
+            ("x86_64 host", os.uname().machine == "x86_64"),
+            ("gcc-aarch64-linux-gnu", shutil.which("aarch64-linux-gnu-gcc")),
+            ("musl-dev:arm64", os.path.exists("/usr/lib/aarch64-linux-musl/musl-gcc.specs")),
+            ("qemu-user-static", shutil.which("qemu-aarch64-static")),
+            ("root or user namespaces", chroot_command())) if not ok]
+        if missing:
+            raise unittest.SkipTest("arm64 cross build not possible here, missing: " + ", ".join(missing))
+
+    def test_arm64_zip_answers_the_three_record_event_under_qemu(self):
+        build = lrtest.build_dir()
+        proc = subprocess.run([os.path.join(lrtest.source_dir(), "scripts", "package"), "--build-dir",
+                               build, "--arch", "arm64"], stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, timeout=1200)
+        self.assertEqual(proc.returncode, 0, proc.stdout.decode(errors="replace"))
+        root = make_root(os.path.join(build, "function-arm64.zip"))
+        try:
+            elf = subprocess.run(["file", "-b", os.path.join(root, "bootstrap")],
+                                 stdout=subprocess.PIPE, check=True).stdout.decode()
+            self.assertIn("ARM aarch64", elf)
+            self.assertIn("statically linked", elf)
+            shutil.copy(shutil.which("qemu-aarch64-static"), os.path.join(root, "qemu-aarch64"))
+            with open(os.path.join(lrtest.source_dir(), "input.json"), "rb") as f:
+                event = f.read()
+            chroot = chroot_command()
+            with lrtest.Emulator(bootstrap=shutil.which(chroot[0]) or chroot[0],
+                                 bootstrap_args=chroot[1:] + [root, "/qemu-aarch64", "/bootstrap"],
+                                 env={"AWS_LAMBDA_LOG_FORMAT": "JSON"}) as emu:
+                status, headers, body = emu.invoke(event)
+                self.assertEqual(status, 200, emu.logs())
+                self.assertNotIn("x-amz-function-error", headers, emu.logs())
+                self.assertEqual(body, b'{"batchItemFailures":[]}')
+                emu.wait_for_log(r'"eventID":\s*"3"')
+                lines = json_lines(emu.logs())
+            seqs = sorted(o["sequenceNumber"] for o in lines
+                          if "eventID" in o and "sequenceNumber" in o)
+            self.assertEqual(seqs, ["111", "222", "333"])
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+
+
 if __name__ == "__main__":
     unittest.main()
