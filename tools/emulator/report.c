@@ -8,6 +8,7 @@
 
 static void line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Writes fmt's text and a newline with a single write (it may hold several lines). */
 static void line(const char *fmt, ...)
 {
     char buf[1024];
@@ -19,7 +20,7 @@ static void line(const char *fmt, ...)
         return;
     size_t len = (size_t)n < sizeof(buf) - 2 ? (size_t)n : sizeof(buf) - 2;
     buf[len++] = '\n';
-    fwrite(buf, 1, len, stdout); /* one write per line: the bootstrap shares this stdout */
+    fwrite(buf, 1, len, stdout); /* one write per call: the bootstrap shares this stdout */
     fflush(stdout);
 }
 
@@ -39,10 +40,10 @@ void report_end(const char *request_id, const struct report_figures *f)
     long centi = (long)(f->duration_ms * 100.0 + 0.5);
     long billed = (centi + 99) / 100 > 0 ? (centi + 99) / 100 : 1;
     long max_mb = (f->max_rss_kb + 1023) / 1024;
-    line("END RequestId: %s", request_id);
-    line("REPORT RequestId: %s\tDuration: %ld.%02ld ms\tBilled Duration: %ld ms\tMemory Size: %u MB\t"
-         "Max Memory Used: %ld MB%s%s",
-         request_id, centi / 100, centi % 100, billed, (unsigned)f->memory_mb, max_mb, init, status);
+    line("END RequestId: %s\nREPORT RequestId: %s\tDuration: %ld.%02ld ms\tBilled Duration: %ld ms\t"
+         "Memory Size: %u MB\tMax Memory Used: %ld MB%s%s",
+         request_id, request_id, centi / 100, centi % 100, billed, (unsigned)f->memory_mb, max_mb, init,
+         status);
 }
 
 void report_timeout(const char *request_id, uint32_t timeout_ms)

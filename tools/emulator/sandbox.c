@@ -171,6 +171,7 @@ static void time_out_locked(void)
     report_timeout(S.cur.id, S.opts->timeout_ms);
     complete_locked(RESULT_FUNCTION_ERROR, jbody_error("Sandbox.Timedout", msg));
     if (S.child == CHILD_RUNNING) {
+        S.exit_rss_kb = child_peak_rss_kb(S.pid); /* for this REPORT: the reaper comes later */
         S.killed_for_timeout = true;
         S.child = CHILD_DYING;
         kill(S.pid, SIGKILL);
@@ -233,9 +234,12 @@ static bool start_invoke_locked(struct blob *event, const struct invoke_meta *me
     return true;
 }
 
-static long current_rss_kb_locked(void)
+/* Peak RSS for the REPORT line, read outside the lock: pid is the bootstrap that served the invoke
+ * (0 when it has ended, then its rusage figure, exit_rss_kb, is used). */
+static long peak_rss_kb(pid_t pid, long exit_rss_kb)
 {
-    return S.child == CHILD_RUNNING ? child_peak_rss_kb(S.pid) : S.exit_rss_kb;
+    long kb = pid > 0 ? child_peak_rss_kb(pid) : 0;
+    return kb > 0 ? kb : exit_rss_kb;
 }
 
 struct invoke_result sandbox_invoke(struct blob *event, const struct invoke_meta *meta)
@@ -256,8 +260,10 @@ struct invoke_result sandbox_invoke(struct blob *event, const struct invoke_meta
     r.log_start = meta->want_log_tail ? logtail_mark() : -1;
     report_start(S.cur.id);
     const char *status = start_invoke_locked(event, meta) ? await_result_locked() : "error";
-    struct report_figures f = {(double)(clk_mono_ns() - start_ns) / 1e6, S.opts->memory_mb,
-                               current_rss_kb_locked(), S.init_ms, status};
+    struct report_figures f = {(double)(clk_mono_ns() - start_ns) / 1e6, S.opts->memory_mb, 0,
+                               S.init_ms, status};
+    pid_t pid = S.child == CHILD_RUNNING ? S.pid : 0;
+    long exit_rss_kb = S.exit_rss_kb;
     if (S.saw_next || S.child == CHILD_NONE)
         S.init_ms = -1; /* reported once, in the first REPORT after the bootstrap started */
     r.kind = S.cur.kind;
@@ -266,6 +272,7 @@ struct invoke_result sandbox_invoke(struct blob *event, const struct invoke_meta
     memcpy(S.last_id, S.cur.id, sizeof(S.last_id));
     release_invoke_locked();
     pthread_mutex_unlock(&S.mu);
+    f.max_rss_kb = peak_rss_kb(pid, exit_rss_kb);
     report_end(r.request_id, &f);
     r.log_end = r.log_start >= 0 ? logtail_mark() : -1;
     return r;
