@@ -220,7 +220,8 @@ class EventFaultTest(FaultTestCase):
                               "errorMessage": "RequestId: %s Error: Task timed out after 1.00 seconds"
                                               % request_id}, doc)
             emu.wait_for_log(r"%s Task timed out after 1\.00 seconds" % request_id)
-            emu.wait_for_log(r"REPORT RequestId: %s\t[^\n]*Status: timeout" % request_id)
+            emu.wait_for_log(r"REPORT RequestId: %s\t[^\n]*Max Memory Used: [1-9]\d* MB[^\n]*Status: timeout"
+                             % request_id)
             st = emu.wait_for_stat("exits", 1)
             self.assertEqual((1, 9), (st["timeouts"], st["last_exit_signal"]))  # SIGKILL
             # The sandbox is reset: a fresh bootstrap serves the next invoke.
