@@ -65,13 +65,15 @@ void http_body_clean_up(struct http_body *b)
 }
 
 /* libmicrohttpd's own messages, prefixed. We close connections on purpose (injected resets, requests
- * of a dead bootstrap, shutdown) by returning MHD_NO; its note about that is noise, so it is dropped. */
+ * of a dead bootstrap, shutdown) by returning MHD_NO or a reader error; its notes about those are
+ * noise, so they are dropped. */
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
     char msg[512];
     vsnprintf(msg, sizeof(msg), fmt, ap);
-    if (strstr(msg, "Application reported internal error") != NULL)
+    if (strstr(msg, "Application reported internal error") != NULL ||
+        strstr(msg, "application reported error generating data") != NULL)
         return;
     fprintf(stderr, "lambda-emu: libmicrohttpd: %s", msg);
 }
