@@ -1,7 +1,8 @@
 /* Cold-start probe: spawns a program many times and measures, per run, the time from posix_spawn to
  * the moment its first HTTP request line arrives on a loopback listener posing as the Lambda Runtime
- * API (mode "next"), or to its exit (mode "exit", for the empty baseline program). Prints one
- * key=value line with the median and spread in microseconds, for scripts/coldstart-bench.
+ * API (mode "next"), or to its exit (mode "exit", for the empty baseline program). Prints a line
+ * with every sample and a key=value line with the median and spread, in microseconds, for
+ * scripts/coldstart-bench.
  *
  *   lr_coldstart_probe [--runs N] [--warmup N] [--mode next|exit] [--timeout-ms N] -- PROGRAM [ARGS]
  *
@@ -203,8 +204,13 @@ static int cmp_i64(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* Line 1: every sample in run order (scripts/coldstart-bench pools rounds); line 2: the summary. */
 static void report(int64_t *ns, long n)
 {
+    printf("samples_us=");
+    for (long i = 0; i < n; i++)
+        printf(i ? ",%.1f" : "%.1f", (double)ns[i] / 1e3);
+    printf("\n");
     qsort(ns, (size_t)n, sizeof(*ns), cmp_i64);
     double median = n % 2 ? (double)ns[n / 2] : ((double)ns[n / 2 - 1] + (double)ns[n / 2]) / 2.0;
     printf("runs=%ld median_us=%.1f p10_us=%.1f p90_us=%.1f min_us=%.1f max_us=%.1f\n", n,
