@@ -251,6 +251,28 @@ class EmulatorTest(unittest.TestCase):
                                  json.loads(body))
                 self.assertEqual(0, emu.stats()["spawns"])
 
+    def test_sigterm_with_invokes_pending_answers_503_and_exits_0(self):
+        import threading
+        results = []
+        emu = lrtest.Emulator(bootstrap=lrtest.helper_bootstrap_path())
+        emu.start()
+        try:
+            def run():
+                results.append(emu.invoke(tb_event("sleep", ms=5000))[0])
+            threads = [threading.Thread(target=run) for _ in range(5)]
+            for t in threads:
+                t.start()
+            emu.wait_for_log(r"START RequestId: ")
+            emu.wait_for_stat("invoke_requests", 5)
+            t0 = time.monotonic()
+            self.assertEqual(0, emu.stop())
+            self.assertLess(time.monotonic() - t0, 3 * lrtest.slow_factor())
+            for t in threads:
+                t.join(30)
+            self.assertEqual([503] * 5, results)
+        finally:
+            emu.stop()
+
     def test_unknown_paths_and_bad_options(self):
         with lrtest.Emulator(bootstrap=lrtest.helper_bootstrap_path()) as emu:
             self.assertEqual(404, emu.request("GET", "/nope")[0])

@@ -1,9 +1,11 @@
 /* Invoke API server (see iapi.h). */
 #include "iapi.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "fault.h"
 #include "http.h"
@@ -19,6 +21,9 @@ struct req {
     enum route route;
     struct http_body body;
 };
+
+/* Invoke requests received and not yet completely answered (see iapi_drain). */
+static atomic_uint in_flight;
 
 static bool is_invoke_path(const char *url)
 {
@@ -161,6 +166,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         if (!rq)
             abort(); /* out of memory */
         rq->route = parse_route(method, url);
+        if (rq->route == ROUTE_INVOKE)
+            atomic_fetch_add(&in_flight, 1u);
         http_body_init(&rq->body, rq->route == ROUTE_INVOKE ? SANDBOX_MAX_PAYLOAD : MAX_FAULTS_BODY);
         *ctx = rq;
         return MHD_YES;
@@ -181,6 +188,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_
     struct req *rq = *ctx;
     if (!rq)
         return;
+    if (rq->route == ROUTE_INVOKE)
+        atomic_fetch_sub(&in_flight, 1u);
     http_body_clean_up(&rq->body);
     free(rq);
     *ctx = NULL;
@@ -193,6 +202,14 @@ static void notify(void *cls, struct MHD_Connection *c, void **socket_ctx, enum 
     (void)socket_ctx;
     if (code == MHD_CONNECTION_NOTIFY_STARTED)
         sandbox_count_connection(false);
+}
+
+void iapi_drain(unsigned timeout_ms)
+{
+    for (unsigned waited = 0; atomic_load(&in_flight) > 0 && waited < timeout_ms; waited += 10) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
 }
 
 struct MHD_Daemon *iapi_start(uint16_t port, uint16_t *bound_port)

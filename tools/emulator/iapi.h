@@ -12,4 +12,8 @@
  * (stopped with MHD_stop_daemon) and the bound port. */
 struct MHD_Daemon *iapi_start(uint16_t port, uint16_t *bound_port);
 
+/* Waits up to timeout_ms for every invoke request to be answered and sent (used at shutdown, after
+ * sandbox_shutdown() woke them, so that callers get their 503 before the sockets are closed). */
+void iapi_drain(unsigned timeout_ms);
+
 #endif

@@ -76,8 +76,10 @@ static void shut_down(struct MHD_Daemon *rapi, struct MHD_Daemon *iapi)
         if (wait4(pid, &status, 0, &ru) == pid)
             sandbox_child_exited(pid, status, &ru);
     }
-    if (iapi)
+    if (iapi) {
+        iapi_drain(2000);
         MHD_stop_daemon(iapi);
+    }
     if (rapi)
         MHD_stop_daemon(rapi);
 }

@@ -246,6 +246,7 @@ struct invoke_result sandbox_invoke(struct blob *event, const struct invoke_meta
 {
     struct invoke_result r = {RESULT_UNAVAILABLE, NULL, "", -1, -1};
     pthread_mutex_lock(&S.mu);
+    S.st.invoke_requests++;
     while ((S.busy || S.child == CHILD_DYING) && !S.shutting_down)
         pthread_cond_wait(&S.cv, &S.mu);
     if (S.shutting_down) {

@@ -15,6 +15,7 @@ static void add_counters(cJSON *o, const struct stats *s)
 {
     add_num(o, "connections", (double)s->connections);
     add_num(o, "invoke_connections", (double)s->invoke_connections);
+    add_num(o, "invoke_requests", (double)s->invoke_requests);
     add_num(o, "invokes", (double)s->invokes);
     add_num(o, "next_requests", (double)s->next_requests);
     add_num(o, "responses", (double)s->responses);

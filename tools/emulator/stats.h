@@ -5,7 +5,7 @@
 #include <stdint.h>
 
 struct stats {
-    uint64_t connections, invoke_connections, invokes, next_requests, responses, errors,
+    uint64_t connections, invoke_connections, invoke_requests, invokes, next_requests, responses, errors,
         init_errors, timeouts, crashes, spawns, exits, rejected_400, rejected_403, rejected_413,
         redeliveries;
     int last_exit_code;   /* -1 when none or killed by a signal */
