@@ -141,8 +141,13 @@ class TestBootstrapTest(unittest.TestCase):
                            timeout_ms=7000,
                            extra_args=["--function-name", "orders", "--memory-mb", "512"]) as emu:
             before = int(time.time() * 1000)
-            _, headers, body = emu.invoke(tb_event("info"))
+            _, headers, body = emu.invoke(tb_event("info"), headers={
+                "X-Amz-Client-Context": "eyJjdXN0b20iOnt9fQ==", "X-Amz-Tenant-Id": "tenant-7"})
             doc = json.loads(body)
+            self.assertEqual("eyJjdXN0b20iOnt9fQ==", doc["client_context"])  # passed on as received
+            self.assertEqual("tenant-7", doc["tenant_id"])
+            _, _, body = emu.invoke(tb_event("info"))
+            self.assertEqual(("", ""), (json.loads(body)["client_context"], json.loads(body)["tenant_id"]))
             env = doc["env"]
             self.assertEqual(emu.runtime_api, env["AWS_LAMBDA_RUNTIME_API"])
             self.assertEqual("orders", env["AWS_LAMBDA_FUNCTION_NAME"])

@@ -2,7 +2,7 @@
  * is LR_TB_MODE, or the "tb_mode" member of an event that is a JSON object (per-invoke override):
  *   echo (default)  answer the event itself
  *   info            answer {"pid","count","request_id","trace","deadline_ms","remaining_ms",
- *                   "function_arn","env":{...Lambda variables...}}
+ *                   "function_arn","client_context","tenant_id","env":{...Lambda variables...}}
  *   trace           answer the value of _X_AMZN_TRACE_ID, or <unset>
  *   error           report a function error (LR_TB_ERROR_TYPE, default Custom.Boom; message "boom")
  *   init-error      (LR_TB_MODE only) report /init/error and exit 1 without serving
@@ -70,6 +70,8 @@ static struct lr_invocation_response info(const struct lr_invocation_request *re
     cJSON_AddNumberToObject(o, "deadline_ms", (double)req->deadline_ms);
     cJSON_AddNumberToObject(o, "remaining_ms", (double)lr_invocation_time_remaining_ms(req));
     cJSON_AddStringToObject(o, "function_arn", req->function_arn.len ? req->function_arn.ptr : "");
+    cJSON_AddStringToObject(o, "client_context", req->client_context.len ? req->client_context.ptr : "");
+    cJSON_AddStringToObject(o, "tenant_id", req->tenant_id.len ? req->tenant_id.ptr : "");
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         add_env(env, names[i]);
     cJSON_AddItemToObject(o, "env", env);
