@@ -67,6 +67,8 @@ void http_body_clean_up(struct http_body *b)
 /* libmicrohttpd's own messages, prefixed. We close connections on purpose (injected resets, requests
  * of a dead bootstrap, shutdown) by returning MHD_NO or a reader error; its notes about those are
  * noise, so they are dropped. */
+static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
