@@ -118,6 +118,26 @@ class TestValgrindMemcheck(unittest.TestCase):
         logs, output = self.run_under_valgrind(env, steps)
         self.assert_clean(logs, output)
 
+    def test_deadline_guard_stop(self):
+        # The invoke gets 60 s; a 59 s margin and 100 ms per record make the guard stop the batch
+        # part-way (after about 10 records), reporting the first record it did not start.
+        env = {"LR_DEADLINE_MARGIN_MS": "59000", "LR_TEST_RECORD_DELAY_MS": "100",
+               "AWS_LAMBDA_LOG_LEVEL": "DEBUG"}
+        batch = [seq(n) for n in range(1, 21)]
+
+        def steps(emu):
+            # Warm-up: the emulator starts the bootstrap (slow under valgrind) on the first invoke.
+            self.assertEqual(emu.invoke(b'{"Records":[]}', timeout_s=120)[2], b'{"batchItemFailures":[]}')
+            status, hdrs, body = emu.invoke(event(1, 20), timeout_s=120)
+            self.assertEqual(status, 200)
+            self.assertNotIn("x-amz-function-error", hdrs, body)
+            failures = json.loads(body)["batchItemFailures"]
+            self.assertEqual(len(failures), 1, body)
+            self.assertIn(failures[0]["itemIdentifier"], batch[1:], body)
+
+        logs, output = self.run_under_valgrind(env, steps)
+        self.assert_clean(logs, output)
+
 
 if __name__ == "__main__":
     unittest.main()
