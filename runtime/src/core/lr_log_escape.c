@@ -6,38 +6,7 @@
 #include <string.h>
 
 #include "lr/log.h"
-
-/* Length of the valid UTF-8 sequence starting at p (2..4), or 0 if p does not start one. Strict:
- * no overlong forms, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_seq_len(const unsigned char *p, size_t n)
-{
-    unsigned char b0 = p[0];
-    size_t need;
-    unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-        need = 2;
-    } else if (b0 >= 0xE0 && b0 <= 0xEF) {
-        need = 3;
-        if (b0 == 0xE0)
-            lo = 0xA0; /* overlong */
-        else if (b0 == 0xED)
-            hi = 0x9F; /* surrogates */
-    } else if (b0 >= 0xF0 && b0 <= 0xF4) {
-        need = 4;
-        if (b0 == 0xF0)
-            lo = 0x90; /* overlong */
-        else if (b0 == 0xF4)
-            hi = 0x8F; /* above U+10FFFF */
-    } else {
-        return 0;
-    }
-    if (n < need || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < need; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    return need;
-}
+#include "lr/utf8.h"
 
 static size_t hex_escape(char out[LR_ESCAPE_MAX_UNIT], unsigned code)
 {
@@ -59,7 +28,9 @@ static size_t ascii_unit(unsigned char c, enum lr_escape_mode mode, char out[LR_
     case '\r': two = "\\r"; break;
     case '\t': two = "\\t"; break;
     case '\\': two = "\\\\"; break;
-    case '"': two = mode == LR_ESCAPE_JSON ? "\\\"" : NULL; break;
+    case '"': two = mode == LR_ESCAPE_TEXT ? NULL : "\\\""; break;
+    case '\b': two = mode == LR_ESCAPE_JSON_MIN ? "\\b" : NULL; break;
+    case '\f': two = mode == LR_ESCAPE_JSON_MIN ? "\\f" : NULL; break;
     default: break;
     }
     if (two != NULL) {
@@ -79,10 +50,14 @@ static size_t next_unit(const unsigned char *p, size_t n, enum lr_escape_mode mo
     *used = 1;
     if (p[0] < 0x80)
         return ascii_unit(p[0], mode, out);
-    size_t seq = utf8_seq_len(p, n);
+    size_t seq = lr_utf8_seq_len(p, n);
     if (seq == 0)
         return hex_escape(out, 0xFFFD);
     *used = seq;
+    if (mode == LR_ESCAPE_JSON_MIN) { /* not a log line: C1 and U+2028/9 are plain JSON text */
+        memcpy(out, p, seq);
+        return seq;
+    }
     if (seq == 2 && p[0] == 0xC2 && p[1] <= 0x9F) /* C1 controls, e.g. U+009B (8-bit CSI) */
         return hex_escape(out, p[1]);
     if (seq == 3 && p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9))

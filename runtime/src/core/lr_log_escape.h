@@ -7,7 +7,9 @@
 
 enum lr_escape_mode {
     LR_ESCAPE_JSON, /* inside a JSON string: " and \ are escaped too */
-    LR_ESCAPE_TEXT  /* a Text-format message: \ is escaped, " is kept as is for readability */
+    LR_ESCAPE_TEXT, /* a Text-format message: \ is escaped, " is kept as is for readability */
+    LR_ESCAPE_JSON_MIN /* a JSON document that is no log line (batch response, EMF): only what JSON
+                        * needs plus DEL, with \b and \f; C1 controls and U+2028/9 are kept */
 };
 
 /* The longest output one input character can produce ("\ufffd" or a 4-byte UTF-8 sequence). */

@@ -5,6 +5,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lr/utf8.h"
+
 #define DEPTH_WORDS ((DDB_MAX_JSON_DEPTH + 63) / 64)
 
 static bool is_ws(unsigned char c)
@@ -38,35 +40,6 @@ long ddb_jscan_hex4(const unsigned char *p)
         v = v * 16 + h;
     }
     return v;
-}
-
-/* Length of the well-formed UTF-8 sequence at p (RFC 3629: no overlongs, no surrogates), or 0. */
-static size_t utf8_len(const unsigned char *p, size_t avail)
-{
-    unsigned char c = p[0];
-    size_t n;
-    unsigned char lo = 0x80, hi = 0xBF;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF) {
-        n = 2;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        n = 3;
-        lo = c == 0xE0 ? 0xA0 : 0x80;
-        hi = c == 0xED ? 0x9F : 0xBF; /* UTF-16 surrogates are not characters */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        n = 4;
-        lo = c == 0xF0 ? 0x90 : 0x80;
-        hi = c == 0xF4 ? 0x8F : 0xBF;
-    } else {
-        return 0;
-    }
-    if (avail < n || p[1] < lo || p[1] > hi)
-        return 0;
-    for (size_t i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xBF)
-            return 0;
-    return n;
 }
 
 /* Validates a \u escape at s[*i] (the backslash), including surrogate pairing. */
@@ -126,7 +99,7 @@ static bool scan_string(const unsigned char *s, size_t len, size_t *pos, const c
             i += 2;
             continue;
         }
-        size_t n = utf8_len(s + i, len - i);
+        size_t n = lr_utf8_seq_len(s + i, len - i);
         if (!n) {
             *pos = i;
             *msg = "invalid UTF-8 in string";
