@@ -55,8 +55,8 @@ static void check_numbers(const struct ddb_attr *a)
 static void round_trip(const struct ddb_map *image)
 {
     static const char pre[] = "{\"Records\":[{\"dynamodb\":{\"NewImage\":";
-    struct ddb_buf b;
-    ddb_buf_init(&b, 0);
+    struct lr_buf b;
+    lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
     CHECK(ddb_image_serialize(image, &b) == DDB_OK);
     size_t n = sizeof(pre) - 1 + b.len + 4;
     char *doc = malloc(n);
@@ -72,12 +72,12 @@ static void round_trip(const struct ddb_map *image)
     ddb_event_clean_up(&again);
     free(doc);
     /* a tiny cap must fail cleanly, never cut a document */
-    struct ddb_buf small;
-    ddb_buf_init(&small, 8);
+    struct lr_buf small;
+    lr_buf_init(&small, 8);
     enum ddb_status st = ddb_image_serialize(image, &small);
     CHECK(st == DDB_OK ? small.len <= 8 : (st == DDB_E_TOO_LARGE && small.len == 0));
-    ddb_buf_clean_up(&small);
-    ddb_buf_clean_up(&b);
+    lr_buf_clean_up(&small);
+    lr_buf_clean_up(&b);
 }
 
 static void check_record(const struct ddb_record *r, const struct ddb_record *from_reader)

@@ -10,27 +10,27 @@
 void record_log_init(struct record_log *rl)
 {
     assert(rl);
-    ddb_buf_init(&rl->keys, RECORD_LOG_MAX_IMAGE_BYTES);
-    ddb_buf_init(&rl->new_image, RECORD_LOG_MAX_IMAGE_BYTES);
-    ddb_buf_init(&rl->old_image, RECORD_LOG_MAX_IMAGE_BYTES);
+    lr_buf_init(&rl->keys, RECORD_LOG_MAX_IMAGE_BYTES);
+    lr_buf_init(&rl->new_image, RECORD_LOG_MAX_IMAGE_BYTES);
+    lr_buf_init(&rl->old_image, RECORD_LOG_MAX_IMAGE_BYTES);
 }
 
 void record_log_clean_up(struct record_log *rl)
 {
     if (!rl)
         return;
-    ddb_buf_clean_up(&rl->keys);
-    ddb_buf_clean_up(&rl->new_image);
-    ddb_buf_clean_up(&rl->old_image);
+    lr_buf_clean_up(&rl->keys);
+    lr_buf_clean_up(&rl->new_image);
+    lr_buf_clean_up(&rl->old_image);
 }
 
 /* Serialises map into buf and fills the field: JSON when it fits, else a plain-text note, so the
  * line keeps the record's identity even when an image is too big to log. */
 static void image_field(struct lr_log_field *f, const char *key, const struct ddb_map *map,
-                        struct ddb_buf *buf)
+                        struct lr_buf *buf)
 {
     static const char too_large[] = "(omitted: larger than the per-image log cap)";
-    ddb_buf_reset(buf);
+    lr_buf_reset(buf);
     enum ddb_status st = ddb_image_serialize(map, buf);
     f->key = key;
     if (st == DDB_OK && buf->data) {

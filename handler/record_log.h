@@ -13,9 +13,9 @@
 
 /* Scratch buffers reused from record to record (owned by the struct; record_log_clean_up frees). */
 struct record_log {
-    struct ddb_buf keys;
-    struct ddb_buf new_image;
-    struct ddb_buf old_image;
+    struct lr_buf keys;
+    struct lr_buf new_image;
+    struct lr_buf old_image;
 };
 
 void record_log_init(struct record_log *rl);

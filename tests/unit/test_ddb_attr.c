@@ -125,11 +125,11 @@ static void test_valid_values(void **state)
         assert_int_equal(a->type, c->type);
         check_scalar(c, a);
         assert_int_equal(count_of(a), c->count);
-        struct ddb_buf b;
-        ddb_buf_init(&b, 0);
+        struct lr_buf b;
+        lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
         assert_int_equal(ddb_attr_serialize(a, &b), DDB_OK);
         assert_string_equal(b.data, c->serialized);
-        ddb_buf_clean_up(&b);
+        lr_buf_clean_up(&b);
         ddb_event_clean_up(&ev);
         free(json);
     }

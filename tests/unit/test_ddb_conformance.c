@@ -58,13 +58,13 @@ static void expect_map(const struct ddb_map *got, const cJSON *want, const char 
 static void expect_base64(struct ddb_bytes got, const cJSON *want)
 {
     struct ddb_attr a = {.type = DDB_B, .v.b = got};
-    struct ddb_buf b;
-    ddb_buf_init(&b, 0);
+    struct lr_buf b;
+    lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
     assert_int_equal(ddb_attr_serialize(&a, &b), DDB_OK);
     char expect[512];
     snprintf(expect, sizeof(expect), "{\"B\":\"%s\"}", want->valuestring);
     assert_string_equal(b.data, expect);
-    ddb_buf_clean_up(&b);
+    lr_buf_clean_up(&b);
 }
 
 static void expect_attr(const struct ddb_attr *got, const cJSON *want)

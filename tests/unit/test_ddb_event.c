@@ -411,11 +411,11 @@ static void test_fixture_numbers_unicode(void **state)
     const struct ddb_attr *ss = ddb_map_get(&r->new_image, "\xD0\xBA\xD0\xBB\xD1\x8E\xD1\x87", 8);
     assert_non_null(ss);
     assert_str(ss->v.ss.items[1], "\xE4\xB8\xAD");
-    struct ddb_buf b;
-    ddb_buf_init(&b, 0);
+    struct lr_buf b;
+    lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
     assert_int_equal(ddb_attr_serialize(ddb_map_get(&r->new_image, "escaped", 7), &b), DDB_OK);
     assert_string_equal(b.data, "{\"S\":\"line1\\nline2\\ttab \\\"q\\\" \\\\ / \\u001b[31m\"}");
-    ddb_buf_clean_up(&b);
+    lr_buf_clean_up(&b);
     ddb_event_clean_up(&ev);
     free(json);
 }
@@ -489,23 +489,16 @@ static const char *const fixture_names[] = {
     "tumbling_window.json", "unicode.json",   "view_types.json",
 };
 
-static void append(struct ddb_buf *b, const char *s)
+static void append(struct lr_buf *b, const char *s)
 {
-    size_t n = strlen(s);
-    assert_true(b->len + n <= b->max_len);
-    char *p = realloc(b->data, b->len + n + 1);
-    assert_non_null(p);
-    memcpy(p + b->len, s, n + 1);
-    b->data = p;
-    b->len += n;
-    b->alloc_ = b->len + 1;
+    assert_int_equal(lr_buf_append(b, s, strlen(s)), LR_OK);
 }
 
 /* Serialises the images of rec into a one-record event, parses it and compares. */
 static void round_trip(const struct ddb_record *rec)
 {
-    struct ddb_buf b;
-    ddb_buf_init(&b, 0);
+    struct lr_buf b;
+    lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
     append(&b, "{\"Records\":[{\"dynamodb\":{\"SequenceNumber\":\"1\",\"Keys\":");
     assert_int_equal(ddb_image_serialize(&rec->keys, &b), DDB_OK);
     append(&b, ",\"NewImage\":");
@@ -523,7 +516,7 @@ static void round_trip(const struct ddb_record *rec)
     assert_true(ddb_map_equal(&rec->new_image, &r2->new_image));
     assert_true(ddb_map_equal(&rec->old_image, &r2->old_image));
     ddb_event_clean_up(&again);
-    ddb_buf_clean_up(&b);
+    lr_buf_clean_up(&b);
 }
 
 static void compare_records(const struct ddb_record *a, const struct ddb_record *b)
@@ -575,36 +568,36 @@ static void test_serializer_cap_and_escaping(void **state)
 {
     (void)state;
     struct ddb_attr s = {.type = DDB_S, .v.s = {"ok\xff\xC2\x85" "e\x7f", 7}};
-    struct ddb_buf b;
-    ddb_buf_init(&b, 0);
+    struct lr_buf b;
+    lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
     assert_int_equal(ddb_attr_serialize(&s, &b), DDB_OK);
     assert_string_equal(b.data, "{\"S\":\"ok\\ufffd\\u0085e\\u007f\"}");
 
     struct ddb_attr sep = {.type = DDB_S, .v.s = {"a\xE2\x80\xA8" "b\n", 6}};
-    ddb_buf_reset(&b);
+    lr_buf_reset(&b);
     assert_int_equal(ddb_attr_serialize(&sep, &b), DDB_OK);
     assert_string_equal(b.data, "{\"S\":\"a\\u2028b\\n\"}"); /* no line separator survives */
-    ddb_buf_clean_up(&b);
+    lr_buf_clean_up(&b);
 
     struct ddb_attr n = {.type = DDB_N, .v.n = {"12345", 5}};
-    ddb_buf_init(&b, 14);
+    lr_buf_init(&b, 14);
     assert_int_equal(ddb_attr_serialize(&n, &b), DDB_OK); /* {"N":"12345"} is 13 bytes */
     assert_int_equal(b.len, 13);
     assert_int_equal(ddb_attr_serialize(&n, &b), DDB_E_TOO_LARGE);
     assert_int_equal(b.len, 13); /* all or nothing */
     assert_string_equal(b.data, "{\"N\":\"12345\"}");
-    ddb_buf_reset(&b);
+    lr_buf_reset(&b);
     assert_int_equal(b.len, 0);
-    ddb_buf_clean_up(&b);
-    ddb_buf_clean_up(&b);
+    lr_buf_clean_up(&b);
+    lr_buf_clean_up(&b);
 
     struct ddb_map absent = {0};
-    ddb_buf_init(&b, 0);
+    lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
     assert_int_equal(ddb_image_serialize(&absent, &b), DDB_OK);
     assert_string_equal(b.data, "null");
     struct ddb_attr bad = {.type = (enum ddb_type)0};
     assert_int_equal(ddb_attr_serialize(&bad, &b), DDB_E_INVALID_ARG);
-    ddb_buf_clean_up(&b);
+    lr_buf_clean_up(&b);
 }
 
 /* ---- the big batch ---- */

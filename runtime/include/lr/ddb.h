@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lr/buf.h"
 #include "lr/common.h"
 
 #ifdef __cplusplus
@@ -300,33 +301,18 @@ void ddb_reader_clean_up(struct ddb_reader *r);
 
 /* ---- Serialisation to compact DynamoDB JSON ---- */
 
-/* A growing output buffer with a cap fixed at init. data is heap memory owned by the buffer (NUL-
- * terminated after every successful append), freed by ddb_buf_clean_up(); take it over by copying. */
-struct ddb_buf {
-    char *data;
-    size_t len;
-    size_t max_len; /* cap on len */
-    size_t alloc_;  /* private */
-};
-
-/* Sets up an empty buffer that may grow to max_len bytes (0 means 6 MB). Allocates nothing yet. */
-void ddb_buf_init(struct ddb_buf *buf, size_t max_len);
-
-/* Empties the buffer, keeping its allocation. */
-void ddb_buf_reset(struct ddb_buf *buf);
-
-/* Frees the data and zeroes the buffer; safe on a zeroed buffer and safe to call twice. */
-void ddb_buf_clean_up(struct ddb_buf *buf);
+/* Output goes into a struct lr_buf (lr/buf.h) that the caller owns: it sets the cap with
+ * lr_buf_init(&b, cap), and frees it with lr_buf_clean_up(). */
 
 /* Appends one attribute value as compact DynamoDB JSON ({"S":"x"}, {"N":"1"}, {"B":"<base64>"}, ...).
  * Strings are escaped by lr_log_escape() (quotes, backslash, control bytes, DEL, C1, U+2028/9;
- * invalid UTF-8 becomes \ufffd), so the result is safe inside one log line. On DDB_E_TOO_LARGE the buffer is
- * restored to its previous length. */
-enum ddb_status ddb_attr_serialize(const struct ddb_attr *attr, struct ddb_buf *out) LR_NODISCARD;
+ * invalid UTF-8 becomes \ufffd), so the result is safe inside one log line. On DDB_E_TOO_LARGE (past
+ * out->cap, or out already overflowed) the buffer is restored to its previous length. */
+enum ddb_status ddb_attr_serialize(const struct ddb_attr *attr, struct lr_buf *out) LR_NODISCARD;
 
 /* Appends a map as a compact JSON object {"name":{...},...} (an image or Keys); an absent map
  * appends "null". Same escaping and cap rules as ddb_attr_serialize(). */
-enum ddb_status ddb_image_serialize(const struct ddb_map *map, struct ddb_buf *out) LR_NODISCARD;
+enum ddb_status ddb_image_serialize(const struct ddb_map *map, struct lr_buf *out) LR_NODISCARD;
 
 /* Deep equality of two values / maps (same types, same text, same bytes, same order). For tests and
  * round trips. */

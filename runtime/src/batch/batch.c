@@ -10,7 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "batch/jbuf.h"
+#include "lr/buf.h"
 #include "lr/emf.h"
 #include "lr/log.h"
 
@@ -132,7 +132,7 @@ struct walk {
     lr_batch_record_fn fn;
     void *user_data;
     struct lr_batch_result *res;
-    struct jbuf body;
+    struct lr_buf body;
     bool stop;
 };
 
@@ -193,9 +193,10 @@ static void report(struct walk *w, const struct ddb_record *rec, const char *why
     log_failure(rec, why);
     if (res->reported == 0)
         memcpy(res->checkpoint, rec->sequence_number.ptr, rec->sequence_number.len);
-    jbuf_append_cstr(&w->body, res->reported ? ",{\"itemIdentifier\":" : "{\"itemIdentifier\":");
-    jbuf_append_json_string(&w->body, rec->sequence_number.ptr, rec->sequence_number.len);
-    jbuf_append(&w->body, "}", 1);
+    lr_buf_put_str(&w->body, res->reported ? ",{\"itemIdentifier\":" : "{\"itemIdentifier\":");
+    lr_buf_put_json_string(&w->body, rec->sequence_number.ptr, rec->sequence_number.len,
+                           LR_JSON_ESCAPE_MIN);
+    lr_buf_put(&w->body, "}", 1);
     res->reported++;
 }
 
@@ -292,10 +293,10 @@ static void apply_all_failed(struct walk *w)
 static void finish_body(struct walk *w)
 {
     struct lr_batch_result *res = w->res;
-    jbuf_append(&w->body, k_body_close, sizeof(k_body_close) - 1);
+    lr_buf_put(&w->body, k_body_close, sizeof(k_body_close) - 1);
     if (res->status != LR_BATCH_OK)
         return;
-    res->body = jbuf_take(&w->body, &res->body_len);
+    res->body = lr_buf_take(&w->body, &res->body_len);
     if (!res->body)
         fail_invoke(w, LR_BATCH_E_TOO_LARGE, "the batch response would exceed %zu bytes",
                     LR_MAX_RESPONSE_BYTES);
@@ -315,13 +316,13 @@ enum lr_batch_status lr_batch_process(const char *json, size_t len,
         return out->status;
     }
     int64_t start = now_ms(opts);
-    jbuf_init(&w.body, LR_MAX_RESPONSE_BYTES);
-    jbuf_append(&w.body, k_body_open, sizeof(k_body_open) - 1);
+    lr_buf_init(&w.body, LR_MAX_RESPONSE_BYTES);
+    lr_buf_put(&w.body, k_body_open, sizeof(k_body_open) - 1);
     walk_records(&w, json ? json : "", len);
     out->skipped = out->batch_size - out->processed;
     apply_all_failed(&w);
     finish_body(&w);
-    jbuf_clean_up(&w.body);
+    lr_buf_clean_up(&w.body);
     out->elapsed_ms = now_ms(opts) - start;
     return out->status;
 }

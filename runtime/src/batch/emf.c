@@ -2,12 +2,14 @@
 #include "lr/emf.h"
 
 #include <assert.h>
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-#include "batch/jbuf.h"
+#include "lr/buf.h"
 
 const char *lr_emf_status_str(enum lr_emf_status st)
 {
@@ -101,35 +103,48 @@ static enum lr_emf_status validate(const struct lr_emf_doc *d)
     return st;
 }
 
-static void render_directive(struct jbuf *b, const struct lr_emf_doc *d)
+static void put_json(struct lr_buf *b, const char *bytes, size_t len)
 {
-    jbuf_append_cstr(b, "{\"Namespace\":");
-    jbuf_append_json_string(b, d->namespace_name, strlen(d->namespace_name));
-    jbuf_append_cstr(b, ",\"Dimensions\":[[");
-    for (size_t i = 0; i < d->n_dimensions; i++) {
-        if (i)
-            jbuf_append(b, ",", 1);
-        jbuf_append_json_string(b, d->dimensions[i].name, strlen(d->dimensions[i].name));
-    }
-    jbuf_append_cstr(b, "]],\"Metrics\":[");
-    for (size_t i = 0; i < d->n_metrics; i++) {
-        const struct lr_emf_metric *m = &d->metrics[i];
-        jbuf_append_cstr(b, i ? ",{\"Name\":" : "{\"Name\":");
-        jbuf_append_json_string(b, m->name, strlen(m->name));
-        jbuf_append_cstr(b, ",\"Unit\":\"");
-        jbuf_append_cstr(b, m->unit ? m->unit : "None");
-        jbuf_append_cstr(b, "\"}");
-    }
-    jbuf_append_cstr(b, "]}");
+    lr_buf_put_json_string(b, bytes, len, LR_JSON_ESCAPE_MIN);
 }
 
-static void render_members(struct jbuf *b, const struct lr_emf_member *m, size_t n)
+static void put_i64(struct lr_buf *b, int64_t v)
+{
+    char tmp[32];
+    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
+    if (n > 0)
+        lr_buf_put(b, tmp, (size_t)n);
+}
+
+static void render_directive(struct lr_buf *b, const struct lr_emf_doc *d)
+{
+    lr_buf_put_str(b, "{\"Namespace\":");
+    put_json(b, d->namespace_name, strlen(d->namespace_name));
+    lr_buf_put_str(b, ",\"Dimensions\":[[");
+    for (size_t i = 0; i < d->n_dimensions; i++) {
+        if (i)
+            lr_buf_put(b, ",", 1);
+        put_json(b, d->dimensions[i].name, strlen(d->dimensions[i].name));
+    }
+    lr_buf_put_str(b, "]],\"Metrics\":[");
+    for (size_t i = 0; i < d->n_metrics; i++) {
+        const struct lr_emf_metric *m = &d->metrics[i];
+        lr_buf_put_str(b, i ? ",{\"Name\":" : "{\"Name\":");
+        put_json(b, m->name, strlen(m->name));
+        lr_buf_put_str(b, ",\"Unit\":\"");
+        lr_buf_put_str(b, m->unit ? m->unit : "None");
+        lr_buf_put_str(b, "\"}");
+    }
+    lr_buf_put_str(b, "]}");
+}
+
+static void render_members(struct lr_buf *b, const struct lr_emf_member *m, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        jbuf_append(b, ",", 1);
-        jbuf_append_json_string(b, m[i].name, strlen(m[i].name));
-        jbuf_append(b, ":", 1);
-        jbuf_append_json_string(b, m[i].value.ptr, m[i].value.len);
+        lr_buf_put(b, ",", 1);
+        put_json(b, m[i].name, strlen(m[i].name));
+        lr_buf_put(b, ":", 1);
+        put_json(b, m[i].value.ptr, m[i].value.len);
     }
 }
 
@@ -141,22 +156,22 @@ enum lr_emf_status lr_emf_render(const struct lr_emf_doc *doc, char **out, size_
     enum lr_emf_status st = validate(doc);
     if (st != LR_EMF_OK)
         return st;
-    struct jbuf b;
-    jbuf_init(&b, LR_EMF_MAX_LINE_BYTES);
-    jbuf_append_cstr(&b, "{\"_aws\":{\"Timestamp\":");
-    jbuf_append_i64(&b, doc->timestamp_ms);
-    jbuf_append_cstr(&b, ",\"CloudWatchMetrics\":[");
+    struct lr_buf b;
+    lr_buf_init(&b, LR_EMF_MAX_LINE_BYTES);
+    lr_buf_put_str(&b, "{\"_aws\":{\"Timestamp\":");
+    put_i64(&b, doc->timestamp_ms);
+    lr_buf_put_str(&b, ",\"CloudWatchMetrics\":[");
     render_directive(&b, doc);
-    jbuf_append_cstr(&b, "]}");
+    lr_buf_put_str(&b, "]}");
     render_members(&b, doc->dimensions, doc->n_dimensions);
     render_members(&b, doc->properties, doc->n_properties);
     for (size_t i = 0; i < doc->n_metrics; i++) {
-        jbuf_append(&b, ",", 1);
-        jbuf_append_json_string(&b, doc->metrics[i].name, strlen(doc->metrics[i].name));
-        jbuf_append(&b, ":", 1);
-        jbuf_append_i64(&b, doc->metrics[i].value);
+        lr_buf_put(&b, ",", 1);
+        put_json(&b, doc->metrics[i].name, strlen(doc->metrics[i].name));
+        lr_buf_put(&b, ":", 1);
+        put_i64(&b, doc->metrics[i].value);
     }
-    jbuf_append(&b, "}", 1);
-    *out = jbuf_take(&b, out_len);
+    lr_buf_put(&b, "}", 1);
+    *out = lr_buf_take(&b, out_len);
     return *out ? LR_EMF_OK : LR_EMF_E_TOO_LARGE;
 }

@@ -1,9 +1,11 @@
-/* Capped growing byte buffer. */
-#include "core/lr_buf.h"
+/* Capped growing byte buffer, shared by every renderer in the tree. */
+#include "lr/buf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "core/lr_log_escape.h"
 
 void lr_buf_init(struct lr_buf *b, size_t cap)
 {
@@ -15,7 +17,7 @@ char *lr_buf_reserve(struct lr_buf *b, size_t n)
 {
     if (n > b->cap || b->len > b->cap - n)
         return NULL;
-    size_t need = b->len + n + 1; /* + NUL; cannot overflow: cap is far below SIZE_MAX */
+    size_t need = b->len + n + 1; /* + NUL; cannot overflow: len + n <= cap < SIZE_MAX */
     if (need > b->alloc) {
         size_t alloc = b->alloc ? b->alloc : 256;
         while (alloc < need)
@@ -48,17 +50,87 @@ enum lr_status lr_buf_append(struct lr_buf *b, const void *bytes, size_t n)
     return LR_OK;
 }
 
+/* Room for n more bytes for a sticky put, or NULL (and overflow set) when there is none. */
+static char *put_reserve(struct lr_buf *b, size_t n)
+{
+    char *dst = b->overflow ? NULL : lr_buf_reserve(b, n);
+    if (dst == NULL)
+        b->overflow = true;
+    return dst;
+}
+
+void lr_buf_put(struct lr_buf *b, const void *bytes, size_t n)
+{
+    if (n == 0)
+        return; /* nothing to add: neither allocates nor overflows */
+    char *dst = put_reserve(b, n);
+    if (dst == NULL)
+        return;
+    memcpy(dst, bytes, n);
+    lr_buf_commit(b, n);
+}
+
+void lr_buf_put_str(struct lr_buf *b, const char *s)
+{
+    lr_buf_put(b, s, strlen(s));
+}
+
+void lr_buf_put_json_string(struct lr_buf *b, const char *bytes, size_t n, enum lr_json_escape how)
+{
+    enum lr_escape_mode mode = how == LR_JSON_ESCAPE_MIN ? LR_ESCAPE_JSON_MIN : LR_ESCAPE_JSON;
+    size_t need = 0;
+    if (b->overflow)
+        return; /* do not spend a pass on a document that is already lost */
+    lr_log_escape_ex(NULL, 0, bytes, n, mode, &need);
+    lr_buf_put(b, "\"", 1);
+    if (need > 0) {
+        char *dst = put_reserve(b, need);
+        if (dst == NULL)
+            return;
+        lr_buf_commit(b, lr_log_escape_ex(dst, need, bytes, n, mode, NULL));
+    }
+    lr_buf_put(b, "\"", 1);
+}
+
+void lr_buf_rewind(struct lr_buf *b, size_t len)
+{
+    b->overflow = false;
+    if (len < b->len) {
+        b->len = len;
+        b->data[len] = '\0';
+    }
+}
+
+char *lr_buf_take(struct lr_buf *b, size_t *len_out)
+{
+    char *out = NULL;
+    size_t len = 0;
+    if (!b->overflow && (b->data != NULL || lr_buf_reserve(b, 0) != NULL)) {
+        out = b->data; /* reserve(0) gave an empty document its NUL */
+        len = b->len;
+        b->data = NULL;
+    }
+    lr_buf_clean_up(b);
+    if (len_out)
+        *len_out = len;
+    return out;
+}
+
 void lr_buf_reset(struct lr_buf *b)
 {
     b->len = 0;
+    b->overflow = false;
     if (b->data != NULL)
         b->data[0] = '\0';
 }
 
 void lr_buf_clean_up(struct lr_buf *b)
 {
+    if (b == NULL)
+        return;
     free(b->data);
     b->data = NULL;
     b->len = 0;
     b->alloc = 0;
+    b->overflow = false;
 }

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lr_buf.h"
+#include "lr/buf.h"
 #include "core/lr_clock.h"
 #include "core/lr_headers.h"
 #include "core/lr_response.h"

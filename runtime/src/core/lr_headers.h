@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/lr_buf.h"
+#include "lr/buf.h"
 #include "lr/runtime.h"
 
 /* One header line (name, colon, value, CRLF) longer than this is refused with LR_E_TOO_LARGE. */

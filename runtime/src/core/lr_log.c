@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lr_buf.h"
+#include "lr/buf.h"
 #include "core/lr_clock.h"
 #include "core/lr_log_escape.h"
 #include "core/lr_log_internal.h"

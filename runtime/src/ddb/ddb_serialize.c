@@ -1,177 +1,135 @@
 /* Compact DynamoDB JSON output into a capped buffer, and deep equality for round trips. Recursion
  * follows the parsed model, whose nesting the parser bounded to DDB_MAX_NESTING. */
-#include <stdlib.h>
 #include <string.h>
 
 #include "ddb/ddb_base64.h"
+#include "lr/buf.h"
 #include "lr/ddb.h"
-#include "lr/log.h"
 
-#define DEFAULT_MAX ((size_t)6 * 1024 * 1024)
-
-void ddb_buf_init(struct ddb_buf *buf, size_t max_len)
+static void put_quoted(struct lr_buf *b, const char *s, size_t n)
 {
-    memset(buf, 0, sizeof(*buf));
-    buf->max_len = max_len ? max_len : DEFAULT_MAX;
+    lr_buf_put_json_string(b, s, n, LR_JSON_ESCAPE_LOG); /* the result goes into log lines */
 }
 
-void ddb_buf_reset(struct ddb_buf *buf)
-{
-    buf->len = 0;
-    if (buf->data)
-        buf->data[0] = '\0';
-}
-
-void ddb_buf_clean_up(struct ddb_buf *buf)
-{
-    if (!buf)
-        return;
-    free(buf->data);
-    memset(buf, 0, sizeof(*buf));
-}
-
-/* Room for n more bytes plus the NUL, within the cap. */
-static bool reserve(struct ddb_buf *b, size_t n)
-{
-    if (n > b->max_len - b->len)
-        return false;
-    size_t need = b->len + n + 1;
-    if (need <= b->alloc_)
-        return true;
-    size_t size = b->alloc_ ? b->alloc_ : 256;
-    while (size < need)
-        size = size > SIZE_MAX / 2 ? need : size * 2;
-    char *p = realloc(b->data, size);
-    if (!p)
-        abort(); /* out-of-memory: Lambda replaces the sandbox */
-    b->data = p;
-    b->alloc_ = size;
-    return true;
-}
-
-static bool put(struct ddb_buf *b, const char *s, size_t n)
-{
-    if (!reserve(b, n))
-        return false;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-    return true;
-}
-
-static bool put_lit(struct ddb_buf *b, const char *s)
-{
-    return put(b, s, strlen(s));
-}
-
-static bool put_quoted(struct ddb_buf *b, const char *s, size_t n)
-{
-    size_t need = lr_log_escape(NULL, 0, s, n);
-    if (!put_lit(b, "\"") || !reserve(b, need + 1))
-        return false;
-    lr_log_escape(b->data + b->len, need + 1, s, n);
-    b->len += need;
-    return put_lit(b, "\"");
-}
-
-static bool put_base64(struct ddb_buf *b, struct ddb_bytes bytes)
+static void put_base64(struct lr_buf *b, struct ddb_bytes bytes)
 {
     size_t n = ddb_base64_encoded_len(bytes.len);
-    if (!put_lit(b, "\"") || !reserve(b, n))
-        return false;
-    ddb_base64_encode(bytes.ptr, bytes.len, b->data + b->len);
-    b->len += n;
-    return put_lit(b, "\"");
-}
-
-static bool put_attr(struct ddb_buf *b, const struct ddb_attr *a);
-
-static bool put_map(struct ddb_buf *b, const struct ddb_map *m)
-{
-    if (!put_lit(b, "{"))
-        return false;
-    for (size_t i = 0; i < m->count; i++) {
-        const struct ddb_member *mem = &m->members[i];
-        if ((i && !put_lit(b, ",")) || !put_quoted(b, mem->name.ptr, mem->name.len) ||
-            !put_lit(b, ":") || !put_attr(b, &mem->value))
-            return false;
+    lr_buf_put(b, "\"", 1);
+    char *dst = b->overflow ? NULL : lr_buf_reserve(b, n);
+    if (dst == NULL) {
+        b->overflow = true;
+        return;
     }
-    return put_lit(b, "}");
+    ddb_base64_encode(bytes.ptr, bytes.len, dst);
+    lr_buf_commit(b, n);
+    lr_buf_put(b, "\"", 1);
 }
 
-static bool put_array(struct ddb_buf *b, const struct ddb_attr *a)
+static void put_attr(struct lr_buf *b, const struct ddb_attr *a);
+
+/* The renderers use the buffer's sticky overflow; loops stop at it so a too-large image costs no
+ * more than the part that fit. */
+static void put_map(struct lr_buf *b, const struct ddb_map *m)
+{
+    lr_buf_put(b, "{", 1);
+    for (size_t i = 0; i < m->count && !b->overflow; i++) {
+        const struct ddb_member *mem = &m->members[i];
+        if (i)
+            lr_buf_put(b, ",", 1);
+        put_quoted(b, mem->name.ptr, mem->name.len);
+        lr_buf_put(b, ":", 1);
+        put_attr(b, &mem->value);
+    }
+    lr_buf_put(b, "}", 1);
+}
+
+static void put_array(struct lr_buf *b, const struct ddb_attr *a)
 {
     size_t count = a->type == DDB_BS ? a->v.bs.count : a->type == DDB_L ? a->v.l.count : a->v.ss.count;
-    if (!put_lit(b, "["))
-        return false;
-    for (size_t i = 0; i < count; i++) {
-        bool ok = !i || put_lit(b, ",");
+    lr_buf_put(b, "[", 1);
+    for (size_t i = 0; i < count && !b->overflow; i++) {
+        if (i)
+            lr_buf_put(b, ",", 1);
         if (a->type == DDB_BS)
-            ok = ok && put_base64(b, a->v.bs.items[i]);
+            put_base64(b, a->v.bs.items[i]);
         else if (a->type == DDB_L)
-            ok = ok && put_attr(b, &a->v.l.items[i]);
+            put_attr(b, &a->v.l.items[i]);
         else
-            ok = ok && put_quoted(b, a->v.ss.items[i].ptr, a->v.ss.items[i].len);
-        if (!ok)
-            return false;
+            put_quoted(b, a->v.ss.items[i].ptr, a->v.ss.items[i].len);
     }
-    return put_lit(b, "]");
+    lr_buf_put(b, "]", 1);
 }
 
-static bool put_value(struct ddb_buf *b, const struct ddb_attr *a)
+static void put_value(struct lr_buf *b, const struct ddb_attr *a)
 {
     switch (a->type) {
     case DDB_S:
-        return put_quoted(b, a->v.s.ptr, a->v.s.len);
+        put_quoted(b, a->v.s.ptr, a->v.s.len);
+        return;
     case DDB_N:
-        return put_quoted(b, a->v.n.ptr, a->v.n.len);
+        put_quoted(b, a->v.n.ptr, a->v.n.len);
+        return;
     case DDB_B:
-        return put_base64(b, a->v.b);
+        put_base64(b, a->v.b);
+        return;
     case DDB_SS:
     case DDB_NS:
     case DDB_BS:
     case DDB_L:
-        return put_array(b, a);
+        put_array(b, a);
+        return;
     case DDB_M:
-        return put_map(b, &a->v.m);
+        put_map(b, &a->v.m);
+        return;
     case DDB_NULL:
-        return put_lit(b, "true");
+        lr_buf_put_str(b, "true");
+        return;
     case DDB_BOOL:
-        return put_lit(b, a->v.boolean ? "true" : "false");
+        lr_buf_put_str(b, a->v.boolean ? "true" : "false");
+        return;
     }
-    return false;
 }
 
-static bool put_attr(struct ddb_buf *b, const struct ddb_attr *a)
+static void put_attr(struct lr_buf *b, const struct ddb_attr *a)
 {
-    return put_lit(b, "{\"") && put_lit(b, ddb_type_name(a->type)) && put_lit(b, "\":") &&
-           put_value(b, a) && put_lit(b, "}");
+    lr_buf_put_str(b, "{\"");
+    lr_buf_put_str(b, ddb_type_name(a->type));
+    lr_buf_put_str(b, "\":");
+    put_value(b, a);
+    lr_buf_put(b, "}", 1);
 }
 
-static enum ddb_status finish(struct ddb_buf *b, size_t before, bool ok)
+static enum ddb_status finish(struct lr_buf *b, size_t before)
 {
-    if (ok)
+    if (!b->overflow)
         return DDB_OK;
-    b->len = before; /* all or nothing: a cut document would not be JSON */
-    if (b->data)
-        b->data[before] = '\0';
+    lr_buf_rewind(b, before); /* all or nothing: a cut document would not be JSON */
     return DDB_E_TOO_LARGE;
 }
 
-enum ddb_status ddb_attr_serialize(const struct ddb_attr *attr, struct ddb_buf *out)
+enum ddb_status ddb_attr_serialize(const struct ddb_attr *attr, struct lr_buf *out)
 {
     if (!attr || !out || attr->type < DDB_S || attr->type > DDB_BOOL)
         return DDB_E_INVALID_ARG;
+    if (out->overflow)
+        return DDB_E_TOO_LARGE; /* a caller's earlier put already cut the document */
     size_t before = out->len;
-    return finish(out, before, put_attr(out, attr));
+    put_attr(out, attr);
+    return finish(out, before);
 }
 
-enum ddb_status ddb_image_serialize(const struct ddb_map *map, struct ddb_buf *out)
+enum ddb_status ddb_image_serialize(const struct ddb_map *map, struct lr_buf *out)
 {
     if (!map || !out)
         return DDB_E_INVALID_ARG;
+    if (out->overflow)
+        return DDB_E_TOO_LARGE;
     size_t before = out->len;
-    return finish(out, before, map->present ? put_map(out, map) : put_lit(out, "null"));
+    if (map->present)
+        put_map(out, map);
+    else
+        lr_buf_put_str(out, "null");
+    return finish(out, before);
 }
 
 /* ---- Equality ---- */
