@@ -105,9 +105,10 @@ char *lr_buf_take(struct lr_buf *b, size_t *len_out)
 {
     char *out = NULL;
     size_t len = 0;
-    if (!b->overflow && (b->data != NULL || lr_buf_reserve(b, 0) != NULL)) {
-        out = b->data; /* reserve(0) gave an empty document its NUL */
+    if (!b->overflow && lr_buf_reserve(b, 0) != NULL) { /* an empty buffer gets its memory */
+        out = b->data;
         len = b->len;
+        out[len] = '\0';
         b->data = NULL;
     }
     lr_buf_clean_up(b);
