@@ -1,5 +1,6 @@
 /* libFuzzer target: everything that turns untrusted bytes into a document Lambda or CloudWatch reads.
- * The first input byte picks the part and its options, the rest is the untrusted input:
+ * The first input byte picks the part and its options, the rest is the untrusted input (an input that
+ * starts like a JSON document, e.g. a fixture event, goes to part 2 whole):
  *   0  lr_response_failure(message, type): the body must be valid JSON of exactly the Lambda error
  *      shape, the error-type header value safe printable ASCII.
  *   1  lr_log_escape (JSON mode) and lr_log_escape_ex (both modes) at a fuzzed capacity: output free of
@@ -238,6 +239,12 @@ static void fuzz_batch(uint8_t opts, uint8_t fail_mask, const uint8_t *data, siz
     lr_batch_result_clean_up(&res);
 }
 
+/* '{', leading blank or a UTF-8 BOM: the input is a whole event document rather than a selector byte. */
+static bool looks_like_event(uint8_t first)
+{
+    return first == '{' || first == ' ' || first == '\n' || first == '\r' || first == '\t' || first == 0xef;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     static FILE *sink;
@@ -250,6 +257,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* Logging stays on (at TRACE for half the inputs) so its escaping runs on every path. */
     lr_log_configure((data[1] & 1) ? LR_LOG_FORMAT_JSON : LR_LOG_FORMAT_TEXT,
                      (data[1] & 2) ? LR_LOG_TRACE : LR_LOG_ERROR, sink, 0);
+    if (looks_like_event(data[0])) {
+        /* A plain event file (fixtures, tests/data) seeds the batch part as it is; its options come
+         * from its size so that different files take different paths. */
+        fuzz_batch((uint8_t)size, (uint8_t)(size >> 3), data, size);
+        return 0;
+    }
     switch (data[0] % 3) {
     case 0:
         fuzz_failure(data + 2, size - 2);
