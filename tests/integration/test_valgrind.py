@@ -118,6 +118,32 @@ class TestValgrindMemcheck(unittest.TestCase):
         logs, output = self.run_under_valgrind(env, steps)
         self.assert_clean(logs, output)
 
+    def test_runtime_api_faults(self):
+        # The runtime's error paths (reset connections, missing headers, refused posts) are where a
+        # leak would hide; each fault applies to the next matching exchange. response-500 makes the
+        # bootstrap exit, so valgrind checks that process's whole life too.
+        faults = ("next-reset-before-body", "next-reset-mid-body", "next-delay-body-ms=300",
+                  "next-omit-request-id", "next-bad-deadline", "next-omit-deadline", "response-413",
+                  "response-403", "response-400", "response-500")
+
+        def steps(emu):
+            for i, fault in enumerate(faults):
+                emu.add_fault(fault)
+                status, hdrs, body = emu.invoke(event(10 * i + 1, 3), timeout_s=120)
+                self.assertEqual(status, 200, (fault, body))
+            # The exit after response-500 may still be racing with this invoke (which then fails
+            # with Runtime.ExitError, as on Lambda); the one after it runs on a new bootstrap.
+            for _ in range(2):
+                status, hdrs, body = emu.invoke(event(500, 2), timeout_s=120)
+                if "x-amz-function-error" not in hdrs:
+                    break
+            self.assertEqual((status, body), (200, b'{"batchItemFailures":[]}'), hdrs)
+
+        logs, output = self.run_under_valgrind({"AWS_LAMBDA_LOG_LEVEL": "TRACE"}, steps)
+        self.assert_clean(logs, output)
+        self.assertGreaterEqual(sum("ERROR SUMMARY" in t for t in logs.values()), 2,
+                                "the bootstrap did not exit on response-500:\n%s" % output[-3000:])
+
     def test_deadline_guard_stop(self):
         # The invoke gets 60 s; a 59 s margin and 100 ms per record make the guard stop the batch
         # part-way (after about 10 records), reporting the first record it did not start.
