@@ -20,7 +20,7 @@ LOG_MAX_LINE = 240 * 1024  # LR_LOG_DEFAULT_MAX_LINE in lr/log.h
 EMULATOR_PREFIXES = ("START RequestId:", "END RequestId:", "REPORT RequestId:", "INIT_REPORT",
                      "lambda-emu:")
 
-# name -> payload placed between "<NAME>-TAG" and "<NAME>-END" in an S attribute.
+# name -> payload, placed as TAG<name>TAG<payload>END<name>END in S attributes (see tagged()).
 HOSTILE = {
     "NL": "\nFORGED {\"level\":\"ERROR\",\"message\":\"forged\"}\n",
     "CR": "\rFORGED-CR\r\n",
@@ -30,8 +30,10 @@ HOSTILE = {
     "QUOTE": "\"}, {\"level\":\"FATAL\",\"message\":\"forged\\",
     "UNI": "caf\u00e9 \u6f22 \U0001F600 \u2028\u2029",
 }
-BIG_CHUNK = "ab\n\x1b"  # 400 KB of it: escaping makes it larger than the line cap
+BIG_CHUNK = "ab\n\x1b"  # 400 KB of it: escaped, larger than the handler's 200 KB per-image cap
 BIG_VALUE_BYTES = 400 * 1024
+# Two images of 188 KB each fit the per-image cap but not the 240 KB line: the logger must cut the line.
+WIDE_VALUE = "abcd" * 47000
 
 SECRET_ENV = {
     "AWS_ACCESS_KEY_ID": "ASIALRMARKERKEYID7Q2Z",
@@ -45,11 +47,13 @@ def seq(n):
     return "%021d" % (4000000000000000000000 + n)
 
 
-def record(n, keys, new_image=None, event_name="INSERT"):
+def record(n, keys, new_image=None, event_name="INSERT", old_image=None):
     ddb = {"ApproximateCreationDateTime": 1767225600, "Keys": keys, "SequenceNumber": seq(n),
            "SizeBytes": 100, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     if new_image is not None:
         ddb["NewImage"] = new_image
+    if old_image is not None:
+        ddb["OldImage"] = old_image
     return {"eventID": "ev%d" % n, "eventName": event_name, "eventVersion": "1.1",
             "eventSource": "aws:dynamodb", "awsRegion": "us-east-1", "dynamodb": ddb,
             "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/Forge/stream/"
@@ -73,6 +77,9 @@ def hostile_event():
     big = (BIG_CHUNK * (BIG_VALUE_BYTES // len(BIG_CHUNK)))
     bigkey = {"pk": {"S": "TAGBIGKEYTAG"}}
     records.append(record(100, bigkey, {"pk": bigkey["pk"], "v": {"S": tagged("BIG", big)}}))
+    widekey = {"pk": {"S": "TAGWIDEKEYTAG"}}
+    wide = {"pk": widekey["pk"], "v": {"S": tagged("WIDE", WIDE_VALUE)}}
+    records.append(record(101, widekey, wide, "MODIFY", wide))
     return {"Records": records}
 
 
@@ -188,20 +195,30 @@ class TestLogForging(unittest.TestCase, LogOutputChecks):
         self.assertEqual({n for n in seen if n.startswith("K")}, {"K" + n for n in HOSTILE}, seen)
         if records_mode == "full":
             self.assertTrue(set(HOSTILE) <= seen, "values not logged: %s" % (set(HOSTILE) - seen))
-        big = [ln for ln in lines if "TAGBIGKEYTAG" in ln]
-        self.assertTrue(big, "the 400 KB record was not logged")
         big_value = BIG_CHUNK * (BIG_VALUE_BYTES // len(BIG_CHUNK))
-        for ln in big:  # cut to the cap, still one line; what is printed is a prefix of the value
-            self.assertLessEqual(len(ln.encode()), LOG_MAX_LINE)
-            if fmt == "JSON":
-                json.loads(ln)
-            i = ln.find("TAGBIGTAG")
-            if i >= 0:
-                printed = ln[i + len("TAGBIGTAG"):]
-                printed = printed[:printed.rfind("ab")]  # drop the cut tail and what follows it
-                self.assertTrue(any(big_value.startswith(d) for d in decodings(printed)),
-                                "400 KB value mangled: %r" % printed[:200])
+        for name, value in (("BIG", big_value), ("WIDE", WIDE_VALUE)):
+            rec_lines = [ln for ln in lines if "TAG%sKEYTAG" % name in ln]
+            self.assertTrue(rec_lines, "the %s record was not logged" % name)
+            for ln in rec_lines:
+                self.check_long_line(ln, fmt, name, value)
+        if records_mode == "full":  # the wide images were printed, and the line says it was cut
+            wide = [ln for ln in lines if "TAGWIDETAG" in ln]
+            self.assertTrue(wide, "the 188 KB images were not logged")
+            self.assertTrue(any("truncated" in ln for ln in wide), "over the cap, not marked as cut")
         return lines
+
+    def check_long_line(self, ln, fmt, name, value):
+        """Cut to the cap, still one valid line; what is printed of the value is a prefix of it."""
+        self.assertLessEqual(len(ln.encode()), LOG_MAX_LINE)
+        if fmt == "JSON":
+            json.loads(ln)
+        tag = "TAG%sTAG" % name
+        i = ln.find(tag)
+        if i >= 0:
+            printed = ln[i + len(tag):]
+            printed = printed[:printed.rfind("ab")]  # drop the cut tail and what follows it
+            self.assertTrue(any(value.startswith(d) for d in decodings(printed)),
+                            "%s value mangled: %r" % (name, printed[:200]))
 
     def test_text_full(self):
         self.check_run("Text", "full")
