@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lr/ddb.h"
+#include "lr/runtime.h"
 
 static bool bad(char *msg, size_t cap, const char *var, const char *value, const char *want)
 {
@@ -57,21 +58,14 @@ static bool parse_emf(struct handler_config *cfg, char *msg, size_t cap)
     return true;
 }
 
-/* Bounded decimal: 1..7 digits, <= max. */
+/* Milliseconds: 1..7 decimal digits and at most max (lr_parse_u64 rejects signs, spaces, garbage). */
 static bool parse_ms(const char *s, int64_t max, int64_t *out)
 {
     size_t len = strlen(s);
-    int64_t v = 0;
-    if (len == 0 || len > 7)
+    uint64_t v = 0;
+    if (len > 7 || lr_parse_u64(s, len, (uint64_t)max, &v) != LR_OK)
         return false;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (s[i] - '0');
-    }
-    if (v > max)
-        return false;
-    *out = v;
+    *out = (int64_t)v;
     return true;
 }
 

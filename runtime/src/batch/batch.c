@@ -65,22 +65,14 @@ void lr_batch_options_init(struct lr_batch_options *opts)
 
 /* ---- configuration from the environment ---- */
 
-/* Bounded decimal parser: 1..7 digits, nothing else (strtol would accept signs, spaces, garbage). */
+/* Milliseconds: 1..7 decimal digits and at most max (lr_parse_u64 rejects signs, spaces, garbage). */
 static bool parse_ms(const char *s, int64_t max, int64_t *out)
 {
     size_t len = strlen(s);
-    if (len == 0 || len > 7)
+    uint64_t v = 0;
+    if (len > 7 || lr_parse_u64(s, len, (uint64_t)max, &v) != LR_OK)
         return false;
-    int64_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < '0' || c > '9')
-            return false;
-        v = v * 10 + (c - '0');
-    }
-    if (v > max)
-        return false;
-    *out = v;
+    *out = (int64_t)v;
     return true;
 }
 
