@@ -2,7 +2,10 @@
 #include "fault.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <string.h>
+
+#include "num.h"
 
 #define MAX_ARMED 64
 
@@ -35,22 +38,6 @@ static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static struct armed armed[MAX_ARMED];
 static size_t n_armed;
 static uint64_t fired;
-
-/* Bounded decimal: 1..9 digits, so the value always fits in uint32_t. */
-static bool parse_u32(const char *s, size_t len, uint32_t *out)
-{
-    if (len == 0 || len > 9)
-        return false;
-    uint32_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < '0' || c > '9')
-            return false;
-        v = v * 10u + (uint32_t)(c - '0');
-    }
-    *out = v;
-    return true;
-}
 
 static bool is_blank(unsigned char c)
 {
@@ -94,7 +81,8 @@ enum fault_status fault_arm(const char *spec, size_t len)
     uint32_t count = 1;
     const char *colon = rfind(spec, len, ':');
     if (colon) {
-        if (!parse_u32(colon + 1, (size_t)(spec + len - colon - 1), &count) || count == 0)
+        size_t n = (size_t)(spec + len - colon - 1);
+        if (!num_parse_u32(colon + 1, n, UINT32_MAX, &count) || count == 0)
             return FAULT_E_BAD_NUMBER;
         len = (size_t)(colon - spec);
     }
@@ -106,7 +94,7 @@ enum fault_status fault_arm(const char *spec, size_t len)
         return FAULT_E_UNKNOWN_NAME;
     if (kinds[k].has_param != (eq != NULL))
         return FAULT_E_BAD_NUMBER;
-    if (eq && !parse_u32(eq + 1, (size_t)(spec + len - eq - 1), &f.param))
+    if (eq && !num_parse_u32(eq + 1, (size_t)(spec + len - eq - 1), UINT32_MAX, &f.param))
         return FAULT_E_BAD_NUMBER;
     f.kind = kinds[k].kind;
     return push(f, count);

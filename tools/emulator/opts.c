@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fault.h"
+#include "num.h"
 
 #define DEFAULT_TIMEOUT_MS 300000u
 #define MAX_TIMEOUT_MS (15u * 60u * 1000u * 4u) /* generous: tests may want long timeouts */
@@ -24,20 +25,7 @@ static const char usage[] =
 /* Bounded decimal: 1..9 digits and at most max. */
 static bool parse_num(const char *s, uint32_t max, uint32_t *out)
 {
-    size_t len = strlen(s);
-    if (len == 0 || len > 9)
-        return false;
-    uint32_t v = 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < '0' || c > '9')
-            return false;
-        v = v * 10u + (uint32_t)(c - '0');
-    }
-    if (v > max)
-        return false;
-    *out = v;
-    return true;
+    return num_parse_u32(s, strlen(s), max, out);
 }
 
 static void set_defaults(struct opts *o)
