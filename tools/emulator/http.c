@@ -46,6 +46,15 @@ void http_body_append(struct http_body *b, const char *data, size_t n)
     b->len += n;
 }
 
+bool http_body_collect(struct http_body *b, const char *upload, size_t *upload_size)
+{
+    if (*upload_size == 0)
+        return false;
+    http_body_append(b, upload, *upload_size);
+    *upload_size = 0;
+    return true;
+}
+
 struct blob *http_body_take(struct http_body *b)
 {
     if (b->too_large)

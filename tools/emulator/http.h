@@ -21,6 +21,10 @@ struct http_body {
 
 void http_body_init(struct http_body *b, size_t max);
 void http_body_append(struct http_body *b, const char *data, size_t n);
+/* For an access handler: libmicrohttpd hands the body over in pieces and then calls once more with
+ * none. Appends the piece (if any), marks it consumed, and returns true while there was one, so the
+ * handler answers only when the body is complete. */
+bool http_body_collect(struct http_body *b, const char *upload, size_t *upload_size);
 /* Moves the body into a new blob (the caller owns the reference), or NULL when it was too large;
  * the body is left empty. */
 struct blob *http_body_take(struct http_body *b);

@@ -172,11 +172,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *ctx = rq;
         return MHD_YES;
     }
-    if (*upload_size) {
-        http_body_append(&rq->body, upload, *upload_size);
-        *upload_size = 0;
+    if (http_body_collect(&rq->body, upload, upload_size))
         return MHD_YES;
-    }
     return dispatch(c, rq);
 }
 

@@ -240,11 +240,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         *ctx = rq;
         return MHD_YES;
     }
-    if (*upload_size) {
-        http_body_append(&rq->body, upload, *upload_size);
-        *upload_size = 0;
+    if (http_body_collect(&rq->body, upload, upload_size))
         return MHD_YES;
-    }
     if (rq->route == ROUTE_NONE)
         return http_queue_json(c, 404, "{\"errorMessage\":\"Not found\",\"errorType\":\"NotFound\"}");
     return rq->route == ROUTE_NEXT ? serve_next(c, rq) : serve_post(c, rq);
