@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include "lr/ddb.h"
-#include "lr/runtime.h"
 
 static bool bad(char *msg, size_t cap, const char *var, const char *value, const char *want)
 {
@@ -58,17 +57,6 @@ static bool parse_emf(struct handler_config *cfg, char *msg, size_t cap)
     return true;
 }
 
-/* Milliseconds: 1..7 decimal digits and at most max (lr_parse_u64 rejects signs, spaces, garbage). */
-static bool parse_ms(const char *s, int64_t max, int64_t *out)
-{
-    size_t len = strlen(s);
-    uint64_t v = 0;
-    if (len > 7 || lr_parse_u64(s, len, (uint64_t)max, &v) != LR_OK)
-        return false;
-    *out = (int64_t)v;
-    return true;
-}
-
 /* Splits the comma-separated list into heap copies; every item is 1..40 decimal digits. */
 static bool parse_fail_list(struct handler_config *cfg, char *msg, size_t cap)
 {
@@ -101,7 +89,7 @@ static bool parse_delay(struct handler_config *cfg, char *msg, size_t cap)
 {
     const char *v = env_or_empty("LR_TEST_RECORD_DELAY_MS");
     cfg->record_delay_ms = 0;
-    if (*v && !parse_ms(v, HANDLER_MAX_RECORD_DELAY_MS, &cfg->record_delay_ms))
+    if (*v && !lr_batch_parse_ms(v, HANDLER_MAX_RECORD_DELAY_MS, &cfg->record_delay_ms))
         return bad(msg, cap, "LR_TEST_RECORD_DELAY_MS", v, "milliseconds 0..900000");
     return true;
 }

@@ -612,6 +612,21 @@ static void test_options_from_env(void **state)
     unsetenv("LR_DEADLINE_MARGIN_MS");
 }
 
+static void test_parse_ms_bounds(void **state)
+{
+    (void)state;
+    int64_t v = -1;
+    assert_true(lr_batch_parse_ms("0000500", 900000, &v)); /* 7 characters: accepted */
+    assert_int_equal(v, 500);
+    assert_true(lr_batch_parse_ms("900000", 900000, &v));
+    assert_int_equal(v, 900000);
+    v = -1;
+    static const char *const bad[] = {"", "00000500", "900001", "+5", "5 ", "-0", "1e3"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_false(lr_batch_parse_ms(bad[i], 900000, &v));
+    assert_int_equal(v, -1); /* untouched on error */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -632,6 +647,7 @@ int main(void)
         cmocka_unit_test(test_powertools_getting_started_fixture),
         cmocka_unit_test(test_largest_batch_reports_every_record),
         cmocka_unit_test(test_options_from_env),
+        cmocka_unit_test(test_parse_ms_bounds),
     };
     return cmocka_run_group_tests(tests, setup_log, teardown_log);
 }

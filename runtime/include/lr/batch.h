@@ -111,6 +111,11 @@ void lr_batch_options_init(struct lr_batch_options *opts);
  * value returns false and writes a one-line explanation naming the variable into msg[0..msg_cap). */
 bool lr_batch_options_from_env(struct lr_batch_options *opts, char *msg, size_t msg_cap);
 
+/* Parses a millisecond setting the way lr_batch_options_from_env() reads LR_DEADLINE_MARGIN_MS, for
+ * handlers' own settings: 1..7 decimal digits (no sign, no spaces) with value <= max. False (and *out
+ * untouched) otherwise. */
+bool lr_batch_parse_ms(const char *s, int64_t max, int64_t *out);
+
 /* Counters and outcome of one batch; plain values except body. */
 struct lr_batch_result {
     enum lr_batch_status status;

@@ -65,9 +65,10 @@ void lr_batch_options_init(struct lr_batch_options *opts)
 
 /* ---- configuration from the environment ---- */
 
-/* Milliseconds: 1..7 decimal digits and at most max (lr_parse_u64 rejects signs, spaces, garbage). */
-static bool parse_ms(const char *s, int64_t max, int64_t *out)
+/* lr_parse_u64 rejects signs, spaces and garbage; 7 characters bound the accepted spellings. */
+bool lr_batch_parse_ms(const char *s, int64_t max, int64_t *out)
 {
+    assert(s && out);
     size_t len = strlen(s);
     uint64_t v = 0;
     if (len > 7 || lr_parse_u64(s, len, (uint64_t)max, &v) != LR_OK)
@@ -111,7 +112,7 @@ bool lr_batch_options_from_env(struct lr_batch_options *opts, char *msg, size_t 
         opts->all_failed = i ? LR_BATCH_ALL_FAILED_ERROR : LR_BATCH_ALL_FAILED_ITEMS;
     }
     v = getenv("LR_DEADLINE_MARGIN_MS");
-    if (v && *v && !parse_ms(v, LR_BATCH_MAX_DEADLINE_MARGIN_MS, &opts->deadline_margin_ms))
+    if (v && *v && !lr_batch_parse_ms(v, LR_BATCH_MAX_DEADLINE_MARGIN_MS, &opts->deadline_margin_ms))
         return env_bad(msg, msg_cap, "LR_DEADLINE_MARGIN_MS", v,
                        "milliseconds as decimal digits, 0..900000");
     return true;
