@@ -38,6 +38,7 @@ static void test_put_overflow_is_sticky(void **state)
     assert_true(b.overflow);
     lr_buf_put_str(&b, "c"); /* would fit, but the document is already lost */
     assert_string_equal(b.data, "ab");
+    assert_null(lr_buf_put_reserve(&b, 0)); /* the sticky reserve refuses too */
     assert_null(lr_buf_take(&b, NULL));
     assert_null(b.data);
 

@@ -49,6 +49,10 @@ void lr_buf_put(struct lr_buf *b, const void *bytes, size_t n);
 void lr_buf_put_str(struct lr_buf *b, const char *s);
 void lr_buf_put_json_string(struct lr_buf *b, const char *bytes, size_t n, enum lr_json_escape how);
 
+/* Sticky lr_buf_reserve(): NULL, and overflow set, when the buffer already overflowed or n bytes do
+ * not fit; else the caller writes at most n bytes there and calls lr_buf_commit(). */
+char *lr_buf_put_reserve(struct lr_buf *b, size_t n);
+
 /* Cuts the contents back to len bytes (len <= b->len) and clears overflow: undoes a failed render. */
 void lr_buf_rewind(struct lr_buf *b, size_t len);
 

@@ -50,8 +50,7 @@ enum lr_status lr_buf_append(struct lr_buf *b, const void *bytes, size_t n)
     return LR_OK;
 }
 
-/* Room for n more bytes for a sticky put, or NULL (and overflow set) when there is none. */
-static char *put_reserve(struct lr_buf *b, size_t n)
+char *lr_buf_put_reserve(struct lr_buf *b, size_t n)
 {
     char *dst = b->overflow ? NULL : lr_buf_reserve(b, n);
     if (dst == NULL)
@@ -63,7 +62,7 @@ void lr_buf_put(struct lr_buf *b, const void *bytes, size_t n)
 {
     if (n == 0)
         return; /* nothing to add: neither allocates nor overflows */
-    char *dst = put_reserve(b, n);
+    char *dst = lr_buf_put_reserve(b, n);
     if (dst == NULL)
         return;
     memcpy(dst, bytes, n);
@@ -84,7 +83,7 @@ void lr_buf_put_json_string(struct lr_buf *b, const char *bytes, size_t n, enum 
     lr_log_escape_ex(NULL, 0, bytes, n, mode, &need);
     lr_buf_put(b, "\"", 1);
     if (need > 0) {
-        char *dst = put_reserve(b, need);
+        char *dst = lr_buf_put_reserve(b, need);
         if (dst == NULL)
             return;
         lr_buf_commit(b, lr_log_escape_ex(dst, need, bytes, n, mode, NULL));

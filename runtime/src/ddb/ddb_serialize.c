@@ -15,11 +15,9 @@ static void put_base64(struct lr_buf *b, struct ddb_bytes bytes)
 {
     size_t n = ddb_base64_encoded_len(bytes.len);
     lr_buf_put(b, "\"", 1);
-    char *dst = b->overflow ? NULL : lr_buf_reserve(b, n);
-    if (dst == NULL) {
-        b->overflow = true;
+    char *dst = lr_buf_put_reserve(b, n);
+    if (dst == NULL)
         return;
-    }
     ddb_base64_encode(bytes.ptr, bytes.len, dst);
     lr_buf_commit(b, n);
     lr_buf_put(b, "\"", 1);
