@@ -105,7 +105,9 @@ static enum lr_emf_status validate(const struct lr_emf_doc *d)
 
 static void put_json(struct lr_buf *b, const char *bytes, size_t len)
 {
-    lr_buf_put_json_string(b, bytes, len, LR_JSON_ESCAPE_MIN);
+    /* An EMF document is a stdout log line: the same escaping as every other line (U+2028/2029
+     * and C1 controls included), so no metric value can look like a line break to any reader. */
+    lr_buf_put_json_string(b, bytes, len, LR_JSON_ESCAPE_LOG);
 }
 
 static void put_i64(struct lr_buf *b, int64_t v)
