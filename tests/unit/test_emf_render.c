@@ -93,6 +93,23 @@ static void test_values_are_escaped(void **state)
     free(out);
 }
 
+static void test_line_separators_and_escape_are_escaped(void **state)
+{
+    (void)state;
+    /* U+2028, U+2029, ESC and DEL: the same rules as every other log line. */
+    static const char raw[] = "x\xe2\x80\xa8y\xe2\x80\xa9z\x1b[31m\x7f";
+    struct lr_emf_member dim = {"Table", {raw, sizeof(raw) - 1}};
+    struct lr_emf_doc d = base_doc();
+    d.dimensions = &dim;
+    d.n_properties = 0;
+    d.n_metrics = 1;
+    char *out = NULL;
+    size_t len = 0;
+    assert_int_equal(lr_emf_render(&d, &out, &len), LR_EMF_OK);
+    assert_non_null(strstr(out, "\"Table\":\"x\\u2028y\\u2029z\\u001b[31m\\u007f\""));
+    free(out);
+}
+
 static enum lr_emf_status render_status(const struct lr_emf_doc *d)
 {
     char *out = (char *)1;
@@ -170,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_exact_line),
         cmocka_unit_test(test_no_dimensions_gives_empty_set),
         cmocka_unit_test(test_values_are_escaped),
+        cmocka_unit_test(test_line_separators_and_escape_are_escaped),
         cmocka_unit_test(test_validation_errors),
         cmocka_unit_test(test_cap_is_a_named_error),
     };
