@@ -44,7 +44,7 @@ static void ev_record(struct event *e, size_t i, const char *seq, enum rec_kind 
     char seq_member[96] = "";
     char act_member[64] = "";
     if (kind != REC_NO_SEQ)
-        snprintf(seq_member, sizeof(seq_member), "\"SequenceNumber\":\"%s\",", seq);
+        snprintf(seq_member, sizeof(seq_member), "\"SequenceNumber\":\"%.64s\",", seq); /* 64 > any real 40 digits */
     if (act >= 0)
         snprintf(act_member, sizeof(act_member), "\"ApproximateCreationDateTime\":%ld,", act);
     snprintf(buf, sizeof(buf),
