@@ -268,6 +268,111 @@ static void check_malformed(const struct ddb_record *r, size_t i)
     assert_str(r->sequence_number, malformed_expect[i].seq);
 }
 
+/* A record with a one-attribute NewImage {"v":{"S":...}} whose raw JSON string text is `text`. */
+static char *one_string_event(const char *text, size_t *len)
+{
+    static const char head[] = "{\"Records\":[{\"eventID\":\"e\",\"dynamodb\":{\"NewImage\":{\"v\":{\"S\":\"";
+    static const char tail[] = "\"}}}}]}";
+    size_t n = strlen(text);
+    char *json = malloc(sizeof(head) + n + sizeof(tail));
+    assert_non_null(json);
+    memcpy(json, head, sizeof(head) - 1);
+    memcpy(json + sizeof(head) - 1, text, n);
+    memcpy(json + sizeof(head) - 1 + n, tail, sizeof(tail));
+    *len = sizeof(head) - 1 + n + sizeof(tail) - 1;
+    return json;
+}
+
+/* Strings are scanned eight bytes at a time: a special byte at every position of the first words
+ * (and in the tail after them) is still found, with its exact offset. */
+static void test_string_scan_positions(void **state)
+{
+    (void)state;
+    size_t head_len; /* offset of the string's first byte in one_string_event */
+    free(one_string_event("", &head_len));
+    head_len -= 7; /* the tail */
+    for (size_t at = 0; at < 24; at++) {
+        for (size_t total = at + 1; total < 26; total += 7) {
+            char text[40];
+            memset(text, 'a', total);
+            text[total] = '\0';
+            struct {
+                char byte;
+                enum ddb_status status;
+                const char *message;
+            } cases[] = {{'\t', DDB_E_NOT_JSON, "control character in string"},
+                         {'\x1f', DDB_E_NOT_JSON, "control character in string"},
+                         {'\xff', DDB_E_NOT_JSON, "invalid UTF-8 in string"},
+                         {'\x80', DDB_E_NOT_JSON, "invalid UTF-8 in string"}};
+            for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+                text[at] = cases[k].byte;
+                size_t len;
+                char *json = one_string_event(text, &len);
+                char want[96];
+                snprintf(want, sizeof(want), "%s", cases[k].message);
+                check_event_error(at, json, len, cases[k].status, (size_t)head_len + at, want);
+                free(json);
+            }
+            /* an escaped quote and a raw two-byte character at that position are fine */
+            char esc[48], want[48];
+            snprintf(esc, sizeof(esc), "%.*s\\\"%s\xC3\xA9", (int)at, text, text + at + 1);
+            snprintf(want, sizeof(want), "%.*s\"%s\xC3\xA9", (int)at, text, text + at + 1);
+            size_t len;
+            char *json = one_string_event(esc, &len);
+            struct ddb_event ev;
+            assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+            assert_int_equal(ev.count, 1);
+            assert_str(ddb_map_get(&ev.records[0].new_image, "v", 1)->v.s, want);
+            ddb_event_clean_up(&ev);
+            free(json);
+        }
+    }
+}
+
+/* The Records array is counted while the event is validated; more arrays before it than the
+ * validator notes, an empty array, brackets inside strings and a repeated "Records" member (the
+ * last one counts, as before) all give the same count. */
+static void test_records_count(void **state)
+{
+    (void)state;
+    static const char rec[] = "{\"eventID\":\"r]\\\"[\",\"dynamodb\":{\"Keys\":{\"k\":{\"L\":[{\"L\":[]}]}}}}";
+    struct {
+        const char *prefix;
+        size_t records;
+        size_t want;
+    } cases[] = {
+        {"", 3, 3},
+        {"\"a\":[],\"b\":[[1],[2]],", 2, 2},
+        {"\"a\":[],\"b\":[],\"c\":[],\"d\":[],\"e\":[],\"f\":[],\"g\":[],\"h\":[],\"i\":[1,2,3],", 4, 4},
+        {"\"Records\":[1,2,3,4,5],", 1, 1},
+        {"", 0, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char json[2048];
+        size_t n = (size_t)snprintf(json, sizeof(json), "{%s\"Records\":[", cases[i].prefix);
+        for (size_t k = 0; k < cases[i].records; k++)
+            n += (size_t)snprintf(json + n, sizeof(json) - n, "%s%s", k ? "," : "", rec);
+        n += (size_t)snprintf(json + n, sizeof(json) - n, "],\"x\":[7]}");
+        struct ddb_event ev;
+        assert_int_equal(ddb_event_parse(&ev, json, n, NULL), DDB_OK);
+        if (ev.count != cases[i].want || ev.invalid_count != 0)
+            fail_msg("case %zu: %zu records (%zu invalid), want %zu", i, ev.count, ev.invalid_count,
+                     cases[i].want);
+        for (size_t k = 0; k < ev.count; k++)
+            assert_str(ev.records[k].event_id, "r]\"[");
+        ddb_event_clean_up(&ev);
+        struct ddb_reader r;
+        assert_int_equal(ddb_reader_init(&r, json, n, NULL), DDB_OK);
+        assert_int_equal(r.count, cases[i].want);
+        struct ddb_record one;
+        size_t got = 0;
+        while (ddb_reader_next(&r, &one))
+            got += one.valid;
+        assert_int_equal(got, cases[i].want);
+        ddb_reader_clean_up(&r);
+    }
+}
+
 static void test_isolation(void **state)
 {
     (void)state;
@@ -696,6 +801,8 @@ int main(void)
         cmocka_unit_test(test_deep_json),
         cmocka_unit_test(test_bom_and_single_record),
         cmocka_unit_test(test_tumbling_window),
+        cmocka_unit_test(test_string_scan_positions),
+        cmocka_unit_test(test_records_count),
         cmocka_unit_test(test_isolation),
         cmocka_unit_test(test_fixture_all_types),
         cmocka_unit_test(test_fixture_depth),

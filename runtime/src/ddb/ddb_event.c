@@ -18,6 +18,8 @@ struct envelope {
     size_t start;       /* first byte of the top-level value (after the BOM) */
     bool has_records;
     size_t records_pos; /* the '[' of Records */
+    size_t records_count;
+    struct ddb_jscan_arrays arrays; /* the top object's arrays, counted by the validator */
     bool looks_like_record;
     struct ddb_window window;
 };
@@ -95,6 +97,15 @@ static enum ddb_status env_member(struct ddb_json *j, const struct ddb_jstr *key
             return fail(err, DDB_E_RECORDS_NOT_ARRAY, j->pos, "\"Records\" is not an array");
         env->has_records = true;
         env->records_pos = j->pos;
+        for (size_t i = 0; i < env->arrays.n; i++) {
+            if (env->arrays.a[i].open == j->pos) {
+                env->records_count = env->arrays.a[i].count;
+                j->pos = env->arrays.a[i].close;
+                return DDB_OK;
+            }
+        }
+        /* not noted (more arrays than the validator keeps): count it here */
+        env->records_count = ddb_json_count(j);
         ddb_json_skip(j);
         return DDB_OK;
     }
@@ -143,7 +154,7 @@ static enum ddb_status read_envelope(const char *json, size_t len, struct ddb_ar
         env->start = 3; /* .NET tooling writes a UTF-8 BOM */
     size_t off = 0;
     const char *why = "";
-    enum ddb_status st = ddb_jscan_validate(json, len, env->start, &off, &why);
+    enum ddb_status st = ddb_jscan_validate(json, len, env->start, &env->arrays, &off, &why);
     if (st != DDB_OK)
         return fail(err, st, off, st == DDB_E_TOO_DEEP ? "JSON nested too deep" : why);
     struct ddb_json j = {json, len, env->start};
@@ -165,12 +176,9 @@ static enum ddb_status read_envelope(const char *json, size_t len, struct ddb_ar
     return DDB_OK;
 }
 
-static size_t record_count(const char *json, size_t len, const struct envelope *env)
+static size_t record_count(const struct envelope *env)
 {
-    if (!env->has_records)
-        return 1;
-    struct ddb_json j = {json, len, env->records_pos};
-    return ddb_json_count(&j);
+    return env->has_records ? env->records_count : 1;
 }
 
 /* ---- All at once ---- */
@@ -204,7 +212,7 @@ enum ddb_status ddb_event_parse(struct ddb_event *ev, const char *json, size_t l
         return st;
     }
     ev->arena_ = a;
-    ev->count = record_count(json, len, &env);
+    ev->count = record_count(&env);
     ev->records = ddb_arena_array(a, ev->count, sizeof(*ev->records));
     if (!ev->records) {
         ddb_event_clean_up(ev);
@@ -246,7 +254,7 @@ enum ddb_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t l
     r->arena_ = ddb_arena_new(arena_cap(len));
     r->json_ = json;
     r->len_ = len;
-    r->count = record_count(json, len, &env);
+    r->count = record_count(&env);
     r->single_record = !env.has_records;
     r->window = env.window;
     r->pos_ = env.has_records ? env.records_pos + 1 : env.start; /* just inside '[' */

@@ -66,11 +66,47 @@ static bool scan_unicode_escape(const unsigned char *s, size_t end, size_t *i, c
     return true;
 }
 
+/* Whether any byte of the 8 in w is zero (exact: a borrow only follows a real zero byte). */
+static uint64_t has_zero_byte(uint64_t w)
+{
+    return (w - 0x0101010101010101u) & ~w & 0x8080808080808080u;
+}
+
+/* Whether any of the 8 bytes in w needs a closer look inside a string: a quote, a backslash, a
+ * control character (< 0x20) or a non-ASCII byte. Borrows only follow a byte that is flagged. */
+static bool word_is_special(uint64_t w)
+{
+    uint64_t ctl = (w - 0x2020202020202020u) & ~w;
+    return ((w | ctl) & 0x8080808080808080u) || has_zero_byte(w ^ 0x2222222222222222u) ||
+           has_zero_byte(w ^ 0x5C5C5C5C5C5C5C5Cu);
+}
+
+static bool byte_is_plain(unsigned char c)
+{
+    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+}
+
+/* First index >= i of s[..len) that is not plain printable ASCII: strings are mostly such text, so
+ * it is skipped eight bytes at a time. */
+size_t ddb_jscan_plain_end(const unsigned char *s, size_t len, size_t i)
+{
+    while (len - i >= 8) {
+        uint64_t w;
+        memcpy(&w, s + i, sizeof(w));
+        if (word_is_special(w))
+            break;
+        i += 8;
+    }
+    while (i < len && byte_is_plain(s[i]))
+        i++;
+    return i;
+}
+
 /* *pos is on the opening quote; on success it ends after the closing quote. */
 static bool scan_string(const unsigned char *s, size_t len, size_t *pos, const char **msg)
 {
     size_t i = *pos + 1;
-    while (i < len) {
+    while ((i = ddb_jscan_plain_end(s, len, i)) < len) {
         unsigned char c = s[i];
         if (c == '"') {
             *pos = i + 1;
@@ -152,6 +188,8 @@ struct vstate {
     unsigned depth;
     uint64_t is_obj[DEPTH_WORDS]; /* bit per level: object (1) or array (0) */
     const char *msg;
+    struct ddb_jscan_arrays *arrays; /* where member arrays of the top object are noted, or NULL */
+    bool tracking;                   /* arrays->a[arrays->n] is the array being scanned */
 };
 
 static void skip_ws_v(struct vstate *v)
@@ -175,6 +213,10 @@ static enum ddb_status push(struct vstate *v, bool obj)
     unsigned d = v->depth++;
     uint64_t bit = (uint64_t)1 << (d % 64);
     v->is_obj[d / 64] = obj ? (v->is_obj[d / 64] | bit) : (v->is_obj[d / 64] & ~bit);
+    if (d == 1 && !obj && (v->is_obj[0] & 1u) && v->arrays && v->arrays->n < DDB_JSCAN_ARRAYS) {
+        v->arrays->a[v->arrays->n] = (struct ddb_jscan_array){.open = v->pos};
+        v->tracking = true;
+    }
     v->pos++;
     return DDB_OK;
 }
@@ -253,6 +295,10 @@ static enum ddb_status scan_after(struct vstate *v, bool just_opened, bool *done
         if (c == (unsigned char)close) {
             v->pos++;
             v->depth--;
+            if (v->tracking && v->depth == 1) {
+                v->arrays->a[v->arrays->n++].close = v->pos;
+                v->tracking = false;
+            }
             just_opened = false;
             continue;
         }
@@ -269,13 +315,18 @@ static enum ddb_status scan_after(struct vstate *v, bool just_opened, bool *done
     }
 }
 
-enum ddb_status ddb_jscan_validate(const char *s, size_t len, size_t start, size_t *err_off,
+enum ddb_status ddb_jscan_validate(const char *s, size_t len, size_t start,
+                                   struct ddb_jscan_arrays *arrays, size_t *err_off,
                                    const char **err_msg)
 {
-    struct vstate v = {.s = (const unsigned char *)s, .len = len, .pos = start};
+    struct vstate v = {.s = (const unsigned char *)s, .len = len, .pos = start, .arrays = arrays};
+    if (arrays)
+        arrays->n = 0;
     enum ddb_status st;
     bool opened, done = false;
     while (!done) {
+        if (v.tracking && v.depth == 2) /* a value starts right inside the noted array */
+            v.arrays->a[v.arrays->n].count++;
         st = scan_value_start(&v, &opened);
         if (st == DDB_OK)
             st = scan_after(&v, opened, &done);

@@ -27,6 +27,13 @@ void ddb_json_read_string(struct ddb_json *j, struct ddb_jstr *out)
     size_t i = j->pos + 1;
     out->start = i;
     out->escaped = false;
+    /* Most strings have no backslash: find the quote, then check the span for one. */
+    const char *q = i < j->len ? memchr(j->s + i, '"', j->len - i) : NULL;
+    if (q && !memchr(j->s + i, '\\', (size_t)(q - (j->s + i)))) {
+        out->end = (size_t)(q - j->s);
+        j->pos = out->end + 1;
+        return;
+    }
     while (i < j->len && j->s[i] != '"') {
         if (j->s[i] == '\\') {
             out->escaped = true;
