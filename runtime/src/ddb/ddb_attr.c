@@ -42,6 +42,38 @@ static enum ddb_status full(struct ddb_ctx *c)
     return ddb_ctx_fail(c, DDB_E_TOO_LARGE, c->j.pos, "parse storage cap reached");
 }
 
+/* An array whose length is not known in advance: counting the members first would walk the
+ * text twice, so it doubles in the arena as it fills instead (the outgrown copies stay in the
+ * arena until it is reset: at most as much again). */
+struct grow {
+    void *items;
+    size_t n;
+    size_t cap;
+    size_t size; /* of one item */
+};
+
+/* A zeroed slot for the next item, or NULL when the arena is full. */
+static void *grow_next(struct ddb_ctx *c, struct grow *g)
+{
+    if (g->n == g->cap) {
+        size_t cap = g->cap ? g->cap * 2 : 4;
+        void *p = cap > g->cap ? ddb_arena_array(c->arena, cap, g->size) : NULL;
+        if (!p)
+            return NULL;
+        if (g->n)
+            memcpy(p, g->items, g->n * g->size);
+        g->items = p;
+        g->cap = cap;
+    }
+    return (unsigned char *)g->items + g->size * g->n++;
+}
+
+/* The items of an empty array: a valid pointer, as before (ddb_arena_array of 0 items). */
+static void *grow_items(struct ddb_ctx *c, struct grow *g)
+{
+    return g->items ? g->items : ddb_arena_alloc(c->arena, 0);
+}
+
 /* A string value under the cursor, decoded. */
 static enum ddb_status read_text(struct ddb_ctx *c, enum ddb_type t, struct lr_str *out)
 {
@@ -107,30 +139,32 @@ static enum ddb_status parse_set(struct ddb_ctx *c, enum ddb_type t, struct ddb_
     if (ddb_json_peek(&c->j) != '[')
         return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "%s value is not an array",
                             ddb_type_name(t));
-    size_t count = ddb_json_count(&c->j);
-    struct lr_str *texts = t == DDB_BS ? NULL : ddb_arena_array(c->arena, count, sizeof(*texts));
-    struct ddb_bytes *bytes = t == DDB_BS ? ddb_arena_array(c->arena, count, sizeof(*bytes)) : NULL;
-    if (!texts && !bytes)
-        return full(c);
+    struct grow g = {.size = t == DDB_BS ? sizeof(struct ddb_bytes) : sizeof(struct lr_str)};
     ddb_json_enter(&c->j);
-    size_t i = 0;
-    for (; ddb_json_next_element(&c->j); i++) {
+    while (ddb_json_next_element(&c->j)) {
         size_t el = c->j.pos;
         struct lr_str text;
-        enum ddb_status st = i < count ? read_text(c, t, &text) : DDB_E_INVALID_ARG;
-        if (st == DDB_OK)
-            st = t == DDB_BS   ? decode_b64(c, text, el, &bytes[i])
-                 : t == DDB_NS ? check_number(c, text, el)
-                               : DDB_OK;
+        enum ddb_status st = read_text(c, t, &text);
         if (st != DDB_OK)
             return st;
-        if (texts)
-            texts[i] = text;
+        void *slot = grow_next(c, &g);
+        if (!slot)
+            return full(c);
+        st = t == DDB_BS   ? decode_b64(c, text, el, slot)
+             : t == DDB_NS ? check_number(c, text, el)
+                           : DDB_OK;
+        if (st != DDB_OK)
+            return st;
+        if (t != DDB_BS)
+            *(struct lr_str *)slot = text;
     }
+    void *items = grow_items(c, &g);
+    if (!items)
+        return full(c);
     if (t == DDB_BS)
-        out->v.bs = (struct ddb_bytes_array){bytes, i};
+        out->v.bs = (struct ddb_bytes_array){items, g.n};
     else
-        out->v.ss = (struct ddb_str_array){texts, i}; /* ns shares the layout of ss */
+        out->v.ss = (struct ddb_str_array){items, g.n}; /* ns shares the layout of ss */
     return DDB_OK;
 }
 
@@ -139,18 +173,22 @@ static enum ddb_status parse_list(struct ddb_ctx *c, struct ddb_attr *out, unsig
     size_t at = c->j.pos;
     if (ddb_json_peek(&c->j) != '[')
         return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "L value is not an array");
-    size_t count = ddb_json_count(&c->j);
-    struct ddb_attr *items = ddb_arena_array(c->arena, count, sizeof(*items));
-    if (!items)
-        return full(c);
+    struct grow g = {.size = sizeof(struct ddb_attr)};
     ddb_json_enter(&c->j);
-    size_t i = 0;
-    for (; ddb_json_next_element(&c->j); i++) {
-        enum ddb_status st = i < count ? ddb_attr_parse(c, &items[i], level + 1) : DDB_E_INVALID_ARG;
+    while (ddb_json_next_element(&c->j)) {
+        struct ddb_attr item = {0};
+        enum ddb_status st = ddb_attr_parse(c, &item, level + 1);
         if (st != DDB_OK)
             return st;
+        struct ddb_attr *slot = grow_next(c, &g);
+        if (!slot)
+            return full(c);
+        *slot = item;
     }
-    out->v.l = (struct ddb_attr_array){items, i};
+    struct ddb_attr *items = grow_items(c, &g);
+    if (!items)
+        return full(c);
+    out->v.l = (struct ddb_attr_array){items, g.n};
     return DDB_OK;
 }
 
@@ -222,25 +260,27 @@ enum ddb_status ddb_attr_parse(struct ddb_ctx *c, struct ddb_attr *out, unsigned
 
 enum ddb_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned level)
 {
-    size_t count = ddb_json_count(&c->j);
-    struct ddb_member *members = ddb_arena_array(c->arena, count, sizeof(*members));
-    if (!members)
-        return full(c);
+    struct grow g = {.size = sizeof(struct ddb_member)};
     struct lr_str outer = c->name;
     ddb_json_enter(&c->j);
     struct ddb_jstr key;
-    size_t i = 0;
-    for (; ddb_json_next_member(&c->j, &key); i++) {
-        if (i >= count) /* cannot happen: the count came from the same validated text */
-            return DDB_E_INVALID_ARG;
-        if (!ddb_json_str_get(c->j.s, &key, c->arena, &members[i].name))
+    while (ddb_json_next_member(&c->j, &key)) {
+        struct ddb_member m = {0};
+        if (!ddb_json_str_get(c->j.s, &key, c->arena, &m.name))
             return full(c);
-        c->name = members[i].name;
-        enum ddb_status st = ddb_attr_parse(c, &members[i].value, level);
+        c->name = m.name;
+        enum ddb_status st = ddb_attr_parse(c, &m.value, level);
         if (st != DDB_OK)
             return st;
+        struct ddb_member *slot = grow_next(c, &g);
+        if (!slot)
+            return full(c);
+        *slot = m;
     }
     c->name = outer;
-    *out = (struct ddb_map){members, i, true};
+    struct ddb_member *members = grow_items(c, &g);
+    if (!members)
+        return full(c);
+    *out = (struct ddb_map){members, g.n, true};
     return DDB_OK;
 }
