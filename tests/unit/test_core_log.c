@@ -213,6 +213,93 @@ static void escape_reports_needed_size_and_never_cuts_inside(void **state)
     assert_string_equal(dst, "\\\"\\\\\\u0008");
 }
 
+/* The escaper copies runs of plain ASCII eight bytes at a time: every character that needs
+ * attention must be found wherever it sits in such a word, and the cap must still cut only between
+ * characters. Each case is placed after 0..17 plain bytes and before 0..9 more. */
+static const struct {
+    const char *in, *out;
+} special_chars[] = {
+    {"\n", "\\n"},           {"\r", "\\r"},          {"\t", "\\t"},
+    {"\x01", "\\u0001"},     {"\x1b", "\\u001b"},    {"\x1f", "\\u001f"},
+    {"\x7f", "\\u007f"},     {"\"", "\\\""},         {"\\", "\\\\"},
+    {"\xff", "\\ufffd"},     {"\x80", "\\ufffd"},    {"\xC2\x9B", "\\u009b"},
+    {"\xC2\x85", "\\u0085"}, {"\xE2\x80\xA8", "\\u2028"}, {"\xE2\x80\xA9", "\\u2029"},
+    {"\xC3\xA9", "\xC3\xA9"}, {"\xF0\x9F\x98\x80", "\xF0\x9F\x98\x80"},
+    {"\xE2\x80", "\\ufffd\\ufffd"}, {"\xED\xA0\x80", "\\ufffd\\ufffd\\ufffd"},
+    {" ", " "},              {"~", "~"},
+};
+
+static void escape_finds_specials_at_every_offset(void **state)
+{
+    (void)state;
+    for (size_t c = 0; c < sizeof(special_chars) / sizeof(special_chars[0]); c++) {
+        for (size_t pre = 0; pre <= 17; pre++) {
+            for (size_t post = 0; post <= 9; post++) {
+                char in[64], want[64], got[64];
+                size_t ilen = strlen(special_chars[c].in);
+                memset(in, 'a', pre);
+                memcpy(in + pre, special_chars[c].in, ilen);
+                memset(in + pre + ilen, 'b', post);
+                snprintf(want, sizeof(want), "%.*s%s%.*s", (int)pre, in, special_chars[c].out,
+                         (int)post, in + pre + ilen);
+                size_t n = pre + ilen + post;
+                assert_int_equal(lr_log_escape(got, sizeof(got), in, n), strlen(want));
+                assert_string_equal(got, want);
+            }
+        }
+    }
+}
+
+static void escape_cut_falls_between_characters_at_every_cap(void **state)
+{
+    (void)state;
+    /* 11 plain bytes, U+2028 (6 out), 9 plain bytes: a cap keeps whole characters only. */
+    static const char in[] = "aaaaaaaaaaa\xE2\x80\xA8" "bbbbbbbbb";
+    static const char full[] = "aaaaaaaaaaa\\u2028bbbbbbbbb";
+    for (size_t cap = 1; cap <= sizeof(full); cap++) {
+        char got[64];
+        size_t room = cap - 1, keep = room;
+        if (room > 11 && room < 17)
+            keep = 11; /* the escape does not fit: nothing after it either */
+        assert_int_equal(lr_log_escape(got, cap, in, sizeof(in) - 1), sizeof(full) - 1);
+        assert_int_equal(strlen(got), keep);
+        assert_memory_equal(got, full, keep);
+    }
+}
+
+/* An is_json value is written raw only when no character in it could split or forge a line: one
+ * such character anywhere, after any run of plain text, turns it into an escaped string. */
+static void json_field_check_finds_specials_at_every_offset(void **state)
+{
+    (void)state;
+    static const char *const bad[] = {"\n", "\x01", "\x1b", "\x7f", "\xff", "\xC2\x9B",
+                                      "\xE2\x80\xA8", "\xE2\x80\xA9", "\xE2\x80"};
+    for (size_t c = 0; c < sizeof(bad) / sizeof(bad[0]); c++) {
+        for (size_t pre = 0; pre <= 17; pre++) {
+            char doc[64], want[256], esc[64];
+            int n = snprintf(doc, sizeof(doc), "[\"%.*s%s\"]", (int)pre, "aaaaaaaaaaaaaaaaa", bad[c]);
+            capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
+            const struct lr_log_field f[] = {{"doc", {doc, (size_t)n}, true}};
+            lr_log_fields(LR_LOG_INFO, f, 1, "m");
+            lr_log_escape(esc, sizeof(esc), doc, (size_t)n);
+            snprintf(want, sizeof(want),
+                     "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"m\",\"doc\":\"%s\"}\n",
+                     esc);
+            assert_string_equal(captured(), want);
+            fclose(mem);
+            free(mem_buf);
+            mem = NULL;
+            mem_buf = NULL;
+        }
+    }
+    capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
+    static const char good[] = "[\"aaaaaaaaaaaa \xC3\xA9\xF0\x9F\x98\x80\\n\"]";
+    const struct lr_log_field ok[] = {{"doc", {good, sizeof(good) - 1}, true}};
+    lr_log_fields(LR_LOG_INFO, ok, 1, "m");
+    assert_string_equal(captured(), "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"m\","
+                                    "\"doc\":[\"aaaaaaaaaaaa \xC3\xA9\xF0\x9F\x98\x80\\n\"]}\n");
+}
+
 /* ---- truncation ---- */
 
 static void long_json_message_is_cut_with_a_mark(void **state)
@@ -426,6 +513,11 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(nul_bytes_are_escaped, setup, teardown),
         cmocka_unit_test_setup_teardown(escape_reports_needed_size_and_never_cuts_inside, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(escape_finds_specials_at_every_offset, setup, teardown),
+        cmocka_unit_test_setup_teardown(escape_cut_falls_between_characters_at_every_cap, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(json_field_check_finds_specials_at_every_offset, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(long_json_message_is_cut_with_a_mark, setup, teardown),
         cmocka_unit_test_setup_teardown(long_text_message_is_cut_with_a_mark, setup, teardown),

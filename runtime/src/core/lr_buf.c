@@ -7,6 +7,9 @@
 
 #include "core/lr_log_escape.h"
 
+/* Longest string lr_buf_put_json_string() escapes in one pass (see there). */
+#define ONE_PASS_MAX ((size_t)16384)
+
 void lr_buf_init(struct lr_buf *b, size_t cap)
 {
     memset(b, 0, sizeof(*b));
@@ -77,18 +80,24 @@ void lr_buf_put_str(struct lr_buf *b, const char *s)
 void lr_buf_put_json_string(struct lr_buf *b, const char *bytes, size_t n, enum lr_json_escape how)
 {
     enum lr_escape_mode mode = how == LR_JSON_ESCAPE_MIN ? LR_ESCAPE_JSON_MIN : LR_ESCAPE_JSON;
-    size_t need = 0;
     if (b->overflow)
         return; /* do not spend a pass on a document that is already lost */
-    lr_log_escape_ex(NULL, 0, bytes, n, mode, &need);
-    lr_buf_put(b, "\"", 1);
-    if (need > 0) {
-        char *dst = lr_buf_put_reserve(b, need);
-        if (dst == NULL)
-            return;
-        lr_buf_commit(b, lr_log_escape_ex(dst, need, bytes, n, mode, NULL));
+    /* One pass when the worst case (every byte a 6-byte escape, plus the quotes) fits under the
+     * cap; otherwise measure first, so overflow is set exactly when the escaped string does not fit.
+     * Long strings are measured too, so the worst case never inflates the allocation by megabytes. */
+    size_t need = n * LR_ESCAPE_MAX_UNIT;
+    bool worst_fits = n <= ONE_PASS_MAX && b->len <= b->cap && need + 2 <= b->cap - b->len;
+    if (!worst_fits)
+        lr_log_escape_ex(NULL, 0, bytes, n, mode, &need);
+    char *dst = need <= SIZE_MAX - 2 ? lr_buf_put_reserve(b, need + 2) : NULL;
+    if (dst == NULL) {
+        b->overflow = true;
+        return;
     }
-    lr_buf_put(b, "\"", 1);
+    dst[0] = '"';
+    size_t w = need > 0 ? lr_log_escape_ex(dst + 1, need, bytes, n, mode, NULL) : 0;
+    dst[w + 1] = '"';
+    lr_buf_commit(b, w + 2);
 }
 
 void lr_buf_rewind(struct lr_buf *b, size_t len)

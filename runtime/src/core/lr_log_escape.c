@@ -3,6 +3,8 @@
  * kept as is; each byte that does not start a valid UTF-8 sequence becomes \ufffd. */
 #include "core/lr_log_escape.h"
 
+#include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "lr/log.h"
@@ -66,43 +68,136 @@ static size_t next_unit(const unsigned char *p, size_t n, enum lr_escape_mode mo
     return seq;
 }
 
+/* ---- Fast scan of plain runs ----
+ * Most log text is printable ASCII that every mode copies unchanged. Runs of it are found eight bytes
+ * at a time (a word-wide test for "some byte needs attention") and copied in one memcpy; only the
+ * byte that stopped the run goes through next_unit(), so the output is exactly the per-character one.
+ */
+
+#define ONES ((uint64_t)0x0101010101010101u)
+#define HIGHS ((uint64_t)0x8080808080808080u)
+
+/* High bit of a byte set when that byte of v is zero (exact as a yes/no answer). */
+static uint64_t zero_bytes(uint64_t v)
+{
+    return (v - ONES) & ~v & HIGHS;
+}
+
+/* Nonzero when a byte of w is a C0 control, DEL or not ASCII: a byte no mode copies blindly. The
+ * subtraction borrows into a neighbour only from a byte below 0x20, which is flagged anyway. */
+static uint64_t word_not_inert(uint64_t w)
+{
+    return ((w - ONES * 0x20) | w | zero_bytes(w ^ (ONES * 0x7F))) & HIGHS;
+}
+
+/* Also the two bytes JSON escapes. */
+static uint64_t word_not_plain(uint64_t w)
+{
+    return word_not_inert(w) | zero_bytes(w ^ (ONES * '"')) | zero_bytes(w ^ (ONES * '\\'));
+}
+
+/* Printable ASCII: 0x20..0x7E. */
+static bool byte_inert(unsigned char c)
+{
+    return c >= 0x20 && c < 0x7F;
+}
+
+/* Printable ASCII that JSON keeps as is (" and \ need attention; so they do in Text mode, where
+ * next_unit() keeps " and escapes \ itself). */
+static bool byte_plain(unsigned char c)
+{
+    return byte_inert(c) && c != '"' && c != '\\';
+}
+
+/* Length of the run of printable ASCII other than " and \ at the start of p[0..n). */
+static size_t plain_run(const unsigned char *p, size_t n)
+{
+    size_t k = 0;
+    for (uint64_t w; n - k >= 8; k += 8) {
+        memcpy(&w, p + k, 8);
+        if (word_not_plain(w) != 0)
+            break;
+    }
+    while (k < n && byte_plain(p[k]))
+        k++;
+    return k;
+}
+
+/* Length of the run of printable ASCII (" and \ included) at the start of p[0..n). */
+static size_t inert_run(const unsigned char *p, size_t n)
+{
+    size_t k = 0;
+    for (uint64_t w; n - k >= 8; k += 8) {
+        memcpy(&w, p + k, 8);
+        if (word_not_inert(w) != 0)
+            break;
+    }
+    while (k < n && byte_inert(p[k]))
+        k++;
+    return k;
+}
+
+/* Where the escaping of one call stands: the bytes written, the full length, and whether a unit
+ * already failed to fit (later, shorter ones must not be written). */
+struct esc_out {
+    char *dst;
+    size_t cap, written, total;
+    bool full;
+};
+
+/* Adds len output bytes (written when they still fit); false once nothing more will be written
+ * and the caller does not want the full length. */
+static bool esc_emit(struct esc_out *o, const char *bytes, size_t len, size_t unit, bool want_total)
+{
+    /* unit: 1 for a run of single-byte characters (cut anywhere), len for one escaped character. */
+    size_t room = o->full ? 0 : o->cap - o->written;
+    size_t fit = len <= room ? len : (unit == 1 ? room : 0);
+    if (fit > 0) {
+        memcpy(o->dst + o->written, bytes, fit);
+        o->written += fit;
+    }
+    if (fit < len)
+        o->full = true;
+    o->total += len;
+    return want_total || !o->full;
+}
+
 size_t lr_log_escape_ex(char *dst, size_t cap, const char *bytes, size_t len,
                         enum lr_escape_mode mode, size_t *needed)
 {
     const unsigned char *p = (const unsigned char *)bytes;
-    size_t written = 0, total = 0, used = 0;
-    int full = 0; /* once one unit did not fit, later (shorter) ones must not be written */
+    struct esc_out o = {dst, cap, 0, 0, false};
+    bool want_total = needed != NULL;
     char unit[LR_ESCAPE_MAX_UNIT];
-    for (size_t i = 0; i < len; i += used) {
-        size_t ulen = next_unit(p + i, len - i, mode, unit, &used);
-        if (!full && ulen <= cap - written) {
-            memcpy(dst + written, unit, ulen);
-            written += ulen;
-        } else {
-            full = 1;
-            if (needed == NULL)
+    for (size_t i = 0, used = 0; i < len; i += used) {
+        used = plain_run(p + i, len - i);
+        if (used > 0) {
+            if (!esc_emit(&o, bytes + i, used, 1, want_total))
                 break;
+            continue;
         }
-        total += ulen;
+        size_t ulen = next_unit(p + i, len - i, mode, unit, &used);
+        if (!esc_emit(&o, unit, ulen, ulen, want_total))
+            break;
     }
     if (needed != NULL)
-        *needed = total;
-    return written;
+        *needed = o.total;
+    return o.written;
 }
 
 int lr_log_escape_is_inert(const char *bytes, size_t len)
 {
     const unsigned char *p = (const unsigned char *)bytes;
-    size_t used = 0;
     char unit[LR_ESCAPE_MAX_UNIT];
-    for (size_t i = 0; i < len; i += used) {
-        if (p[i] == '"' || p[i] == '\\') { /* JSON syntax, not a control: inert */
-            used = 1;
+    for (size_t i = 0, used = 0; i < len; i += used) {
+        used = inert_run(p + i, len - i);
+        if (used > 0)
             continue;
-        }
+        if (p[i] < 0x80) /* a C0 control or DEL */
+            return 0;
         size_t ulen = next_unit(p + i, len - i, LR_ESCAPE_JSON, unit, &used);
         if (ulen != used || memcmp(unit, p + i, used) != 0)
-            return 0;
+            return 0; /* invalid UTF-8, a C1 control, U+2028 or U+2029 */
     }
     return 1;
 }
