@@ -237,6 +237,108 @@ static void test_error_values(void **state)
     }
 }
 
+/* Every key of one or two characters from the letters of the type names (and a stranger), plain
+ * and \u-escaped: exactly the ten names are types, everything else is an unknown type key. */
+static void test_type_key_lookup(void **state)
+{
+    (void)state;
+    static const char letters[] = "SNBMLUx";
+    static const char *const types[] = {"S", "N", "B", "SS", "NS", "BS", "M", "L"};
+    static const char *const values[] = {"\"1\"", "\"1\"", "\"AA==\"", "[\"1\"]", "[\"1\"]",
+                                         "[\"AA==\"]", "{}", "[]"};
+    for (size_t n = 1; n <= 2; n++) {
+        for (size_t k = 0; k < (n == 1 ? 7u : 49u); k++) {
+            char key[3] = {letters[n == 1 ? k : k / 7], n == 1 ? '\0' : letters[k % 7], '\0'};
+            size_t want = 0;
+            for (size_t t = 0; t < 8; t++)
+                if (strcmp(key, types[t]) == 0)
+                    want = t + 1;
+            for (int escaped = 0; escaped < 2; escaped++) {
+                char attr[64];
+                const char *value = want ? values[want - 1] : "\"1\"";
+                if (escaped)
+                    snprintf(attr, sizeof(attr), "{\"\\u00%02X%s\":%s}", (unsigned)key[0], key + 1,
+                             value);
+                else
+                    snprintf(attr, sizeof(attr), "{\"%s\":%s}", key, value);
+                size_t len;
+                char *json = wrap(attr, &len);
+                struct ddb_event ev;
+                assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+                const struct ddb_record *r = &ev.records[0];
+                if (want ? !r->valid || ddb_map_get(&r->new_image, "a", 1)->type != (enum ddb_type)want
+                         : r->error != DDB_E_UNKNOWN_TYPE)
+                    fail_msg("key \"%s\" (%s): got %s: %s", key, attr, ddb_status_str(r->error),
+                             r->error_detail);
+                ddb_event_clean_up(&ev);
+                free(json);
+            }
+        }
+    }
+}
+
+/* Maps, lists and sets grow while they are read: lengths across several doublings keep every
+ * item, in order. */
+static void test_long_containers(void **state)
+{
+    (void)state;
+    static const size_t counts[] = {0, 1, 3, 4, 5, 8, 9, 100, 1000};
+    for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+        size_t n = counts[c];
+        static const char *const opens[] = {"{\"M\":{", "{\"L\":[", "{\"NS\":[", "{\"BS\":["};
+        for (size_t sh = 0; sh < 4; sh++) {
+            char *items = malloc(n * 32 + 1);
+            assert_non_null(items);
+            size_t at = 0;
+            items[0] = '\0';
+            for (size_t i = 0; i < n; i++) {
+                const char *sep = i ? "," : "";
+                if (sh == 0)
+                    at += (size_t)snprintf(items + at, 32, "%s\"k%zu\":{\"N\":\"%zu\"}", sep, i, i);
+                else if (sh == 1)
+                    at += (size_t)snprintf(items + at, 32, "%s{\"N\":\"%zu\"}", sep, i);
+                else if (sh == 2)
+                    at += (size_t)snprintf(items + at, 32, "%s\"%zu\"", sep, i);
+                else
+                    at += (size_t)snprintf(items + at, 32, "%s\"AAAA\"", sep);
+            }
+            char *attr = malloc(at + 32);
+            assert_non_null(attr);
+            snprintf(attr, at + 32, "%s%s%s", opens[sh], items, sh == 0 ? "}}" : "]}");
+            size_t len;
+            char *json = wrap(attr, &len);
+            struct ddb_event ev;
+            assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+            assert_true(ev.records[0].valid);
+            const struct ddb_attr *a = ddb_map_get(&ev.records[0].new_image, "a", 1);
+            assert_non_null(a);
+            for (size_t i = 0; i < n; i++) {
+                char want[24];
+                snprintf(want, sizeof(want), "%zu", i);
+                if (sh == 3) { /* "AAAA" is three zero bytes */
+                    assert_int_equal(a->v.bs.items[i].len, 3);
+                    assert_memory_equal(a->v.bs.items[i].ptr, "\0\0\0", 3);
+                    continue;
+                }
+                struct lr_str got = sh == 0   ? a->v.m.members[i].value.v.n
+                                    : sh == 1 ? a->v.l.items[i].v.n
+                                              : a->v.ns.items[i];
+                if (got.len != strlen(want) || memcmp(got.ptr, want, got.len) != 0)
+                    fail_msg("shape %zu, %zu items: item %zu is \"%.*s\"", sh, n, i, (int)got.len,
+                             got.ptr);
+            }
+            size_t count = sh == 0 ? a->v.m.count : sh == 1 ? a->v.l.count : sh == 2 ? a->v.ns.count : a->v.bs.count;
+            assert_int_equal(count, n);
+            if (sh == 0 && n)
+                assert_non_null(ddb_map_get(&a->v.m, "k0", 2));
+            ddb_event_clean_up(&ev);
+            free(json);
+            free(attr);
+            free(items);
+        }
+    }
+}
+
 /* A value nested in `levels` M containers (the outermost is the image's attribute "a"). */
 static char *nested(unsigned levels, size_t *len)
 {
@@ -587,7 +689,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_valid_values),    cmocka_unit_test(test_nested_access),
-        cmocka_unit_test(test_error_values),    cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_error_values),
+        cmocka_unit_test(test_type_key_lookup),
+        cmocka_unit_test(test_long_containers),    cmocka_unit_test(test_nesting_limit),
         cmocka_unit_test(test_numbers),         cmocka_unit_test(test_seq_cmp),
         cmocka_unit_test(test_timestamps),      cmocka_unit_test(test_record_fields),
         cmocka_unit_test(test_enums_and_identity),

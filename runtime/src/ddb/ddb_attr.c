@@ -28,9 +28,29 @@ enum ddb_status ddb_ctx_fail(struct ddb_ctx *c, enum ddb_status st, size_t offse
     return st;
 }
 
+/* The type named by an unescaped key of one or two characters (every attribute has one, so this
+ * is a lookup, not ten comparisons), or 0. */
+static enum ddb_type short_type(const char *k, size_t n)
+{
+    static const char one[] = "SNB";
+    const char *hit = n >= 1 && k[0] ? strchr(one, k[0]) : NULL;
+    if (n == 1 && k[0] == 'M')
+        return DDB_M;
+    if (n == 1 && k[0] == 'L')
+        return DDB_L;
+    if (!hit)
+        return (enum ddb_type)0;
+    if (n == 1)
+        return (enum ddb_type)(DDB_S + (int)(hit - one));
+    return k[1] == 'S' ? (enum ddb_type)(DDB_SS + (int)(hit - one)) : (enum ddb_type)0;
+}
+
 static enum ddb_type type_of_key(const char *s, const struct ddb_jstr *key)
 {
     static const char *const names[] = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"};
+    size_t n = key->end - key->start;
+    if (!key->escaped && n <= 2)
+        return short_type(s + key->start, n);
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (ddb_json_str_eq(s, key, names[i]))
             return (enum ddb_type)(DDB_S + (int)i);

@@ -72,34 +72,52 @@ static uint64_t has_zero_byte(uint64_t w)
     return (w - 0x0101010101010101u) & ~w & 0x8080808080808080u;
 }
 
-/* Whether any of the 8 bytes in w needs a closer look inside a string: a quote, a backslash, a
- * control character (< 0x20) or a non-ASCII byte. Borrows only follow a byte that is flagged. */
-static bool word_is_special(uint64_t w)
+/* High bit set in each of the 8 bytes of w that is a quote or a backslash, and, when any_special,
+ * also a control character (< 0x20) or a non-ASCII byte. A borrow only flags bytes above a byte
+ * that is flagged for real, so the lowest flag is always exact. */
+static uint64_t special_bytes(uint64_t w, bool any_special)
 {
-    uint64_t ctl = (w - 0x2020202020202020u) & ~w;
-    return ((w | ctl) & 0x8080808080808080u) || has_zero_byte(w ^ 0x2222222222222222u) ||
-           has_zero_byte(w ^ 0x5C5C5C5C5C5C5C5Cu);
+    uint64_t m = has_zero_byte(w ^ 0x2222222222222222u) | has_zero_byte(w ^ 0x5C5C5C5C5C5C5C5Cu);
+    if (any_special)
+        m |= (w | ((w - 0x2020202020202020u) & ~w)) & 0x8080808080808080u;
+    return m;
 }
 
-static bool byte_is_plain(unsigned char c)
+static bool byte_is_special(unsigned char c, bool any_special)
 {
-    return c >= 0x20 && c < 0x80 && c != '"' && c != '\\';
+    return c == '"' || c == '\\' || (any_special && (c < 0x20 || c >= 0x80));
 }
 
-/* First index >= i of s[..len) that is not plain printable ASCII: strings are mostly such text, so
- * it is skipped eight bytes at a time. */
-size_t ddb_jscan_plain_end(const unsigned char *s, size_t len, size_t i)
+/* Index of the first special byte at or after i (see special_bytes), or len: strings are mostly
+ * plain text, so it is looked for eight bytes at a time. */
+static size_t find_special(const unsigned char *s, size_t len, size_t i, bool any_special)
 {
     while (len - i >= 8) {
         uint64_t w;
         memcpy(&w, s + i, sizeof(w));
-        if (word_is_special(w))
+        uint64_t m = special_bytes(w, any_special);
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (m)
+            return i + (size_t)(__builtin_ctzll(m) / 8);
+#else
+        if (m)
             break;
+#endif
         i += 8;
     }
-    while (i < len && byte_is_plain(s[i]))
+    while (i < len && !byte_is_special(s[i], any_special))
         i++;
     return i;
+}
+
+size_t ddb_jscan_plain_end(const unsigned char *s, size_t len, size_t i)
+{
+    return find_special(s, len, i, true);
+}
+
+size_t ddb_jscan_quote_end(const unsigned char *s, size_t len, size_t i)
+{
+    return find_special(s, len, i, false);
 }
 
 /* *pos is on the opening quote; on success it ends after the closing quote. */

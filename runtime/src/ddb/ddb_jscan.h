@@ -35,6 +35,9 @@ enum ddb_status ddb_jscan_validate(const char *s, size_t len, size_t start,
  * in a JSON string (so a quote, a backslash, a control character or a byte >= 0x80), or len. */
 size_t ddb_jscan_plain_end(const unsigned char *s, size_t len, size_t i);
 
+/* First index >= i of s[..len) holding a quote or a backslash, or len. */
+size_t ddb_jscan_quote_end(const unsigned char *s, size_t len, size_t i);
+
 /* Length of a JSON number literal at s[0..len) (0 if it does not start with one). */
 size_t ddb_jscan_number_len(const char *s, size_t len);
 

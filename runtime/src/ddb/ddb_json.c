@@ -27,11 +27,11 @@ void ddb_json_read_string(struct ddb_json *j, struct ddb_jstr *out)
     size_t i = j->pos + 1;
     out->start = i;
     out->escaped = false;
-    /* Most strings have no backslash: find the quote, then check the span for one. */
-    const char *q = i < j->len ? memchr(j->s + i, '"', j->len - i) : NULL;
-    if (q && !memchr(j->s + i, '\\', (size_t)(q - (j->s + i)))) {
-        out->end = (size_t)(q - j->s);
-        j->pos = out->end + 1;
+    /* Most strings have no backslash: then the first quote or backslash is the closing quote. */
+    i = ddb_jscan_quote_end((const unsigned char *)j->s, j->len, i);
+    if (i < j->len && j->s[i] == '"') {
+        out->end = i;
+        j->pos = i + 1;
         return;
     }
     while (i < j->len && j->s[i] != '"') {
