@@ -51,6 +51,8 @@ static enum ddb_type type_of_key(const char *s, const struct ddb_jstr *key)
     size_t n = key->end - key->start;
     if (!key->escaped && n <= 2)
         return short_type(s + key->start, n);
+    if (!key->escaped && n != 4)
+        return (enum ddb_type)0;
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (ddb_json_str_eq(s, key, names[i]))
             return (enum ddb_type)(DDB_S + (int)i);

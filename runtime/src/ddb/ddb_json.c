@@ -196,18 +196,8 @@ static size_t decode_one(const unsigned char *s, size_t end, size_t *i, unsigned
     return put_utf8(cp, out);
 }
 
-bool ddb_json_str_eq(const char *s, const struct ddb_jstr *str, const char *lit)
+bool ddb_json_str_eq_escaped(const char *s, const struct ddb_jstr *str, const char *lit)
 {
-    if (!str->escaped) {
-        /* Called for every member name against each known name: compare as we go instead of
-         * measuring lit first. Unescaped validated text holds no NUL, so lit's terminator never
-         * matches a byte of it. */
-        size_t m = str->end - str->start;
-        for (size_t k = 0; k < m; k++)
-            if (lit[k] != s[str->start + k])
-                return false;
-        return lit[m] == '\0';
-    }
     size_t n = strlen(lit);
     const unsigned char *u = (const unsigned char *)s;
     size_t i = str->start, k = 0;

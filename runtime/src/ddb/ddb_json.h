@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "ddb/ddb_arena.h"
 #include "lr/common.h"
@@ -50,8 +51,18 @@ void ddb_json_read_scalar(struct ddb_json *j, size_t *start, size_t *end);
 /* Counts the members/elements of the container under the cursor without moving it. */
 size_t ddb_json_count(const struct ddb_json *j);
 
-/* Whether the string equals the NUL-terminated ASCII text lit (escapes decoded on the fly). */
-bool ddb_json_str_eq(const char *s, const struct ddb_jstr *str, const char *lit);
+/* Whether the escaped string equals the NUL-terminated ASCII text lit (decoded on the fly). */
+bool ddb_json_str_eq_escaped(const char *s, const struct ddb_jstr *str, const char *lit);
+
+/* Whether the string equals the NUL-terminated ASCII text lit. Inline: member names are compared
+ * with many constant names, and with a constant lit the length check costs one comparison. */
+static inline bool ddb_json_str_eq(const char *s, const struct ddb_jstr *str, const char *lit)
+{
+    size_t n = strlen(lit);
+    if (!str->escaped)
+        return str->end - str->start == n && memcmp(s + str->start, lit, n) == 0;
+    return ddb_json_str_eq_escaped(s, str, lit);
+}
 
 /* The decoded text: a view into s when unescaped, else decoded into the arena. Returns false when the
  * arena is full. */

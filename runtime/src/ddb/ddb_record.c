@@ -236,7 +236,7 @@ static enum ddb_status walk_object(struct ddb_ctx *c, struct ddb_record *rec, me
 }
 
 /* Matches a member name; on a match remembers label for error details. */
-static bool key_is(struct ddb_ctx *c, const struct ddb_jstr *key, const char *name, const char *label)
+static inline bool key_is(struct ddb_ctx *c, const struct ddb_jstr *key, const char *name, const char *label)
 {
     if (!ddb_json_str_eq(c->j.s, key, name))
         return false;
