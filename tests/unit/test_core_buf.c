@@ -93,6 +93,59 @@ static void test_json_string_styles(void **state)
     lr_buf_clean_up(&b);
 }
 
+/* The framed form writes pre, the escaped string and post as one piece: exactly at the cap it fits,
+ * one byte below it overflows and writes nothing. Short strings take the one-pass path, long ones
+ * (past the one-pass limit) the measuring one; both give the same bytes. */
+static void test_json_framed_is_exact_at_the_cap(void **state)
+{
+    (void)state;
+    static const struct lr_str pre = {",", 1}, post = {":", 1};
+    static const char want[] = ",\"a\\nb\\u2028\xC3\xA9\":"; /* 17 bytes */
+    struct lr_buf b;
+    for (size_t cap = sizeof(want) - 2; cap <= sizeof(want); cap++) {
+        lr_buf_init(&b, cap);
+        lr_buf_put_json_framed(&b, pre, "a\nb\xE2\x80\xA8\xC3\xA9", 8, LR_JSON_ESCAPE_LOG, post);
+        if (cap < sizeof(want) - 1) {
+            assert_true(b.overflow);
+            assert_int_equal(b.len, 0);
+        } else {
+            assert_false(b.overflow);
+            assert_string_equal(b.data, want);
+        }
+        lr_buf_clean_up(&b);
+    }
+    size_t n = 40000; /* past the one-pass limit */
+    char *big = malloc(n);
+    assert_non_null(big);
+    memset(big, 'x', n);
+    big[n / 2] = '\x1b';
+    lr_buf_init(&b, n + 20);
+    lr_buf_put_json_framed(&b, pre, big, n, LR_JSON_ESCAPE_MIN, post);
+    assert_false(b.overflow);
+    assert_int_equal(b.len, n + 5 + 4);
+    assert_memory_equal(b.data + 2 + n / 2, "\\u001bxx", 8);
+    assert_memory_equal(b.data + b.len - 4, "xx\":", 4);
+    lr_buf_clean_up(&b);
+    free(big);
+}
+
+static void test_put_char_is_exact_at_the_cap(void **state)
+{
+    (void)state;
+    struct lr_buf b;
+    lr_buf_init(&b, 300); /* more than the first allocation: put_char also has to grow it */
+    for (size_t i = 0; i < 300; i++)
+        lr_buf_put_char(&b, (char)('a' + i % 26));
+    assert_false(b.overflow);
+    assert_int_equal(b.len, 300);
+    assert_int_equal(b.data[299], 'a' + 299 % 26);
+    assert_int_equal(b.data[300], '\0');
+    lr_buf_put_char(&b, 'z');
+    assert_true(b.overflow);
+    assert_int_equal(b.len, 300);
+    lr_buf_clean_up(&b);
+}
+
 static void test_utf8_seq_len_is_strict(void **state)
 {
     (void)state;
@@ -119,6 +172,8 @@ int main(void)
         cmocka_unit_test(test_put_overflow_is_sticky),
         cmocka_unit_test(test_take_of_an_empty_buffer_is_an_empty_string),
         cmocka_unit_test(test_json_string_styles),
+        cmocka_unit_test(test_json_framed_is_exact_at_the_cap),
+        cmocka_unit_test(test_put_char_is_exact_at_the_cap),
         cmocka_unit_test(test_utf8_seq_len_is_strict),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -49,6 +49,22 @@ void lr_buf_put(struct lr_buf *b, const void *bytes, size_t n);
 void lr_buf_put_str(struct lr_buf *b, const char *s);
 void lr_buf_put_json_string(struct lr_buf *b, const char *bytes, size_t n, enum lr_json_escape how);
 
+/* Sticky: pre, then bytes as lr_buf_put_json_string() writes them, then post, in one step (the
+ * renderers' `,"name":` and `{"S":"..."}` shapes); pre and post are copied as they are. */
+void lr_buf_put_json_framed(struct lr_buf *b, struct lr_str pre, const char *bytes, size_t n,
+                            enum lr_json_escape how, struct lr_str post);
+
+/* Sticky append of one byte, inline because renderers put many of them. */
+static inline void lr_buf_put_char(struct lr_buf *b, char c)
+{
+    if (!b->overflow && b->alloc > 0 && b->len < b->alloc - 1 && b->len < b->cap) {
+        b->data[b->len++] = c; /* the NUL then fits at data[len] */
+        b->data[b->len] = '\0';
+        return;
+    }
+    lr_buf_put(b, &c, 1);
+}
+
 /* Sticky lr_buf_reserve(): NULL, and overflow set, when the buffer already overflowed or n bytes do
  * not fit; else the caller writes at most n bytes there and calls lr_buf_commit(). */
 char *lr_buf_put_reserve(struct lr_buf *b, size_t n);

@@ -61,11 +61,20 @@ char *lr_buf_put_reserve(struct lr_buf *b, size_t n)
     return dst;
 }
 
+/* lr_buf_put_reserve() without the calls when the memory is already there: renderers put many tiny
+ * pieces, and the bookkeeping used to cost more than the bytes. */
+static char *put_room(struct lr_buf *b, size_t n)
+{
+    if (!b->overflow && n < b->alloc - b->len && n <= b->cap - b->len) /* + NUL fits in alloc */
+        return b->data + b->len;
+    return lr_buf_put_reserve(b, n);
+}
+
 void lr_buf_put(struct lr_buf *b, const void *bytes, size_t n)
 {
     if (n == 0)
         return; /* nothing to add: neither allocates nor overflows */
-    char *dst = lr_buf_put_reserve(b, n);
+    char *dst = put_room(b, n);
     if (dst == NULL)
         return;
     memcpy(dst, bytes, n);
@@ -77,27 +86,45 @@ void lr_buf_put_str(struct lr_buf *b, const char *s)
     lr_buf_put(b, s, strlen(s));
 }
 
-void lr_buf_put_json_string(struct lr_buf *b, const char *bytes, size_t n, enum lr_json_escape how)
+void lr_buf_put_json_framed(struct lr_buf *b, struct lr_str pre, const char *bytes, size_t n,
+                            enum lr_json_escape how, struct lr_str post)
 {
     enum lr_escape_mode mode = how == LR_JSON_ESCAPE_MIN ? LR_ESCAPE_JSON_MIN : LR_ESCAPE_JSON;
     if (b->overflow)
         return; /* do not spend a pass on a document that is already lost */
-    /* One pass when the worst case (every byte a 6-byte escape, plus the quotes) fits under the
-     * cap; otherwise measure first, so overflow is set exactly when the escaped string does not fit.
-     * Long strings are measured too, so the worst case never inflates the allocation by megabytes. */
+    size_t frame = pre.len + post.len + 2; /* the two quotes */
+    if (frame < 2 || frame > b->cap) {
+        b->overflow = true;
+        return;
+    }
+    /* One pass when the worst case (every byte a 6-byte escape) fits under the cap; otherwise
+     * measure first, so overflow is set exactly when the framed string does not fit. Long strings
+     * are measured too, so the worst case never inflates the allocation by megabytes. */
     size_t need = n * LR_ESCAPE_MAX_UNIT;
-    bool worst_fits = n <= ONE_PASS_MAX && b->len <= b->cap && need + 2 <= b->cap - b->len;
+    bool worst_fits = n <= ONE_PASS_MAX && b->len <= b->cap && need <= b->cap - b->len &&
+                      frame <= b->cap - b->len - need;
     if (!worst_fits)
         lr_log_escape_ex(NULL, 0, bytes, n, mode, &need);
-    char *dst = need <= SIZE_MAX - 2 ? lr_buf_put_reserve(b, need + 2) : NULL;
+    char *dst = need <= SIZE_MAX - frame ? put_room(b, need + frame) : NULL;
     if (dst == NULL) {
         b->overflow = true;
         return;
     }
-    dst[0] = '"';
-    size_t w = need > 0 ? lr_log_escape_ex(dst + 1, need, bytes, n, mode, NULL) : 0;
-    dst[w + 1] = '"';
-    lr_buf_commit(b, w + 2);
+    if (pre.len > 0)
+        memcpy(dst, pre.ptr, pre.len);
+    dst += pre.len;
+    *dst++ = '"';
+    size_t w = need > 0 ? lr_log_escape_ex(dst, need, bytes, n, mode, NULL) : 0;
+    dst[w] = '"';
+    if (post.len > 0)
+        memcpy(dst + w + 1, post.ptr, post.len);
+    lr_buf_commit(b, w + frame);
+}
+
+void lr_buf_put_json_string(struct lr_buf *b, const char *bytes, size_t n, enum lr_json_escape how)
+{
+    struct lr_str none = {"", 0};
+    lr_buf_put_json_framed(b, none, bytes, n, how, none);
 }
 
 void lr_buf_rewind(struct lr_buf *b, size_t len)

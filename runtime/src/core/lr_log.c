@@ -298,12 +298,17 @@ static void append_prefix(struct lr_buf *b, enum lr_log_level level, bool json)
  * a key can neither break the JSON nor forge a key=value pair. */
 static void append_key(struct lr_buf *b, const char *key)
 {
-    for (const char *k = key; *k != '\0'; k++) {
-        unsigned char c = (unsigned char)*k;
+    size_t n = strlen(key);
+    char *dst = lr_buf_reserve(b, n);
+    if (dst == NULL)
+        abort(); /* cannot happen: see append() */
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)key[i];
         bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
                   c == '_' || c == '-' || c == '.';
-        append(b, ok ? k : "_", 1);
+        dst[i] = ok ? (char)c : '_';
     }
+    lr_buf_commit(b, n);
 }
 
 static const char *field_key(const struct lr_log_field *f)
@@ -311,14 +316,28 @@ static const char *field_key(const struct lr_log_field *f)
     return f->key != NULL && f->key[0] != '\0' ? f->key : "field";
 }
 
+/* Lines with up to this many fields plan their pieces on the stack (no allocation per line). */
+#define STACK_PIECES 8
+
+/* Bytes the planned line takes: fixed parts, then each piece as append_piece() writes it. */
+static size_t planned_len(const struct piece *pieces, size_t n, size_t fixed)
+{
+    size_t len = fixed;
+    for (size_t i = 0; i < n; i++)
+        len += pieces[i].budget + (pieces[i].cut ? MARK_RESERVE : 0);
+    return len;
+}
+
 static void render_line(struct lr_buf *b, enum lr_log_level level, const char *msg, size_t msg_len,
                         const struct lr_log_field *fields, size_t n_fields)
 {
     bool json = g_log.format == LR_LOG_FORMAT_JSON;
     size_t n = n_fields + 1;
-    struct piece *pieces = calloc(n, sizeof(*pieces));
+    struct piece stack_pieces[STACK_PIECES];
+    struct piece *pieces = n <= STACK_PIECES ? stack_pieces : calloc(n, sizeof(*pieces));
     if (pieces == NULL)
         abort(); /* out of memory: Lambda replaces the sandbox */
+    memset(pieces, 0, n * sizeof(*pieces));
     piece_escaped(&pieces[0], msg, msg_len, json ? LR_ESCAPE_JSON : LR_ESCAPE_TEXT, json);
     for (size_t i = 0; i < n_fields; i++)
         piece_for_field(&pieces[i + 1], &fields[i], json);
@@ -330,6 +349,9 @@ static void render_line(struct lr_buf *b, enum lr_log_level level, const char *m
     for (size_t i = 0; i < n; i++)
         fixed += pieces[i].quoted ? 2 : 0;
     plan_budgets(pieces, n, fixed, g_log.max_line);
+    /* One allocation for the whole line: every later append then fits. */
+    if (lr_buf_reserve(b, planned_len(pieces, n, fixed) - b->len) == NULL)
+        abort(); /* cannot happen: see append() */
 
     append_piece(b, &pieces[0], json);
     for (size_t i = 0; i < n_fields; i++) {
@@ -339,7 +361,8 @@ static void render_line(struct lr_buf *b, enum lr_log_level level, const char *m
         append_piece(b, &pieces[i + 1], json);
     }
     append_str(b, json ? "}\n" : "\n");
-    free(pieces);
+    if (pieces != stack_pieces)
+        free(pieces);
 }
 
 static void write_line(const struct lr_buf *b)
@@ -350,32 +373,35 @@ static void write_line(const struct lr_buf *b)
     fflush(out);
 }
 
-static char *format_message(const char *fmt, va_list ap, size_t *len) LR_PRINTF(1, 0);
+/* Messages up to this size are formatted on the stack: one vsnprintf, no allocation. */
+#define STACK_MESSAGE 256
 
-/* Formats the printf message, cut at max_line bytes (a longer one is truncated anyway). */
-static char *format_message(const char *fmt, va_list ap, size_t *len)
+static char *format_message(const char *fmt, va_list ap, char *stack, size_t *len) LR_PRINTF(1, 0);
+
+/* Formats the printf message, cut at max_line bytes (a longer one is truncated anyway), into
+ * stack[0..STACK_MESSAGE) when it fits, else into the heap; the caller frees a result != stack. */
+static char *format_message(const char *fmt, va_list ap, char *stack, size_t *len)
 {
     if (fmt == NULL)
         fmt = "(no message)";
     va_list ap2;
     va_copy(ap2, ap);
-    int n = vsnprintf(NULL, 0, fmt, ap2);
+    int n = vsnprintf(stack, STACK_MESSAGE, fmt, ap2);
     va_end(ap2);
     if (n < 0) {
         static const char bad[] = "(invalid log format string)";
-        char *m = malloc(sizeof(bad));
-        if (m == NULL)
-            abort();
-        memcpy(m, bad, sizeof(bad));
+        memcpy(stack, bad, sizeof(bad));
         *len = sizeof(bad) - 1;
-        return m;
+        return stack;
     }
     size_t size = (size_t)n < g_log.max_line ? (size_t)n : g_log.max_line;
+    *len = size;
+    if ((size_t)n < STACK_MESSAGE)
+        return stack;
     char *m = malloc(size + 1);
     if (m == NULL)
         abort();
     vsnprintf(m, size + 1, fmt, ap);
-    *len = size;
     return m;
 }
 
@@ -386,14 +412,16 @@ void lr_log_vfields(enum lr_log_level level, const struct lr_log_field *fields, 
         return;
     if (fields == NULL)
         n_fields = 0;
+    char stack[STACK_MESSAGE];
     size_t msg_len = 0;
-    char *msg = format_message(fmt, ap, &msg_len);
+    char *msg = format_message(fmt, ap, stack, &msg_len);
     struct lr_buf line;
     lr_buf_init(&line, SIZE_MAX / 4); /* bounded by construction: max_line plus fixed parts */
     render_line(&line, level, msg, msg_len, fields, n_fields);
     write_line(&line);
     lr_buf_clean_up(&line);
-    free(msg);
+    if (msg != stack)
+        free(msg);
 }
 
 void lr_log_fields(enum lr_log_level level, const struct lr_log_field *fields, size_t n_fields,

@@ -6,21 +6,39 @@
 #include "lr/buf.h"
 #include "lr/ddb.h"
 
-static void put_quoted(struct lr_buf *b, const char *s, size_t n)
+#define LIT(s) ((struct lr_str){s, sizeof(s) - 1})
+
+/* The opening `{"T":` of each type, so no piece is measured with strlen. */
+static const struct lr_str type_open[] = {
+    [0] = LIT("{\"?\":"), /* any value outside the enum, as ddb_type_name() says */
+    [DDB_S] = LIT("{\"S\":"),       [DDB_N] = LIT("{\"N\":"),   [DDB_B] = LIT("{\"B\":"),
+    [DDB_SS] = LIT("{\"SS\":"),     [DDB_NS] = LIT("{\"NS\":"), [DDB_BS] = LIT("{\"BS\":"),
+    [DDB_M] = LIT("{\"M\":"),       [DDB_L] = LIT("{\"L\":"),   [DDB_NULL] = LIT("{\"NULL\":"),
+    [DDB_BOOL] = LIT("{\"BOOL\":"),
+};
+
+static struct lr_str open_of(enum ddb_type type)
 {
-    lr_buf_put_json_string(b, s, n, LR_JSON_ESCAPE_LOG); /* the result goes into log lines */
+    size_t t = (size_t)type;
+    return type_open[t < sizeof(type_open) / sizeof(type_open[0]) ? t : 0];
+}
+
+/* pre, the quoted string s, then post; the result goes into log lines, hence the log escaping. */
+static void put_quoted(struct lr_buf *b, struct lr_str pre, struct lr_str s, struct lr_str post)
+{
+    lr_buf_put_json_framed(b, pre, s.ptr, s.len, LR_JSON_ESCAPE_LOG, post);
 }
 
 static void put_base64(struct lr_buf *b, struct ddb_bytes bytes)
 {
     size_t n = ddb_base64_encoded_len(bytes.len);
-    lr_buf_put(b, "\"", 1);
+    lr_buf_put_char(b, '"');
     char *dst = lr_buf_put_reserve(b, n);
     if (dst == NULL)
         return;
     ddb_base64_encode(bytes.ptr, bytes.len, dst);
     lr_buf_commit(b, n);
-    lr_buf_put(b, "\"", 1);
+    lr_buf_put_char(b, '"');
 }
 
 static void put_attr(struct lr_buf *b, const struct ddb_attr *a);
@@ -29,43 +47,39 @@ static void put_attr(struct lr_buf *b, const struct ddb_attr *a);
  * more than the part that fit. */
 static void put_map(struct lr_buf *b, const struct ddb_map *m)
 {
-    lr_buf_put(b, "{", 1);
+    lr_buf_put_char(b, '{');
     for (size_t i = 0; i < m->count && !b->overflow; i++) {
         const struct ddb_member *mem = &m->members[i];
-        if (i)
-            lr_buf_put(b, ",", 1);
-        put_quoted(b, mem->name.ptr, mem->name.len);
-        lr_buf_put(b, ":", 1);
+        put_quoted(b, i ? LIT(",") : LIT(""), mem->name, LIT(":"));
         put_attr(b, &mem->value);
     }
-    lr_buf_put(b, "}", 1);
+    lr_buf_put_char(b, '}');
 }
 
 static void put_array(struct lr_buf *b, const struct ddb_attr *a)
 {
     size_t count = a->type == DDB_BS ? a->v.bs.count : a->type == DDB_L ? a->v.l.count : a->v.ss.count;
-    lr_buf_put(b, "[", 1);
+    lr_buf_put_char(b, '[');
     for (size_t i = 0; i < count && !b->overflow; i++) {
+        if (a->type == DDB_SS || a->type == DDB_NS) {
+            put_quoted(b, i ? LIT(",") : LIT(""), a->v.ss.items[i], LIT(""));
+            continue;
+        }
         if (i)
-            lr_buf_put(b, ",", 1);
+            lr_buf_put_char(b, ',');
         if (a->type == DDB_BS)
             put_base64(b, a->v.bs.items[i]);
-        else if (a->type == DDB_L)
-            put_attr(b, &a->v.l.items[i]);
         else
-            put_quoted(b, a->v.ss.items[i].ptr, a->v.ss.items[i].len);
+            put_attr(b, &a->v.l.items[i]);
     }
-    lr_buf_put(b, "]", 1);
+    lr_buf_put_char(b, ']');
 }
 
 static void put_value(struct lr_buf *b, const struct ddb_attr *a)
 {
     switch (a->type) {
     case DDB_S:
-        put_quoted(b, a->v.s.ptr, a->v.s.len);
-        return;
-    case DDB_N:
-        put_quoted(b, a->v.n.ptr, a->v.n.len);
+    case DDB_N: /* put_attr() writes these whole */
         return;
     case DDB_B:
         put_base64(b, a->v.b);
@@ -80,21 +94,24 @@ static void put_value(struct lr_buf *b, const struct ddb_attr *a)
         put_map(b, &a->v.m);
         return;
     case DDB_NULL:
-        lr_buf_put_str(b, "true");
+        lr_buf_put(b, "true", 4);
         return;
     case DDB_BOOL:
-        lr_buf_put_str(b, a->v.boolean ? "true" : "false");
+        lr_buf_put(b, a->v.boolean ? "true" : "false", a->v.boolean ? 4 : 5);
         return;
     }
 }
 
 static void put_attr(struct lr_buf *b, const struct ddb_attr *a)
 {
-    lr_buf_put_str(b, "{\"");
-    lr_buf_put_str(b, ddb_type_name(a->type));
-    lr_buf_put_str(b, "\":");
+    if (a->type == DDB_S || a->type == DDB_N) { /* the common case, in one step: {"S":"..."} */
+        put_quoted(b, open_of(a->type), a->type == DDB_S ? a->v.s : a->v.n, LIT("}"));
+        return;
+    }
+    struct lr_str open = open_of(a->type);
+    lr_buf_put(b, open.ptr, open.len);
     put_value(b, a);
-    lr_buf_put(b, "}", 1);
+    lr_buf_put_char(b, '}');
 }
 
 static enum ddb_status finish(struct lr_buf *b, size_t before)
@@ -126,7 +143,7 @@ enum ddb_status ddb_image_serialize(const struct ddb_map *map, struct lr_buf *ou
     if (map->present)
         put_map(out, map);
     else
-        lr_buf_put_str(out, "null");
+        lr_buf_put(out, "null", 4);
     return finish(out, before);
 }
 
