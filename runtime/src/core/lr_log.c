@@ -342,6 +342,13 @@ static void render_line(struct lr_buf *b, enum lr_log_level level, const char *m
     for (size_t i = 0; i < n_fields; i++)
         piece_for_field(&pieces[i + 1], &fields[i], json);
 
+    /* Room for the prefix and the pieces up front, so the line is allocated once in the common
+     * case (an escaped request id can take six bytes per byte; 128 covers the rest). */
+    size_t guess = 128 + 6 * g_log.request_id_len;
+    for (size_t i = 0; i < n && guess < g_log.max_line; i++)
+        guess += pieces[i].need + 2;
+    if (lr_buf_reserve(b, guess < g_log.max_line ? guess : g_log.max_line) == NULL)
+        abort(); /* cannot happen: see append() */
     append_prefix(b, level, json);
     size_t fixed = b->len + (json ? 2 : 1); /* "}\n" or "\n" */
     for (size_t i = 0; i < n_fields; i++)

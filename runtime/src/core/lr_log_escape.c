@@ -77,23 +77,22 @@ static size_t next_unit(const unsigned char *p, size_t n, enum lr_escape_mode mo
 #define ONES ((uint64_t)0x0101010101010101u)
 #define HIGHS ((uint64_t)0x8080808080808080u)
 
-/* High bit of a byte set when that byte of v is zero (exact as a yes/no answer). */
-static uint64_t zero_bytes(uint64_t v)
-{
-    return (v - ONES) & ~v & HIGHS;
-}
-
-/* Nonzero when a byte of w is a C0 control, DEL or not ASCII: a byte no mode copies blindly. The
- * subtraction borrows into a neighbour only from a byte below 0x20, which is flagged anyway. */
+/* Nonzero when a byte of w is a C0 control, DEL or not ASCII: a byte no mode copies blindly.
+ * Per byte: x - 0x20 sets the high bit when x < 0x20, x + 1 when x == 0x7F, and x itself when
+ * x >= 0x80. A borrow or carry crosses into the next byte only from a byte below 0x20 or equal to
+ * 0xFF, which is flagged itself, so the answer (zero or not) is exact. */
 static uint64_t word_not_inert(uint64_t w)
 {
-    return ((w - ONES * 0x20) | w | zero_bytes(w ^ (ONES * 0x7F))) & HIGHS;
+    return ((w - ONES * 0x20) | (w + ONES) | w) & HIGHS;
 }
 
-/* Also the two bytes JSON escapes. */
+/* Also " and \: with every byte below 0x80 (else already flagged), (w ^ c) - 1 sets the high bit
+ * of exactly the bytes equal to c (0 - 1 borrows; a borrow only starts at such a byte). */
 static uint64_t word_not_plain(uint64_t w)
 {
-    return word_not_inert(w) | zero_bytes(w ^ (ONES * '"')) | zero_bytes(w ^ (ONES * '\\'));
+    return ((w - ONES * 0x20) | (w + ONES) | w | ((w ^ (ONES * '"')) - ONES) |
+            ((w ^ (ONES * '\\')) - ONES)) &
+           HIGHS;
 }
 
 /* Printable ASCII: 0x20..0x7E. */
@@ -109,15 +108,23 @@ static bool byte_plain(unsigned char c)
     return byte_inert(c) && c != '"' && c != '\\';
 }
 
-/* Length of the run of printable ASCII other than " and \ at the start of p[0..n). */
+static uint64_t load_word(const unsigned char *p)
+{
+    uint64_t w;
+    memcpy(&w, p, 8); /* one unaligned load */
+    return w;
+}
+
+/* Length of the run of printable ASCII other than " and \ at the start of p[0..n). Whole words
+ * first; when only a partial word is left, the last eight bytes are tested at once (overlapping
+ * bytes already known to be plain), so a clean string never takes the byte loop. */
 static size_t plain_run(const unsigned char *p, size_t n)
 {
     size_t k = 0;
-    for (uint64_t w; n - k >= 8; k += 8) {
-        memcpy(&w, p + k, 8);
-        if (word_not_plain(w) != 0)
-            break;
-    }
+    while (n - k >= 8 && word_not_plain(load_word(p + k)) == 0)
+        k += 8;
+    if (k == n || (n >= 8 && n - k < 8 && word_not_plain(load_word(p + n - 8)) == 0))
+        return n;
     while (k < n && byte_plain(p[k]))
         k++;
     return k;
@@ -127,11 +134,10 @@ static size_t plain_run(const unsigned char *p, size_t n)
 static size_t inert_run(const unsigned char *p, size_t n)
 {
     size_t k = 0;
-    for (uint64_t w; n - k >= 8; k += 8) {
-        memcpy(&w, p + k, 8);
-        if (word_not_inert(w) != 0)
-            break;
-    }
+    while (n - k >= 8 && word_not_inert(load_word(p + k)) == 0)
+        k += 8;
+    if (k == n || (n >= 8 && n - k < 8 && word_not_inert(load_word(p + n - 8)) == 0))
+        return n;
     while (k < n && byte_inert(p[k]))
         k++;
     return k;
