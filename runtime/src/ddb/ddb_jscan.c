@@ -66,65 +66,11 @@ static bool scan_unicode_escape(const unsigned char *s, size_t end, size_t *i, c
     return true;
 }
 
-/* Whether any byte of the 8 in w is zero (exact: a borrow only follows a real zero byte). */
-static uint64_t has_zero_byte(uint64_t w)
-{
-    return (w - 0x0101010101010101u) & ~w & 0x8080808080808080u;
-}
-
-/* High bit set in each of the 8 bytes of w that is a quote or a backslash, and, when any_special,
- * also a control character (< 0x20) or a non-ASCII byte. A borrow only flags bytes above a byte
- * that is flagged for real, so the lowest flag is always exact. */
-static uint64_t special_bytes(uint64_t w, bool any_special)
-{
-    uint64_t m = has_zero_byte(w ^ 0x2222222222222222u) | has_zero_byte(w ^ 0x5C5C5C5C5C5C5C5Cu);
-    if (any_special)
-        m |= (w | ((w - 0x2020202020202020u) & ~w)) & 0x8080808080808080u;
-    return m;
-}
-
-static bool byte_is_special(unsigned char c, bool any_special)
-{
-    return c == '"' || c == '\\' || (any_special && (c < 0x20 || c >= 0x80));
-}
-
-/* Index of the first special byte at or after i (see special_bytes), or len: strings are mostly
- * plain text, so it is looked for eight bytes at a time. */
-static size_t find_special(const unsigned char *s, size_t len, size_t i, bool any_special)
-{
-    while (len - i >= 8) {
-        uint64_t w;
-        memcpy(&w, s + i, sizeof(w));
-        uint64_t m = special_bytes(w, any_special);
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        if (m)
-            return i + (size_t)(__builtin_ctzll(m) / 8);
-#else
-        if (m)
-            break;
-#endif
-        i += 8;
-    }
-    while (i < len && !byte_is_special(s[i], any_special))
-        i++;
-    return i;
-}
-
-size_t ddb_jscan_plain_end(const unsigned char *s, size_t len, size_t i)
-{
-    return find_special(s, len, i, true);
-}
-
-size_t ddb_jscan_quote_end(const unsigned char *s, size_t len, size_t i)
-{
-    return find_special(s, len, i, false);
-}
-
 /* *pos is on the opening quote; on success it ends after the closing quote. */
 static bool scan_string(const unsigned char *s, size_t len, size_t *pos, const char **msg)
 {
     size_t i = *pos + 1;
-    while ((i = ddb_jscan_plain_end(s, len, i)) < len) {
+    while ((i = ddb_jscan_find_special(s, len, i, true)) < len) {
         unsigned char c = s[i];
         if (c == '"') {
             *pos = i + 1;

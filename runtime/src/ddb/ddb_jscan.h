@@ -5,6 +5,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 #include "lr/ddb.h"
 
@@ -31,12 +33,58 @@ enum ddb_status ddb_jscan_validate(const char *s, size_t len, size_t start,
                                    struct ddb_jscan_arrays *arrays, size_t *err_off,
                                    const char **err_msg);
 
-/* First index >= i of s[..len) holding a byte other than printable ASCII that needs no escaping
- * in a JSON string (so a quote, a backslash, a control character or a byte >= 0x80), or len. */
-size_t ddb_jscan_plain_end(const unsigned char *s, size_t len, size_t i);
+/* Whether any byte of the 8 in w is zero (exact: a borrow only follows a real zero byte). */
+static inline uint64_t ddb_jscan_zero_bytes(uint64_t w)
+{
+    return (w - 0x0101010101010101u) & ~w & 0x8080808080808080u;
+}
 
-/* First index >= i of s[..len) holding a quote or a backslash, or len. */
-size_t ddb_jscan_quote_end(const unsigned char *s, size_t len, size_t i);
+/* High bit set in each of the 8 bytes of w that is a quote or a backslash, and, when any_special,
+ * also a control character (< 0x20) or a non-ASCII byte. A borrow only flags bytes above a byte
+ * that is flagged for real, so the lowest flag is always exact. */
+static inline uint64_t ddb_jscan_special_bytes(uint64_t w, bool any_special)
+{
+    uint64_t m = ddb_jscan_zero_bytes(w ^ 0x2222222222222222u) |
+                 ddb_jscan_zero_bytes(w ^ 0x5C5C5C5C5C5C5C5Cu);
+    if (any_special)
+        m |= (w | ((w - 0x2020202020202020u) & ~w)) & 0x8080808080808080u;
+    return m;
+}
+
+static inline bool ddb_jscan_byte_is_special(unsigned char c, bool any_special)
+{
+    return c == '"' || c == '\\' || (any_special && (c < 0x20 || c >= 0x80));
+}
+
+/* Index of the first special byte of s[..len) at or after i (see ddb_jscan_special_bytes), or len:
+ * strings are mostly plain text, so it is looked for eight bytes at a time. Inline: it runs once
+ * per string, most of them a few bytes long. */
+static inline size_t ddb_jscan_find_special(const unsigned char *s, size_t len, size_t i,
+                                            bool any_special)
+{
+    while (len - i >= 8) {
+        uint64_t w;
+        memcpy(&w, s + i, sizeof(w));
+        uint64_t m = ddb_jscan_special_bytes(w, any_special);
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+        if (m)
+            return i + (size_t)(__builtin_ctzll(m) / 8);
+#else
+        if (m)
+            break;
+/* Length of a JSON number literal at s[0..len) (0 if it does not start with one). */
+size_t ddb_jscan_number_len(const char *s, size_t len);
+
+/* Value of the four hex digits at p[0..4) (the caller checked the length), or -1. */
+long ddb_jscan_hex4(const unsigned char *p);
+
+#endif
+        i += 8;
+    }
+    while (i < len && !ddb_jscan_byte_is_special(s[i], any_special))
+        i++;
+    return i;
+}
 
 /* Length of a JSON number literal at s[0..len) (0 if it does not start with one). */
 size_t ddb_jscan_number_len(const char *s, size_t len);

@@ -5,55 +5,13 @@
 
 #include "ddb/ddb_jscan.h"
 
-static bool is_ws(unsigned char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-static void skip_ws(struct ddb_json *j)
-{
-    while (j->pos < j->len && is_ws((unsigned char)j->s[j->pos]))
-        j->pos++;
-}
-
-char ddb_json_peek(struct ddb_json *j)
-{
-    skip_ws(j);
-    return j->pos < j->len ? j->s[j->pos] : '\0';
-}
-
-void ddb_json_read_string(struct ddb_json *j, struct ddb_jstr *out)
-{
-    size_t i = j->pos + 1;
-    out->start = i;
-    out->escaped = false;
-    /* Most strings have no backslash: then the first quote or backslash is the closing quote. */
-    i = ddb_jscan_quote_end((const unsigned char *)j->s, j->len, i);
-    if (i < j->len && j->s[i] == '"') {
-        out->end = i;
-        j->pos = i + 1;
-        return;
-    }
-    while (i < j->len && j->s[i] != '"') {
-        if (j->s[i] == '\\') {
-            out->escaped = true;
-            i++; /* the escaped byte can be a quote */
-        }
-        i++;
-    }
-    if (i > j->len)
-        i = j->len;
-    out->end = i;
-    j->pos = i < j->len ? i + 1 : j->len;
-}
-
 void ddb_json_read_scalar(struct ddb_json *j, size_t *start, size_t *end)
 {
-    skip_ws(j);
+    ddb_json_skip_ws(j);
     *start = j->pos;
     while (j->pos < j->len) {
         char c = j->s[j->pos];
-        if (c == ',' || c == '}' || c == ']' || is_ws((unsigned char)c))
+        if (c == ',' || c == '}' || c == ']' || ddb_json_is_ws((unsigned char)c))
             break;
         j->pos++;
     }
@@ -85,43 +43,20 @@ void ddb_json_skip(struct ddb_json *j)
     } while (depth > 0);
 }
 
-void ddb_json_enter(struct ddb_json *j)
+void ddb_json_read_string_slow(struct ddb_json *j, struct ddb_jstr *out, size_t i)
 {
-    skip_ws(j);
-    j->pos++;
-}
-
-static bool at_close_or_comma(struct ddb_json *j, char close)
-{
-    char c = ddb_json_peek(j);
-    if (c == close || c == '\0') {
-        if (c)
-            j->pos++;
-        return true;
+    out->escaped = false;
+    while (i < j->len && j->s[i] != '"') {
+        if (j->s[i] == '\\') {
+            out->escaped = true;
+            i++; /* the escaped byte can be a quote */
+        }
+        i++;
     }
-    if (c == ',')
-        j->pos++;
-    return false;
-}
-
-bool ddb_json_next_member(struct ddb_json *j, struct ddb_jstr *key)
-{
-    if (at_close_or_comma(j, '}'))
-        return false;
-    skip_ws(j);
-    ddb_json_read_string(j, key);
-    if (ddb_json_peek(j) == ':')
-        j->pos++;
-    skip_ws(j);
-    return true;
-}
-
-bool ddb_json_next_element(struct ddb_json *j)
-{
-    if (at_close_or_comma(j, ']'))
-        return false;
-    skip_ws(j);
-    return true;
+    if (i > j->len)
+        i = j->len;
+    out->end = i;
+    j->pos = i < j->len ? i + 1 : j->len;
 }
 
 size_t ddb_json_count(const struct ddb_json *j)

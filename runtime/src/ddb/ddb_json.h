@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "ddb/ddb_arena.h"
+#include "ddb/ddb_jscan.h"
 #include "lr/common.h"
 #include "lr/ddb.h"
 
@@ -26,24 +27,91 @@ struct ddb_jstr {
     bool escaped; /* contains a backslash: must be decoded */
 };
 
+static inline bool ddb_json_is_ws(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* The cursor functions below are inline: they run once or more per token. */
+static inline void ddb_json_skip_ws(struct ddb_json *j)
+{
+    while (j->pos < j->len && ddb_json_is_ws((unsigned char)j->s[j->pos]))
+        j->pos++;
+}
+
 /* Skips whitespace and returns the next byte without consuming it ('\0' at the end). */
-char ddb_json_peek(struct ddb_json *j);
+static inline char ddb_json_peek(struct ddb_json *j)
+{
+    ddb_json_skip_ws(j);
+    return j->pos < j->len ? j->s[j->pos] : '\0';
+}
 
 /* Skips one value (iteratively; the document must be validated). */
 void ddb_json_skip(struct ddb_json *j);
 
 /* Consumes '{' / '['. The cursor must be on it (check with ddb_json_peek). */
-void ddb_json_enter(struct ddb_json *j);
+static inline void ddb_json_enter(struct ddb_json *j)
+{
+    ddb_json_skip_ws(j);
+    j->pos++;
+}
+
+/* The rest of a string with a backslash, from s[i] (out->start is set). */
+void ddb_json_read_string_slow(struct ddb_json *j, struct ddb_jstr *out, size_t i);
+
+/* Reads a string value (cursor on its quote). */
+static inline void ddb_json_read_string(struct ddb_json *j, struct ddb_jstr *out)
+{
+    size_t i = j->pos + 1;
+    out->start = i;
+    /* Most strings have no backslash: then the first quote or backslash is the closing quote. */
+    i = ddb_jscan_find_special((const unsigned char *)j->s, j->len, i, false);
+    if (i < j->len && j->s[i] == '"') {
+        out->end = i;
+        out->escaped = false;
+        j->pos = i + 1;
+        return;
+    }
+    ddb_json_read_string_slow(j, out, i);
+}
+
+/* Consumes close and returns true (also at the end of the text), or consumes the ',' before the
+ * next item and returns false. */
+static inline bool ddb_json_at_close(struct ddb_json *j, char close)
+{
+    char c = ddb_json_peek(j);
+    if (c == close || c == '\0') {
+        if (c)
+            j->pos++;
+        return true;
+    }
+    if (c == ',')
+        j->pos++;
+    return false;
+}
 
 /* Object iteration: after ddb_json_enter, returns true with *key set and the cursor on the member's
  * value, or false after consuming the closing brace. */
-bool ddb_json_next_member(struct ddb_json *j, struct ddb_jstr *key);
+static inline bool ddb_json_next_member(struct ddb_json *j, struct ddb_jstr *key)
+{
+    if (ddb_json_at_close(j, '}'))
+        return false;
+    ddb_json_skip_ws(j);
+    ddb_json_read_string(j, key);
+    if (ddb_json_peek(j) == ':')
+        j->pos++;
+    ddb_json_skip_ws(j);
+    return true;
+}
 
 /* Array iteration: returns true with the cursor on the next element, or false after the ']'. */
-bool ddb_json_next_element(struct ddb_json *j);
-
-/* Reads a string value (cursor on its quote). */
-void ddb_json_read_string(struct ddb_json *j, struct ddb_jstr *out);
+static inline bool ddb_json_next_element(struct ddb_json *j)
+{
+    if (ddb_json_at_close(j, ']'))
+        return false;
+    ddb_json_skip_ws(j);
+    return true;
+}
 
 /* Consumes a literal/number and returns its span [*start, *end). */
 void ddb_json_read_scalar(struct ddb_json *j, size_t *start, size_t *end);
