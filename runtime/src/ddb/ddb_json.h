@@ -27,9 +27,10 @@ struct ddb_jstr {
     bool escaped; /* contains a backslash: must be decoded */
 };
 
+/* Compact JSON has almost no whitespace: one comparison rules out most bytes. */
 static inline bool ddb_json_is_ws(unsigned char c)
 {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+    return c <= ' ' && (c == ' ' || c == '\t' || c == '\n' || c == '\r');
 }
 
 /* The cursor functions below are inline: they run once or more per token. */
