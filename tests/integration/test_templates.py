@@ -284,7 +284,8 @@ class MakefileForSamBuild(unittest.TestCase):
             self.scratch_copy(scratch)
             os.mkdir(artifacts)
             proc = subprocess.run(["make", "--makefile", os.path.join(scratch, "Makefile"),
-                                   "build-StreamProcessorFunction", "ARTIFACTS_DIR=" + artifacts],
+                                   "build-StreamProcessorFunction", "ARTIFACTS_DIR=" + artifacts,
+                                   "BOOTSTRAP=dynamic"],
                                   cwd=scratch, capture_output=True, text=True, timeout=900)
             self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr[-3000:])
             self.assertEqual(os.listdir(artifacts), ["bootstrap"])
@@ -295,6 +296,40 @@ class MakefileForSamBuild(unittest.TestCase):
             # Release build: the CMake cache of the scratch build says so.
             with open(os.path.join(scratch, "build-sam", "CMakeCache.txt")) as f:
                 self.assertIn("CMAKE_BUILD_TYPE:STRING=Release", f.read())
+
+    def test_static_bootstrap_is_self_contained_and_answers_the_example(self):
+        # What `sam build` gives by default where musl-gcc is installed (BOOTSTRAP=auto).
+        if shutil.which("musl-gcc") is None:
+            self.skipTest("musl-gcc not installed (scripts/setup installs musl-tools)")
+        sources = os.path.join(lrtest.build_dir(), "sources-sam")
+        with tempfile.TemporaryDirectory(prefix="sam-build-") as tmp:
+            scratch, artifacts = os.path.join(tmp, "scratch"), os.path.join(tmp, "artifacts")
+            self.scratch_copy(scratch)
+            os.mkdir(artifacts)
+            proc = subprocess.run(["make", "--makefile", os.path.join(scratch, "Makefile"),
+                                   "build-StreamProcessorFunction", "ARTIFACTS_DIR=" + artifacts,
+                                   "PACKAGE_SOURCES_DIR=" + sources],
+                                  cwd=scratch, capture_output=True, text=True, timeout=1800)
+            self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr[-3000:])
+            self.assertEqual(os.listdir(artifacts), ["bootstrap"])
+            boot = os.path.join(artifacts, "bootstrap")
+            self.assertTrue(os.access(boot, os.X_OK))
+            headers = subprocess.run(["readelf", "-l", "-d", boot], capture_output=True,
+                                     text=True, check=True).stdout
+            self.assertNotIn("INTERP", headers)
+            self.assertNotIn("(NEEDED)", headers)
+            with open(os.path.join(SRC, "input.json"), "rb") as f:
+                event = f.read()
+            with lrtest.Emulator(bootstrap=boot) as emu:
+                status, _, body = emu.invoke(event)
+            self.assertEqual((status, body), (200, b'{"batchItemFailures":[]}'))
+
+    def test_unknown_bootstrap_kind_is_refused(self):
+        proc = subprocess.run(["make", "--makefile", os.path.join(SRC, "Makefile"),
+                               "build-StreamProcessorFunction", "ARTIFACTS_DIR=/nonexistent",
+                               "BOOTSTRAP=shared"], cwd=SRC, capture_output=True, text=True)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("BOOTSTRAP must be auto, static or dynamic", proc.stderr)
 
     def test_target_refuses_to_run_without_artifacts_dir(self):
         proc = subprocess.run(["make", "--makefile", os.path.join(SRC, "Makefile"), "-n",
