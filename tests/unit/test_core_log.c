@@ -13,6 +13,7 @@
 
 #include "core/lr_clock.h"
 #include "lr/log.h"
+#include "lr/utf8.h"
 
 #define FIXED_MS INT64_C(1796053204123) /* 2026-11-30T15:40:04.123Z */
 #define TS "2026-11-30T15:40:04.123Z"
@@ -300,6 +301,71 @@ static void json_field_check_finds_specials_at_every_offset(void **state)
                                     "\"doc\":[\"aaaaaaaaaaaa \xC3\xA9\xF0\x9F\x98\x80\\n\"]}\n");
 }
 
+/* The contract of lr_log_escape() written out one character at a time, independently of the
+ * escaper's word-at-a-time scan: the random test below compares the two. */
+static size_t reference_unit(const unsigned char *p, size_t n, char out[8], size_t *used)
+{
+    *used = 1;
+    switch (p[0]) {
+    case '\n': memcpy(out, "\\n", 2); return 2;
+    case '\r': memcpy(out, "\\r", 2); return 2;
+    case '\t': memcpy(out, "\\t", 2); return 2;
+    case '\\': memcpy(out, "\\\\", 2); return 2;
+    case '"': memcpy(out, "\\\"", 2); return 2;
+    default: break;
+    }
+    if (p[0] < 0x20 || p[0] == 0x7F)
+        return (size_t)snprintf(out, 8, "\\u%04x", p[0]);
+    if (p[0] < 0x80) {
+        out[0] = (char)p[0];
+        return 1;
+    }
+    size_t seq = lr_utf8_seq_len(p, n);
+    if (seq == 0)
+        return (size_t)snprintf(out, 8, "\\ufffd");
+    *used = seq;
+    if (seq == 2 && p[0] == 0xC2 && p[1] < 0xA0)
+        return (size_t)snprintf(out, 8, "\\u%04x", p[1]);
+    if (seq == 3 && p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9))
+        return (size_t)snprintf(out, 8, "\\u%04x", 0x2000u + (p[2] & 0x3Fu));
+    memcpy(out, p, seq);
+    return seq;
+}
+
+static void escape_matches_the_per_character_contract_on_random_input(void **state)
+{
+    (void)state;
+    static const unsigned char alphabet[] = {'a', 'z', ' ', '~', '"', '\\', '\n', '\r', '\t', 0x00,
+                                             0x1b, 0x1f, 0x7f, 0x80, 0x85, 0x9b, 0xa8, 0xa9, 0xbf,
+                                             0xc2, 0xc3, 0xa9, 0xe2, 0xed, 0xf0, 0x9f, 0xf4, 0xff};
+    uint32_t seed = 12345;
+    for (int iter = 0; iter < 20000; iter++) {
+        unsigned char in[48];
+        char want[48 * 6 + 1], got[48 * 6 + 1], unit[8];
+        seed = seed * 1103515245u + 12345u;
+        size_t n = (seed >> 16) % sizeof(in), plain = (seed >> 8) % 2; /* half: mostly plain text */
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            unsigned r = (seed >> 16) & 0x7FFF;
+            in[i] = plain && r % 8 != 0 ? (unsigned char)('a' + r % 26)
+                                        : alphabet[r % sizeof(alphabet)];
+        }
+        seed = seed * 1103515245u + 12345u;
+        size_t cap = (seed >> 16) % (sizeof(got) + 1) + 1, w = 0, total = 0, used = 0;
+        for (size_t i = 0; i < n; i += used) {
+            size_t u = reference_unit(in + i, n - i, unit, &used);
+            if (w == total && total + u <= cap - 1) /* nothing cut so far, and this one fits */
+                w += u;
+            if (w == total + u)
+                memcpy(want + total, unit, u);
+            total += u;
+        }
+        want[w] = '\0';
+        assert_int_equal(lr_log_escape(got, cap, (const char *)in, n), total);
+        assert_string_equal(got, want);
+    }
+}
+
 /* ---- truncation ---- */
 
 static void long_json_message_is_cut_with_a_mark(void **state)
@@ -517,6 +583,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(escape_finds_specials_at_every_offset, setup, teardown),
         cmocka_unit_test_setup_teardown(escape_cut_falls_between_characters_at_every_cap, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(escape_matches_the_per_character_contract_on_random_input,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(json_field_check_finds_specials_at_every_offset, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(long_json_message_is_cut_with_a_mark, setup, teardown),

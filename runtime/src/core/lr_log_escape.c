@@ -143,6 +143,22 @@ static size_t inert_run(const unsigned char *p, size_t n)
     return k;
 }
 
+/* memcpy() for the short strings most values are, without the call: two overlapping words when
+ * n is 8..16, bytes below that. */
+static void copy_plain(char *dst, const unsigned char *src, size_t n)
+{
+    if (n > 16) {
+        memcpy(dst, src, n);
+    } else if (n >= 8) {
+        uint64_t a = load_word(src), b = load_word(src + n - 8);
+        memcpy(dst, &a, 8);
+        memcpy(dst + n - 8, &b, 8);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            dst[i] = (char)src[i];
+    }
+}
+
 /* Where the escaping of one call stands: the bytes written, the full length, and whether a unit
  * already failed to fit (later, shorter ones must not be written). */
 struct esc_out {
@@ -172,6 +188,12 @@ size_t lr_log_escape_ex(char *dst, size_t cap, const char *bytes, size_t len,
                         enum lr_escape_mode mode, size_t *needed)
 {
     const unsigned char *p = (const unsigned char *)bytes;
+    if (len <= cap && plain_run(p, len) == len) { /* most strings: nothing to escape, and it fits */
+        copy_plain(dst, p, len);
+        if (needed != NULL)
+            *needed = len;
+        return len;
+    }
     struct esc_out o = {dst, cap, 0, 0, false};
     bool want_total = needed != NULL;
     char unit[LR_ESCAPE_MAX_UNIT];
