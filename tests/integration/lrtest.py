@@ -4,6 +4,11 @@ local Lambda emulator (tools/emulator/lambda-emu) with a bootstrap on ephemeral 
 Standard library only. Every process the harness starts is stopped when the `with` block ends, even
 when the test fails.
 
+With LR_VALGRIND=1 the Emulator runs our own bootstraps (the bundled handler and lr-test-bootstrap, not
+the emulator itself) under valgrind memcheck, and the `with` block fails when any valgrind log reports
+a memory error or a definite/indirect leak. `python3 lrtest.py --valgrind-suite test_x ...` runs whole
+test modules that way (CTest's integration.valgrind_suite).
+
     with lrtest.Emulator(env={"LR_BATCH_MODE": "continue"}) as emu:
         status, headers, body = emu.invoke(b'{"Records":[]}')
         assert status == 200
@@ -14,8 +19,10 @@ import http.client
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -25,6 +32,26 @@ INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 
 # Lines that ASan, LSan and UBSan print; any of them in the logs fails the test that ran the emulator.
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", ": runtime error: ")
+
+_TRUE = ("1", "ON", "on", "TRUE", "true", "yes")
+
+# memcheck's options under LR_VALGRIND=1 (--log-file is added per emulator). Only definite and indirect
+# leaks count: memory still reachable when a process is stopped is not a leak.
+VALGRIND_ARGS = ("--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+                 "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=99", "--num-callers=30")
+
+# The first line of every memcheck error report (and of a definite/indirect leak record). A process the
+# emulator SIGKILLs (timeout, shutdown) never writes its ERROR SUMMARY, so its log is searched for these.
+_VG_ERROR = re.compile(
+    r"^==\d+== (?:Invalid (?:read|write|free|alignment)|Mismatched free|Conditional jump or move"
+    r"|Use of uninitialised value|Syscall param|Source and destination overlap|Argument '[^']*' of function"
+    r"|Jump to the invalid address|Illegal memory pool|[^\n]*realloc\(\) with size 0"
+    r"|[^\n]* are (?:definitely|indirectly) lost in loss record)[^\n]*$", re.M)
+_VG_SUMMARY = re.compile(r"^==\d+== ERROR SUMMARY: (\d+) errors", re.M)
+_VG_LOST = re.compile(r"^==\d+== +(definitely|indirectly) lost: ([\d,]+) bytes", re.M)
+
+# Counters over every Emulator of this process, printed by the --valgrind-suite runner.
+VALGRIND_TOTALS = {"processes": 0, "leak_checked": 0}
 
 
 def source_dir():
@@ -60,12 +87,34 @@ def fixtures_dir():
 
 def sanitizers():
     """True when the build under test uses ASan+UBSan (slower: widen time bounds)."""
-    return os.environ.get("LR_SANITIZERS", "") in ("1", "ON", "on", "TRUE", "true")
+    return os.environ.get("LR_SANITIZERS", "") in _TRUE
+
+
+def valgrind():
+    """True when LR_VALGRIND=1: our bootstraps run under valgrind memcheck (tests that assert timings,
+    memory figures or signals valgrind changes skip themselves then)."""
+    return os.environ.get("LR_VALGRIND", "") in _TRUE
 
 
 def slow_factor():
-    """Multiplier for time bounds: sanitizer builds run several times slower."""
+    """Multiplier for time bounds: sanitizer builds run several times slower, memcheck more (its start
+    alone takes about a second, and CPU-bound work runs 10-50 times slower)."""
+    if valgrind():
+        return 8
     return 4 if sanitizers() else 1
+
+
+def valgrind_problems(text):
+    """The memory errors and definite/indirect leaks one memcheck log reports, as a list of lines
+    (empty when clean). Works on a log cut short by SIGKILL too (then without a leak check)."""
+    problems = _VG_ERROR.findall(text)
+    summary = _VG_SUMMARY.search(text)
+    if summary and summary.group(1) != "0" and not problems:
+        problems.append(summary.group(0))
+    for kind, amount in _VG_LOST.findall(text):
+        if amount != "0":
+            problems.append("%s lost: %s bytes" % (kind, amount))
+    return problems
 
 
 class EmulatorError(Exception):
@@ -90,6 +139,10 @@ class Emulator:
         self.extra_args = list(extra_args)
         self.bootstrap_args = list(bootstrap_args)
         self.start_timeout_s = start_timeout_s or 15 * slow_factor()
+        # Under LR_VALGRIND only our own bootstraps are wrapped (a script or a non-program stays as is).
+        ours = {os.path.realpath(p) for p in (bootstrap_path(), helper_bootstrap_path())}
+        self.valgrind = valgrind() and os.path.realpath(self.bootstrap) in ours
+        self.valgrind_logs = {}
         self.proc = None
         self.returncode = None
         self.runtime_api = None
@@ -105,19 +158,52 @@ class Emulator:
         return self
 
     def __exit__(self, exc_type, exc, tb):
+        if exc_type is None and self.valgrind:
+            self._end_bootstrap_for_leak_check()
         code = self.stop()
         if exc_type is None:
             self.check_clean_exit(code)
         return False
 
     def check_clean_exit(self, code):
-        """Raises unless the emulator exited 0 and nothing printed a sanitizer report."""
+        """Raises unless the emulator exited 0 and nothing printed a sanitizer or valgrind report."""
         logs = self.logs()
         for marker in SANITIZER_MARKERS:
             if marker in logs:
                 raise EmulatorError("sanitizer report (%r) in the logs:\n%s" % (marker, logs))
+        for path, text in sorted(self.valgrind_logs.items()):
+            problems = valgrind_problems(text)
+            if problems:
+                raise EmulatorError("valgrind: %s in %s:\n%s\n-- emulator output:\n%s"
+                                    % ("; ".join(problems[:5]), os.path.basename(path), text[-8000:],
+                                       logs[-3000:]))
         if code != 0:
             raise EmulatorError("emulator exited with %s:\n%s" % (code, logs))
+
+    def _end_bootstrap_for_leak_check(self):
+        """SIGTERMs the running bootstrap and waits for it to end, so that valgrind writes its leak
+        report (the emulator's shutdown SIGKILLs it, which valgrind cannot report on). It is idle in
+        GET /next by then; what it still holds is reachable, so only real leaks show."""
+        if not self.running():
+            return
+        try:
+            pid = self.stats().get("child_pid", 0)
+        except (OSError, ValueError, EmulatorError):
+            return
+        if not pid:
+            return
+        try:
+            os.kill(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        limit = time.monotonic() + 60
+        while time.monotonic() < limit and self.running():
+            try:
+                if self.stats().get("child_pid", 0) != pid:
+                    return
+            except (OSError, ValueError, EmulatorError):
+                return
+            time.sleep(0.05)
 
     def _command(self, port_file):
         cmd = [emulator_path(), "--runtime-api-port", "0", "--invoke-port", "0",
@@ -127,7 +213,11 @@ class Emulator:
         for spec in self.faults:
             cmd += ["--fault", spec]
         cmd += self.extra_args
-        cmd += ["--", self.bootstrap] + self.bootstrap_args
+        cmd += ["--"]
+        if self.valgrind:
+            log = os.path.join(self._tmp.name, "valgrind", "vg.%p.log")
+            cmd += [shutil.which("valgrind")] + list(VALGRIND_ARGS) + ["--log-file=" + log]
+        cmd += [self.bootstrap] + self.bootstrap_args
         return cmd
 
     def _environment(self):
@@ -137,13 +227,20 @@ class Emulator:
                 env.pop(key, None)
             else:
                 env[key] = str(value)
+        if self.valgrind and "LAMBDA_TASK_ROOT" not in self.env:
+            # The emulator's default is the folder of the program it starts, here valgrind's.
+            env.setdefault("LAMBDA_TASK_ROOT", os.path.dirname(os.path.realpath(self.bootstrap)))
         return env
 
     def start(self):
         for path in (emulator_path(), self.bootstrap):
             if not os.access(path, os.X_OK):
                 raise EmulatorError("not built: %s (LR_BUILD_DIR=%s)" % (path, build_dir()))
+        if self.valgrind and not shutil.which("valgrind"):
+            raise EmulatorError("LR_VALGRIND=1 but valgrind is not installed")
         self._tmp = tempfile.TemporaryDirectory(prefix="lrtest-")
+        if self.valgrind:
+            os.mkdir(os.path.join(self._tmp.name, "valgrind"))
         port_file = os.path.join(self._tmp.name, "ports")
         self.log_path = os.path.join(self._tmp.name, "emulator.log")
         self._log = open(self.log_path, "wb")
@@ -194,9 +291,22 @@ class Emulator:
             self._log = None
         if self._tmp is not None:
             self._saved_logs = self.logs()
+            self._collect_valgrind_logs()
             self._tmp.cleanup()
             self._tmp = None
         return self.returncode
+
+    def _collect_valgrind_logs(self):
+        folder = os.path.join(self._tmp.name, "valgrind")
+        if not os.path.isdir(folder):
+            return
+        for name in sorted(os.listdir(folder)):
+            with open(os.path.join(folder, name), errors="replace") as f:
+                text = f.read()
+            self.valgrind_logs[name] = text
+            VALGRIND_TOTALS["processes"] += 1
+            if "LEAK SUMMARY" in text or "All heap blocks were freed" in text:
+                VALGRIND_TOTALS["leak_checked"] += 1
 
     def _kill_session(self):
         try:
@@ -289,3 +399,52 @@ class Emulator:
                 raise AssertionError("stat %s never reached %s: %s; logs:\n%s"
                                      % (key, value, st, self.logs()))
             time.sleep(0.02)
+
+
+# -- the valgrind suite runner -------------------------------------------------------------------
+
+_SAMPLE_LOG = """==7== Memcheck, a memory error detector
+==7== Invalid read of size 4
+==7==    at 0x10A1B2: lr_x (lr_x.c:10)
+==7== 16 bytes in 1 blocks are definitely lost in loss record 1 of 1
+==7== LEAK SUMMARY:
+==7==    definitely lost: 16 bytes in 1 blocks
+==7==    indirectly lost: 0 bytes in 0 blocks
+==7== ERROR SUMMARY: 2 errors from 2 contexts (suppressed: 0 from 0)
+"""
+
+
+def _run_valgrind_suite(modules):
+    """Runs the test modules with LR_VALGRIND=1; 77 (CTest's skip code) where valgrind cannot run."""
+    if sanitizers():
+        print("skipped: valgrind cannot run a sanitizer build (ASan/LSan do this job there)")
+        return 77
+    if not shutil.which("valgrind"):
+        print("skipped: valgrind is not installed (scripts/apt-packages.txt lists it)")
+        return 77
+    os.environ["LR_VALGRIND"] = "1"
+    sys.path.insert(0, _HERE)
+    import lrtest  # the test modules import this name, not __main__: count in that module
+    import unittest
+    # The checker must see what it is meant to see, or the whole suite would pass for nothing.
+    assert len(lrtest.valgrind_problems(_SAMPLE_LOG)) == 3, lrtest.valgrind_problems(_SAMPLE_LOG)
+    assert lrtest.valgrind_problems(_SAMPLE_LOG.replace("Invalid read", "Warning").replace(
+        "16 bytes in 1 blocks are definitely", "x").replace(": 16 bytes", ": 0 bytes").replace(
+        ": 2 errors", ": 0 errors")) == []
+    started = time.monotonic()
+    prog = unittest.main(module=None, argv=["lrtest", "-v"] + modules, exit=False)
+    totals = lrtest.VALGRIND_TOTALS
+    print("valgrind suite: %d bootstrap processes under memcheck, %d with a leak report, %.0f s"
+          % (totals["processes"], totals["leak_checked"], time.monotonic() - started))
+    if not prog.result.wasSuccessful():
+        return 1
+    if totals["leak_checked"] == 0:
+        print("FAILED: no bootstrap ran to a leak report under valgrind")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "--valgrind-suite":
+        sys.exit(_run_valgrind_suite(sys.argv[2:]))
+    sys.exit("usage: python3 lrtest.py --valgrind-suite TEST_MODULE...")
