@@ -204,6 +204,8 @@ class EventFaultTest(FaultTestCase):
             self.assertEqual((0, 1), (st["exits"], st["spawns"]))
             self.invoke_ok(emu)
 
+    @unittest.skipIf(lrtest.valgrind(), "its 1 s function timeout also bounds the fresh bootstrap's "
+                     "start, which takes about that long under memcheck")
     def test_handler_exceeding_the_timeout_is_killed_and_reported(self):
         with lrtest.Emulator(bootstrap=lrtest.helper_bootstrap_path(), timeout_ms=1000,
                              env={"LR_TB_MODE": "sleep", "LR_TB_SLEEP_MS": "30000"}) as emu:
