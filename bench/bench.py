@@ -13,7 +13,6 @@ after the scenario (one fresh process per scenario). Cold start: spawn to the fi
 """
 
 import argparse
-import http.client
 import json
 import os
 import platform
@@ -66,29 +65,6 @@ def generate_event(path, records, record_bytes=None, max_bytes=None, seed=7):
 
 # ---- measurement ---------------------------------------------------------------------------------
 
-class Invoker:
-    """A keep-alive client of the Invoke API."""
-
-    def __init__(self, address):
-        host, _, port = address.rpartition(":")
-        self.host, self.port, self.conn = host, int(port), None
-
-    def invoke(self, payload):
-        for attempt in (0, 1):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=120)
-            try:
-                self.conn.request("POST", "/2015-03-31/functions/function/invocations", body=payload)
-                resp = self.conn.getresponse()
-                return resp.status, resp.getheader("X-Amz-Function-Error"), resp.read()
-            except (http.client.HTTPException, ConnectionError):
-                self.conn.close()
-                self.conn = None
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-
 def child_pids(pid):
     out = []
     for task in os.listdir("/proc/%d/task" % pid):
@@ -128,7 +104,7 @@ def run_scenario(lrtest, program, payload, invokes, warmup, env, expect=None):
     """Runs invokes (+warmup) of payload on a fresh emulator; returns the figures."""
     round_trip_ms = []
     with lrtest.Emulator(bootstrap=program, env=env, timeout_ms=60000) as emu:
-        inv = Invoker(emu.invoke_address)
+        inv = lrtest.KeepAliveInvoker(emu.invoke_address, timeout_s=120)
         pid, cpu0 = None, 0.0
         for i in range(warmup + invokes):
             if i == warmup:

@@ -401,6 +401,37 @@ class Emulator:
             time.sleep(0.02)
 
 
+class KeepAliveInvoker:
+    """A keep-alive client of the Invoke API (one connection, reopened once if the server closed it):
+    what the soak test and bench/bench.py use to send many invokes cheaply."""
+
+    def __init__(self, address, timeout_s=60):
+        host, _, port = address.rpartition(":")
+        self.host, self.port, self.timeout_s = host, int(port), timeout_s
+        self.conn = None
+
+    def invoke(self, payload):
+        """Returns (status, X-Amz-Function-Error header or None, body)."""
+        for attempt in (0, 1):
+            if self.conn is None:
+                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
+            try:
+                self.conn.request("POST", INVOKE_PATH, body=payload)
+                resp = self.conn.getresponse()
+                return resp.status, resp.getheader("X-Amz-Function-Error"), resp.read()
+            except (http.client.HTTPException, ConnectionError):
+                self.conn.close()
+                self.conn = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+            self.conn = None
+
+
 # -- the valgrind suite runner -------------------------------------------------------------------
 
 _SAMPLE_LOG = """==7== Memcheck, a memory error detector

@@ -7,7 +7,6 @@ Most invokes carry 1 to 8 records so that the run takes a few minutes on 2 cores
 100 records and every 1,000th 1,000 records. Skipped under the sanitizer build (too slow there; leaks are ASan's job in that pass).
 """
 
-import http.client
 import json
 import os
 import sys
@@ -72,35 +71,6 @@ def rss_kb(pid):
     raise AssertionError("no VmRSS for %d" % pid)
 
 
-class Invoker:
-    """A keep-alive connection to the Invoke API (one per soak, reopened if the server closes it)."""
-
-    def __init__(self, address):
-        host, _, port = address.rpartition(":")
-        self.host, self.port = host, int(port)
-        self.conn = None
-
-    def invoke(self, payload):
-        for attempt in (0, 1):
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=60)
-            try:
-                self.conn.request("POST", lrtest.INVOKE_PATH, body=payload)
-                resp = self.conn.getresponse()
-                return resp.status, resp.getheader("X-Amz-Function-Error"), resp.read()
-            except (http.client.HTTPException, ConnectionError):
-                self.conn.close()
-                self.conn = None
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    def close(self):
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
-
 @unittest.skipIf(lrtest.sanitizers(), "too slow under ASan+UBSan; leaks are checked by ASan there")
 class TestSoak(unittest.TestCase):
 
@@ -111,7 +81,7 @@ class TestSoak(unittest.TestCase):
         curve = []
         started = time.monotonic()
         with lrtest.Emulator(env=env) as emu:
-            inv = Invoker(emu.invoke_address)
+            inv = lrtest.KeepAliveInvoker(emu.invoke_address)
             inv.invoke(payloads[1][0])
             (pid,) = children(emu.proc.pid)
             for i in range(INVOKES):
