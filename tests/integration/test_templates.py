@@ -278,19 +278,25 @@ class MakefileForSamBuild(unittest.TestCase):
             return [n for n in names if n.startswith("build") or n in (".git", ".aws-sam", "out")]
         shutil.copytree(SRC, dest, ignore=ignore, symlinks=True)
 
+    def sam_build(self, tmp, make_args, timeout_s):
+        """Copies the tree to tmp/scratch and runs the target there as sam build does; asserts that
+        exactly one executable bootstrap landed in ARTIFACTS_DIR and returns (scratch, bootstrap)."""
+        scratch, artifacts = os.path.join(tmp, "scratch"), os.path.join(tmp, "artifacts")
+        self.scratch_copy(scratch)
+        os.mkdir(artifacts)
+        proc = subprocess.run(["make", "--makefile", os.path.join(scratch, "Makefile"),
+                               "build-StreamProcessorFunction", "ARTIFACTS_DIR=" + artifacts]
+                              + make_args, cwd=scratch, capture_output=True, text=True,
+                              timeout=timeout_s)
+        self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr[-3000:])
+        self.assertEqual(os.listdir(artifacts), ["bootstrap"])
+        boot = os.path.join(artifacts, "bootstrap")
+        self.assertTrue(os.access(boot, os.X_OK))
+        return scratch, boot
+
     def test_target_leaves_an_executable_bootstrap_in_artifacts_dir(self):
         with tempfile.TemporaryDirectory(prefix="sam-build-") as tmp:
-            scratch, artifacts = os.path.join(tmp, "scratch"), os.path.join(tmp, "artifacts")
-            self.scratch_copy(scratch)
-            os.mkdir(artifacts)
-            proc = subprocess.run(["make", "--makefile", os.path.join(scratch, "Makefile"),
-                                   "build-StreamProcessorFunction", "ARTIFACTS_DIR=" + artifacts,
-                                   "BOOTSTRAP=dynamic"],
-                                  cwd=scratch, capture_output=True, text=True, timeout=900)
-            self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr[-3000:])
-            self.assertEqual(os.listdir(artifacts), ["bootstrap"])
-            boot = os.path.join(artifacts, "bootstrap")
-            self.assertTrue(os.access(boot, os.X_OK))
+            scratch, boot = self.sam_build(tmp, ["BOOTSTRAP=dynamic"], 900)
             with open(boot, "rb") as f:
                 self.assertEqual(f.read(4), b"\x7fELF")
             # Release build: the CMake cache of the scratch build says so.
@@ -303,17 +309,7 @@ class MakefileForSamBuild(unittest.TestCase):
             self.skipTest("musl-gcc not installed (scripts/setup installs musl-tools)")
         sources = os.path.join(lrtest.build_dir(), "sources-sam")
         with tempfile.TemporaryDirectory(prefix="sam-build-") as tmp:
-            scratch, artifacts = os.path.join(tmp, "scratch"), os.path.join(tmp, "artifacts")
-            self.scratch_copy(scratch)
-            os.mkdir(artifacts)
-            proc = subprocess.run(["make", "--makefile", os.path.join(scratch, "Makefile"),
-                                   "build-StreamProcessorFunction", "ARTIFACTS_DIR=" + artifacts,
-                                   "PACKAGE_SOURCES_DIR=" + sources],
-                                  cwd=scratch, capture_output=True, text=True, timeout=1800)
-            self.assertEqual(proc.returncode, 0, proc.stdout[-3000:] + proc.stderr[-3000:])
-            self.assertEqual(os.listdir(artifacts), ["bootstrap"])
-            boot = os.path.join(artifacts, "bootstrap")
-            self.assertTrue(os.access(boot, os.X_OK))
+            _, boot = self.sam_build(tmp, ["PACKAGE_SOURCES_DIR=" + sources], 1800)
             headers = subprocess.run(["readelf", "-l", "-d", boot], capture_output=True,
                                      text=True, check=True).stdout
             self.assertNotIn("INTERP", headers)
