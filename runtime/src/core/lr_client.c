@@ -7,6 +7,7 @@
 
 #include "lr/buf.h"
 #include "core/lr_clock.h"
+#include "core/lr_curl_alloc.h"
 #include "core/lr_headers.h"
 #include "core/lr_response.h"
 #include "lr/log.h"
@@ -79,14 +80,16 @@ enum lr_status lr_client_new(const char *endpoint, struct lr_client **out)
         endpoint = getenv("AWS_LAMBDA_RUNTIME_API");
     if (endpoint == NULL || !endpoint_valid(endpoint))
         return LR_E_CONFIG;
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (lr_curl_alloc_global_init() != CURLE_OK)
         return LR_E_NO_MEMORY;
-    struct lr_client *c = calloc(1, sizeof(*c));
+    /* From libcurl's start-up arena too: the client is as long-lived as libcurl's own state, and
+     * sharing its pages spares the C allocator's first-use page faults (lr_curl_alloc.h). */
+    struct lr_client *c = lr_curl_alloc_calloc(1, sizeof(*c));
     if (c == NULL)
         oom();
     c->curl = curl_easy_init();
     if (c->curl == NULL) {
-        free(c);
+        lr_curl_alloc_free(c);
         curl_global_cleanup();
         return LR_E_NO_MEMORY;
     }
@@ -105,7 +108,7 @@ void lr_client_destroy(struct lr_client *client)
     curl_easy_cleanup(client->curl);
     lr_buf_clean_up(&client->body);
     lr_headers_clean_up(&client->headers);
-    free(client);
+    lr_curl_alloc_free(client);
     curl_global_cleanup();
 }
 
