@@ -7,8 +7,11 @@ use; test_chroot.py shares ensure_package().
 import hashlib
 import os
 import shutil
+import signal
+import socket
 import subprocess
 import tempfile
+import time
 import unittest
 import zipfile
 
@@ -127,6 +130,67 @@ class PackageTest(unittest.TestCase):
                                      check=True).stdout.decode()
         for lib in ("-lssl", "-lz", "-lnghttp2", "-lidn2", "-lpsl"):
             self.assertNotIn(lib, static_libs.split())
+
+    def syscalls_before_first_get(self, extra_env):
+        """The system calls the static bootstrap makes from exec to its first GET /next (strace)."""
+        strace = shutil.which("strace")
+        if strace is None:
+            self.skipTest("strace is not installed (scripts/apt-packages.txt lists it)")
+        bootstrap = os.path.join(self.tmp.name, "bootstrap")
+        os.chmod(bootstrap, 0o755)  # zipfile.extract drops the mode the zip records
+        with socket.socket() as lsock, tempfile.TemporaryDirectory(prefix="lr-strace-") as tmp:
+            lsock.bind(("127.0.0.1", 0))
+            lsock.listen(1)
+            lsock.settimeout(0.2)
+            trace = os.path.join(tmp, "trace")
+            env = {"PATH": os.environ.get("PATH", ""), "AWS_LAMBDA_RUNTIME_API":
+                   "127.0.0.1:%d" % lsock.getsockname()[1]}
+            env.update(extra_env)
+            # A session of its own, so that killing the group ends the tracee along with strace.
+            proc = subprocess.Popen([strace, "-o", trace, bootstrap], env=env,
+                                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                    start_new_session=True)
+            try:
+                request = self.first_request(lsock, proc)
+            finally:
+                os.killpg(proc.pid, signal.SIGKILL)
+                err = proc.communicate()[1].decode(errors="replace")
+            if request is None and ("ptrace" in err or "Operation not permitted" in err):
+                self.skipTest("strace cannot trace here: " + err.strip())
+            self.assertIsNotNone(request, err)
+            self.assertTrue(request.startswith(b"GET /2018-06-01/runtime/invocation/next "))
+            with open(trace) as f:
+                lines = f.read().splitlines()
+        first_get = next(i for i, l in enumerate(lines) if "GET /2018-06-01/runtime/" in l)
+        return [l.split("(", 1)[0] for l in lines[1:first_get]]
+
+    @staticmethod
+    def first_request(lsock, proc, timeout_s=30):
+        """The first bytes sent to lsock, or None if proc ends (or time runs out) before."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                conn, _ = lsock.accept()
+            except socket.timeout:
+                continue
+            with conn:
+                conn.settimeout(timeout_s)
+                return conn.recv(4096)
+        return None
+
+    def test_cold_start_maps_no_heap_and_opens_no_wakeup_socketpair_before_the_first_get(self):
+        # libcurl's and the client's start-up allocations come from the packed arena
+        # (runtime/src/core/lr_curl_alloc.h), and libcurl is built without curl_multi_wakeup's
+        # socketpair: from exec to GET /next, only the socket work a Runtime API client needs.
+        calls = self.syscalls_before_first_get({})
+        for unwanted in ("brk", "mmap", "munmap", "socketpair", "pipe", "pipe2"):
+            self.assertNotIn(unwanted, calls, calls)
+        self.assertEqual(1, calls.count("socket"), calls)
+        self.assertEqual(1, calls.count("connect"), calls)
+        self.assertLessEqual(len(calls), 20, calls)
+        # The control: with libcurl on musl's malloc the same start grows the heap.
+        plain = self.syscalls_before_first_get({"LR_CURL_ARENA": "0"})
+        self.assertTrue({"brk", "mmap"} & set(plain), plain)
 
     def test_two_builds_give_the_same_zip_byte_for_byte(self):
         # A second, independent build directory (sharing only the verified sources). When several
