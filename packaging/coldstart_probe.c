@@ -254,18 +254,21 @@ int main(int argc, char **argv)
     int64_t *ns = calloc((size_t)o.runs, sizeof(*ns));
     if (ns == NULL)
         abort();
+    int rc = 0;
     for (long i = 0; i < o.warmup + o.runs; i++) {
         int64_t t = run_once(&o, lfd);
         if (t < 0) {
             fprintf(stderr, "lr_coldstart_probe: run %ld of %s failed (no GET /next or bad exit)\n",
                     i, o.argv[0]);
-            return 1;
+            rc = 1;
+            break;
         }
         if (i >= o.warmup)
             ns[i - o.warmup] = t;
     }
-    report(ns, o.runs);
+    if (rc == 0)
+        report(ns, o.runs);
     free(ns);
     close(lfd);
-    return 0;
+    return rc;
 }
