@@ -18,17 +18,13 @@ import lrtest
 import test_package  # ensure_package(); imported as a module so its tests are not collected here
 
 
-def arch_dir():
-    return "packaging-" + ("arm64" if os.uname().machine == "aarch64" else "x86_64")
-
-
 class ProbeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         test_package.ensure_package()
         build = lrtest.build_dir()
         cls.probe = os.path.join(build, "lr_coldstart_probe")
-        cls.static_dir = os.path.join(build, arch_dir())
+        cls.static_dir = os.path.join(build, test_package.arch_dir())
         cls.tmp = tempfile.TemporaryDirectory(prefix="lr-coldstart-")
 
     @classmethod
@@ -53,8 +49,8 @@ class ProbeTest(unittest.TestCase):
     def parse(self, stdout):
         lines = stdout.decode().splitlines()
         self.assertEqual(2, len(lines), stdout)
-        samples = [float(v) for v in lines[0][len("samples_us="):].split(",")]
         self.assertTrue(lines[0].startswith("samples_us="), lines[0])
+        samples = [float(v) for v in lines[0][len("samples_us="):].split(",")]
         summary = dict(kv.split("=") for kv in lines[1].split())
         return samples, {k: float(v) for k, v in summary.items()}
 

@@ -37,6 +37,11 @@ def ensure_package(build_dir=None, sources_dir=None, force=False):
     return _built[build_dir]
 
 
+def arch_dir():
+    """The superbuild's folder in a build dir for this host's architecture (scripts/package)."""
+    return "packaging-" + ("arm64" if os.uname().machine == "aarch64" else "x86_64")
+
+
 def host_elf_machine():
     return {"x86_64": "Advanced Micro Devices X86-64", "aarch64": "AArch64"}[os.uname().machine]
 
@@ -117,8 +122,7 @@ class PackageTest(unittest.TestCase):
             self.assertNotIn(os.path.realpath(path).encode(), data)
 
     def test_libcurl_in_the_bootstrap_speaks_only_plain_http(self):
-        arch_dir = "packaging-" + ("arm64" if os.uname().machine == "aarch64" else "x86_64")
-        config = os.path.join(lrtest.build_dir(), arch_dir, "prefix", "bin", "curl-config")
+        config = os.path.join(lrtest.build_dir(), arch_dir(), "prefix", "bin", "curl-config")
         protocols = subprocess.run(["sh", config, "--protocols"], stdout=subprocess.PIPE,
                                    check=True).stdout.decode().split()
         self.assertEqual(protocols, ["HTTP"])
@@ -205,19 +209,14 @@ class PackageTest(unittest.TestCase):
                 second = ensure_package(build_dir=other, sources_dir=sources)
                 if tree_digest() != before:
                     continue
-                arch_dir = "packaging-" + self._arch()
-                self.assertEqual(sha256(os.path.join(other, arch_dir, "bootstrap")),
-                                 sha256(os.path.join(lrtest.build_dir(), arch_dir, "bootstrap")))
+                self.assertEqual(sha256(os.path.join(other, arch_dir(), "bootstrap")),
+                                 sha256(os.path.join(lrtest.build_dir(), arch_dir(), "bootstrap")))
                 self.assertEqual(sha256(second), sha256(first))
                 return
             finally:
                 shutil.rmtree(other, ignore_errors=True)
                 _built.pop(other, None)
         self.skipTest("the source tree kept changing during both builds (concurrent edits)")
-
-    @staticmethod
-    def _arch():
-        return "arm64" if os.uname().machine == "aarch64" else "x86_64"
 
 
 class MkzipTest(unittest.TestCase):
