@@ -104,6 +104,47 @@ class HandlerBatchTest(unittest.TestCase):
         self.assertIn("no usable SequenceNumber", doc["errorMessage"])
         self.assertIn("no usable SequenceNumber", logs)
 
+    def poison_event(self, poison, with_seq=True):
+        """Records 111, 222, 333 where 222's NewImage holds `poison` (raw JSON text) as a value."""
+        bad = record(1, "222", {"Id": {"N": "1"}, "P": "POISON"})
+        if not with_seq:
+            del bad["dynamodb"]["SequenceNumber"]
+        text = json.dumps({"Records": [record(0, "111"), bad, record(2, "333")]}).encode()
+        return text.replace(b'"POISON"', poison)
+
+    POISONS = {
+        "invalid UTF-8": b'{"S":"caf\xe9"}',
+        "lone surrogate": b'{"S":"\\ud83d"}',
+        "too deep": b'{"L":' + b"[" * 300 + b'"]"' + b"]" * 300 + b"}",
+    }
+
+    def test_one_poison_record_does_not_stop_the_shard(self):
+        # Ordered: 222 and everything after it is reported (Lambda retries from 222); continue:
+        # 222 alone, and 333 is processed.
+        for name, poison in self.POISONS.items():
+            event = self.poison_event(poison)
+            for mode, want, logged in (("ordered", items("222"), False), ("continue", items("222"), True)):
+                with self.subTest(poison=name, mode=mode):
+                    logs = self.assert_ok(event, want, {"LR_BATCH_MODE": mode})
+                    self.assertIn("invalid record", logs)
+                    self.assertIn("sequenceNumber=111", logs)
+                    self.assertEqual(logged, "sequenceNumber=333" in logs, logs)
+
+    def test_poison_record_without_sequence_number_is_invoke_error(self):
+        for name, poison in self.POISONS.items():
+            for mode in ("ordered", "continue"):
+                with self.subTest(poison=name, mode=mode):
+                    doc, _ = self.assert_function_error(self.poison_event(poison, with_seq=False),
+                                                        "Function.MissingSequenceNumber",
+                                                        {"LR_BATCH_MODE": mode})
+                    self.assertIn("no usable SequenceNumber", doc["errorMessage"])
+
+    def test_poison_outside_the_records_fails_the_invoke(self):
+        event = b'{"Records":[],"note":"caf\xe9"}'
+        self.assert_function_error(event, "Function.InvalidEvent")
+        # Bad string content whose string never ends: the record boundaries cannot be found.
+        self.assert_function_error(b'{"Records":[{"eventID":"\xe9', "Function.InvalidEvent")
+
     def test_unparseable_event_is_invoke_error(self):
         doc, _ = self.assert_function_error(b'{"Records":[{"eventID":', "Function.InvalidEvent")
         self.assertIn("not a DynamoDB Streams batch", doc["errorMessage"])

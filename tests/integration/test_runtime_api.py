@@ -152,7 +152,7 @@ class TestBootstrapTest(unittest.TestCase):
 
     def test_lambda_environment_and_request_headers(self):
         with self.emulator(env={"LR_TB_CUSTOM": "kept", "AWS_REGION": "eu-west-3",
-                                "AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "debug"},
+                                "AWS_LAMBDA_LOG_FORMAT": "JSON", "AWS_LAMBDA_LOG_LEVEL": "DEBUG"},
                            timeout_ms=7000,
                            extra_args=["--function-name", "orders", "--memory-mb", "512"]) as emu:
             before = int(time.time() * 1000)
@@ -172,7 +172,7 @@ class TestBootstrapTest(unittest.TestCase):
             self.assertRegex(env["AWS_LAMBDA_LOG_STREAM_NAME"], r"^\d{4}/\d\d/\d\d/\[\$LATEST\][0-9a-f]{16}$")
             self.assertEqual("eu-west-3", env["AWS_REGION"])
             self.assertEqual("kept", env["LR_TB_CUSTOM"])
-            self.assertEqual(("JSON", "debug"), (env["AWS_LAMBDA_LOG_FORMAT"], env["AWS_LAMBDA_LOG_LEVEL"]))
+            self.assertEqual(("JSON", "DEBUG"), (env["AWS_LAMBDA_LOG_FORMAT"], env["AWS_LAMBDA_LOG_LEVEL"]))
             # ... and the runtime's logging follows them: a JSON line for this invoke.
             line = emu.wait_for_log(r'\{[^\n]*"requestId": ?"%s"[^\n]*\}' % doc["request_id"])[0]
             self.assertEqual("INFO", json.loads(line)["level"])

@@ -477,7 +477,7 @@ static void levels_below_the_minimum_are_dropped(void **state)
     assert_string_equal(captured(), TS "\tundefined\tWARN\tw\n" TS "\tundefined\tFATAL\tf\n");
 }
 
-static void level_and_format_names_parse_in_any_case(void **state)
+static void level_and_format_names_parse_exactly_as_lambda_spells_them(void **state)
 {
     (void)state;
     static const struct {
@@ -485,10 +485,11 @@ static void level_and_format_names_parse_in_any_case(void **state)
         bool ok;
         enum lr_log_level want;
     } levels[] = {
-        {"TRACE", true, LR_LOG_TRACE}, {"debug", true, LR_LOG_DEBUG}, {"Info", true, LR_LOG_INFO},
-        {"wArN", true, LR_LOG_WARN},   {"error", true, LR_LOG_ERROR}, {"FATAL", true, LR_LOG_FATAL},
-        {"WARNING", false, 0},         {"", false, 0},                {" INFO", false, 0},
-        {"INFO ", false, 0},           {"INF", false, 0},
+        {"TRACE", true, LR_LOG_TRACE}, {"DEBUG", true, LR_LOG_DEBUG}, {"INFO", true, LR_LOG_INFO},
+        {"WARN", true, LR_LOG_WARN},   {"ERROR", true, LR_LOG_ERROR}, {"FATAL", true, LR_LOG_FATAL},
+        {"debug", false, 0},           {"Info", false, 0},            {"WARNING", false, 0},
+        {"", false, 0},                {" INFO", false, 0},           {"INFO ", false, 0},
+        {"INF", false, 0},
     };
     for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
         enum lr_log_level got = LR_LOG_ERROR;
@@ -496,12 +497,16 @@ static void level_and_format_names_parse_in_any_case(void **state)
         assert_int_equal(got, levels[i].ok ? levels[i].want : LR_LOG_ERROR);
     }
     enum lr_log_format f = LR_LOG_FORMAT_TEXT;
-    assert_true(lr_log_parse_format("json", &f));
+    assert_true(lr_log_parse_format("JSON", &f));
     assert_int_equal(f, LR_LOG_FORMAT_JSON);
-    assert_true(lr_log_parse_format("TEXT", &f));
+    assert_true(lr_log_parse_format("Text", &f));
     assert_int_equal(f, LR_LOG_FORMAT_TEXT);
+    f = LR_LOG_FORMAT_JSON;
+    assert_false(lr_log_parse_format("json", &f));
+    assert_false(lr_log_parse_format("TEXT", &f));
     assert_false(lr_log_parse_format("yaml", &f));
     assert_false(lr_log_parse_format(NULL, &f));
+    assert_int_equal(f, LR_LOG_FORMAT_JSON);
     assert_string_equal(lr_log_level_name(LR_LOG_WARN), "WARN");
     assert_string_equal(lr_log_level_name(LR_LOG_TRACE), "TRACE");
 }
@@ -510,13 +515,13 @@ static void environment_selects_format_and_level(void **state)
 {
     (void)state;
     capture(LR_LOG_FORMAT_TEXT, LR_LOG_INFO, 0);
-    setenv("AWS_LAMBDA_LOG_FORMAT", "json", 1);
-    setenv("AWS_LAMBDA_LOG_LEVEL", "debug", 1);
+    setenv("AWS_LAMBDA_LOG_FORMAT", "JSON", 1);
+    setenv("AWS_LAMBDA_LOG_LEVEL", "DEBUG", 1);
     lr_log_init_from_env();
     lr_log(LR_LOG_TRACE, "no");
     lr_log(LR_LOG_DEBUG, "d");
     setenv("AWS_LAMBDA_LOG_FORMAT", "Text", 1);
-    setenv("AWS_LAMBDA_LOG_LEVEL", "nonsense", 1); /* falls back to INFO */
+    setenv("AWS_LAMBDA_LOG_LEVEL", "", 1); /* empty is unset: INFO, no warning */
     lr_log_init_from_env();
     lr_log(LR_LOG_DEBUG, "no");
     lr_log(LR_LOG_INFO, "i");
@@ -528,6 +533,27 @@ static void environment_selects_format_and_level(void **state)
     assert_string_equal(captured(),
                         "{\"timestamp\":\"" TS "\",\"level\":\"DEBUG\",\"message\":\"d\"}\n" TS
                         "\tundefined\tINFO\ti\n" TS "\tundefined\tINFO\tj\n");
+}
+
+static void values_lambda_never_sets_warn_and_fall_back(void **state)
+{
+    (void)state;
+    capture(LR_LOG_FORMAT_JSON, LR_LOG_TRACE, 0);
+    setenv("AWS_LAMBDA_LOG_FORMAT", "XML", 1);
+    setenv("AWS_LAMBDA_LOG_LEVEL", "LOUD", 1);
+    lr_log_init_from_env();
+    lr_log(LR_LOG_DEBUG, "no"); /* INFO is in force */
+    setenv("AWS_LAMBDA_LOG_FORMAT", "json", 1);
+    unsetenv("AWS_LAMBDA_LOG_LEVEL");
+    lr_log_init_from_env();
+    unsetenv("AWS_LAMBDA_LOG_FORMAT");
+    assert_string_equal(
+        captured(),
+        TS "\tundefined\tWARN\tAWS_LAMBDA_LOG_FORMAT=XML is neither JSON nor Text (case-sensitive); "
+           "using Text\n" TS "\tundefined\tWARN\tAWS_LAMBDA_LOG_LEVEL=LOUD is not one of TRACE, DEBUG, "
+           "INFO, WARN, ERROR, FATAL (case-sensitive); using INFO\n" TS
+        "\tundefined\tWARN\tAWS_LAMBDA_LOG_FORMAT=json is neither JSON nor Text (case-sensitive); "
+        "using Text\n");
 }
 
 /* ---- raw JSON lines ---- */
@@ -594,8 +620,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(long_field_is_cut_and_line_stays_json, setup, teardown),
         cmocka_unit_test_setup_teardown(default_cap_applies_to_huge_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(levels_below_the_minimum_are_dropped, setup, teardown),
-        cmocka_unit_test_setup_teardown(level_and_format_names_parse_in_any_case, setup, teardown),
+        cmocka_unit_test_setup_teardown(level_and_format_names_parse_exactly_as_lambda_spells_them, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(environment_selects_format_and_level, setup, teardown),
+        cmocka_unit_test_setup_teardown(values_lambda_never_sets_warn_and_fall_back, setup, teardown),
         cmocka_unit_test_setup_teardown(raw_json_lines_are_written_or_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(clock_formats_rfc3339_milliseconds, setup, teardown),
     };

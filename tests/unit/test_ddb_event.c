@@ -82,13 +82,14 @@ static const struct event_error_case event_errors[] = {
     {"{\"Records\":[],}", 0, DDB_E_NOT_JSON, 14, "expected a member name"},
     {"{\"Records\":[1,]}", 0, DDB_E_NOT_JSON, 14, "unexpected character"},
     {"{\"Records\":[01]}", 0, DDB_E_NOT_JSON, 13, "expected ',' or a close"},
-    {"{\"Records\":[\"\xff\"]}", 0, DDB_E_NOT_JSON, 13, "invalid UTF-8 in string"},
-    {"{\"Records\":[\"\xC0\xAF\"]}", 0, DDB_E_NOT_JSON, 13, "invalid UTF-8 in string"},
-    {"{\"Records\":[\"\\ud800\"]}", 0, DDB_E_NOT_JSON, 13, "unpaired high surrogate in \\u escape"},
-    {"{\"Records\":[\"\\udc00\"]}", 0, DDB_E_NOT_JSON, 13, "unpaired low surrogate in \\u escape"},
-    {"{\"Records\":[\"\\u12G4\"]}", 0, DDB_E_NOT_JSON, 13, "bad \\u escape"},
-    {"{\"Records\":[\"a\tb\"]}", 0, DDB_E_NOT_JSON, 14, "control character in string"},
-    {"{\"Records\":[\"\\x\"]}", 0, DDB_E_NOT_JSON, 13, "bad escape in string"},
+    /* bad string content outside the records fails the whole event */
+    {"{\"Records\":[],\"x\":\"\xff\"}", 0, DDB_E_NOT_JSON, 19, "invalid UTF-8 in string"},
+    {"{\"Records\":[],\"x\":[\"\xC0\xAF\"]}", 0, DDB_E_NOT_JSON, 20, "invalid UTF-8 in string"},
+    {"{\"Records\":[],\"state\":{\"a\":\"\\ud800\"}}", 0, DDB_E_NOT_JSON, 28,
+     "unpaired high surrogate in \\u escape"},
+    {"{\"\\udc00\":1,\"Records\":[]}", 0, DDB_E_NOT_JSON, 2, "unpaired low surrogate in \\u escape"},
+    {"{\"Records\":[],\"x\":[[\"a\tb\"]]}", 0, DDB_E_NOT_JSON, 22, "control character in string"},
+    {"{\"Records\":[\"\\x", 0, DDB_E_NOT_JSON, 13, "bad escape in string"}, /* and no end */
     {"{\"Records\":[\"open", 0, DDB_E_NOT_JSON, 17, "unterminated string"},
     {"{\"Records\":[1.]}", 0, DDB_E_NOT_JSON, 12, "invalid number"},
     {"{\"Records\":[]\0}", 15, DDB_E_NOT_JSON, 13, "expected ',' or a close"},
@@ -141,6 +142,96 @@ static void test_event_errors(void **state)
     assert_string_equal(err.message, "empty input at byte offset 0");
     assert_int_equal(ddb_event_parse(&ev, NULL, 5, &err), DDB_E_INVALID_ARG);
     assert_int_equal(ddb_event_parse(NULL, "{}", 2, NULL), DDB_E_INVALID_ARG);
+}
+
+/* One record whose text is bad (invalid UTF-8, a lone surrogate, a control character, a bad escape,
+ * nesting past the scanner's limit) is a failed record, not a failed event: its end is still found,
+ * its SequenceNumber still read, and the records around it are parsed as usual. */
+static void check_record_error(size_t i, const char *json, size_t len, size_t bad,
+                               enum ddb_status status, size_t offset, const char *message,
+                               const char *seq)
+{
+    char want[256];
+    snprintf(want, sizeof(want), "%s at byte offset %zu", message, offset);
+    struct ddb_event ev;
+    struct ddb_parse_error err;
+    if (ddb_event_parse(&ev, json, len, &err) != DDB_OK)
+        fail_msg("case %zu: the event failed: %s", i, err.message);
+    struct ddb_reader r;
+    assert_int_equal(ddb_reader_init(&r, json, len, NULL), DDB_OK);
+    assert_int_equal(r.count, ev.count);
+    assert_int_equal(ev.invalid_count, 1);
+    for (size_t k = 0; k < ev.count; k++) {
+        struct ddb_record rec;
+        assert_true(ddb_reader_next(&r, &rec));
+        const struct ddb_record *whole = &ev.records[k];
+        assert_int_equal(rec.valid, whole->valid);
+        assert_int_equal(rec.valid, k != bad);
+        if (k != bad)
+            continue;
+        if (whole->error != status || strcmp(whole->error_detail, want) != 0)
+            fail_msg("case %zu: got %s \"%s\", want %s \"%s\"", i, ddb_status_str(whole->error),
+                     whole->error_detail, ddb_status_str(status), want);
+        assert_int_equal(rec.error, status);
+        assert_string_equal(rec.error_detail, want);
+        assert_str(whole->sequence_number, seq);
+        assert_str(rec.sequence_number, seq);
+    }
+    ddb_reader_clean_up(&r);
+    ddb_event_clean_up(&ev);
+}
+
+static void test_record_errors(void **state)
+{
+    (void)state;
+    static const char good[] = "{\"dynamodb\":{\"SequenceNumber\":\"9\",\"Keys\":{\"k\":{\"S\":\"a\"}}}}";
+    static const struct {
+        const char *text; /* the S value of record 1 */
+        size_t at;        /* where in it the error is reported */
+        const char *message;
+    } cases[] = {
+        {"\xff", 0, "invalid UTF-8 in string"},
+        {"ab\xC0\xAF", 2, "invalid UTF-8 in string"},
+        {"\\ud800", 0, "unpaired high surrogate in \\u escape"},
+        {"x\\udc00y", 1, "unpaired low surrogate in \\u escape"},
+        {"\\u12G4", 0, "bad \\u escape"},
+        {"a\tb", 1, "control character in string"},
+        {"\\x\\\"", 0, "bad escape in string"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char json[512];
+        int head = snprintf(json, sizeof(json),
+                            "{\"Records\":[%s,{\"eventID\":\"1\",\"dynamodb\":{\"SequenceNumber\":"
+                            "\"123\",\"NewImage\":{\"v\":{\"S\":\"",
+                            good);
+        int n = snprintf(json + head, sizeof(json) - (size_t)head, "%s\"}},\"SizeBytes\":3}},%s]}",
+                         cases[i].text, good);
+        check_record_error(i, json, (size_t)(head + n), 1, DDB_E_NOT_JSON, (size_t)head + cases[i].at,
+                           cases[i].message, "123");
+    }
+    /* Nesting past the scanner's limit inside a record, after its SequenceNumber and before it; a
+     * string with brackets and an escaped quote inside the skipped part. The top object, Records, the
+     * record and "dynamodb" are levels 1-4, so container k is level 5 + k: k = 252 is level 257. */
+    for (int seq_first = 0; seq_first < 2; seq_first++) {
+        size_t depth = 300, len = 0, deep_at = 0;
+        char *json = malloc(300 + depth * 6);
+        assert_non_null(json);
+        len += (size_t)sprintf(json, "{\"Records\":[%s,{\"dynamodb\":{%s\"x\":", good,
+                               seq_first ? "\"SequenceNumber\":\"77\"," : "");
+        for (size_t k = 0; k < depth; k++) {
+            if (k == 252)
+                deep_at = len;
+            len += (size_t)sprintf(json + len, "%s", k % 2 ? "{\"a\":" : "[");
+        }
+        len += (size_t)sprintf(json + len, "\"]}\\\"[\"");
+        for (size_t k = depth; k-- > 0;)
+            json[len++] = k % 2 ? '}' : ']';
+        len += (size_t)sprintf(json + len, "%s}},%s]}", seq_first ? "" : ",\"SequenceNumber\":\"77\"",
+                               good);
+        check_record_error(10 + (size_t)seq_first, json, len, 1, DDB_E_TOO_DEEP, deep_at,
+                           "JSON nested too deep", "77");
+        free(json);
+    }
 }
 
 /* Deep JSON must be refused by the iterative scanner, never by a stack overflow. The top object
@@ -308,9 +399,8 @@ static void test_string_scan_positions(void **state)
                 text[at] = cases[k].byte;
                 size_t len;
                 char *json = one_string_event(text, &len);
-                char want[96];
-                snprintf(want, sizeof(want), "%s", cases[k].message);
-                check_event_error(at, json, len, cases[k].status, (size_t)head_len + at, want);
+                check_record_error(at, json, len, 0, cases[k].status, (size_t)head_len + at,
+                                   cases[k].message, "");
                 free(json);
             }
             /* an escaped quote and a raw two-byte character at that position are fine */
@@ -801,6 +891,7 @@ int main(void)
         cmocka_unit_test(test_deep_json),
         cmocka_unit_test(test_bom_and_single_record),
         cmocka_unit_test(test_tumbling_window),
+        cmocka_unit_test(test_record_errors),
         cmocka_unit_test(test_string_scan_positions),
         cmocka_unit_test(test_records_count),
         cmocka_unit_test(test_isolation),

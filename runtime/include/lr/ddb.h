@@ -27,8 +27,9 @@ extern "C" {
 
 /* DynamoDB allows a value to sit inside at most 32 nested M/L containers; deeper is DDB_E_TOO_DEEP. */
 #define DDB_MAX_NESTING 32
-/* Structural JSON nesting limit of a whole event (envelope plus attributes): deeper is
- * DDB_E_TOO_DEEP for the whole event. Checked by an iterative scanner, never by recursion. */
+/* Structural JSON nesting limit of a whole event (envelope plus attributes). Deeper inside one element
+ * of "Records" is DDB_E_TOO_DEEP for that record alone; anywhere else, for the whole event. Checked by
+ * an iterative scanner, never by recursion. */
 #define DDB_MAX_JSON_DEPTH 256
 /* Longest SequenceNumber accepted (real ones have 21..40 digits; test events use e.g. "111"). */
 #define DDB_MAX_SEQUENCE_DIGITS 40
@@ -261,7 +262,11 @@ struct ddb_event {
 
 /* Parses json[0..len) (a leading UTF-8 BOM is skipped) into *ev, which the caller then owns and frees
  * with ddb_event_clean_up(); json must outlive ev. A whole-event error returns its status, fills
- * *err (may be NULL) and leaves *ev zeroed; malformed records do not fail the call. */
+ * *err (may be NULL) and leaves *ev zeroed. Malformed records do not fail the call: a record with a bad
+ * member, or whose text holds invalid UTF-8, a lone surrogate escape, a control character or a bad
+ * escape in a string, or nesting past DDB_MAX_JSON_DEPTH, is a record with valid == false (its
+ * SequenceNumber still read when it is itself readable). Only an event whose record boundaries cannot
+ * be found (a JSON syntax error) fails as a whole. */
 enum ddb_status ddb_event_parse(struct ddb_event *ev, const char *json, size_t len,
                                 struct ddb_parse_error *err) LR_NODISCARD;
 
@@ -278,6 +283,7 @@ struct ddb_reader {
     size_t len_;
     size_t pos_;
     size_t next_index_;
+    bool poisoned_;                    /* some record holds text the validator skipped */
     struct ddb_arena *arena_;          /* the current record's storage, reset per record */
     struct ddb_arena *envelope_arena_; /* decoded envelope strings, kept for the reader's life */
 };

@@ -53,17 +53,19 @@ struct lr_log_field {
     bool is_json;
 };
 
-/* Reads AWS_LAMBDA_LOG_FORMAT ("JSON"/"Text", any case; default Text) and AWS_LAMBDA_LOG_LEVEL (TRACE,
- * DEBUG, INFO, WARN, ERROR, FATAL, any case; default INFO; unknown values fall back to INFO). The
- * output stream and line cap stay as they were. lr_run_handler() calls this itself when the log was
- * never configured. */
+/* Reads AWS_LAMBDA_LOG_FORMAT ("JSON" or "Text"; default Text) and AWS_LAMBDA_LOG_LEVEL (TRACE, DEBUG,
+ * INFO, WARN, ERROR, FATAL; default INFO), both case-sensitive. Unset or empty means the default; any
+ * other value also means the default and logs one WARN naming the variable, the value and what is used
+ * instead. The output stream and line cap stay as they were. lr_run_handler() calls this itself when the
+ * log was never configured. */
 void lr_log_init_from_env(void);
 
 /* Explicit configuration (tests, embedders). out NULL means stdout. max_line 0 means the default. */
 void lr_log_configure(enum lr_log_format format, enum lr_log_level min_level, FILE *out,
                       size_t max_line);
 
-/* Parses a level / format name case-insensitively; returns false (and leaves *out) on anything else. */
+/* Parses a level / format name exactly as Lambda spells it ("INFO", "JSON", "Text"); returns false (and
+ * leaves *out) on anything else. */
 bool lr_log_parse_level(const char *s, enum lr_log_level *out);
 bool lr_log_parse_format(const char *s, enum lr_log_format *out);
 

@@ -27,20 +27,6 @@ static struct {
 
 /* ---- configuration ---- */
 
-static bool ascii_ieq(const char *a, const char *b)
-{
-    for (; *a != '\0' && *b != '\0'; a++, b++) {
-        unsigned char ca = (unsigned char)*a, cb = (unsigned char)*b;
-        if (ca >= 'a' && ca <= 'z')
-            ca = (unsigned char)(ca - 'a' + 'A');
-        if (cb >= 'a' && cb <= 'z')
-            cb = (unsigned char)(cb - 'a' + 'A');
-        if (ca != cb)
-            return false;
-    }
-    return *a == *b;
-}
-
 static const char *const level_names[] = {"TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"};
 #define N_LEVELS (sizeof(level_names) / sizeof(level_names[0]))
 
@@ -49,7 +35,7 @@ bool lr_log_parse_level(const char *s, enum lr_log_level *out)
     if (s == NULL)
         return false;
     for (size_t i = 0; i < N_LEVELS; i++) {
-        if (ascii_ieq(s, level_names[i])) {
+        if (strcmp(s, level_names[i]) == 0) {
             *out = (enum lr_log_level)i;
             return true;
         }
@@ -61,11 +47,11 @@ bool lr_log_parse_format(const char *s, enum lr_log_format *out)
 {
     if (s == NULL)
         return false;
-    if (ascii_ieq(s, "JSON")) {
+    if (strcmp(s, "JSON") == 0) {
         *out = LR_LOG_FORMAT_JSON;
         return true;
     }
-    if (ascii_ieq(s, "Text")) {
+    if (strcmp(s, "Text") == 0) {
         *out = LR_LOG_FORMAT_TEXT;
         return true;
     }
@@ -80,14 +66,25 @@ const char *lr_log_level_name(enum lr_log_level level)
 
 void lr_log_init_from_env(void)
 {
-    /* Unknown or absent values fall back to the defaults; the output stream and cap are kept. */
+    /* Lambda sets both variables itself, so a value it would never set is worth a WARN, not a failed
+     * init. The WARN comes after both are applied, so it is written in the format in force. */
+    const char *format_env = getenv("AWS_LAMBDA_LOG_FORMAT");
+    const char *level_env = getenv("AWS_LAMBDA_LOG_LEVEL");
     enum lr_log_format format = LR_LOG_FORMAT_TEXT;
     enum lr_log_level level = LR_LOG_INFO;
-    (void)lr_log_parse_format(getenv("AWS_LAMBDA_LOG_FORMAT"), &format);
-    (void)lr_log_parse_level(getenv("AWS_LAMBDA_LOG_LEVEL"), &level);
+    bool format_ok = format_env == NULL || *format_env == '\0' || lr_log_parse_format(format_env, &format);
+    bool level_ok = level_env == NULL || *level_env == '\0' || lr_log_parse_level(level_env, &level);
     g_log.format = format;
     g_log.min_level = level;
     g_log.configured = true;
+    if (!format_ok)
+        lr_log(LR_LOG_WARN, "AWS_LAMBDA_LOG_FORMAT=%s is neither JSON nor Text (case-sensitive); using Text",
+               format_env);
+    if (!level_ok)
+        lr_log(LR_LOG_WARN,
+               "AWS_LAMBDA_LOG_LEVEL=%s is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL "
+               "(case-sensitive); using INFO",
+               level_env);
 }
 
 void lr_log_configure(enum lr_log_format format, enum lr_log_level min_level, FILE *out,

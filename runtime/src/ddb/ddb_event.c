@@ -21,6 +21,7 @@ struct envelope {
     size_t records_count;
     struct ddb_jscan_arrays arrays; /* the top object's arrays, counted by the validator */
     bool looks_like_record;
+    bool records_poisoned; /* some record has content the validator skipped (see ddb_jscan.h) */
     struct ddb_window window;
 };
 
@@ -143,6 +144,45 @@ static enum ddb_status env_member(struct ddb_json *j, const struct ddb_jstr *key
     return DDB_OK;
 }
 
+/* A bad element fails only its own record, and only inside Records: anywhere else it fails the event
+ * as a whole, as any invalid JSON does. */
+static enum ddb_status check_poisoned_arrays(struct envelope *env, struct ddb_parse_error *err)
+{
+    for (size_t i = 0; i < env->arrays.n; i++) {
+        const struct ddb_jscan_array *a = &env->arrays.a[i];
+        if (!a->poisoned)
+            continue;
+        if (!env->has_records || a->open != env->records_pos)
+            return fail(err, a->bad_status, a->bad_off,
+                        a->bad_status == DDB_E_TOO_DEEP ? "JSON nested too deep" : a->bad_msg);
+        env->records_poisoned = true;
+    }
+    return DDB_OK;
+}
+
+/* In a batch with skipped content, a record whose own text does not validate is invalid for that
+ * reason (its other fields, the SequenceNumber above all, were still read by the record parser). */
+static void check_record_text(struct ddb_arena *a, const char *json, size_t len,
+                              struct ddb_record *rec)
+{
+    size_t off = 0;
+    const char *why = "";
+    if (!rec->valid)
+        return; /* already failed, for the first reason found */
+    enum ddb_status st = ddb_jscan_validate_element(json, len, rec->offset, &off, &why);
+    if (st == DDB_OK)
+        return;
+    char detail[96];
+    int n = snprintf(detail, sizeof(detail), "%s at byte offset %zu",
+                     st == DDB_E_TOO_DEEP ? "JSON nested too deep" : why, off);
+    char *copy = ddb_arena_alloc(a, (size_t)n + 1);
+    if (copy)
+        memcpy(copy, detail, (size_t)n + 1);
+    rec->valid = false;
+    rec->error = st;
+    rec->error_detail = copy ? copy : "(detail dropped: parse storage cap reached)";
+}
+
 static enum ddb_status read_envelope(const char *json, size_t len, struct ddb_arena *a,
                                      struct envelope *env, struct ddb_parse_error *err)
 {
@@ -169,6 +209,8 @@ static enum ddb_status read_envelope(const char *json, size_t len, struct ddb_ar
     if (!env->has_records && !env->looks_like_record)
         return fail(err, DDB_E_NO_RECORDS, env->start,
                     "no \"Records\" array and not a single stream record");
+    if ((st = check_poisoned_arrays(env, err)) != DDB_OK)
+        return st;
     if (!env->has_records) /* a single record: its eventSourceARN is not an envelope's */
         memset(&env->window, 0, sizeof(env->window));
     else if (!env->window.present)
@@ -191,8 +233,11 @@ static void parse_records(struct ddb_event *ev, const char *json, size_t len,
     } else {
         struct ddb_json j = {json, len, env->records_pos};
         ddb_json_enter(&j);
-        for (size_t i = 0; i < ev->count && ddb_json_next_element(&j); i++)
+        for (size_t i = 0; i < ev->count && ddb_json_next_element(&j); i++) {
             j.pos = ddb_record_parse(ev->arena_, json, len, j.pos, i, &ev->records[i]);
+            if (env->records_poisoned)
+                check_record_text(ev->arena_, json, len, &ev->records[i]);
+        }
     }
     for (size_t i = 0; i < ev->count; i++)
         ev->invalid_count += !ev->records[i].valid;
@@ -256,6 +301,7 @@ enum ddb_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t l
     r->len_ = len;
     r->count = record_count(&env);
     r->single_record = !env.has_records;
+    r->poisoned_ = env.records_poisoned;
     r->window = env.window;
     r->pos_ = env.has_records ? env.records_pos + 1 : env.start; /* just inside '[' */
     return DDB_OK;
@@ -270,6 +316,8 @@ bool ddb_reader_next(struct ddb_reader *r, struct ddb_record *rec)
         return false;
     ddb_arena_reset(r->arena_);
     r->pos_ = ddb_record_parse(r->arena_, r->json_, r->len_, j.pos, r->next_index_, rec);
+    if (r->poisoned_)
+        check_record_text(r->arena_, r->json_, r->len_, rec);
     r->next_index_++;
     return true;
 }

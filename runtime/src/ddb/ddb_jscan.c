@@ -151,11 +151,57 @@ struct vstate {
     size_t len;
     size_t pos;
     unsigned depth;
+    unsigned base;                /* the depth at which the value being validated is complete */
     uint64_t is_obj[DEPTH_WORDS]; /* bit per level: object (1) or array (0) */
     const char *msg;
     struct ddb_jscan_arrays *arrays; /* where member arrays of the top object are noted, or NULL */
     bool tracking;                   /* arrays->a[arrays->n] is the array being scanned */
 };
+
+/* Inside an element of a noted array, a bad element is noted and skipped instead of failing. */
+static bool tolerated(const struct vstate *v)
+{
+    return v->tracking && v->depth >= 2;
+}
+
+static void note_bad_element(struct vstate *v, enum ddb_status st, size_t off)
+{
+    struct ddb_jscan_array *a = &v->arrays->a[v->arrays->n];
+    if (!a->poisoned)
+        *a = (struct ddb_jscan_array){a->open, a->close, a->count, true, st, off, v->msg};
+}
+
+/* From inside a string (at or after its opening quote's next byte), to just after its closing quote,
+ * looking only for quotes and backslashes. False at the end of the input. */
+static bool skip_string_lenient(struct vstate *v, size_t i)
+{
+    while ((i = ddb_jscan_find_special(v->s, v->len, i, false)) < v->len) {
+        if (v->s[i] == '"') {
+            v->pos = i + 1;
+            return true;
+        }
+        i += 2; /* a backslash and the byte it escapes, whatever that is */
+    }
+    v->pos = v->len;
+    return false;
+}
+
+/* From an opening bracket to just after its matching close, counting brackets outside strings and
+ * nothing else: bounded and iterative, for a container nested past the validator's depth. */
+static bool skip_container_lenient(struct vstate *v)
+{
+    size_t open = 0;
+    while (v->pos < v->len) {
+        unsigned char c = v->s[v->pos++];
+        if (c == '"' && !skip_string_lenient(v, v->pos))
+            return false;
+        else if (c == '{' || c == '[')
+            open++;
+        else if ((c == '}' || c == ']') && --open == 0)
+            return true;
+    }
+    return false;
+}
 
 static inline void skip_ws_v(struct vstate *v)
 {
@@ -169,11 +215,18 @@ static bool top_is_obj(const struct vstate *v)
     return (v->is_obj[d / 64] >> (d % 64)) & 1u;
 }
 
-static enum ddb_status push(struct vstate *v, bool obj)
+static enum ddb_status push(struct vstate *v, bool obj, bool *opened)
 {
     if (v->depth >= DDB_MAX_JSON_DEPTH) {
         v->msg = "nesting too deep";
-        return DDB_E_TOO_DEEP;
+        size_t at = v->pos;
+        if (!tolerated(v) || !skip_container_lenient(v)) {
+            v->pos = at;
+            return DDB_E_TOO_DEEP;
+        }
+        note_bad_element(v, DDB_E_TOO_DEEP, at);
+        *opened = false; /* skipped whole, like a scalar */
+        return DDB_OK;
     }
     unsigned d = v->depth++;
     uint64_t bit = (uint64_t)1 << (d % 64);
@@ -183,7 +236,22 @@ static enum ddb_status push(struct vstate *v, bool obj)
         v->tracking = true;
     }
     v->pos++;
+    *opened = true;
     return DDB_OK;
+}
+
+/* A string at v->pos; bad content inside an element of a noted array is noted and skipped. */
+static bool scan_string_v(struct vstate *v)
+{
+    if (scan_string(v->s, v->len, &v->pos, &v->msg))
+        return true;
+    size_t bad = v->pos; /* past the opening quote: where the string went wrong */
+    if (!tolerated(v) || !skip_string_lenient(v, bad)) {
+        v->pos = bad;
+        return false;
+    }
+    note_bad_element(v, DDB_E_NOT_JSON, bad);
+    return true;
 }
 
 /* Member key and colon, cursor on the key's quote. */
@@ -194,7 +262,7 @@ static bool scan_key(struct vstate *v)
         v->msg = "expected a member name";
         return false;
     }
-    if (!scan_string(v->s, v->len, &v->pos, &v->msg))
+    if (!scan_string_v(v))
         return false;
     skip_ws_v(v);
     if (v->pos >= v->len || v->s[v->pos] != ':') {
@@ -226,12 +294,10 @@ static enum ddb_status scan_value_start(struct vstate *v, bool *opened)
         return DDB_E_NOT_JSON;
     }
     unsigned char c = v->s[v->pos];
-    if (c == '{' || c == '[') {
-        *opened = true;
-        return push(v, c == '{');
-    }
+    if (c == '{' || c == '[')
+        return push(v, c == '{', opened);
     if (c == '"')
-        return scan_string(v->s, v->len, &v->pos, &v->msg) ? DDB_OK : DDB_E_NOT_JSON;
+        return scan_string_v(v) ? DDB_OK : DDB_E_NOT_JSON;
     if (c == 't' || c == 'f' || c == 'n')
         return scan_literal(v, c == 't' ? "true" : c == 'f' ? "false" : "null") ? DDB_OK
                                                                                 : DDB_E_NOT_JSON;
@@ -250,11 +316,11 @@ static enum ddb_status scan_after(struct vstate *v, bool just_opened, bool *done
 {
     *done = false;
     for (;;) {
-        skip_ws_v(v);
-        if (v->depth == 0) {
+        if (v->depth == v->base) {
             *done = true;
             return DDB_OK;
         }
+        skip_ws_v(v);
         char close = top_is_obj(v) ? '}' : ']';
         unsigned char c = v->pos < v->len ? v->s[v->pos] : 0;
         if (c == (unsigned char)close) {
@@ -280,6 +346,24 @@ static enum ddb_status scan_after(struct vstate *v, bool just_opened, bool *done
     }
 }
 
+static enum ddb_status run(struct vstate *v, size_t *err_off, const char **err_msg)
+{
+    bool opened, done = false;
+    while (!done) {
+        if (v->tracking && v->depth == 2) /* a value starts right inside the noted array */
+            v->arrays->a[v->arrays->n].count++;
+        enum ddb_status st = scan_value_start(v, &opened);
+        if (st == DDB_OK)
+            st = scan_after(v, opened, &done);
+        if (st != DDB_OK) {
+            *err_off = v->pos;
+            *err_msg = v->msg;
+            return st;
+        }
+    }
+    return DDB_OK;
+}
+
 enum ddb_status ddb_jscan_validate(const char *s, size_t len, size_t start,
                                    struct ddb_jscan_arrays *arrays, size_t *err_off,
                                    const char **err_msg)
@@ -287,24 +371,23 @@ enum ddb_status ddb_jscan_validate(const char *s, size_t len, size_t start,
     struct vstate v = {.s = (const unsigned char *)s, .len = len, .pos = start, .arrays = arrays};
     if (arrays)
         arrays->n = 0;
-    enum ddb_status st;
-    bool opened, done = false;
-    while (!done) {
-        if (v.tracking && v.depth == 2) /* a value starts right inside the noted array */
-            v.arrays->a[v.arrays->n].count++;
-        st = scan_value_start(&v, &opened);
-        if (st == DDB_OK)
-            st = scan_after(&v, opened, &done);
-        if (st != DDB_OK) {
-            *err_off = v.pos;
-            *err_msg = v.msg;
-            return st;
-        }
-    }
+    enum ddb_status st = run(&v, err_off, err_msg);
+    if (st != DDB_OK)
+        return st;
+    skip_ws_v(&v);
     if (v.pos != len) {
         *err_off = v.pos;
         *err_msg = "unexpected data after the JSON value";
         return DDB_E_NOT_JSON;
     }
     return DDB_OK;
+}
+
+enum ddb_status ddb_jscan_validate_element(const char *s, size_t len, size_t start, size_t *err_off,
+                                           const char **err_msg)
+{
+    /* Levels 0 and 1: the top object and its member array, as in the whole document. */
+    struct vstate v = {.s = (const unsigned char *)s, .len = len, .pos = start, .depth = 2, .base = 2};
+    v.is_obj[0] = 1;
+    return run(&v, err_off, err_msg);
 }

@@ -17,6 +17,14 @@ struct ddb_jscan_array {
     size_t open;  /* offset of its '[' */
     size_t close; /* offset just after its ']' */
     size_t count; /* number of elements */
+    /* An element with bad string content (invalid UTF-8, a lone surrogate, a control character, a bad
+     * escape) or nested past DDB_MAX_JSON_DEPTH does not fail the document: its end is still found, so
+     * only it is bad (a poison record must not fail the batch). The first such error is kept here;
+     * ddb_jscan_validate_element() tells which elements are bad. */
+    bool poisoned;
+    enum ddb_status bad_status;
+    size_t bad_off;
+    const char *bad_msg;
 };
 
 /* The first DDB_JSCAN_ARRAYS such arrays, in document order (the Records array among them), so
@@ -27,11 +35,18 @@ struct ddb_jscan_arrays {
 };
 
 /* Validates exactly one JSON value at s[start..len) followed only by whitespace, noting the top
- * object's member arrays in *arrays when it is not NULL. On error returns DDB_E_NOT_JSON or
- * DDB_E_TOO_DEEP with *err_off and a static *err_msg. */
+ * object's member arrays in *arrays when it is not NULL (and then tolerating bad elements in them, see
+ * struct ddb_jscan_array). On error returns DDB_E_NOT_JSON or DDB_E_TOO_DEEP with *err_off and a
+ * static *err_msg. */
 enum ddb_status ddb_jscan_validate(const char *s, size_t len, size_t start,
                                    struct ddb_jscan_arrays *arrays, size_t *err_off,
                                    const char **err_msg);
+
+/* Validates the one value at s[start..len) as an element of a member array of the top object (so
+ * its depth counts from 2), with no tolerance; what follows the value is not looked at. Same errors
+ * as ddb_jscan_validate(). */
+enum ddb_status ddb_jscan_validate_element(const char *s, size_t len, size_t start, size_t *err_off,
+                                           const char **err_msg);
 
 /* Whether any byte of the 8 in w is zero (exact: a borrow only follows a real zero byte). */
 static inline uint64_t ddb_jscan_zero_bytes(uint64_t w)
@@ -72,12 +87,6 @@ static inline size_t ddb_jscan_find_special(const unsigned char *s, size_t len, 
 #else
         if (m)
             break;
-/* Length of a JSON number literal at s[0..len) (0 if it does not start with one). */
-size_t ddb_jscan_number_len(const char *s, size_t len);
-
-/* Value of the four hex digits at p[0..4) (the caller checked the length), or -1. */
-long ddb_jscan_hex4(const unsigned char *p);
-
 #endif
         i += 8;
     }
