@@ -157,6 +157,22 @@ class HandlerLogsTest(unittest.TestCase):
         self.assertEqual([l["level"] for l in lines if "level" in l], ["WARN", "WARN"])
         self.assertEqual(len(self.emf_lines(logs)), 1)  # metrics are not subject to the level
 
+    def test_log_settings_lambda_never_sets_warn_and_fall_back(self):
+        # Lambda sets both itself: a value it would never set keeps the default with one WARN, and
+        # the invoke still works (an init error would fail every invoke of the function).
+        body, logs = self.run_invoke(event(["a"]), {"AWS_LAMBDA_LOG_FORMAT": "XML",
+                                                     "AWS_LAMBDA_LOG_LEVEL": "LOUD"})
+        self.assertEqual(body, b'{"batchItemFailures":[]}')
+        self.assertEqual(1, len(re.findall(r"\tWARN\tAWS_LAMBDA_LOG_FORMAT=XML is neither JSON nor Text "
+                                           r"\(case-sensitive\); using Text\n", logs)), logs)
+        self.assertEqual(1, len(re.findall(r"\tWARN\tAWS_LAMBDA_LOG_LEVEL=LOUD is not one of TRACE, DEBUG, "
+                                           r"INFO, WARN, ERROR, FATAL \(case-sensitive\); using INFO\n",
+                                           logs)), logs)
+        self.assertRegex(logs, r"\tINFO\trecord ")  # Text format, INFO level in force
+        body, logs = self.run_invoke(event(["a"]), {"AWS_LAMBDA_LOG_FORMAT": "JSON",
+                                                     "AWS_LAMBDA_LOG_LEVEL": "INFO"})
+        self.assertNotIn("AWS_LAMBDA_LOG_", logs)  # the control: no warning for Lambda's values
+
     def emf_lines(self, logs):
         return [l for l in handler_lines(logs) if "_aws" in l]
 
