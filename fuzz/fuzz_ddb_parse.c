@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lr/runtime.h"
 #include "lr/ddb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -35,13 +36,13 @@ static void check_numbers(const struct ddb_attr *a)
     size_t count = a->type == DDB_N ? 1 : a->type == DDB_NS ? a->v.ns.count : 0;
     for (size_t i = 0; i < count; i++) {
         struct lr_str n = a->type == DDB_N ? one : a->v.ns.items[i];
-        CHECK(ddb_number_validate(n.ptr, n.len) == DDB_OK);
+        CHECK(ddb_number_validate(n.ptr, n.len) == LR_OK);
         int64_t iv;
         double dv;
-        enum ddb_status si = ddb_number_to_int64(n, &iv);
-        enum ddb_status sd = ddb_number_to_double(n, &dv);
-        CHECK(si == DDB_OK || si == DDB_E_NUMBER_INEXACT || si == DDB_E_NUMBER_RANGE);
-        CHECK(sd == DDB_OK || sd == DDB_E_NUMBER_INEXACT);
+        enum lr_status si = ddb_number_to_int64(n, &iv);
+        enum lr_status sd = ddb_number_to_double(n, &dv);
+        CHECK(si == LR_OK || si == LR_E_NUMBER_INEXACT || si == LR_E_NUMBER_RANGE);
+        CHECK(sd == LR_OK || sd == LR_E_NUMBER_INEXACT);
     }
     if (a->type == DDB_M)
         for (size_t i = 0; i < a->v.m.count; i++)
@@ -57,7 +58,7 @@ static void round_trip(const struct ddb_map *image)
     static const char pre[] = "{\"Records\":[{\"dynamodb\":{\"NewImage\":";
     struct lr_buf b;
     lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
-    CHECK(ddb_image_serialize(image, &b) == DDB_OK);
+    CHECK(ddb_image_serialize(image, &b) == LR_OK);
     size_t n = sizeof(pre) - 1 + b.len + 4;
     char *doc = malloc(n);
     CHECK(doc != NULL);
@@ -66,7 +67,7 @@ static void round_trip(const struct ddb_map *image)
     memcpy(doc + sizeof(pre) - 1 + b.len, "}}]}", 4);
     CHECK(memchr(b.data, '\n', b.len) == NULL);
     struct ddb_event again;
-    CHECK(ddb_event_parse(&again, doc, n, NULL) == DDB_OK);
+    CHECK(ddb_event_parse(&again, doc, n, NULL) == LR_OK);
     CHECK(again.count == 1 && again.records[0].valid);
     CHECK(ddb_map_equal(image, &again.records[0].new_image));
     ddb_event_clean_up(&again);
@@ -74,15 +75,15 @@ static void round_trip(const struct ddb_map *image)
     /* a tiny cap must fail cleanly, never cut a document */
     struct lr_buf small;
     lr_buf_init(&small, 8);
-    enum ddb_status st = ddb_image_serialize(image, &small);
-    CHECK(st == DDB_OK ? small.len <= 8 : (st == DDB_E_TOO_LARGE && small.len == 0));
+    enum lr_status st = ddb_image_serialize(image, &small);
+    CHECK(st == LR_OK ? small.len <= 8 : (st == LR_E_TOO_LARGE && small.len == 0));
     lr_buf_clean_up(&small);
     lr_buf_clean_up(&b);
 }
 
 static void check_record(const struct ddb_record *r, const struct ddb_record *from_reader)
 {
-    CHECK(r->valid == (r->error == DDB_OK));
+    CHECK(r->valid == (r->error == LR_OK));
     CHECK(r->valid == from_reader->valid && r->error == from_reader->error);
     CHECK(strcmp(r->error_detail, from_reader->error_detail) == 0);
     CHECK(r->sequence_number.len == from_reader->sequence_number.len);
@@ -112,11 +113,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const char *json = (const char *)data;
     struct ddb_event ev;
     struct ddb_parse_error err;
-    enum ddb_status st = ddb_event_parse(&ev, json, size, &err);
+    enum lr_status st = ddb_event_parse(&ev, json, size, &err);
     struct ddb_reader r;
     struct ddb_parse_error err2;
     CHECK(ddb_reader_init(&r, json, size, &err2) == st);
-    if (st != DDB_OK) {
+    if (st != LR_OK) {
         CHECK(ev.count == 0 && ev.records == NULL);
         CHECK(err.offset <= size && strcmp(err.message, err2.message) == 0);
         check_detail(err.message);
@@ -138,12 +139,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct lr_str n = {json, size};
         int64_t iv;
         double dv;
-        enum ddb_status v = ddb_number_validate(json, size);
-        enum ddb_status si = ddb_number_to_int64(n, &iv);
-        enum ddb_status sd = ddb_number_to_double(n, &dv);
-        CHECK(v != DDB_OK || si != DDB_E_BAD_NUMBER);
-        CHECK(v == DDB_OK || si == v);
-        CHECK(v == DDB_OK || sd == v);
+        enum lr_status v = ddb_number_validate(json, size);
+        enum lr_status si = ddb_number_to_int64(n, &iv);
+        enum lr_status sd = ddb_number_to_double(n, &dv);
+        CHECK(v != LR_OK || si != LR_E_BAD_NUMBER);
+        CHECK(v == LR_OK || si == v);
+        CHECK(v == LR_OK || sd == v);
     }
     return 0;
 }

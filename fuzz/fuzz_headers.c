@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/lr_headers.h"
+#include "transport/lr_headers.h"
 #include "lr/runtime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

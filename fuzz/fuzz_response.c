@@ -3,7 +3,7 @@
  * starts like a JSON document, e.g. a fixture event, goes to part 2 whole):
  *   0  lr_response_failure(message, type): the body must be valid JSON of exactly the Lambda error
  *      shape, the error-type header value safe printable ASCII.
- *   1  lr_log_escape (JSON mode) and lr_log_escape_ex (both modes) at a fuzzed capacity: output free of
+ *   1  lr_json_escape_str (JSON mode) and lr_json_escape (both modes) at a fuzzed capacity: output free of
  *      control bytes, valid UTF-8, a valid JSON string, and lossless for valid UTF-8 when not cut.
  *   2  the batch layer end to end (lr_batch_process + lr_batch_to_response) on the input as an event,
  *      with a fuzzed mode, all-failed policy, failing records and deadline: the response is always
@@ -19,9 +19,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "core/lr_log_escape.h"
-#include "core/lr_response.h"
+#include "lr/json.h"
+#include "transport/lr_response.h"
 #include "lr/batch.h"
+#include "lr/clock.h"
 #include "lr/log.h"
 #include "lr/runtime.h"
 
@@ -145,22 +146,22 @@ static void check_escaped(const char *in, size_t len, const char *out, size_t ou
 static void fuzz_escape(uint8_t opts, const uint8_t *data, size_t size)
 {
     const char *in = (const char *)data;
-    size_t full = lr_log_escape(NULL, 0, in, size);
+    size_t full = lr_json_escape_str(NULL, 0, in, size);
     size_t cap = (opts & 1) ? full + 1 : (full * (size_t)(opts >> 1)) / 128 + 1;
     char *out = malloc(cap);
     CHECK(out != NULL);
-    size_t need = lr_log_escape(out, cap, in, size);
+    size_t need = lr_json_escape_str(out, cap, in, size);
     CHECK(need == full);
     size_t got = strlen(out);
     CHECK(got < cap && got <= need);
     check_escaped(in, size, out, got, need >= cap);
 
     size_t need_ex = 0;
-    size_t wrote = lr_log_escape_ex(out, cap - 1, in, size, LR_ESCAPE_JSON, &need_ex);
+    size_t wrote = lr_json_escape(out, cap - 1, in, size, LR_JSON_ESCAPE_LOG, &need_ex);
     CHECK(wrote <= cap - 1 && need_ex == full);
     check_escaped(in, size, out, wrote, wrote < need_ex);
     /* Text mode keeps '"' as is: only the line-safety properties apply. */
-    wrote = lr_log_escape_ex(out, cap - 1, in, size, LR_ESCAPE_TEXT, NULL);
+    wrote = lr_json_escape(out, cap - 1, in, size, LR_JSON_ESCAPE_TEXT, NULL);
     check_clean_text(out, wrote);
     free(out);
 }
@@ -217,22 +218,22 @@ static void fuzz_batch(uint8_t opts, uint8_t fail_mask, const uint8_t *data, siz
     o.all_failed = (opts & 2) ? LR_BATCH_ALL_FAILED_ERROR : LR_BATCH_ALL_FAILED_ITEMS;
     int64_t now = INT64_C(1764500000000);
     if (opts & 4) {
-        o.clock = step_clock;
-        o.clock_data = &now;
+        lr_clock_set_for_test(step_clock, &now);
         o.deadline_margin_ms = 0;
         o.deadline_ms = now + (opts >> 3); /* 0..31 clock readings before the guard stops */
     }
     struct record_plan plan = {fail_mask, 0};
     struct lr_batch_result res;
-    enum lr_batch_status st = lr_batch_process((const char *)data, size, &o, on_record, &plan, &res);
+    enum lr_status st = lr_batch_process((const char *)data, size, &o, on_record, &plan, &res);
+    lr_clock_set_for_test(NULL, NULL);
     CHECK(st == res.status);
     CHECK(res.succeeded + res.failed == res.processed);
-    if (st == LR_BATCH_OK) {
+    if (st == LR_OK) {
         CHECK(res.body != NULL && res.body[res.body_len] == '\0');
         check_batch_body(res.body, res.body_len, res.reported);
     }
     struct lr_invocation_response r = lr_batch_to_response(&res);
-    CHECK(r.body != NULL && r.success == (st == LR_BATCH_OK));
+    CHECK(r.body != NULL && r.success == (st == LR_OK));
     check_clean_text(r.body, r.body_len);
     cJSON_Delete(parse_json_or_die(r.body, r.body_len));
     lr_response_clean_up(&r);

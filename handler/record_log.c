@@ -31,9 +31,9 @@ static void image_field(struct lr_log_field *f, const char *key, const struct dd
 {
     static const char too_large[] = "(omitted: larger than the per-image log cap)";
     lr_buf_reset(buf);
-    enum ddb_status st = ddb_image_serialize(map, buf);
+    enum lr_status st = ddb_image_serialize(map, buf);
     f->key = key;
-    if (st == DDB_OK && buf->data) {
+    if (st == LR_OK && buf->data) {
         f->value = (struct lr_str){buf->data, buf->len};
         f->is_json = true;
     } else {

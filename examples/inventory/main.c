@@ -6,7 +6,6 @@
  * drifting. REMOVE events just close the item. Everything else (ordering, partial batch response,
  * deadline guard, logs and metrics) comes from lr_batch. */
 #include <inttypes.h>
-#include <stdlib.h>
 
 #include "lr/batch.h"
 #include "lr/ddb.h"
@@ -15,7 +14,6 @@
 
 struct ledger {
     int64_t units_in_stock; /* what the business logic maintains across records */
-    struct lr_batch_options options;
 };
 
 static enum lr_batch_record_status apply_change(const struct ddb_record *rec, void *user_data,
@@ -31,7 +29,7 @@ static enum lr_batch_record_status apply_change(const struct ddb_record *rec, vo
         return LR_BATCH_RECORD_FAILED;
     }
     int64_t units = 0;
-    if (!qty || qty->type != DDB_N || ddb_number_to_int64(qty->v.n, &units) != DDB_OK || units < 0) {
+    if (!qty || qty->type != DDB_N || ddb_number_to_int64(qty->v.n, &units) != LR_OK || units < 0) {
         lr_batch_reason_set(reason, "Quantity of %.*s is not a whole number >= 0",
                             (int)(sku->v.s.len > 64 ? 64 : sku->v.s.len), sku->v.s.ptr);
         return LR_BATCH_RECORD_FAILED;
@@ -43,29 +41,15 @@ static enum lr_batch_record_status apply_change(const struct ddb_record *rec, vo
     return LR_BATCH_RECORD_OK;
 }
 
-static struct lr_invocation_response handle(const struct lr_invocation_request *req, void *user_data)
-{
-    struct ledger *ledger = user_data;
-    struct lr_batch_options opts = ledger->options;
-    opts.deadline_ms = req->deadline_ms; /* enables the deadline guard */
-    struct lr_batch_result res;
-    lr_batch_process(req->payload.ptr, req->payload.len, &opts, apply_change, ledger, &res);
-    lr_batch_log_summary(&res);
-    lr_batch_emit_metrics(&res, "InventoryExample", getenv("AWS_LAMBDA_FUNCTION_NAME"),
-                          req->request_id);
-    struct lr_invocation_response resp = lr_batch_to_response(&res);
-    lr_batch_result_clean_up(&res);
-    return resp;
-}
-
 int main(void)
 {
     static struct ledger ledger;
+    static struct lr_batch_handler h;
     char msg[256];
-    lr_log_init_from_env();
-    lr_batch_options_init(&ledger.options);
-    ledger.options.mode = LR_BATCH_MODE_ORDERED; /* per-SKU order matters for a ledger */
-    if (!lr_batch_options_from_env(&ledger.options, msg, sizeof(msg)))
+    lr_batch_handler_init(&h, apply_change, &ledger);
+    h.emf_namespace = "InventoryExample";
+    h.options.mode = LR_BATCH_MODE_ORDERED; /* per-SKU order matters for a ledger */
+    if (lr_batch_options_from_env(&h.options, msg, sizeof(msg)) != LR_OK)
         return lr_report_init_error(msg, "Runtime.ConfigInvalid");
-    return lr_run_handler(handle, &ledger);
+    return lr_run_handler(lr_batch_handle, &h); /* logs follow AWS_LAMBDA_LOG_FORMAT / LEVEL */
 }

@@ -69,6 +69,11 @@ def bootstrap_path():
     return os.path.join(build_dir(), "handler", "bootstrap")
 
 
+def test_handler_path():
+    """The bundled handler plus its testing switches (LR_TEST_*), build/tests/handler-test-bootstrap."""
+    return os.path.join(build_dir(), "tests", "handler-test-bootstrap")
+
+
 def emulator_path():
     """The emulator executable, build/tools/emulator/lambda-emu."""
     return os.path.join(build_dir(), "tools", "emulator", "lambda-emu")
@@ -76,7 +81,7 @@ def emulator_path():
 
 def helper_bootstrap_path():
     """The emulator's test bootstrap (behaviour chosen by LR_TB_MODE, see tools/emulator/README.md)."""
-    return os.path.join(build_dir(), "tools", "emulator", "lr-test-bootstrap")
+    return os.path.join(build_dir(), "tests", "lr-test-bootstrap")
 
 
 def fixtures_dir():
@@ -124,7 +129,8 @@ class EmulatorError(Exception):
 class Emulator:
     """Runs lambda-emu with a bootstrap on ephemeral ports; use as a context manager.
 
-    bootstrap: path of the bootstrap (default: the bundled handler). env: variables added to the
+    bootstrap: path of the bootstrap (default: the bundled handler; with an LR_TEST_* variable in env,
+    the same handler built with its testing switches). env: variables added to the
     current environment (a value of None removes the variable). timeout_ms: the function timeout.
     faults: fault specs given on the command line (--fault). extra_args: more emulator options.
     bootstrap_args: arguments passed to the bootstrap.
@@ -132,7 +138,10 @@ class Emulator:
 
     def __init__(self, bootstrap=None, env=None, timeout_ms=None, faults=(), extra_args=(),
                  bootstrap_args=(), start_timeout_s=None):
-        self.bootstrap = bootstrap or bootstrap_path()
+        # The production bootstrap does not read the testing switches: a test that sets one runs the
+        # same handler built with them.
+        uses_switches = any(k.startswith("LR_TEST_") and v is not None for k, v in (env or {}).items())
+        self.bootstrap = bootstrap or (test_handler_path() if uses_switches else bootstrap_path())
         self.env = dict(env or {})
         self.timeout_ms = timeout_ms
         self.faults = list(faults)
@@ -140,7 +149,8 @@ class Emulator:
         self.bootstrap_args = list(bootstrap_args)
         self.start_timeout_s = start_timeout_s or 15 * slow_factor()
         # Under LR_VALGRIND only our own bootstraps are wrapped (a script or a non-program stays as is).
-        ours = {os.path.realpath(p) for p in (bootstrap_path(), helper_bootstrap_path())}
+        ours = {os.path.realpath(p) for p in (bootstrap_path(), helper_bootstrap_path(),
+                                              test_handler_path())}
         self.valgrind = valgrind() and os.path.realpath(self.bootstrap) in ours
         self.valgrind_logs = {}
         self.proc = None

@@ -120,7 +120,6 @@ class BenchScriptTest(unittest.TestCase):
         self.assertEqual(["empty static program (spawn -> exit)",
                           "raw-socket floor, static (no HTTP lib)",
                           "static bootstrap (function.zip)",
-                          "same, LR_CURL_ARENA=0 (musl malloc)",
                           "dynamic bootstrap (build/handler)"], list(rows), out)
         self.assertEqual(1.0, rows["empty static program (spawn -> exit)"])
         verdict = re.search(r"goal: static bootstrap within 3\.0 ms: (met|NOT met) \(([\d.]+) ms\); "

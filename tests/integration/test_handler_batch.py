@@ -67,6 +67,17 @@ class HandlerBatchTest(unittest.TestCase):
         self.assertIn("sequenceNumber=222", logs)
         self.assertNotIn("sequenceNumber=333", logs)
 
+    def test_production_bootstrap_does_not_read_the_testing_switches(self):
+        # Only the test bootstrap reads LR_TEST_*: the production one neither fails listed records
+        # nor refuses a bad value, and the same invoke through the test bootstrap does fail 222.
+        env = {"LR_TEST_FAIL_SEQUENCE_NUMBERS": "222", "LR_TEST_RECORD_DELAY_MS": "not-a-number"}
+        with lrtest.Emulator(env=env, bootstrap=lrtest.bootstrap_path()) as emu:
+            status, headers, body = emu.invoke(input_json())
+        self.assertEqual((status, body), (200, NONE))
+        self.assertNotIn("x-amz-function-error", headers)
+        del env["LR_TEST_RECORD_DELAY_MS"]
+        self.assert_ok(input_json(), items("222"), env)
+
     def test_input_json_continue_reports_every_failure(self):
         self.assert_ok(input_json(), items("111", "333"),
                        {"LR_TEST_FAIL_SEQUENCE_NUMBERS": "111,333",

@@ -48,10 +48,12 @@ class TestValgrindMemcheck(unittest.TestCase):
 
     def run_under_valgrind(self, env, steps):
         """Runs steps(emu) with the bootstrap under memcheck; returns the valgrind logs by pid."""
+        switches = any(k.startswith("LR_TEST_") for k in env)
+        boot = lrtest.test_handler_path() if switches else lrtest.bootstrap_path()
         with tempfile.TemporaryDirectory(prefix="lr-vg-") as tmp:
             args = ["--tool=memcheck", "--leak-check=full", "--show-leak-kinds=definite,indirect",
                     "--errors-for-leak-kinds=definite,indirect", "--track-origins=yes",
-                    "--error-exitcode=99", "--log-file=%s/vg.%%p.log" % tmp, lrtest.bootstrap_path()]
+                    "--error-exitcode=99", "--log-file=%s/vg.%%p.log" % tmp, boot]
             with lrtest.Emulator(bootstrap=VALGRIND, bootstrap_args=args, env=env,
                                  timeout_ms=60000, start_timeout_s=60) as emu:
                 steps(emu)

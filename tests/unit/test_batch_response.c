@@ -13,6 +13,7 @@
 #include <cjson/cJSON.h>
 
 #include "lr/batch.h"
+#include "lr/clock.h"
 #include "lr/log.h"
 
 /* ---- building events ---- */
@@ -112,9 +113,9 @@ static int teardown_log(void **state)
     return 0;
 }
 
-/* Runs a batch and checks the exact body (NULL: expect status instead of LR_BATCH_OK). */
+/* Runs a batch and checks the exact body (NULL: expect status instead of LR_OK). */
 static void run_case(size_t n, const enum rec_kind *kinds, const bool *fail, enum lr_batch_mode mode,
-                     enum lr_batch_all_failed policy, enum lr_batch_status want_status,
+                     enum lr_batch_all_failed policy, enum lr_status want_status,
                      const char *want_body, struct probe *p)
 {
     struct event e = make_event(n, kinds);
@@ -152,9 +153,9 @@ static void test_all_succeed(void **state)
 {
     (void)state;
     struct probe p;
-    run_case(3, NULL, NULL, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK, NONE, &p);
+    run_case(3, NULL, NULL, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_OK, NONE, &p);
     assert_int_equal(p.n_calls, 3);
-    run_case(3, NULL, NULL, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ERROR, LR_BATCH_OK, NONE, &p);
+    run_case(3, NULL, NULL, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ERROR, LR_OK, NONE, &p);
     assert_int_equal(p.n_calls, 3);
 }
 
@@ -163,7 +164,7 @@ static void test_middle_failure_ordered_stops(void **state)
     (void)state;
     struct probe p;
     const bool fail[] = {false, true, false};
-    run_case(3, NULL, fail, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+    run_case(3, NULL, fail, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_OK,
              ITEMS(ID("222")), &p);
     assert_int_equal(p.n_calls, 2); /* record 3 never ran: it would break per-key order */
     assert_int_equal(p.calls[1], 1);
@@ -174,7 +175,7 @@ static void test_middle_failure_continue_runs_all(void **state)
     (void)state;
     struct probe p;
     const bool fail[] = {false, true, false, true, false};
-    run_case(5, NULL, fail, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+    run_case(5, NULL, fail, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_OK,
              ITEMS(ID("222") "," ID("444")), &p);
     assert_int_equal(p.n_calls, 5);
 }
@@ -184,18 +185,18 @@ static void test_first_and_last_fail(void **state)
     (void)state;
     struct probe p;
     const bool first[] = {true, false, false};
-    run_case(3, NULL, first, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+    run_case(3, NULL, first, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_OK,
              ITEMS(ID("111")), &p);
     assert_int_equal(p.n_calls, 1);
-    run_case(3, NULL, first, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ERROR, LR_BATCH_OK,
+    run_case(3, NULL, first, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ERROR, LR_OK,
              ITEMS(ID("111")), &p); /* 2 succeeded: not "all failed" */
     const bool last[] = {false, false, true};
-    run_case(3, NULL, last, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+    run_case(3, NULL, last, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_OK,
              ITEMS(ID("333")), &p);
-    run_case(3, NULL, last, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+    run_case(3, NULL, last, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_OK,
              ITEMS(ID("333")), &p);
     const bool both[] = {true, false, true};
-    run_case(3, NULL, both, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+    run_case(3, NULL, both, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_OK,
              ITEMS(ID("111") "," ID("333")), &p);
 }
 
@@ -204,14 +205,14 @@ static void test_all_fail_both_policies(void **state)
     (void)state;
     struct probe p;
     const bool all[] = {true, true, true};
-    run_case(3, NULL, all, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+    run_case(3, NULL, all, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_OK,
              ITEMS(ID("111") "," ID("222") "," ID("333")), &p);
-    run_case(3, NULL, all, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+    run_case(3, NULL, all, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_OK,
              ITEMS(ID("111")), &p);
-    run_case(3, NULL, all, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ERROR, LR_BATCH_E_ALL_FAILED,
+    run_case(3, NULL, all, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ERROR, LR_E_ALL_FAILED,
              NULL, &p);
     assert_int_equal(p.n_calls, 3);
-    run_case(3, NULL, all, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ERROR, LR_BATCH_E_ALL_FAILED,
+    run_case(3, NULL, all, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ERROR, LR_E_ALL_FAILED,
              NULL, &p);
     assert_int_equal(p.n_calls, 1);
 }
@@ -221,10 +222,10 @@ static void test_invalid_record_is_reported(void **state)
     (void)state;
     struct probe p;
     const enum rec_kind kinds[] = {REC_OK, REC_INVALID, REC_OK};
-    run_case(3, kinds, NULL, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+    run_case(3, kinds, NULL, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_OK,
              ITEMS(ID("222")), &p);
     assert_int_equal(p.n_calls, 1); /* the invalid record never reaches the user */
-    run_case(3, kinds, NULL, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK,
+    run_case(3, kinds, NULL, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_OK,
              ITEMS(ID("222")), &p);
     assert_int_equal(p.n_calls, 2);
     assert_int_equal(p.calls[1], 2);
@@ -237,17 +238,17 @@ static void test_failed_record_without_sequence_is_invoke_error(void **state)
     const enum rec_kind kinds[] = {REC_OK, REC_NO_SEQ, REC_OK};
     const bool fail[] = {false, true, false};
     run_case(3, kinds, fail, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS,
-             LR_BATCH_E_NO_SEQUENCE, NULL, &p);
+             LR_E_NO_SEQUENCE, NULL, &p);
     assert_int_equal(p.n_calls, 2); /* stops: the batch is retried whole anyway */
     /* Without a failure, a missing SequenceNumber harms nobody. */
-    run_case(3, kinds, NULL, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_BATCH_OK, NONE, &p);
+    run_case(3, kinds, NULL, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_OK, NONE, &p);
 }
 
 static void test_empty_batch(void **state)
 {
     (void)state;
     struct probe p;
-    run_case(0, NULL, NULL, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ERROR, LR_BATCH_OK, NONE, &p);
+    run_case(0, NULL, NULL, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ERROR, LR_OK, NONE, &p);
     assert_int_equal(p.n_calls, 0);
 }
 
@@ -258,7 +259,7 @@ static void expect_event_error(const char *json)
     struct lr_batch_options o;
     lr_batch_options_init(&o);
     struct lr_batch_result r;
-    assert_int_equal(lr_batch_process(json, strlen(json), &o, probe_fn, &p, &r), LR_BATCH_E_EVENT);
+    assert_int_equal(lr_batch_process(json, strlen(json), &o, probe_fn, &p, &r), LR_E_INVALID_EVENT);
     assert_null(r.body);
     assert_non_null(strstr(r.error_message, "not a DynamoDB Streams batch"));
     struct lr_invocation_response resp = lr_batch_to_response(&r);
@@ -287,7 +288,7 @@ static void test_to_response_takes_body(void **state)
     struct lr_batch_options o;
     lr_batch_options_init(&o);
     struct lr_batch_result r;
-    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_BATCH_OK);
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_OK);
     assert_string_equal(r.checkpoint, "222");
     assert_int_equal(r.reported, 1);
     struct lr_invocation_response resp = lr_batch_to_response(&r);
@@ -320,6 +321,19 @@ static int64_t fake_now(void *data)
     return t;
 }
 
+/* Installs c as the clock. Log lines read the same clock, so they are silenced (FATAL only) while it
+ * is in place: the clock then counts the batch layer's own readings alone. */
+static void use_fake_clock(struct fake_clock *c)
+{
+    lr_log_configure(LR_LOG_FORMAT_TEXT, LR_LOG_FATAL, NULL, 0);
+    lr_clock_set_for_test(fake_now, c);
+}
+
+static void use_real_clock(void)
+{
+    lr_log_configure(LR_LOG_FORMAT_TEXT, LR_LOG_INFO, NULL, 0);
+}
+
 static void test_deadline_guard_reports_first_unprocessed(void **state)
 {
     (void)state;
@@ -330,12 +344,11 @@ static void test_deadline_guard_reports_first_unprocessed(void **state)
     struct fake_clock clk = {1000, 100, 0};
     struct lr_batch_options o;
     lr_batch_options_init(&o);
-    o.clock = fake_now;
-    o.clock_data = &clk;
+    use_fake_clock(&clk);
     o.deadline_ms = 1500;
     o.deadline_margin_ms = 250; /* record2 sees 200 ms left < 250: stop there */
     struct lr_batch_result r;
-    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_BATCH_OK);
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_OK);
     assert_string_equal(r.body, ITEMS(ID("333")));
     assert_true(r.deadline_stop);
     assert_int_equal(p.n_calls, 2);
@@ -352,16 +365,17 @@ static void test_deadline_guard_reports_first_unprocessed(void **state)
     o.deadline_ms = 1050;
     o.all_failed = LR_BATCH_ALL_FAILED_ERROR;
     memset(&p, 0, sizeof(p));
-    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_BATCH_OK);
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_OK);
     assert_string_equal(r.body, ITEMS(ID("111")));
     assert_int_equal(p.n_calls, 0);
     lr_batch_result_clean_up(&r);
 
     /* deadline_ms 0: no guard at all, whatever the clock says. */
     o.deadline_ms = 0;
-    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_BATCH_OK);
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_OK);
     assert_string_equal(r.body, NONE);
     lr_batch_result_clean_up(&r);
+    use_real_clock();
     free(e.json);
 }
 
@@ -376,17 +390,17 @@ static void test_deadline_in_continue_mode_keeps_earlier_failures(void **state)
     struct lr_batch_options o;
     lr_batch_options_init(&o);
     o.mode = LR_BATCH_MODE_CONTINUE;
-    o.clock = fake_now;
-    o.clock_data = &clk;
+    use_fake_clock(&clk);
     o.deadline_ms = 400; /* record0 at 100 (300 left), record1 at 200, record2 at 300 (100 left) */
     o.deadline_margin_ms = 150;
     struct lr_batch_result r;
-    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_BATCH_OK);
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_OK);
     assert_string_equal(r.body, ITEMS(ID("111") "," ID("333")));
     assert_int_equal(r.failed, 1);
     assert_int_equal(r.reported, 2);
     assert_string_equal(r.checkpoint, "111");
     lr_batch_result_clean_up(&r);
+    use_real_clock();
     free(e.json);
 }
 
@@ -402,20 +416,20 @@ static void test_iterator_age(void **state)
     struct fake_clock clk = {1700000010000, 0, 0};
     struct lr_batch_options o;
     lr_batch_options_init(&o);
-    o.clock = fake_now;
-    o.clock_data = &clk;
+    use_fake_clock(&clk);
     struct probe p;
     memset(&p, 0, sizeof(p));
     struct lr_batch_result r;
-    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_BATCH_OK);
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_OK);
     assert_int_equal(r.max_iterator_age_ms, 10000);
     lr_batch_result_clean_up(&r);
     free(e.json);
 
     e = make_event(2, NULL); /* no ApproximateCreationDateTime at all: unknown, not 0 */
-    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_BATCH_OK);
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, probe_fn, &p, &r), LR_OK);
     assert_int_equal(r.max_iterator_age_ms, -1);
     lr_batch_result_clean_up(&r);
+    use_real_clock();
     free(e.json);
 }
 
@@ -458,12 +472,12 @@ static void test_article_input_json(void **state)
     lr_batch_options_init(&o);
     struct lr_batch_result r;
     const char *none[] = {NULL};
-    assert_int_equal(lr_batch_process(json, len, &o, fail_listed, (void *)none, &r), LR_BATCH_OK);
+    assert_int_equal(lr_batch_process(json, len, &o, fail_listed, (void *)none, &r), LR_OK);
     assert_string_equal(r.body, NONE);
     assert_int_equal(r.batch_size, 3);
     lr_batch_result_clean_up(&r);
     const char *second[] = {"222", NULL};
-    assert_int_equal(lr_batch_process(json, len, &o, fail_listed, (void *)second, &r), LR_BATCH_OK);
+    assert_int_equal(lr_batch_process(json, len, &o, fail_listed, (void *)second, &r), LR_OK);
     assert_string_equal(r.body, ITEMS(ID("222")));
     assert_int_equal(r.skipped, 1);
     lr_batch_result_clean_up(&r);
@@ -507,7 +521,7 @@ static void test_powertools_getting_started_fixture(void **state)
         o.mode = mode ? LR_BATCH_MODE_CONTINUE : LR_BATCH_MODE_ORDERED;
         struct lr_batch_result r;
         assert_int_equal(lr_batch_process(ev, ev_len, &o, fail_listed, (void *)failing, &r),
-                         LR_BATCH_OK);
+                         LR_OK);
         assert_string_equal(r.body, ITEMS(ID("8640712661")));
         assert_json_equal(r.body, resp);
         lr_batch_result_clean_up(&r);
@@ -545,7 +559,7 @@ static void test_largest_batch_reports_every_record(void **state)
     lr_batch_options_init(&o);
     o.mode = LR_BATCH_MODE_CONTINUE;
     struct lr_batch_result r;
-    assert_int_equal(lr_batch_process(e.json, e.len, &o, fail_verbose, NULL, &r), LR_BATCH_OK);
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, fail_verbose, NULL, &r), LR_OK);
     assert_int_equal(r.reported, N);
     assert_int_equal(r.failed, N);
     cJSON *doc = cJSON_Parse(r.body);
@@ -574,13 +588,13 @@ static void test_options_from_env(void **state)
     unsetenv("LR_BATCH_MODE");
     unsetenv("LR_ALL_FAILED");
     unsetenv("LR_DEADLINE_MARGIN_MS");
-    assert_true(lr_batch_options_from_env(&o, msg, sizeof(msg)));
+    assert_int_equal(lr_batch_options_from_env(&o, msg, sizeof(msg)), LR_OK);
     assert_int_equal(o.deadline_margin_ms, LR_BATCH_DEFAULT_DEADLINE_MARGIN_MS);
 
     setenv("LR_BATCH_MODE", "continue", 1);
     setenv("LR_ALL_FAILED", "error", 1);
     setenv("LR_DEADLINE_MARGIN_MS", "1500", 1);
-    assert_true(lr_batch_options_from_env(&o, msg, sizeof(msg)));
+    assert_int_equal(lr_batch_options_from_env(&o, msg, sizeof(msg)), LR_OK);
     assert_int_equal(o.mode, LR_BATCH_MODE_CONTINUE);
     assert_int_equal(o.all_failed, LR_BATCH_ALL_FAILED_ERROR);
     assert_int_equal(o.deadline_margin_ms, 1500);
@@ -599,32 +613,39 @@ static void test_options_from_env(void **state)
         setenv("LR_DEADLINE_MARGIN_MS", "0", 1);
         setenv(bad[i].var, bad[i].value, 1);
         msg[0] = '\0';
-        assert_false(lr_batch_options_from_env(&o, msg, sizeof(msg)));
+        assert_int_equal(lr_batch_options_from_env(&o, msg, sizeof(msg)), LR_E_CONFIG);
         assert_non_null(strstr(msg, bad[i].var));
     }
     setenv("LR_DEADLINE_MARGIN_MS", "900000", 1);
     setenv("LR_BATCH_MODE", "ordered", 1);
     setenv("LR_ALL_FAILED", "items", 1);
-    assert_true(lr_batch_options_from_env(&o, msg, sizeof(msg)));
+    assert_int_equal(lr_batch_options_from_env(&o, msg, sizeof(msg)), LR_OK);
     assert_int_equal(o.deadline_margin_ms, 900000);
     unsetenv("LR_BATCH_MODE");
     unsetenv("LR_ALL_FAILED");
     unsetenv("LR_DEADLINE_MARGIN_MS");
 }
 
-static void test_parse_ms_bounds(void **state)
+static void test_deadline_margin_spellings(void **state)
 {
     (void)state;
-    int64_t v = -1;
-    assert_true(lr_batch_parse_ms("0000500", 900000, &v)); /* 7 characters: accepted */
-    assert_int_equal(v, 500);
-    assert_true(lr_batch_parse_ms("900000", 900000, &v));
-    assert_int_equal(v, 900000);
-    v = -1;
-    static const char *const bad[] = {"", "00000500", "900001", "+5", "5 ", "-0", "1e3"};
-    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-        assert_false(lr_batch_parse_ms(bad[i], 900000, &v));
-    assert_int_equal(v, -1); /* untouched on error */
+    char msg[256];
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    static const struct {
+        const char *text;
+        int64_t want; /* -1: refused */
+    } cases[] = {{"0000500", 500}, /* 7 characters: accepted */
+                 {"900000", 900000}, {"00000500", -1}, {"900001", -1}, {"+5", -1},
+                 {"5 ", -1},         {"-0", -1},        {"1e3", -1}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        o.deadline_margin_ms = 42;
+        setenv("LR_DEADLINE_MARGIN_MS", cases[i].text, 1);
+        enum lr_status st = lr_batch_options_from_env(&o, msg, sizeof(msg));
+        assert_int_equal(st, cases[i].want < 0 ? LR_E_CONFIG : LR_OK);
+        assert_int_equal(o.deadline_margin_ms, cases[i].want < 0 ? 42 : cases[i].want);
+    }
+    unsetenv("LR_DEADLINE_MARGIN_MS");
 }
 
 int main(void)
@@ -647,7 +668,7 @@ int main(void)
         cmocka_unit_test(test_powertools_getting_started_fixture),
         cmocka_unit_test(test_largest_batch_reports_every_record),
         cmocka_unit_test(test_options_from_env),
-        cmocka_unit_test(test_parse_ms_bounds),
+        cmocka_unit_test(test_deadline_margin_spellings),
     };
     return cmocka_run_group_tests(tests, setup_log, teardown_log);
 }

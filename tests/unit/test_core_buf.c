@@ -9,6 +9,7 @@
 
 #include <cmocka.h>
 
+#include "lr/json.h"
 #include "lr/buf.h"
 #include "lr/utf8.h"
 

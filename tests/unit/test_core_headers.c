@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "core/lr_headers.h"
+#include "transport/lr_headers.h"
 #include "lr/runtime.h"
 
 /* ---- lr_parse_u64 ---- */

@@ -11,7 +11,8 @@
 
 #include <cmocka.h>
 
-#include "core/lr_clock.h"
+#include "lr/json.h"
+#include "lr/clock.h"
 #include "lr/log.h"
 #include "lr/utf8.h"
 
@@ -36,10 +37,16 @@ static const char *captured(void)
     return mem_buf;
 }
 
+static int64_t fixed_clock(void *data)
+{
+    (void)data;
+    return FIXED_MS;
+}
+
 static int setup(void **state)
 {
     (void)state;
-    lr_clock_set_fixed_for_test(FIXED_MS);
+    lr_clock_set_for_test(fixed_clock, NULL);
     lr_log_set_request_id(NULL, 0);
     return 0;
 }
@@ -53,7 +60,7 @@ static int teardown(void **state)
     free(mem_buf);
     mem = NULL;
     mem_buf = NULL;
-    lr_clock_set_fixed_for_test(-1);
+    lr_clock_set_for_test(NULL, NULL);
     return 0;
 }
 
@@ -199,18 +206,18 @@ static void escape_reports_needed_size_and_never_cuts_inside(void **state)
     (void)state;
     char dst[16];
     /* "a" + 4-byte emoji needs 5; with room for 4 only "a" is written. */
-    assert_int_equal(lr_log_escape(dst, 5, "a\xf0\x9f\x98\x80", 5), 5);
+    assert_int_equal(lr_json_escape_str(dst, 5, "a\xf0\x9f\x98\x80", 5), 5);
     assert_string_equal(dst, "a");
-    assert_int_equal(lr_log_escape(dst, 6, "a\xf0\x9f\x98\x80", 5), 5);
+    assert_int_equal(lr_json_escape_str(dst, 6, "a\xf0\x9f\x98\x80", 5), 5);
     assert_string_equal(dst, "a\xf0\x9f\x98\x80");
     /* "\n\n" needs 4; with room for 3 only one escape. */
-    assert_int_equal(lr_log_escape(dst, 4, "\n\n", 2), 4);
+    assert_int_equal(lr_json_escape_str(dst, 4, "\n\n", 2), 4);
     assert_string_equal(dst, "\\n");
     /* \ufffd is 6 bytes: never half of it. */
-    assert_int_equal(lr_log_escape(dst, 6, "\xff", 1), 6);
+    assert_int_equal(lr_json_escape_str(dst, 6, "\xff", 1), 6);
     assert_string_equal(dst, "");
-    assert_int_equal(lr_log_escape(NULL, 0, "\"\\", 2), 4);
-    assert_int_equal(lr_log_escape(dst, sizeof(dst), "\"\\\b\x01", 4), 2 + 2 + 6 + 6);
+    assert_int_equal(lr_json_escape_str(NULL, 0, "\"\\", 2), 4);
+    assert_int_equal(lr_json_escape_str(dst, sizeof(dst), "\"\\\b\x01", 4), 2 + 2 + 6 + 6);
     assert_string_equal(dst, "\\\"\\\\\\u0008");
 }
 
@@ -244,7 +251,7 @@ static void escape_finds_specials_at_every_offset(void **state)
                 snprintf(want, sizeof(want), "%.*s%s%.*s", (int)pre, in, special_chars[c].out,
                          (int)post, in + pre + ilen);
                 size_t n = pre + ilen + post;
-                assert_int_equal(lr_log_escape(got, sizeof(got), in, n), strlen(want));
+                assert_int_equal(lr_json_escape_str(got, sizeof(got), in, n), strlen(want));
                 assert_string_equal(got, want);
             }
         }
@@ -262,7 +269,7 @@ static void escape_cut_falls_between_characters_at_every_cap(void **state)
         size_t room = cap - 1, keep = room;
         if (room > 11 && room < 17)
             keep = 11; /* the escape does not fit: nothing after it either */
-        assert_int_equal(lr_log_escape(got, cap, in, sizeof(in) - 1), sizeof(full) - 1);
+        assert_int_equal(lr_json_escape_str(got, cap, in, sizeof(in) - 1), sizeof(full) - 1);
         assert_int_equal(strlen(got), keep);
         assert_memory_equal(got, full, keep);
     }
@@ -282,7 +289,7 @@ static void json_field_check_finds_specials_at_every_offset(void **state)
             capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
             const struct lr_log_field f[] = {{"doc", {doc, (size_t)n}, true}};
             lr_log_fields(LR_LOG_INFO, f, 1, "m");
-            lr_log_escape(esc, sizeof(esc), doc, (size_t)n);
+            lr_json_escape_str(esc, sizeof(esc), doc, (size_t)n);
             snprintf(want, sizeof(want),
                      "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"m\",\"doc\":\"%s\"}\n",
                      esc);
@@ -301,7 +308,7 @@ static void json_field_check_finds_specials_at_every_offset(void **state)
                                     "\"doc\":[\"aaaaaaaaaaaa \xC3\xA9\xF0\x9F\x98\x80\\n\"]}\n");
 }
 
-/* The contract of lr_log_escape() written out one character at a time, independently of the
+/* The contract of lr_json_escape_str() written out one character at a time, independently of the
  * escaper's word-at-a-time scan: the random test below compares the two. */
 static size_t reference_unit(const unsigned char *p, size_t n, char out[8], size_t *used)
 {
@@ -361,7 +368,7 @@ static void escape_matches_the_per_character_contract_on_random_input(void **sta
             total += u;
         }
         want[w] = '\0';
-        assert_int_equal(lr_log_escape(got, cap, (const char *)in, n), total);
+        assert_int_equal(lr_json_escape_str(got, cap, (const char *)in, n), total);
         assert_string_equal(got, want);
     }
 }
@@ -563,14 +570,14 @@ static void raw_json_lines_are_written_or_refused(void **state)
     (void)state;
     capture(LR_LOG_FORMAT_TEXT, LR_LOG_FATAL, 64);
     static const char emf[] = "{\"_aws\":{\"Timestamp\":1}}";
-    assert_true(lr_log_raw_json_line(emf, sizeof(emf) - 1));
-    assert_false(lr_log_raw_json_line("{\"a\":\n1}", 8));
-    assert_false(lr_log_raw_json_line("{\"a\":\r1}", 8));
-    assert_false(lr_log_raw_json_line("", 0));
-    assert_false(lr_log_raw_json_line(NULL, 0));
+    assert_int_equal(lr_log_raw_json_line(emf, sizeof(emf) - 1), LR_OK);
+    assert_int_equal(lr_log_raw_json_line("{\"a\":\n1}", 8), LR_E_INVALID_ARG);
+    assert_int_equal(lr_log_raw_json_line("{\"a\":\r1}", 8), LR_E_INVALID_ARG);
+    assert_int_equal(lr_log_raw_json_line("", 0), LR_E_INVALID_ARG);
+    assert_int_equal(lr_log_raw_json_line(NULL, 0), LR_E_INVALID_ARG);
     char big[80];
     memset(big, ' ', sizeof(big));
-    assert_false(lr_log_raw_json_line(big, sizeof(big)));
+    assert_int_equal(lr_log_raw_json_line(big, sizeof(big)), LR_E_TOO_LARGE);
     assert_string_equal(captured(), "{\"_aws\":{\"Timestamp\":1}}\n");
 }
 

@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "lr/runtime.h"
 #include "lr/ddb.h"
 
 /* The prefix/suffix that wrap one attribute value "a" into a one-record event. */
@@ -115,7 +116,7 @@ static void test_valid_values(void **state)
         size_t len;
         char *json = wrap(c->json, &len);
         struct ddb_event ev;
-        assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+        assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
         assert_int_equal(ev.count, 1);
         const struct ddb_record *r = &ev.records[0];
         if (!r->valid)
@@ -127,7 +128,7 @@ static void test_valid_values(void **state)
         assert_int_equal(count_of(a), c->count);
         struct lr_buf b;
         lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
-        assert_int_equal(ddb_attr_serialize(a, &b), DDB_OK);
+        assert_int_equal(ddb_attr_serialize(a, &b), LR_OK);
         assert_string_equal(b.data, c->serialized);
         lr_buf_clean_up(&b);
         ddb_event_clean_up(&ev);
@@ -143,7 +144,7 @@ static void test_nested_access(void **state)
                       "{\"M\":{\"n\":{\"NS\":[\"-0\",\"7E+3\"]}}}]}}}",
                       &len);
     struct ddb_event ev;
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     const struct ddb_attr *a = ddb_map_get(&ev.records[0].new_image, "a", 1);
     assert_non_null(a);
     const struct ddb_attr *list = ddb_map_get(&a->v.m, "list", 4);
@@ -169,46 +170,46 @@ static void test_nested_access(void **state)
 
 struct error_case {
     const char *json;
-    enum ddb_status status;
+    enum lr_status status;
     const char *detail; /* the detail without the " (byte offset N)" tail */
     size_t rel_offset;  /* N minus strlen(PREFIX) */
 };
 
 static const struct error_case error_cases[] = {
-    {"{\"S\":\"a\",\"N\":\"1\"}", DDB_E_TWO_TYPE_KEYS,
+    {"{\"S\":\"a\",\"N\":\"1\"}", LR_E_TWO_TYPE_KEYS,
      "dynamodb.NewImage: attribute \"a\": attribute value has two type keys", 10},
-    {"{\"S\":\"a\",\"S\":\"b\"}", DDB_E_TWO_TYPE_KEYS,
+    {"{\"S\":\"a\",\"S\":\"b\"}", LR_E_TWO_TYPE_KEYS,
      "dynamodb.NewImage: attribute \"a\": attribute value has two type keys", 10},
-    {"{}", DDB_E_NO_TYPE_KEY, "dynamodb.NewImage: attribute \"a\": attribute value has no type key", 0},
-    {"{\"X\":\"1\"}", DDB_E_UNKNOWN_TYPE, "dynamodb.NewImage: attribute \"a\": unknown type key \"X\"", 2},
-    {"{\"s\":\"1\"}", DDB_E_UNKNOWN_TYPE, "dynamodb.NewImage: attribute \"a\": unknown type key \"s\"", 2},
-    {"\"plain\"", DDB_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": attribute value is not an object", 0},
-    {"{\"S\":1}", DDB_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": S value is not a string", 5},
-    {"{\"N\":5}", DDB_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": N value is not a string", 5},
-    {"{\"B\":null}", DDB_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": B value is not a string", 5},
-    {"{\"BOOL\":\"true\"}", DDB_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": BOOL value is not a boolean", 8},
-    {"{\"NULL\":false}", DDB_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": NULL value is not true", 8},
-    {"{\"SS\":\"a\"}", DDB_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": SS value is not an array", 6},
-    {"{\"SS\":[1]}", DDB_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": SS value is not a string", 7},
-    {"{\"L\":{}}", DDB_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": L value is not an array", 5},
-    {"{\"M\":[]}", DDB_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": M value is not an object", 5},
-    {"{\"M\":{\"in\":{\"N\":true}}}", DDB_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"in\": N value is not a string", 16},
-    {"{\"L\":[{\"S\":\"ok\"},{\"Q\":1}]}", DDB_E_UNKNOWN_TYPE, "dynamodb.NewImage: attribute \"a\": unknown type key \"Q\"", 19},
-    {"{\"B\":\"AAE\"}", DDB_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 3: length is not a multiple of 4", 5},
-    {"{\"B\":\"AA*A\"}", DDB_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 2: character outside the alphabet", 5},
-    {"{\"B\":\"A=AA\"}", DDB_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 1: misplaced padding", 5},
-    {"{\"B\":\"AA==AAAA\"}", DDB_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 2: misplaced padding", 5},
-    {"{\"B\":\"AB==\"}", DDB_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 1: non-zero unused bits before padding", 5},
-    {"{\"B\":\"AAEqQQ\"}", DDB_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 6: length is not a multiple of 4", 5},
-    {"{\"BS\":[\"AAEqQQ==\",\"!!!!\"]}", DDB_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 0: character outside the alphabet", 18},
-    {"{\"N\":\"abc\"}", DDB_E_BAD_NUMBER, "dynamodb.NewImage: attribute \"a\": N \"abc\": not a decimal number", 5},
-    {"{\"N\":\"\"}", DDB_E_BAD_NUMBER, "dynamodb.NewImage: attribute \"a\": N \"\": not a decimal number", 5},
-    {"{\"N\":\"1E+126\"}", DDB_E_NUMBER_RANGE, "dynamodb.NewImage: attribute \"a\": N \"1E+126\": magnitude outside 1E-130..9.99E+125", 5},
-    {"{\"N\":\"-1E-131\"}", DDB_E_NUMBER_RANGE, "dynamodb.NewImage: attribute \"a\": N \"-1E-131\": magnitude outside 1E-130..9.99E+125", 5},
-    {"{\"N\":\"123456789012345678901234567890123456789\"}", DDB_E_NUMBER_PRECISION,
+    {"{}", LR_E_NO_TYPE_KEY, "dynamodb.NewImage: attribute \"a\": attribute value has no type key", 0},
+    {"{\"X\":\"1\"}", LR_E_UNKNOWN_TYPE, "dynamodb.NewImage: attribute \"a\": unknown type key \"X\"", 2},
+    {"{\"s\":\"1\"}", LR_E_UNKNOWN_TYPE, "dynamodb.NewImage: attribute \"a\": unknown type key \"s\"", 2},
+    {"\"plain\"", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": attribute value is not an object", 0},
+    {"{\"S\":1}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": S value is not a string", 5},
+    {"{\"N\":5}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": N value is not a string", 5},
+    {"{\"B\":null}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": B value is not a string", 5},
+    {"{\"BOOL\":\"true\"}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": BOOL value is not a boolean", 8},
+    {"{\"NULL\":false}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": NULL value is not true", 8},
+    {"{\"SS\":\"a\"}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": SS value is not an array", 6},
+    {"{\"SS\":[1]}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": SS value is not a string", 7},
+    {"{\"L\":{}}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": L value is not an array", 5},
+    {"{\"M\":[]}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": M value is not an object", 5},
+    {"{\"M\":{\"in\":{\"N\":true}}}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"in\": N value is not a string", 16},
+    {"{\"L\":[{\"S\":\"ok\"},{\"Q\":1}]}", LR_E_UNKNOWN_TYPE, "dynamodb.NewImage: attribute \"a\": unknown type key \"Q\"", 19},
+    {"{\"B\":\"AAE\"}", LR_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 3: length is not a multiple of 4", 5},
+    {"{\"B\":\"AA*A\"}", LR_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 2: character outside the alphabet", 5},
+    {"{\"B\":\"A=AA\"}", LR_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 1: misplaced padding", 5},
+    {"{\"B\":\"AA==AAAA\"}", LR_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 2: misplaced padding", 5},
+    {"{\"B\":\"AB==\"}", LR_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 1: non-zero unused bits before padding", 5},
+    {"{\"B\":\"AAEqQQ\"}", LR_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 6: length is not a multiple of 4", 5},
+    {"{\"BS\":[\"AAEqQQ==\",\"!!!!\"]}", LR_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 0: character outside the alphabet", 18},
+    {"{\"N\":\"abc\"}", LR_E_BAD_NUMBER, "dynamodb.NewImage: attribute \"a\": N \"abc\": not a decimal number", 5},
+    {"{\"N\":\"\"}", LR_E_BAD_NUMBER, "dynamodb.NewImage: attribute \"a\": N \"\": not a decimal number", 5},
+    {"{\"N\":\"1E+126\"}", LR_E_NUMBER_RANGE, "dynamodb.NewImage: attribute \"a\": N \"1E+126\": magnitude outside 1E-130..9.99E+125", 5},
+    {"{\"N\":\"-1E-131\"}", LR_E_NUMBER_RANGE, "dynamodb.NewImage: attribute \"a\": N \"-1E-131\": magnitude outside 1E-130..9.99E+125", 5},
+    {"{\"N\":\"123456789012345678901234567890123456789\"}", LR_E_NUMBER_PRECISION,
      "dynamodb.NewImage: attribute \"a\": N \"123456789012345678901234567890123456789\": more than 38 significant digits", 5},
-    {"{\"NS\":[\"1\",\"x\"]}", DDB_E_BAD_NUMBER, "dynamodb.NewImage: attribute \"a\": N \"x\": not a decimal number", 11},
-    {"{\"M\":{\"line\\nbreak\":{\"S\":1}}}", DDB_E_WRONG_JSON_TYPE,
+    {"{\"NS\":[\"1\",\"x\"]}", LR_E_BAD_NUMBER, "dynamodb.NewImage: attribute \"a\": N \"x\": not a decimal number", 11},
+    {"{\"M\":{\"line\\nbreak\":{\"S\":1}}}", LR_E_WRONG_JSON_TYPE,
      "dynamodb.NewImage: attribute \"line\\nbreak\": S value is not a string", 25},
 };
 
@@ -220,10 +221,10 @@ static void test_error_values(void **state)
         size_t len;
         char *json = wrap(c->json, &len);
         struct ddb_event ev;
-        assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+        assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
         const struct ddb_record *r = &ev.records[0];
         if (r->valid || r->error != c->status)
-            fail_msg("case %zu (%s): got %s: %s", i, c->json, ddb_status_str(r->error), r->error_detail);
+            fail_msg("case %zu (%s): got %s: %s", i, c->json, lr_status_str(r->error), r->error_detail);
         char want[400];
         snprintf(want, sizeof(want), "%s (byte offset %zu)", c->detail, strlen(PREFIX) + c->rel_offset);
         assert_string_equal(r->error_detail, want);
@@ -264,11 +265,11 @@ static void test_type_key_lookup(void **state)
                 size_t len;
                 char *json = wrap(attr, &len);
                 struct ddb_event ev;
-                assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+                assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
                 const struct ddb_record *r = &ev.records[0];
                 if (want ? !r->valid || ddb_map_get(&r->new_image, "a", 1)->type != (enum ddb_type)want
-                         : r->error != DDB_E_UNKNOWN_TYPE)
-                    fail_msg("key \"%s\" (%s): got %s: %s", key, attr, ddb_status_str(r->error),
+                         : r->error != LR_E_UNKNOWN_TYPE)
+                    fail_msg("key \"%s\" (%s): got %s: %s", key, attr, lr_status_str(r->error),
                              r->error_detail);
                 ddb_event_clean_up(&ev);
                 free(json);
@@ -308,7 +309,7 @@ static void test_long_containers(void **state)
             size_t len;
             char *json = wrap(attr, &len);
             struct ddb_event ev;
-            assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+            assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
             assert_true(ev.records[0].valid);
             const struct ddb_attr *a = ddb_map_get(&ev.records[0].new_image, "a", 1);
             assert_non_null(a);
@@ -361,19 +362,19 @@ static void test_nesting_limit(void **state)
     (void)state;
     static const struct {
         unsigned levels;
-        enum ddb_status want;
-    } cases[] = {{1, DDB_OK}, {31, DDB_OK}, {32, DDB_OK}, {33, DDB_E_TOO_DEEP}, {100, DDB_E_TOO_DEEP}};
+        enum lr_status want;
+    } cases[] = {{1, LR_OK}, {31, LR_OK}, {32, LR_OK}, {33, LR_E_TOO_DEEP}, {100, LR_E_TOO_DEEP}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t len;
         char *json = nested(cases[i].levels, &len);
         struct ddb_event ev;
         struct ddb_parse_error err;
-        enum ddb_status st = ddb_event_parse(&ev, json, len, &err);
+        enum lr_status st = ddb_event_parse(&ev, json, len, &err);
         if (cases[i].levels <= 100) {
-            assert_int_equal(st, DDB_OK);
+            assert_int_equal(st, LR_OK);
             assert_int_equal(ev.records[0].error, cases[i].want);
         }
-        if (cases[i].want == DDB_E_TOO_DEEP)
+        if (cases[i].want == LR_E_TOO_DEEP)
             assert_non_null(strstr(ev.records[0].error_detail, "nested deeper than 32 levels"));
         ddb_event_clean_up(&ev);
         free(json);
@@ -384,59 +385,59 @@ static void test_nesting_limit(void **state)
 
 struct number_case {
     const char *text;
-    enum ddb_status valid;
-    enum ddb_status as_int;
+    enum lr_status valid;
+    enum lr_status as_int;
     int64_t int_value;
-    enum ddb_status as_double;
+    enum lr_status as_double;
     double double_value;
 };
 
 static const struct number_case number_cases[] = {
-    {"0", DDB_OK, DDB_OK, 0, DDB_OK, 0.0},
-    {"-0", DDB_OK, DDB_OK, 0, DDB_OK, -0.0},
-    {"123", DDB_OK, DDB_OK, 123, DDB_OK, 123.0},
-    {"00001", DDB_OK, DDB_OK, 1, DDB_OK, 1.0},
-    {"-42", DDB_OK, DDB_OK, -42, DDB_OK, -42.0},
-    {"1.0", DDB_OK, DDB_OK, 1, DDB_OK, 1.0},
-    {"1E2", DDB_OK, DDB_OK, 100, DDB_OK, 100.0},
-    {"1.5e1", DDB_OK, DDB_OK, 15, DDB_OK, 15.0},
-    {"1500E-2", DDB_OK, DDB_OK, 15, DDB_OK, 15.0},
-    {"1.5", DDB_OK, DDB_E_NUMBER_INEXACT, 0, DDB_OK, 1.5},
-    {"0.1", DDB_OK, DDB_E_NUMBER_INEXACT, 0, DDB_OK, 0.1},
-    {"5.", DDB_OK, DDB_OK, 5, DDB_OK, 5.0},
-    {".5", DDB_OK, DDB_E_NUMBER_INEXACT, 0, DDB_OK, 0.5},
-    {"9223372036854775807", DDB_OK, DDB_OK, INT64_MAX, DDB_E_NUMBER_INEXACT, 9223372036854775808.0},
-    {"-9223372036854775808", DDB_OK, DDB_OK, INT64_MIN, DDB_OK, -9223372036854775808.0},
-    {"9223372036854775808", DDB_OK, DDB_E_NUMBER_RANGE, 0, DDB_OK, 9223372036854775808.0},
-    {"-9223372036854775809", DDB_OK, DDB_E_NUMBER_RANGE, 0, DDB_E_NUMBER_INEXACT, -9223372036854775808.0},
-    {"12345678901234567890123456789012345678", DDB_OK, DDB_E_NUMBER_RANGE, 0, DDB_E_NUMBER_INEXACT,
+    {"0", LR_OK, LR_OK, 0, LR_OK, 0.0},
+    {"-0", LR_OK, LR_OK, 0, LR_OK, -0.0},
+    {"123", LR_OK, LR_OK, 123, LR_OK, 123.0},
+    {"00001", LR_OK, LR_OK, 1, LR_OK, 1.0},
+    {"-42", LR_OK, LR_OK, -42, LR_OK, -42.0},
+    {"1.0", LR_OK, LR_OK, 1, LR_OK, 1.0},
+    {"1E2", LR_OK, LR_OK, 100, LR_OK, 100.0},
+    {"1.5e1", LR_OK, LR_OK, 15, LR_OK, 15.0},
+    {"1500E-2", LR_OK, LR_OK, 15, LR_OK, 15.0},
+    {"1.5", LR_OK, LR_E_NUMBER_INEXACT, 0, LR_OK, 1.5},
+    {"0.1", LR_OK, LR_E_NUMBER_INEXACT, 0, LR_OK, 0.1},
+    {"5.", LR_OK, LR_OK, 5, LR_OK, 5.0},
+    {".5", LR_OK, LR_E_NUMBER_INEXACT, 0, LR_OK, 0.5},
+    {"9223372036854775807", LR_OK, LR_OK, INT64_MAX, LR_E_NUMBER_INEXACT, 9223372036854775808.0},
+    {"-9223372036854775808", LR_OK, LR_OK, INT64_MIN, LR_OK, -9223372036854775808.0},
+    {"9223372036854775808", LR_OK, LR_E_NUMBER_RANGE, 0, LR_OK, 9223372036854775808.0},
+    {"-9223372036854775809", LR_OK, LR_E_NUMBER_RANGE, 0, LR_E_NUMBER_INEXACT, -9223372036854775808.0},
+    {"12345678901234567890123456789012345678", LR_OK, LR_E_NUMBER_RANGE, 0, LR_E_NUMBER_INEXACT,
      1.2345678901234568e37},
-    {"100000000000000000000000000000000000000000", DDB_OK, DDB_E_NUMBER_RANGE, 0, DDB_OK, 1e41},
-    {"9.9999999999999999999999999999999999999E+125", DDB_OK, DDB_E_NUMBER_RANGE, 0, DDB_E_NUMBER_INEXACT, 1e126},
-    {"1E-130", DDB_OK, DDB_E_NUMBER_INEXACT, 0, DDB_OK, 1e-130},
-    {"0.000000000000000000000000000000000000001", DDB_OK, DDB_E_NUMBER_INEXACT, 0, DDB_OK, 1e-39},
-    {"0E999999999999", DDB_OK, DDB_OK, 0, DDB_OK, 0.0},
-    {"1E126", DDB_E_NUMBER_RANGE, DDB_E_NUMBER_RANGE, 0, DDB_E_NUMBER_RANGE, 0},
-    {"1E-131", DDB_E_NUMBER_RANGE, DDB_E_NUMBER_RANGE, 0, DDB_E_NUMBER_RANGE, 0},
-    {"1e400000000000", DDB_E_NUMBER_RANGE, DDB_E_NUMBER_RANGE, 0, DDB_E_NUMBER_RANGE, 0},
-    {"123456789012345678901234567890123456789", DDB_E_NUMBER_PRECISION, DDB_E_NUMBER_PRECISION, 0,
-     DDB_E_NUMBER_PRECISION, 0},
-    {"1.00000000000000000000000000000000000001", DDB_E_NUMBER_PRECISION, DDB_E_NUMBER_PRECISION, 0,
-     DDB_E_NUMBER_PRECISION, 0},
-    {"", DDB_E_BAD_NUMBER, DDB_E_BAD_NUMBER, 0, DDB_E_BAD_NUMBER, 0},
-    {"-", DDB_E_BAD_NUMBER, DDB_E_BAD_NUMBER, 0, DDB_E_BAD_NUMBER, 0},
-    {".", DDB_E_BAD_NUMBER, DDB_E_BAD_NUMBER, 0, DDB_E_BAD_NUMBER, 0},
-    {"+1", DDB_E_BAD_NUMBER, DDB_E_BAD_NUMBER, 0, DDB_E_BAD_NUMBER, 0},
-    {"1e", DDB_E_BAD_NUMBER, DDB_E_BAD_NUMBER, 0, DDB_E_BAD_NUMBER, 0},
-    {"e1", DDB_E_BAD_NUMBER, DDB_E_BAD_NUMBER, 0, DDB_E_BAD_NUMBER, 0},
-    {"1e+", DDB_E_BAD_NUMBER, DDB_E_BAD_NUMBER, 0, DDB_E_BAD_NUMBER, 0},
-    {"1.2.3", DDB_E_BAD_NUMBER, DDB_E_BAD_NUMBER, 0, DDB_E_BAD_NUMBER, 0},
-    {" 1", DDB_E_BAD_NUMBER, DDB_E_BAD_NUMBER, 0, DDB_E_BAD_NUMBER, 0},
-    {"1 ", DDB_E_BAD_NUMBER, DDB_E_BAD_NUMBER, 0, DDB_E_BAD_NUMBER, 0},
-    {"0x10", DDB_E_BAD_NUMBER, DDB_E_BAD_NUMBER, 0, DDB_E_BAD_NUMBER, 0},
-    {"NaN", DDB_E_BAD_NUMBER, DDB_E_BAD_NUMBER, 0, DDB_E_BAD_NUMBER, 0},
-    {"Infinity", DDB_E_BAD_NUMBER, DDB_E_BAD_NUMBER, 0, DDB_E_BAD_NUMBER, 0},
-    {"--1", DDB_E_BAD_NUMBER, DDB_E_BAD_NUMBER, 0, DDB_E_BAD_NUMBER, 0},
+    {"100000000000000000000000000000000000000000", LR_OK, LR_E_NUMBER_RANGE, 0, LR_OK, 1e41},
+    {"9.9999999999999999999999999999999999999E+125", LR_OK, LR_E_NUMBER_RANGE, 0, LR_E_NUMBER_INEXACT, 1e126},
+    {"1E-130", LR_OK, LR_E_NUMBER_INEXACT, 0, LR_OK, 1e-130},
+    {"0.000000000000000000000000000000000000001", LR_OK, LR_E_NUMBER_INEXACT, 0, LR_OK, 1e-39},
+    {"0E999999999999", LR_OK, LR_OK, 0, LR_OK, 0.0},
+    {"1E126", LR_E_NUMBER_RANGE, LR_E_NUMBER_RANGE, 0, LR_E_NUMBER_RANGE, 0},
+    {"1E-131", LR_E_NUMBER_RANGE, LR_E_NUMBER_RANGE, 0, LR_E_NUMBER_RANGE, 0},
+    {"1e400000000000", LR_E_NUMBER_RANGE, LR_E_NUMBER_RANGE, 0, LR_E_NUMBER_RANGE, 0},
+    {"123456789012345678901234567890123456789", LR_E_NUMBER_PRECISION, LR_E_NUMBER_PRECISION, 0,
+     LR_E_NUMBER_PRECISION, 0},
+    {"1.00000000000000000000000000000000000001", LR_E_NUMBER_PRECISION, LR_E_NUMBER_PRECISION, 0,
+     LR_E_NUMBER_PRECISION, 0},
+    {"", LR_E_BAD_NUMBER, LR_E_BAD_NUMBER, 0, LR_E_BAD_NUMBER, 0},
+    {"-", LR_E_BAD_NUMBER, LR_E_BAD_NUMBER, 0, LR_E_BAD_NUMBER, 0},
+    {".", LR_E_BAD_NUMBER, LR_E_BAD_NUMBER, 0, LR_E_BAD_NUMBER, 0},
+    {"+1", LR_E_BAD_NUMBER, LR_E_BAD_NUMBER, 0, LR_E_BAD_NUMBER, 0},
+    {"1e", LR_E_BAD_NUMBER, LR_E_BAD_NUMBER, 0, LR_E_BAD_NUMBER, 0},
+    {"e1", LR_E_BAD_NUMBER, LR_E_BAD_NUMBER, 0, LR_E_BAD_NUMBER, 0},
+    {"1e+", LR_E_BAD_NUMBER, LR_E_BAD_NUMBER, 0, LR_E_BAD_NUMBER, 0},
+    {"1.2.3", LR_E_BAD_NUMBER, LR_E_BAD_NUMBER, 0, LR_E_BAD_NUMBER, 0},
+    {" 1", LR_E_BAD_NUMBER, LR_E_BAD_NUMBER, 0, LR_E_BAD_NUMBER, 0},
+    {"1 ", LR_E_BAD_NUMBER, LR_E_BAD_NUMBER, 0, LR_E_BAD_NUMBER, 0},
+    {"0x10", LR_E_BAD_NUMBER, LR_E_BAD_NUMBER, 0, LR_E_BAD_NUMBER, 0},
+    {"NaN", LR_E_BAD_NUMBER, LR_E_BAD_NUMBER, 0, LR_E_BAD_NUMBER, 0},
+    {"Infinity", LR_E_BAD_NUMBER, LR_E_BAD_NUMBER, 0, LR_E_BAD_NUMBER, 0},
+    {"--1", LR_E_BAD_NUMBER, LR_E_BAD_NUMBER, 0, LR_E_BAD_NUMBER, 0},
 };
 
 static void test_numbers(void **state)
@@ -447,14 +448,14 @@ static void test_numbers(void **state)
         struct lr_str n = {c->text, strlen(c->text)};
         int64_t iv = 77;
         double dv = 77.0;
-        enum ddb_status v = ddb_number_validate(n.ptr, n.len);
-        enum ddb_status si = ddb_number_to_int64(n, &iv);
-        enum ddb_status sd = ddb_number_to_double(n, &dv);
+        enum lr_status v = ddb_number_validate(n.ptr, n.len);
+        enum lr_status si = ddb_number_to_int64(n, &iv);
+        enum lr_status sd = ddb_number_to_double(n, &dv);
         if (v != c->valid || si != c->as_int || sd != c->as_double)
-            fail_msg("case %zu \"%s\": validate %s, int %s, double %s", i, c->text, ddb_status_str(v),
-                     ddb_status_str(si), ddb_status_str(sd));
-        assert_true(si == DDB_OK ? iv == c->int_value : iv == 77); /* untouched on error */
-        if (sd == DDB_OK || sd == DDB_E_NUMBER_INEXACT)
+            fail_msg("case %zu \"%s\": validate %s, int %s, double %s", i, c->text, lr_status_str(v),
+                     lr_status_str(si), lr_status_str(sd));
+        assert_true(si == LR_OK ? iv == c->int_value : iv == 77); /* untouched on error */
+        if (sd == LR_OK || sd == LR_E_NUMBER_INEXACT)
             assert_true(dv == c->double_value);
         else
             assert_true(dv == 77.0);
@@ -500,52 +501,52 @@ static char *record_event(const char *members, size_t *len)
 
 struct ts_case {
     const char *value; /* JSON text of ApproximateCreationDateTime, NULL: absent */
-    enum ddb_status status;
+    enum lr_status status;
     bool present;
     int64_t sec;
     int32_t nsec;
 };
 
 static const struct ts_case ts_cases[] = {
-    {"1480642020", DDB_OK, true, 1480642020, 0},
-    {"1693997155.0", DDB_OK, true, 1693997155, 0},
-    {"1.635734407123456789E9", DDB_OK, true, 1635734407, 123456789},
-    {"1.68399118e+09", DDB_OK, true, 1683991180, 0},
-    {"1.684934517E9", DDB_OK, true, 1684934517, 0},
-    {"\"1678831218.0\"", DDB_OK, true, 1678831218, 0},
-    {"\"1678831218\"", DDB_OK, true, 1678831218, 0},
-    {"1.5", DDB_OK, true, 1, 500000000},
-    {"0", DDB_OK, true, 0, 0},
-    {"0.0", DDB_OK, true, 0, 0},
-    {"1.0000000009999", DDB_OK, true, 1, 0},
-    {"12345E-4", DDB_OK, true, 1, 234500000},
-    {"1E-9", DDB_OK, true, 0, 1},
-    {"1E-10", DDB_OK, true, 0, 0},
-    {"1480642020000", DDB_OK, true, 1480642020000, 0},
-    {"0e999999999", DDB_OK, true, 0, 0},
-    {"0.05", DDB_OK, true, 0, 50000000},
-    {"123.000456", DDB_OK, true, 123, 456000},
-    {"\"0123\"", DDB_E_BAD_TIMESTAMP, false, 0, 0}, /* not a JSON number either */
-    {"0.000000000000000000000000000000000000000000000000000000000001234567891E63", DDB_OK, true,
+    {"1480642020", LR_OK, true, 1480642020, 0},
+    {"1693997155.0", LR_OK, true, 1693997155, 0},
+    {"1.635734407123456789E9", LR_OK, true, 1635734407, 123456789},
+    {"1.68399118e+09", LR_OK, true, 1683991180, 0},
+    {"1.684934517E9", LR_OK, true, 1684934517, 0},
+    {"\"1678831218.0\"", LR_OK, true, 1678831218, 0},
+    {"\"1678831218\"", LR_OK, true, 1678831218, 0},
+    {"1.5", LR_OK, true, 1, 500000000},
+    {"0", LR_OK, true, 0, 0},
+    {"0.0", LR_OK, true, 0, 0},
+    {"1.0000000009999", LR_OK, true, 1, 0},
+    {"12345E-4", LR_OK, true, 1, 234500000},
+    {"1E-9", LR_OK, true, 0, 1},
+    {"1E-10", LR_OK, true, 0, 0},
+    {"1480642020000", LR_OK, true, 1480642020000, 0},
+    {"0e999999999", LR_OK, true, 0, 0},
+    {"0.05", LR_OK, true, 0, 50000000},
+    {"123.000456", LR_OK, true, 123, 456000},
+    {"\"0123\"", LR_E_BAD_TIMESTAMP, false, 0, 0}, /* not a JSON number either */
+    {"0.000000000000000000000000000000000000000000000000000000000001234567891E63", LR_OK, true,
      1234, 567891000},
     {"0.0000000000000000000000000000000000000000000000000000000000000000000001234567891E73",
-     DDB_OK, true, 1234, 567891000},
-    {"1.23456789012345678901234567890123456789012345678901234567890123456789E9", DDB_OK, true,
+     LR_OK, true, 1234, 567891000},
+    {"1.23456789012345678901234567890123456789012345678901234567890123456789E9", LR_OK, true,
      1234567890, 123456789},
-    {"12345678901234567890", DDB_E_BAD_TIMESTAMP, false, 0, 0},
-    {"999999999999999999", DDB_OK, true, 999999999999999999, 0},
-    {"1000000000000000000", DDB_E_BAD_TIMESTAMP, false, 0, 0},
-    {"null", DDB_OK, false, 0, 0},
-    {NULL, DDB_OK, false, 0, 0},
-    {"-1", DDB_E_BAD_TIMESTAMP, false, 0, 0},
-    {"-0.5", DDB_E_BAD_TIMESTAMP, false, 0, 0},
-    {"1e18", DDB_E_BAD_TIMESTAMP, false, 0, 0},
-    {"1e999999999", DDB_E_BAD_TIMESTAMP, false, 0, 0},
-    {"\"soon\"", DDB_E_BAD_TIMESTAMP, false, 0, 0},
-    {"\"\"", DDB_E_BAD_TIMESTAMP, false, 0, 0},
-    {"\" 1\"", DDB_E_BAD_TIMESTAMP, false, 0, 0},
-    {"true", DDB_E_BAD_TIMESTAMP, false, 0, 0},
-    {"{}", DDB_E_BAD_TIMESTAMP, false, 0, 0},
+    {"12345678901234567890", LR_E_BAD_TIMESTAMP, false, 0, 0},
+    {"999999999999999999", LR_OK, true, 999999999999999999, 0},
+    {"1000000000000000000", LR_E_BAD_TIMESTAMP, false, 0, 0},
+    {"null", LR_OK, false, 0, 0},
+    {NULL, LR_OK, false, 0, 0},
+    {"-1", LR_E_BAD_TIMESTAMP, false, 0, 0},
+    {"-0.5", LR_E_BAD_TIMESTAMP, false, 0, 0},
+    {"1e18", LR_E_BAD_TIMESTAMP, false, 0, 0},
+    {"1e999999999", LR_E_BAD_TIMESTAMP, false, 0, 0},
+    {"\"soon\"", LR_E_BAD_TIMESTAMP, false, 0, 0},
+    {"\"\"", LR_E_BAD_TIMESTAMP, false, 0, 0},
+    {"\" 1\"", LR_E_BAD_TIMESTAMP, false, 0, 0},
+    {"true", LR_E_BAD_TIMESTAMP, false, 0, 0},
+    {"{}", LR_E_BAD_TIMESTAMP, false, 0, 0},
 };
 
 static void test_timestamps(void **state)
@@ -561,11 +562,11 @@ static void test_timestamps(void **state)
         char *json = record_event(members, &len);
         struct ddb_event ev;
         struct ddb_parse_error err;
-        if (ddb_event_parse(&ev, json, len, &err) != DDB_OK)
+        if (ddb_event_parse(&ev, json, len, &err) != LR_OK)
             fail_msg("case %zu: %s", i, err.message);
         const struct ddb_record *r = &ev.records[0];
         if (r->error != c->status)
-            fail_msg("case %zu (%s): %s %s", i, c->value, ddb_status_str(r->error), r->error_detail);
+            fail_msg("case %zu (%s): %s %s", i, c->value, lr_status_str(r->error), r->error_detail);
         assert_int_equal(r->approximate_creation.present, c->present);
         assert_int_equal(r->approximate_creation.sec, c->sec);
         assert_int_equal(r->approximate_creation.nsec, c->nsec);
@@ -577,37 +578,37 @@ static void test_timestamps(void **state)
 
 struct field_case {
     const char *members;
-    enum ddb_status status;
+    enum lr_status status;
     const char *detail; /* prefix of the detail, "" when valid */
 };
 
 static const struct field_case field_cases[] = {
-    {"\"dynamodb\":{\"SequenceNumber\":\"1234567890123456789012345678901234567890\"}", DDB_OK, ""},
+    {"\"dynamodb\":{\"SequenceNumber\":\"1234567890123456789012345678901234567890\"}", LR_OK, ""},
     {"\"dynamodb\":{\"SequenceNumber\":\"12345678901234567890123456789012345678901\"}",
-     DDB_E_BAD_SEQUENCE_NUMBER, "dynamodb.SequenceNumber: not 1..40 decimal digits"},
-    {"\"dynamodb\":{\"SequenceNumber\":\"\"}", DDB_E_BAD_SEQUENCE_NUMBER,
+     LR_E_BAD_SEQUENCE_NUMBER, "dynamodb.SequenceNumber: not 1..40 decimal digits"},
+    {"\"dynamodb\":{\"SequenceNumber\":\"\"}", LR_E_BAD_SEQUENCE_NUMBER,
      "dynamodb.SequenceNumber: not 1..40 decimal digits"},
-    {"\"dynamodb\":{\"SequenceNumber\":\"-12\"}", DDB_E_BAD_SEQUENCE_NUMBER,
+    {"\"dynamodb\":{\"SequenceNumber\":\"-12\"}", LR_E_BAD_SEQUENCE_NUMBER,
      "dynamodb.SequenceNumber: not 1..40 decimal digits"},
-    {"\"dynamodb\":{\"SequenceNumber\":123}", DDB_E_WRONG_JSON_TYPE,
+    {"\"dynamodb\":{\"SequenceNumber\":123}", LR_E_WRONG_JSON_TYPE,
      "dynamodb.SequenceNumber: is a number, not a string"},
-    {"\"dynamodb\":{\"SequenceNumber\":\"1\",\"SizeBytes\":\"26\"}", DDB_E_WRONG_JSON_TYPE,
+    {"\"dynamodb\":{\"SequenceNumber\":\"1\",\"SizeBytes\":\"26\"}", LR_E_WRONG_JSON_TYPE,
      "dynamodb.SizeBytes: is a string, not a number"},
-    {"\"dynamodb\":{\"SequenceNumber\":\"1\",\"SizeBytes\":-1}", DDB_E_NUMBER_RANGE,
+    {"\"dynamodb\":{\"SequenceNumber\":\"1\",\"SizeBytes\":-1}", LR_E_NUMBER_RANGE,
      "dynamodb.SizeBytes: not a non-negative 64-bit integer"},
-    {"\"dynamodb\":{\"SequenceNumber\":\"1\",\"SizeBytes\":2.5}", DDB_E_NUMBER_RANGE,
+    {"\"dynamodb\":{\"SequenceNumber\":\"1\",\"SizeBytes\":2.5}", LR_E_NUMBER_RANGE,
      "dynamodb.SizeBytes: not a non-negative 64-bit integer"},
-    {"\"dynamodb\":{\"SequenceNumber\":\"1\",\"Keys\":[]}", DDB_E_WRONG_JSON_TYPE,
+    {"\"dynamodb\":{\"SequenceNumber\":\"1\",\"Keys\":[]}", LR_E_WRONG_JSON_TYPE,
      "dynamodb.Keys: is an array, not an object"},
-    {"\"dynamodb\":{\"SequenceNumber\":\"1\",\"StreamViewType\":7}", DDB_E_WRONG_JSON_TYPE,
+    {"\"dynamodb\":{\"SequenceNumber\":\"1\",\"StreamViewType\":7}", LR_E_WRONG_JSON_TYPE,
      "dynamodb.StreamViewType: is a number, not a string"},
-    {"\"eventName\":[],\"dynamodb\":{\"SequenceNumber\":\"1\"}", DDB_E_WRONG_JSON_TYPE,
+    {"\"eventName\":[],\"dynamodb\":{\"SequenceNumber\":\"1\"}", LR_E_WRONG_JSON_TYPE,
      "eventName: is an array, not a string"},
-    {"\"userIdentity\":\"svc\",\"dynamodb\":{\"SequenceNumber\":\"1\"}", DDB_E_WRONG_JSON_TYPE,
+    {"\"userIdentity\":\"svc\",\"dynamodb\":{\"SequenceNumber\":\"1\"}", LR_E_WRONG_JSON_TYPE,
      "userIdentity: is a string, not an object"},
-    {"\"dynamodb\":[],\"x\":1", DDB_E_WRONG_JSON_TYPE, "dynamodb: is an array, not an object"},
-    {"\"eventName\":\"INSERT\"", DDB_E_MISSING_FIELD, "dynamodb: missing (not a DynamoDB stream record)"},
-    {"\"dynamodb\":{\"SequenceNumber\":\"1\"},\"extra\":{\"deep\":[[[{}]]]}", DDB_OK, ""},
+    {"\"dynamodb\":[],\"x\":1", LR_E_WRONG_JSON_TYPE, "dynamodb: is an array, not an object"},
+    {"\"eventName\":\"INSERT\"", LR_E_MISSING_FIELD, "dynamodb: missing (not a DynamoDB stream record)"},
+    {"\"dynamodb\":{\"SequenceNumber\":\"1\"},\"extra\":{\"deep\":[[[{}]]]}", LR_OK, ""},
 };
 
 static void test_record_fields(void **state)
@@ -618,11 +619,11 @@ static void test_record_fields(void **state)
         size_t len;
         char *json = record_event(c->members, &len);
         struct ddb_event ev;
-        assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+        assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
         const struct ddb_record *r = &ev.records[0];
         if (r->error != c->status || strncmp(r->error_detail, c->detail, strlen(c->detail)) != 0)
-            fail_msg("case %zu (%s): %s %s", i, c->members, ddb_status_str(r->error), r->error_detail);
-        assert_int_equal(r->valid, c->status == DDB_OK);
+            fail_msg("case %zu (%s): %s %s", i, c->members, lr_status_str(r->error), r->error_detail);
+        assert_int_equal(r->valid, c->status == LR_OK);
         assert_memory_equal(r->event_id.ptr, "e1", 2);
         ddb_event_clean_up(&ev);
         free(json);
@@ -660,7 +661,7 @@ static void test_enums_and_identity(void **state)
         size_t len;
         char *json = record_event(cases[i].members, &len);
         struct ddb_event ev;
-        assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+        assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
         const struct ddb_record *r = &ev.records[0];
         assert_true(r->valid);
         assert_int_equal(r->event_name, cases[i].name);
@@ -672,15 +673,15 @@ static void test_enums_and_identity(void **state)
     size_t len;
     char *json = record_event("\"eventName\":\"remove\",\"dynamodb\":{\"StreamViewType\":\"ALL\"}", &len);
     struct ddb_event ev;
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     assert_int_equal(ev.records[0].event_name_raw.len, 6);
     assert_memory_equal(ev.records[0].event_name_raw.ptr, "remove", 6);
     assert_memory_equal(ev.records[0].stream_view_type_raw.ptr, "ALL", 3);
     assert_string_equal(ddb_event_name_str(ev.records[0].event_name), "UNKNOWN");
     assert_string_equal(ddb_view_type_str(DDB_VIEW_NEW_AND_OLD_IMAGES), "NEW_AND_OLD_IMAGES");
     assert_string_equal(ddb_type_name(DDB_BOOL), "BOOL");
-    assert_string_equal(ddb_status_str(DDB_E_BAD_BASE64), "DDB_E_BAD_BASE64");
-    assert_string_equal(ddb_status_str(DDB_E_INVALID_ARG), "DDB_E_INVALID_ARG");
+    assert_string_equal(lr_status_str(LR_E_BAD_BASE64), "LR_E_BAD_BASE64");
+    assert_string_equal(lr_status_str(LR_E_INVALID_ARG), "LR_E_INVALID_ARG");
     ddb_event_clean_up(&ev);
     free(json);
 }

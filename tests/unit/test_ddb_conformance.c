@@ -1,6 +1,6 @@
 /* Conformance: every event in ../shared/fixtures/events (when that folder exists) parses, with the
  * record count and field values checked against an independent cJSON parse of the same file; files
- * that are not JSON fail cleanly with DDB_E_NOT_JSON. Skipped when the folder is absent. */
+ * that are not JSON fail cleanly with LR_E_NOT_JSON. Skipped when the folder is absent. */
 #define _POSIX_C_SOURCE 200809L
 
 #include <dirent.h>
@@ -16,6 +16,7 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
+#include "lr/runtime.h"
 #include "lr/ddb.h"
 
 #define EVENTS_DIR LR_FIXTURES_DIR "/events"
@@ -60,7 +61,7 @@ static void expect_base64(struct ddb_bytes got, const cJSON *want)
     struct ddb_attr a = {.type = DDB_B, .v.b = got};
     struct lr_buf b;
     lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
-    assert_int_equal(ddb_attr_serialize(&a, &b), DDB_OK);
+    assert_int_equal(ddb_attr_serialize(&a, &b), LR_OK);
     char expect[512];
     snprintf(expect, sizeof(expect), "{\"B\":\"%s\"}", want->valuestring);
     assert_string_equal(b.data, expect);
@@ -147,7 +148,7 @@ static void expect_record(const struct ddb_record *r, const cJSON *want)
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(want, "dynamodb");
     if (!cJSON_IsObject(d)) { /* e.g. the Kinesis-wrapped file: another event source */
         assert_false(r->valid);
-        assert_int_equal(r->error, DDB_E_MISSING_FIELD);
+        assert_int_equal(r->error, LR_E_MISSING_FIELD);
         return;
     }
     if (!r->valid)
@@ -210,16 +211,16 @@ static int check_file(const char *path)
     cJSON *root = cJSON_ParseWithLength(json + skip, len - skip);
     struct ddb_event ev;
     struct ddb_parse_error err;
-    enum ddb_status st = ddb_event_parse(&ev, json, len, &err);
+    enum lr_status st = ddb_event_parse(&ev, json, len, &err);
     if (!root) {
-        if (st != DDB_E_NOT_JSON)
-            fail_msg("%s: not JSON for cJSON, but %s", path, ddb_status_str(st));
+        if (st != LR_E_NOT_JSON)
+            fail_msg("%s: not JSON for cJSON, but %s", path, lr_status_str(st));
         assert_int_equal(ev.count, 0);
         free(json);
         return 0;
     }
-    if (st != DDB_OK)
-        fail_msg("%s: %s: %s", path, ddb_status_str(st), err.message);
+    if (st != LR_OK)
+        fail_msg("%s: %s: %s", path, lr_status_str(st), err.message);
     const cJSON *records = cJSON_GetObjectItemCaseSensitive(root, "Records");
     if (records) {
         assert_int_equal(ev.count, (size_t)cJSON_GetArraySize(records));

@@ -12,6 +12,7 @@
 
 #include <cmocka.h>
 
+#include "lr/runtime.h"
 #include "lr/ddb.h"
 
 #define DATA_DIR LR_SOURCE_DIR "/tests/data/ddb/"
@@ -62,57 +63,57 @@ static bool str_is(struct lr_str s, const char *lit)
 struct event_error_case {
     const char *json;
     size_t len; /* 0: strlen */
-    enum ddb_status status;
+    enum lr_status status;
     size_t offset;
     const char *message;
 };
 
 static const struct event_error_case event_errors[] = {
-    {"", 0, DDB_E_NOT_JSON, 0, "unexpected end of input"},
-    {"   ", 0, DDB_E_NOT_JSON, 3, "unexpected end of input"},
-    {"{", 0, DDB_E_NOT_JSON, 1, "expected a member name"},
-    {"nope", 0, DDB_E_NOT_JSON, 0, "invalid literal"},
-    {"[1]", 0, DDB_E_NOT_OBJECT, 0, "the event is not a JSON object"},
-    {"  \"x\"", 0, DDB_E_NOT_OBJECT, 2, "the event is not a JSON object"},
-    {"{}", 0, DDB_E_NO_RECORDS, 0, "no \"Records\" array and not a single stream record"},
-    {"{\"records\":[]}", 0, DDB_E_NO_RECORDS, 0, "no \"Records\" array and not a single stream record"},
-    {"{\"Records\":{}}", 0, DDB_E_RECORDS_NOT_ARRAY, 11, "\"Records\" is not an array"},
-    {"{\"Records\":null}", 0, DDB_E_RECORDS_NOT_ARRAY, 11, "\"Records\" is not an array"},
-    {"{\"Records\":[]} x", 0, DDB_E_NOT_JSON, 15, "unexpected data after the JSON value"},
-    {"{\"Records\":[],}", 0, DDB_E_NOT_JSON, 14, "expected a member name"},
-    {"{\"Records\":[1,]}", 0, DDB_E_NOT_JSON, 14, "unexpected character"},
-    {"{\"Records\":[01]}", 0, DDB_E_NOT_JSON, 13, "expected ',' or a close"},
+    {"", 0, LR_E_NOT_JSON, 0, "unexpected end of input"},
+    {"   ", 0, LR_E_NOT_JSON, 3, "unexpected end of input"},
+    {"{", 0, LR_E_NOT_JSON, 1, "expected a member name"},
+    {"nope", 0, LR_E_NOT_JSON, 0, "invalid literal"},
+    {"[1]", 0, LR_E_NOT_OBJECT, 0, "the event is not a JSON object"},
+    {"  \"x\"", 0, LR_E_NOT_OBJECT, 2, "the event is not a JSON object"},
+    {"{}", 0, LR_E_NO_RECORDS, 0, "no \"Records\" array and not a single stream record"},
+    {"{\"records\":[]}", 0, LR_E_NO_RECORDS, 0, "no \"Records\" array and not a single stream record"},
+    {"{\"Records\":{}}", 0, LR_E_RECORDS_NOT_ARRAY, 11, "\"Records\" is not an array"},
+    {"{\"Records\":null}", 0, LR_E_RECORDS_NOT_ARRAY, 11, "\"Records\" is not an array"},
+    {"{\"Records\":[]} x", 0, LR_E_NOT_JSON, 15, "unexpected data after the JSON value"},
+    {"{\"Records\":[],}", 0, LR_E_NOT_JSON, 14, "expected a member name"},
+    {"{\"Records\":[1,]}", 0, LR_E_NOT_JSON, 14, "unexpected character"},
+    {"{\"Records\":[01]}", 0, LR_E_NOT_JSON, 13, "expected ',' or a close"},
     /* bad string content outside the records fails the whole event */
-    {"{\"Records\":[],\"x\":\"\xff\"}", 0, DDB_E_NOT_JSON, 19, "invalid UTF-8 in string"},
-    {"{\"Records\":[],\"x\":[\"\xC0\xAF\"]}", 0, DDB_E_NOT_JSON, 20, "invalid UTF-8 in string"},
-    {"{\"Records\":[],\"state\":{\"a\":\"\\ud800\"}}", 0, DDB_E_NOT_JSON, 28,
+    {"{\"Records\":[],\"x\":\"\xff\"}", 0, LR_E_NOT_JSON, 19, "invalid UTF-8 in string"},
+    {"{\"Records\":[],\"x\":[\"\xC0\xAF\"]}", 0, LR_E_NOT_JSON, 20, "invalid UTF-8 in string"},
+    {"{\"Records\":[],\"state\":{\"a\":\"\\ud800\"}}", 0, LR_E_NOT_JSON, 28,
      "unpaired high surrogate in \\u escape"},
-    {"{\"\\udc00\":1,\"Records\":[]}", 0, DDB_E_NOT_JSON, 2, "unpaired low surrogate in \\u escape"},
-    {"{\"Records\":[],\"x\":[[\"a\tb\"]]}", 0, DDB_E_NOT_JSON, 22, "control character in string"},
-    {"{\"Records\":[\"\\x", 0, DDB_E_NOT_JSON, 13, "bad escape in string"}, /* and no end */
-    {"{\"Records\":[\"open", 0, DDB_E_NOT_JSON, 17, "unterminated string"},
-    {"{\"Records\":[1.]}", 0, DDB_E_NOT_JSON, 12, "invalid number"},
-    {"{\"Records\":[]\0}", 15, DDB_E_NOT_JSON, 13, "expected ',' or a close"},
-    {"{\"Records\":[],\"window\":5}", 0, DDB_E_WRONG_JSON_TYPE, 23, "\"window\" is not an object"},
-    {"{\"Records\":[],\"window\":{\"start\":1}}", 0, DDB_E_WRONG_JSON_TYPE, 32,
+    {"{\"\\udc00\":1,\"Records\":[]}", 0, LR_E_NOT_JSON, 2, "unpaired low surrogate in \\u escape"},
+    {"{\"Records\":[],\"x\":[[\"a\tb\"]]}", 0, LR_E_NOT_JSON, 22, "control character in string"},
+    {"{\"Records\":[\"\\x", 0, LR_E_NOT_JSON, 13, "bad escape in string"}, /* and no end */
+    {"{\"Records\":[\"open", 0, LR_E_NOT_JSON, 17, "unterminated string"},
+    {"{\"Records\":[1.]}", 0, LR_E_NOT_JSON, 12, "invalid number"},
+    {"{\"Records\":[]\0}", 15, LR_E_NOT_JSON, 13, "expected ',' or a close"},
+    {"{\"Records\":[],\"window\":5}", 0, LR_E_WRONG_JSON_TYPE, 23, "\"window\" is not an object"},
+    {"{\"Records\":[],\"window\":{\"start\":1}}", 0, LR_E_WRONG_JSON_TYPE, 32,
      "\"window.start\" is not a string"},
-    {"{\"Records\":[],\"isFinalInvokeForWindow\":\"yes\"}", 0, DDB_E_WRONG_JSON_TYPE, 39,
+    {"{\"Records\":[],\"isFinalInvokeForWindow\":\"yes\"}", 0, LR_E_WRONG_JSON_TYPE, 39,
      "\"isFinalInvokeForWindow\" is not a boolean"},
-    {"\xEF\xBB\xBF{\"Records\":{}}", 0, DDB_E_RECORDS_NOT_ARRAY, 14, "\"Records\" is not an array"},
-    {"\xEF\xBB", 0, DDB_E_NOT_JSON, 0, "unexpected character"},
+    {"\xEF\xBB\xBF{\"Records\":{}}", 0, LR_E_RECORDS_NOT_ARRAY, 14, "\"Records\" is not an array"},
+    {"\xEF\xBB", 0, LR_E_NOT_JSON, 0, "unexpected character"},
 };
 
-static void check_event_error(size_t i, const char *json, size_t len, enum ddb_status status,
+static void check_event_error(size_t i, const char *json, size_t len, enum lr_status status,
                               size_t offset, const char *message)
 {
     struct ddb_event ev;
     struct ddb_parse_error err;
-    enum ddb_status st = ddb_event_parse(&ev, json, len, &err);
+    enum lr_status st = ddb_event_parse(&ev, json, len, &err);
     char want[256];
     snprintf(want, sizeof(want), "%s at byte offset %zu", message, offset);
     if (st != status || err.offset != offset || strcmp(err.message, want) != 0)
-        fail_msg("case %zu: got %s offset %zu \"%s\", want %s \"%s\"", i, ddb_status_str(st),
-                 err.offset, err.message, ddb_status_str(status), want);
+        fail_msg("case %zu: got %s offset %zu \"%s\", want %s \"%s\"", i, lr_status_str(st),
+                 err.offset, err.message, lr_status_str(status), want);
     assert_null(ev.records);
     assert_int_equal(ev.count, 0);
     ddb_event_clean_up(&ev);
@@ -138,27 +139,25 @@ static void test_event_errors(void **state)
     }
     struct ddb_event ev;
     struct ddb_parse_error err;
-    assert_int_equal(ddb_event_parse(&ev, NULL, 0, &err), DDB_E_NOT_JSON);
+    assert_int_equal(ddb_event_parse(&ev, NULL, 0, &err), LR_E_NOT_JSON);
     assert_string_equal(err.message, "empty input at byte offset 0");
-    assert_int_equal(ddb_event_parse(&ev, NULL, 5, &err), DDB_E_INVALID_ARG);
-    assert_int_equal(ddb_event_parse(NULL, "{}", 2, NULL), DDB_E_INVALID_ARG);
 }
 
 /* One record whose text is bad (invalid UTF-8, a lone surrogate, a control character, a bad escape,
  * nesting past the scanner's limit) is a failed record, not a failed event: its end is still found,
  * its SequenceNumber still read, and the records around it are parsed as usual. */
 static void check_record_error(size_t i, const char *json, size_t len, size_t bad,
-                               enum ddb_status status, size_t offset, const char *message,
+                               enum lr_status status, size_t offset, const char *message,
                                const char *seq)
 {
     char want[256];
     snprintf(want, sizeof(want), "%s at byte offset %zu", message, offset);
     struct ddb_event ev;
     struct ddb_parse_error err;
-    if (ddb_event_parse(&ev, json, len, &err) != DDB_OK)
+    if (ddb_event_parse(&ev, json, len, &err) != LR_OK)
         fail_msg("case %zu: the event failed: %s", i, err.message);
     struct ddb_reader r;
-    assert_int_equal(ddb_reader_init(&r, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_reader_init(&r, json, len, NULL), LR_OK);
     assert_int_equal(r.count, ev.count);
     assert_int_equal(ev.invalid_count, 1);
     for (size_t k = 0; k < ev.count; k++) {
@@ -170,8 +169,8 @@ static void check_record_error(size_t i, const char *json, size_t len, size_t ba
         if (k != bad)
             continue;
         if (whole->error != status || strcmp(whole->error_detail, want) != 0)
-            fail_msg("case %zu: got %s \"%s\", want %s \"%s\"", i, ddb_status_str(whole->error),
-                     whole->error_detail, ddb_status_str(status), want);
+            fail_msg("case %zu: got %s \"%s\", want %s \"%s\"", i, lr_status_str(whole->error),
+                     whole->error_detail, lr_status_str(status), want);
         assert_int_equal(rec.error, status);
         assert_string_equal(rec.error_detail, want);
         assert_str(whole->sequence_number, seq);
@@ -206,7 +205,7 @@ static void test_record_errors(void **state)
                             good);
         int n = snprintf(json + head, sizeof(json) - (size_t)head, "%s\"}},\"SizeBytes\":3}},%s]}",
                          cases[i].text, good);
-        check_record_error(i, json, (size_t)(head + n), 1, DDB_E_NOT_JSON, (size_t)head + cases[i].at,
+        check_record_error(i, json, (size_t)(head + n), 1, LR_E_NOT_JSON, (size_t)head + cases[i].at,
                            cases[i].message, "123");
     }
     /* Nesting past the scanner's limit inside a record, after its SequenceNumber and before it; a
@@ -228,7 +227,7 @@ static void test_record_errors(void **state)
             json[len++] = k % 2 ? '}' : ']';
         len += (size_t)sprintf(json + len, "%s}},%s]}", seq_first ? "" : ",\"SequenceNumber\":\"77\"",
                                good);
-        check_record_error(10 + (size_t)seq_first, json, len, 1, DDB_E_TOO_DEEP, deep_at,
+        check_record_error(10 + (size_t)seq_first, json, len, 1, LR_E_TOO_DEEP, deep_at,
                            "JSON nested too deep", "77");
         free(json);
     }
@@ -242,13 +241,13 @@ static void test_deep_json(void **state)
     static const struct {
         const char *open;
         size_t n;
-        enum ddb_status want;
+        enum lr_status want;
         size_t offset;
         const char *message;
     } cases[] = {
-        {"[", 100000, DDB_E_TOO_DEEP, 11 + 255, "JSON nested too deep"},
-        {"{\"a\":", 50000, DDB_E_TOO_DEEP, 11 + 255 * 5, "JSON nested too deep"},
-        {"[", 255, DDB_E_NOT_JSON, 11 + 255, "unexpected character"}, /* deep enough, not closed */
+        {"[", 100000, LR_E_TOO_DEEP, 11 + 255, "JSON nested too deep"},
+        {"{\"a\":", 50000, LR_E_TOO_DEEP, 11 + 255 * 5, "JSON nested too deep"},
+        {"[", 255, LR_E_NOT_JSON, 11 + 255, "unexpected character"}, /* deep enough, not closed */
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t unit = strlen(cases[i].open);
@@ -270,7 +269,7 @@ static void test_bom_and_single_record(void **state)
     (void)state;
     static const char bom[] = "\xEF\xBB\xBF{\"Records\":[{\"dynamodb\":{\"SequenceNumber\":\"7\"}}]}";
     struct ddb_event ev;
-    assert_int_equal(ddb_event_parse(&ev, bom, strlen(bom), NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, bom, strlen(bom), NULL), LR_OK);
     assert_int_equal(ev.count, 1);
     assert_str(ev.records[0].sequence_number, "7");
     assert_int_equal(ev.records[0].offset, 15);
@@ -279,7 +278,7 @@ static void test_bom_and_single_record(void **state)
 
     size_t len;
     char *json = fixture("single_record.json", &len);
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     assert_true(ev.single_record);
     assert_false(ev.window.present);
     assert_int_equal(ev.count, 1);
@@ -309,7 +308,7 @@ static void test_tumbling_window(void **state)
     size_t len;
     char *json = fixture("tumbling_window.json", &len);
     struct ddb_event ev;
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     assert_true(ev.window.present);
     assert_str(ev.window.start, "2026-07-30T17:00:00Z");
     assert_str(ev.window.end, "2026-07-30T17:05:00Z");
@@ -328,24 +327,24 @@ static void test_tumbling_window(void **state)
 /* Expected outcome of each record of malformed_records.json. */
 static const struct {
     const char *seq; /* "" when it cannot be kept */
-    enum ddb_status error;
+    enum lr_status error;
     const char *detail_start;
 } malformed_expect[] = {
-    {"900000000000000000001", DDB_OK, ""},
-    {"900000000000000000002", DDB_E_TWO_TYPE_KEYS,
+    {"900000000000000000001", LR_OK, ""},
+    {"900000000000000000002", LR_E_TWO_TYPE_KEYS,
      "dynamodb.NewImage: attribute \"x\": attribute value has two type keys (byte offset "},
-    {"900000000000000000003", DDB_E_WRONG_JSON_TYPE,
+    {"900000000000000000003", LR_E_WRONG_JSON_TYPE,
      "dynamodb.NewImage: attribute \"x\": N value is not a string (byte offset "},
-    {"900000000000000000004", DDB_E_BAD_BASE64,
+    {"900000000000000000004", LR_E_BAD_BASE64,
      "dynamodb.NewImage: attribute \"x\": bad base64 at position 2: character outside the alphabet"},
-    {"900000000000000000005", DDB_E_BAD_NUMBER,
+    {"900000000000000000005", LR_E_BAD_NUMBER,
      "dynamodb.NewImage: attribute \"x\": N \"twelve\": not a decimal number"},
-    {"900000000000000000006", DDB_E_UNKNOWN_TYPE,
+    {"900000000000000000006", LR_E_UNKNOWN_TYPE,
      "dynamodb.NewImage: attribute \"x\": unknown type key \"SX\""},
-    {"", DDB_E_BAD_SEQUENCE_NUMBER, "dynamodb.SequenceNumber: not 1..40 decimal digits"},
-    {"", DDB_E_NOT_OBJECT, "record: is a string, not an object"},
-    {"", DDB_E_MISSING_FIELD, "dynamodb: missing (not a DynamoDB stream record)"},
-    {"900000000000000000010", DDB_OK, ""},
+    {"", LR_E_BAD_SEQUENCE_NUMBER, "dynamodb.SequenceNumber: not 1..40 decimal digits"},
+    {"", LR_E_NOT_OBJECT, "record: is a string, not an object"},
+    {"", LR_E_MISSING_FIELD, "dynamodb: missing (not a DynamoDB stream record)"},
+    {"900000000000000000010", LR_OK, ""},
 };
 
 static void check_malformed(const struct ddb_record *r, size_t i)
@@ -353,9 +352,9 @@ static void check_malformed(const struct ddb_record *r, size_t i)
     if (r->error != malformed_expect[i].error ||
         strncmp(r->error_detail, malformed_expect[i].detail_start,
                 strlen(malformed_expect[i].detail_start)) != 0)
-        fail_msg("record %zu: %s \"%s\"", i, ddb_status_str(r->error), r->error_detail);
+        fail_msg("record %zu: %s \"%s\"", i, lr_status_str(r->error), r->error_detail);
     assert_int_equal(r->index, i);
-    assert_int_equal(r->valid, malformed_expect[i].error == DDB_OK);
+    assert_int_equal(r->valid, malformed_expect[i].error == LR_OK);
     assert_str(r->sequence_number, malformed_expect[i].seq);
 }
 
@@ -389,12 +388,12 @@ static void test_string_scan_positions(void **state)
             text[total] = '\0';
             struct {
                 char byte;
-                enum ddb_status status;
+                enum lr_status status;
                 const char *message;
-            } cases[] = {{'\t', DDB_E_NOT_JSON, "control character in string"},
-                         {'\x1f', DDB_E_NOT_JSON, "control character in string"},
-                         {'\xff', DDB_E_NOT_JSON, "invalid UTF-8 in string"},
-                         {'\x80', DDB_E_NOT_JSON, "invalid UTF-8 in string"}};
+            } cases[] = {{'\t', LR_E_NOT_JSON, "control character in string"},
+                         {'\x1f', LR_E_NOT_JSON, "control character in string"},
+                         {'\xff', LR_E_NOT_JSON, "invalid UTF-8 in string"},
+                         {'\x80', LR_E_NOT_JSON, "invalid UTF-8 in string"}};
             for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
                 text[at] = cases[k].byte;
                 size_t len;
@@ -410,7 +409,7 @@ static void test_string_scan_positions(void **state)
             size_t len;
             char *json = one_string_event(esc, &len);
             struct ddb_event ev;
-            assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+            assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
             assert_int_equal(ev.count, 1);
             assert_str(ddb_map_get(&ev.records[0].new_image, "v", 1)->v.s, want);
             ddb_event_clean_up(&ev);
@@ -444,7 +443,7 @@ static void test_records_count(void **state)
             n += (size_t)snprintf(json + n, sizeof(json) - n, "%s%s", k ? "," : "", rec);
         n += (size_t)snprintf(json + n, sizeof(json) - n, "],\"x\":[7]}");
         struct ddb_event ev;
-        assert_int_equal(ddb_event_parse(&ev, json, n, NULL), DDB_OK);
+        assert_int_equal(ddb_event_parse(&ev, json, n, NULL), LR_OK);
         if (ev.count != cases[i].want || ev.invalid_count != 0)
             fail_msg("case %zu: %zu records (%zu invalid), want %zu", i, ev.count, ev.invalid_count,
                      cases[i].want);
@@ -452,7 +451,7 @@ static void test_records_count(void **state)
             assert_str(ev.records[k].event_id, "r]\"[");
         ddb_event_clean_up(&ev);
         struct ddb_reader r;
-        assert_int_equal(ddb_reader_init(&r, json, n, NULL), DDB_OK);
+        assert_int_equal(ddb_reader_init(&r, json, n, NULL), LR_OK);
         assert_int_equal(r.count, cases[i].want);
         struct ddb_record one;
         size_t got = 0;
@@ -469,7 +468,7 @@ static void test_isolation(void **state)
     size_t len;
     char *json = fixture("malformed_records.json", &len);
     struct ddb_event ev;
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     assert_int_equal(ev.count, 10);
     assert_int_equal(ev.invalid_count, 8);
     for (size_t i = 0; i < ev.count; i++)
@@ -485,7 +484,7 @@ static void test_isolation(void **state)
     ddb_event_clean_up(&ev);
 
     struct ddb_reader r;
-    assert_int_equal(ddb_reader_init(&r, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_reader_init(&r, json, len, NULL), LR_OK);
     assert_int_equal(r.count, 10);
     struct ddb_record rec;
     size_t n = 0;
@@ -504,7 +503,7 @@ static void test_fixture_all_types(void **state)
     size_t len;
     char *json = fixture("all_types.json", &len);
     struct ddb_event ev;
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     const struct ddb_record *r = &ev.records[0];
     assert_true(r->valid);
     static const struct {
@@ -547,7 +546,7 @@ static void test_fixture_depth(void **state)
     size_t len;
     char *json = fixture("depth_32.json", &len);
     struct ddb_event ev;
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     assert_true(ev.records[0].valid);
     const struct ddb_attr *a = ddb_map_get(&ev.records[0].new_image, "deep", 4);
     for (int level = 1; level <= 32; level++) {
@@ -563,10 +562,10 @@ static void test_fixture_depth(void **state)
     free(json);
 
     json = fixture("depth_33.json", &len);
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     assert_int_equal(ev.count, 3);
     assert_true(ev.records[0].valid);
-    assert_int_equal(ev.records[1].error, DDB_E_TOO_DEEP);
+    assert_int_equal(ev.records[1].error, LR_E_TOO_DEEP);
     assert_str(ev.records[1].sequence_number, "100000000000000000033");
     assert_true(ev.records[2].valid);
     ddb_event_clean_up(&ev);
@@ -579,18 +578,18 @@ static void test_fixture_numbers_unicode(void **state)
     size_t len;
     char *json = fixture("numbers.json", &len);
     struct ddb_event ev;
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     assert_true(ev.records[0].valid);
     assert_str(ddb_map_get(&ev.records[0].new_image, "max38", 5)->v.n,
                "12345678901234567890123456789012345678");
-    assert_int_equal(ev.records[1].error, DDB_E_NUMBER_RANGE);
-    assert_int_equal(ev.records[2].error, DDB_E_NUMBER_RANGE);
-    assert_int_equal(ev.records[3].error, DDB_E_NUMBER_PRECISION);
+    assert_int_equal(ev.records[1].error, LR_E_NUMBER_RANGE);
+    assert_int_equal(ev.records[2].error, LR_E_NUMBER_RANGE);
+    assert_int_equal(ev.records[3].error, LR_E_NUMBER_PRECISION);
     ddb_event_clean_up(&ev);
     free(json);
 
     json = fixture("unicode.json", &len);
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     const struct ddb_record *r = &ev.records[0];
     assert_true(r->valid);
     assert_str(ddb_map_get(&r->keys, "pk", 2)->v.s, "caf\xC3\xA9");
@@ -608,7 +607,7 @@ static void test_fixture_numbers_unicode(void **state)
     assert_str(ss->v.ss.items[1], "\xE4\xB8\xAD");
     struct lr_buf b;
     lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
-    assert_int_equal(ddb_attr_serialize(ddb_map_get(&r->new_image, "escaped", 7), &b), DDB_OK);
+    assert_int_equal(ddb_attr_serialize(ddb_map_get(&r->new_image, "escaped", 7), &b), LR_OK);
     assert_string_equal(b.data, "{\"S\":\"line1\\nline2\\ttab \\\"q\\\" \\\\ / \\u001b[31m\"}");
     lr_buf_clean_up(&b);
     ddb_event_clean_up(&ev);
@@ -621,7 +620,7 @@ static void test_fixture_ttl_views_timestamps(void **state)
     size_t len;
     char *json = fixture("ttl_delete.json", &len);
     struct ddb_event ev;
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     assert_true(ddb_record_is_ttl_delete(&ev.records[0]));
     assert_str(ev.records[0].user_identity.principal_id, "dynamodb.amazonaws.com");
     assert_false(ddb_record_is_ttl_delete(&ev.records[1]));
@@ -630,7 +629,7 @@ static void test_fixture_ttl_views_timestamps(void **state)
     free(json);
 
     json = fixture("view_types.json", &len);
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     static const struct {
         enum ddb_view_type view;
         bool has_new, has_old;
@@ -654,17 +653,17 @@ static void test_fixture_ttl_views_timestamps(void **state)
     free(json);
 
     json = fixture("timestamps.json", &len);
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     static const struct {
         bool present;
         int64_t sec;
         int32_t nsec;
-        enum ddb_status error;
-    } ts[] = {{true, 1480642020, 0, DDB_OK},         {true, 1693997155, 0, DDB_OK},
-              {true, 1635734407, 123456789, DDB_OK}, {true, 1683991180, 0, DDB_OK},
-              {true, 1678831218, 0, DDB_OK},         {true, 0, 0, DDB_OK},
-              {false, 0, 0, DDB_OK},                 {true, 1693997155, 123400000, DDB_OK},
-              {false, 0, 0, DDB_E_BAD_TIMESTAMP},    {false, 0, 0, DDB_E_BAD_TIMESTAMP}};
+        enum lr_status error;
+    } ts[] = {{true, 1480642020, 0, LR_OK},         {true, 1693997155, 0, LR_OK},
+              {true, 1635734407, 123456789, LR_OK}, {true, 1683991180, 0, LR_OK},
+              {true, 1678831218, 0, LR_OK},         {true, 0, 0, LR_OK},
+              {false, 0, 0, LR_OK},                 {true, 1693997155, 123400000, LR_OK},
+              {false, 0, 0, LR_E_BAD_TIMESTAMP},    {false, 0, 0, LR_E_BAD_TIMESTAMP}};
     assert_int_equal(ev.count, 10);
     for (size_t i = 0; i < 10; i++) {
         assert_int_equal(ev.records[i].approximate_creation.present, ts[i].present);
@@ -695,15 +694,15 @@ static void round_trip(const struct ddb_record *rec)
     struct lr_buf b;
     lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
     append(&b, "{\"Records\":[{\"dynamodb\":{\"SequenceNumber\":\"1\",\"Keys\":");
-    assert_int_equal(ddb_image_serialize(&rec->keys, &b), DDB_OK);
+    assert_int_equal(ddb_image_serialize(&rec->keys, &b), LR_OK);
     append(&b, ",\"NewImage\":");
-    assert_int_equal(ddb_image_serialize(&rec->new_image, &b), DDB_OK);
+    assert_int_equal(ddb_image_serialize(&rec->new_image, &b), LR_OK);
     append(&b, ",\"OldImage\":");
-    assert_int_equal(ddb_image_serialize(&rec->old_image, &b), DDB_OK);
+    assert_int_equal(ddb_image_serialize(&rec->old_image, &b), LR_OK);
     append(&b, "}}]}");
     assert_null(memchr(b.data, '\n', b.len)); /* safe in one log line */
     struct ddb_event again;
-    assert_int_equal(ddb_event_parse(&again, b.data, b.len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&again, b.data, b.len, NULL), LR_OK);
     const struct ddb_record *r2 = &again.records[0];
     if (!r2->valid)
         fail_msg("re-parse failed: %s in %s", r2->error_detail, b.data);
@@ -737,12 +736,12 @@ static void test_round_trip_and_reader(void **state)
         size_t len;
         char *json = fixture(fixture_names[f], &len);
         struct ddb_event ev;
-        assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+        assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
         for (size_t i = 0; i < ev.count; i++)
             if (ev.records[i].valid)
                 round_trip(&ev.records[i]);
         struct ddb_reader r;
-        assert_int_equal(ddb_reader_init(&r, json, len, NULL), DDB_OK);
+        assert_int_equal(ddb_reader_init(&r, json, len, NULL), LR_OK);
         assert_int_equal(r.count, ev.count);
         assert_int_equal(r.single_record, ev.single_record);
         assert_int_equal(r.window.present, ev.window.present);
@@ -765,20 +764,20 @@ static void test_serializer_cap_and_escaping(void **state)
     struct ddb_attr s = {.type = DDB_S, .v.s = {"ok\xff\xC2\x85" "e\x7f", 7}};
     struct lr_buf b;
     lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
-    assert_int_equal(ddb_attr_serialize(&s, &b), DDB_OK);
+    assert_int_equal(ddb_attr_serialize(&s, &b), LR_OK);
     assert_string_equal(b.data, "{\"S\":\"ok\\ufffd\\u0085e\\u007f\"}");
 
     struct ddb_attr sep = {.type = DDB_S, .v.s = {"a\xE2\x80\xA8" "b\n", 6}};
     lr_buf_reset(&b);
-    assert_int_equal(ddb_attr_serialize(&sep, &b), DDB_OK);
+    assert_int_equal(ddb_attr_serialize(&sep, &b), LR_OK);
     assert_string_equal(b.data, "{\"S\":\"a\\u2028b\\n\"}"); /* no line separator survives */
     lr_buf_clean_up(&b);
 
     struct ddb_attr n = {.type = DDB_N, .v.n = {"12345", 5}};
     lr_buf_init(&b, 14);
-    assert_int_equal(ddb_attr_serialize(&n, &b), DDB_OK); /* {"N":"12345"} is 13 bytes */
+    assert_int_equal(ddb_attr_serialize(&n, &b), LR_OK); /* {"N":"12345"} is 13 bytes */
     assert_int_equal(b.len, 13);
-    assert_int_equal(ddb_attr_serialize(&n, &b), DDB_E_TOO_LARGE);
+    assert_int_equal(ddb_attr_serialize(&n, &b), LR_E_TOO_LARGE);
     assert_int_equal(b.len, 13); /* all or nothing */
     assert_string_equal(b.data, "{\"N\":\"12345\"}");
     lr_buf_reset(&b);
@@ -788,10 +787,10 @@ static void test_serializer_cap_and_escaping(void **state)
 
     struct ddb_map absent = {0};
     lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
-    assert_int_equal(ddb_image_serialize(&absent, &b), DDB_OK);
+    assert_int_equal(ddb_image_serialize(&absent, &b), LR_OK);
     assert_string_equal(b.data, "null");
     struct ddb_attr bad = {.type = (enum ddb_type)0};
-    assert_int_equal(ddb_attr_serialize(&bad, &b), DDB_E_INVALID_ARG);
+    assert_int_equal(ddb_attr_serialize(&bad, &b), LR_E_INVALID_ARG);
     lr_buf_clean_up(&b);
 }
 
@@ -847,7 +846,7 @@ static void test_big_batch(void **state)
     assert_true(len > (size_t)5 * 1024 * 1024);
 
     struct ddb_reader r;
-    assert_int_equal(ddb_reader_init(&r, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_reader_init(&r, json, len, NULL), LR_OK);
     assert_int_equal(r.count, BIG_RECORDS);
     struct ddb_record rec, prev = {0};
     size_t n = 0;
@@ -874,7 +873,7 @@ static void test_big_batch(void **state)
 
     struct ddb_event ev;
     clock_t t0 = clock();
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
     print_message("event parse of the whole batch: %.3f s CPU\n", secs);
     assert_int_equal(ev.count, BIG_RECORDS);

@@ -98,7 +98,7 @@ static void test_capped_batch(void **state)
     assert_true(len > CAP - 2048); /* filled up to the cap */
 
     struct ddb_reader r;
-    assert_int_equal(ddb_reader_init(&r, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_reader_init(&r, json, len, NULL), LR_OK);
     assert_true(r.count > 5000 && r.count < 10000);
     struct ddb_record rec;
     struct lr_str prev = {0};
@@ -122,7 +122,7 @@ static void test_record_bytes(void **state)
     size_t len;
     char *json = run("--records 300 --max-bytes 0 --record-bytes 1100", &len);
     struct ddb_event ev;
-    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), DDB_OK);
+    assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     assert_int_equal(ev.count, 300);
     size_t exact = 0;
     for (size_t i = 0; i < ev.count; i++) {

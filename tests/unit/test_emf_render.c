@@ -40,7 +40,7 @@ static void test_exact_line(void **state)
     struct lr_emf_doc d = base_doc();
     char *out = NULL;
     size_t len = 0;
-    assert_int_equal(lr_emf_render(&d, &out, &len), LR_EMF_OK);
+    assert_int_equal(lr_emf_render(&d, &out, &len), LR_OK);
     const char *want =
         "{\"_aws\":{\"Timestamp\":1700000000123,\"CloudWatchMetrics\":[{\"Namespace\":"
         "\"DynamoDBStreamsLambda\",\"Dimensions\":[[\"FunctionName\"]],\"Metrics\":["
@@ -63,7 +63,7 @@ static void test_no_dimensions_gives_empty_set(void **state)
     d.n_metrics = 1;
     char *out = NULL;
     size_t len = 0;
-    assert_int_equal(lr_emf_render(&d, &out, &len), LR_EMF_OK);
+    assert_int_equal(lr_emf_render(&d, &out, &len), LR_OK);
     assert_non_null(strstr(out, "\"Dimensions\":[[]]"));
     cJSON *j = cJSON_Parse(out);
     assert_non_null(j);
@@ -81,7 +81,7 @@ static char *render_dimension(const char *raw, size_t len)
     d.n_metrics = 1;
     char *out = NULL;
     size_t out_len = 0;
-    assert_int_equal(lr_emf_render(&d, &out, &out_len), LR_EMF_OK);
+    assert_int_equal(lr_emf_render(&d, &out, &out_len), LR_OK);
     assert_null(strchr(out, '\n'));
     return out;
 }
@@ -114,12 +114,12 @@ static void test_values_are_escaped(void **state)
     }
 }
 
-static enum lr_emf_status render_status(const struct lr_emf_doc *d)
+static enum lr_status render_status(const struct lr_emf_doc *d)
 {
     char *out = (char *)1;
     size_t len = 99;
-    enum lr_emf_status st = lr_emf_render(d, &out, &len);
-    if (st != LR_EMF_OK) {
+    enum lr_status st = lr_emf_render(d, &out, &len);
+    if (st != LR_OK) {
         assert_null(out);
         assert_int_equal(len, 0);
     }
@@ -132,34 +132,34 @@ static void test_validation_errors(void **state)
     (void)state;
     struct lr_emf_doc d = base_doc();
     d.namespace_name = "";
-    assert_int_equal(render_status(&d), LR_EMF_E_NAMESPACE);
+    assert_int_equal(render_status(&d), LR_E_EMF_NAMESPACE);
     d.namespace_name = NULL;
-    assert_int_equal(render_status(&d), LR_EMF_E_NAMESPACE);
+    assert_int_equal(render_status(&d), LR_E_EMF_NAMESPACE);
 
     d = base_doc();
     d.n_metrics = 0;
-    assert_int_equal(render_status(&d), LR_EMF_E_COUNT);
+    assert_int_equal(render_status(&d), LR_E_EMF_COUNT);
     d.n_metrics = LR_EMF_MAX_METRICS + 1;
-    assert_int_equal(render_status(&d), LR_EMF_E_COUNT);
+    assert_int_equal(render_status(&d), LR_E_EMF_COUNT);
 
     struct lr_emf_metric dup[] = {{"FunctionName", "Count", 1}};
     d = base_doc();
     d.metrics = dup;
     d.n_metrics = 1;
-    assert_int_equal(render_status(&d), LR_EMF_E_NAME);
+    assert_int_equal(render_status(&d), LR_E_EMF_NAME);
 
     struct lr_emf_metric reserved[] = {{"_aws", "Count", 1}};
     d.metrics = reserved;
-    assert_int_equal(render_status(&d), LR_EMF_E_NAME);
+    assert_int_equal(render_status(&d), LR_E_EMF_NAME);
 
     struct lr_emf_metric bad_unit[] = {{"X", "Parsecs", 1}};
     d.metrics = bad_unit;
-    assert_int_equal(render_status(&d), LR_EMF_E_UNIT);
+    assert_int_equal(render_status(&d), LR_E_EMF_UNIT);
 
     struct lr_emf_member empty_val = {"FunctionName", {"", 0}};
     d = base_doc();
     d.dimensions = &empty_val;
-    assert_int_equal(render_status(&d), LR_EMF_E_VALUE);
+    assert_int_equal(render_status(&d), LR_E_EMF_VALUE);
 }
 
 static void test_cap_is_a_named_error(void **state)
@@ -180,9 +180,9 @@ static void test_cap_is_a_named_error(void **state)
     struct lr_emf_doc d = base_doc();
     d.dimensions = dims;
     d.n_dimensions = LR_EMF_MAX_DIMENSIONS;
-    assert_int_equal(render_status(&d), LR_EMF_E_TOO_LARGE);
+    assert_int_equal(render_status(&d), LR_E_TOO_LARGE);
     d.n_dimensions = 2; /* 2 x 6 KB fits */
-    assert_int_equal(render_status(&d), LR_EMF_OK);
+    assert_int_equal(render_status(&d), LR_OK);
 }
 
 int main(void)

@@ -57,22 +57,13 @@ enum lr_batch_all_failed {
     LR_BATCH_ALL_FAILED_ERROR      /* report an invoke error, so BisectBatchOnFunctionError applies */
 };
 
-/* Outcome of one batch. Anything but LR_BATCH_OK becomes an invoke error (POST /error). */
-enum lr_batch_status {
-    LR_BATCH_OK = 0,          /* body holds the batchItemFailures document */
-    LR_BATCH_E_EVENT,         /* the event is not a parseable DynamoDB Streams event */
-    LR_BATCH_E_NO_SEQUENCE,   /* a failed record has no usable SequenceNumber */
-    LR_BATCH_E_ALL_FAILED,    /* no record succeeded and the policy is LR_BATCH_ALL_FAILED_ERROR */
-    LR_BATCH_E_TOO_LARGE,     /* the response would pass LR_MAX_RESPONSE_BYTES */
-    LR_BATCH_E_INVALID_ARG    /* the caller passed something unusable */
-};
+/* Outcome of one batch: LR_OK (body holds the batchItemFailures document), or an invoke error (POST
+ * /error): LR_E_INVALID_EVENT, LR_E_NO_SEQUENCE, LR_E_ALL_FAILED, or LR_E_TOO_LARGE when the response
+ * would pass LR_MAX_RESPONSE_BYTES. */
 
-/* Static name of a status ("LR_BATCH_E_EVENT"). Never NULL. */
-const char *lr_batch_status_str(enum lr_batch_status st);
-
-/* Static Lambda error type reported for a status (e.g. "Function.InvalidEvent"); "" for LR_BATCH_OK.
+/* Static Lambda error type reported for a status (e.g. "Function.InvalidEvent"); "" for LR_OK.
  * They follow RIE's (Runtime|Function).Reason rule so they survive its normalisation. */
-const char *lr_batch_error_type(enum lr_batch_status st);
+const char *lr_batch_error_type(enum lr_status st);
 
 /* What a record function says about one record. */
 enum lr_batch_record_status { LR_BATCH_RECORD_OK = 0, LR_BATCH_RECORD_FAILED };
@@ -91,35 +82,27 @@ typedef enum lr_batch_record_status (*lr_batch_record_fn)(const struct ddb_recor
                                                            void *user_data,
                                                            struct lr_batch_reason *reason);
 
-/* A clock returning epoch milliseconds (tests inject one; NULL means the real-time clock). */
-typedef int64_t (*lr_batch_clock_fn)(void *clock_data);
-
 struct lr_batch_options {
     enum lr_batch_mode mode;
     enum lr_batch_all_failed all_failed;
     int64_t deadline_margin_ms; /* 0..LR_BATCH_MAX_DEADLINE_MARGIN_MS */
     int64_t deadline_ms;        /* absolute epoch ms (Lambda-Runtime-Deadline-Ms); 0 = no guard */
-    lr_batch_clock_fn clock;    /* NULL: CLOCK_REALTIME, the clock Lambda's deadline refers to */
-    void *clock_data;
 };
 
 /* Fills in the defaults: ordered, items, LR_BATCH_DEFAULT_DEADLINE_MARGIN_MS, no deadline. */
 void lr_batch_options_init(struct lr_batch_options *opts);
 
 /* Reads LR_BATCH_MODE (ordered|continue), LR_ALL_FAILED (items|error) and LR_DEADLINE_MARGIN_MS
- * (decimal 0..900000) over the current values of *opts; unset or empty variables keep them. On a bad
- * value returns false and writes a one-line explanation naming the variable into msg[0..msg_cap). */
-bool lr_batch_options_from_env(struct lr_batch_options *opts, char *msg, size_t msg_cap);
-
-/* Parses a millisecond setting the way lr_batch_options_from_env() reads LR_DEADLINE_MARGIN_MS, for
- * handlers' own settings: 1..7 decimal digits (no sign, no spaces) with value <= max. False (and *out
- * untouched) otherwise. */
-bool lr_batch_parse_ms(const char *s, int64_t max, int64_t *out);
+ * (1..7 decimal digits, 0..900000) over the current values of *opts; unset or empty variables keep
+ * them. LR_E_CONFIG on a bad value, with a one-line explanation naming the variable written into
+ * msg[0..msg_cap). */
+enum lr_status lr_batch_options_from_env(struct lr_batch_options *opts, char *msg,
+                                         size_t msg_cap) LR_NODISCARD;
 
 /* Counters and outcome of one batch; plain values except body. */
 struct lr_batch_result {
-    enum lr_batch_status status;
-    char *body;                /* LR_BATCH_OK: heap, NUL-terminated response document; else NULL */
+    enum lr_status status;
+    char *body;                /* LR_OK: heap, NUL-terminated response document; else NULL */
     size_t body_len;
     char error_message[512];   /* otherwise: why (also logged) */
     size_t batch_size;         /* records in the event */
@@ -139,11 +122,11 @@ struct lr_batch_result {
 /* Processes the event json[0..len) with fn (never NULL) and fills *out (caller storage, overwritten;
  * release it with lr_batch_result_clean_up()). Returns out->status. Failures and invoke errors are
  * logged through lr_log; nothing else is. */
-enum lr_batch_status lr_batch_process(const char *json, size_t len,
+enum lr_status lr_batch_process(const char *json, size_t len,
                                       const struct lr_batch_options *opts, lr_batch_record_fn fn,
                                       void *user_data, struct lr_batch_result *out);
 
-/* Turns a result into the Runtime API response: LR_BATCH_OK takes the body (the result no longer
+/* Turns a result into the Runtime API response: LR_OK takes the body (the result no longer
  * owns it), anything else becomes lr_response_failure(error_message, lr_batch_error_type()). */
 struct lr_invocation_response lr_batch_to_response(struct lr_batch_result *res);
 
@@ -155,10 +138,33 @@ void lr_batch_log_summary(const struct lr_batch_result *res);
 
 /* Prints the batch's Embedded Metric Format line (BatchSize, RecordsProcessed, RecordsFailed,
  * RecordsSkipped, MaxIteratorAgeMs when known) under namespace_name, with dimension FunctionName
- * when function_name is non-empty, and the request id as a plain property. Returns false (and logs
- * why) when the line could not be rendered or written. */
-bool lr_batch_emit_metrics(const struct lr_batch_result *res, const char *namespace_name,
-                           const char *function_name, struct lr_str request_id);
+ * when function_name is non-empty, and req's request id and X-Ray trace id as plain properties
+ * (requestId, traceId; left out when empty). Returns the lr_emf_render() error, or the logger's
+ * refusal (lr_log_raw_json_line()); the reason is also logged. */
+enum lr_status lr_batch_emit_metrics(const struct lr_batch_result *res, const char *namespace_name,
+                                     const char *function_name,
+                                     const struct lr_invocation_request *req);
+
+/* ---- The whole invoke in one call ---- */
+
+/* What lr_batch_handle() needs besides the request; every pointer is borrowed while it is used. */
+struct lr_batch_handler {
+    struct lr_batch_options options; /* options.deadline_ms is ignored: each request brings its own */
+    lr_batch_record_fn fn;           /* never NULL */
+    void *user_data;                 /* passed to fn */
+    const char *emf_namespace;       /* NULL: no metrics line */
+    const char *function_name;       /* the metrics' FunctionName dimension; NULL or "": none */
+};
+
+/* Defaults: lr_batch_options_init(), fn and user_data as given, no metrics line, function_name from
+ * AWS_LAMBDA_FUNCTION_NAME (a view of the environment). */
+void lr_batch_handler_init(struct lr_batch_handler *h, lr_batch_record_fn fn, void *user_data);
+
+/* An lr_handler_fn: pass it to lr_run_handler() with a const struct lr_batch_handler * as user_data.
+ * Processes req's event under the request's own deadline, logs the summary line, prints the metrics
+ * line when emf_namespace is set (with req's request and trace ids), and returns the response, which
+ * the run loop posts and frees. */
+struct lr_invocation_response lr_batch_handle(const struct lr_invocation_request *req, void *h);
 
 #ifdef __cplusplus
 }

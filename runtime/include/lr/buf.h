@@ -12,7 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "lr/runtime.h"
+#include "lr/common.h"
+#include "lr/json.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -24,13 +25,6 @@ struct lr_buf {
     size_t alloc;  /* bytes allocated (private) */
     size_t cap;    /* maximum len, fixed at init */
     bool overflow; /* a put did not fit; cleared by lr_buf_reset() / lr_buf_rewind() */
-};
-
-/* How lr_buf_put_json_string() escapes. Both give valid JSON with each byte that does not start a
- * valid UTF-8 sequence turned into \ufffd; they differ only in what else is escaped. */
-enum lr_json_escape {
-    LR_JSON_ESCAPE_LOG, /* exactly lr_log_escape(): also C1 controls and U+2028/U+2029 (log-safe) */
-    LR_JSON_ESCAPE_MIN  /* what JSON needs plus DEL (\b and \f short forms); other UTF-8 kept */
 };
 
 /* Starts an empty buffer that may hold up to cap bytes. Allocates nothing; cannot fail. */

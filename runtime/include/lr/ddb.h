@@ -9,7 +9,7 @@
  * this module except through those clean-up calls. Strings are NOT NUL-terminated and may hold NUL.
  *
  * Nothing here trusts its input: nesting, lengths and numbers are bounded, and every failure is a
- * named enum ddb_status. Not thread-safe per object; distinct objects are independent.
+ * named enum lr_status. Not thread-safe per object; distinct objects are independent.
  */
 #ifndef LR_DDB_H
 #define LR_DDB_H
@@ -25,43 +25,17 @@
 extern "C" {
 #endif
 
-/* DynamoDB allows a value to sit inside at most 32 nested M/L containers; deeper is DDB_E_TOO_DEEP. */
+/* DynamoDB allows a value to sit inside at most 32 nested M/L containers; deeper is LR_E_TOO_DEEP. */
 #define DDB_MAX_NESTING 32
 /* Structural JSON nesting limit of a whole event (envelope plus attributes). Deeper inside one element
- * of "Records" is DDB_E_TOO_DEEP for that record alone; anywhere else, for the whole event. Checked by
+ * of "Records" is LR_E_TOO_DEEP for that record alone; anywhere else, for the whole event. Checked by
  * an iterative scanner, never by recursion. */
 #define DDB_MAX_JSON_DEPTH 256
 /* Longest SequenceNumber accepted (real ones have 21..40 digits; test events use e.g. "111"). */
 #define DDB_MAX_SEQUENCE_DIGITS 40
 
-/* Errors, returned by value. Whole-event errors come back from ddb_event_parse()/ddb_reader_init();
- * record-level errors are stored in struct ddb_record.error. */
-enum ddb_status {
-    DDB_OK = 0,
-    DDB_E_NOT_JSON,              /* syntax error (offset in struct ddb_parse_error) */
-    DDB_E_NOT_OBJECT,            /* valid JSON, but the event (or a record) is not an object */
-    DDB_E_NO_RECORDS,            /* no "Records" member and not a single record either */
-    DDB_E_RECORDS_NOT_ARRAY,     /* "Records" is not an array */
-    DDB_E_TOO_DEEP,              /* nesting above DDB_MAX_NESTING / DDB_MAX_JSON_DEPTH */
-    DDB_E_TWO_TYPE_KEYS,         /* an attribute value object with more than one key */
-    DDB_E_NO_TYPE_KEY,           /* an attribute value object with no key ({}) */
-    DDB_E_UNKNOWN_TYPE,          /* a type key other than S N B SS NS BS M L NULL BOOL */
-    DDB_E_WRONG_JSON_TYPE,       /* a member has the wrong JSON type (e.g. {"S":1}, "Keys":[]) */
-    DDB_E_BAD_BASE64,            /* B/BS not strict standard base64 (position in error_detail) */
-    DDB_E_BAD_NUMBER,            /* N does not follow the decimal grammar */
-    DDB_E_NUMBER_RANGE,          /* N outside 1E-130..9.99..9E+125 in magnitude; int64/double overflow */
-    DDB_E_NUMBER_PRECISION,      /* N with more than 38 significant digits */
-    DDB_E_NUMBER_INEXACT,        /* a converter would lose digits (fraction to int64, digits to double) */
-    DDB_E_BAD_SEQUENCE_NUMBER,   /* SequenceNumber not 1..40 decimal digits */
-    DDB_E_BAD_TIMESTAMP,         /* ApproximateCreationDateTime not a non-negative number in range */
-    DDB_E_MISSING_FIELD,         /* a record without its "dynamodb" object */
-    DDB_E_TOO_LARGE,             /* a capped buffer (serialiser, parse storage) would exceed its cap */
-    DDB_E_NO_MEMORY,             /* reserved: allocation failure currently aborts (Lambda replaces it) */
-    DDB_E_INVALID_ARG            /* the caller passed something unusable */
-};
-
-/* Static name of a status, e.g. "DDB_E_BAD_BASE64". Never NULL. */
-const char *ddb_status_str(enum ddb_status st);
+/* Errors are enum lr_status (lr/common.h). Whole-event errors come back from ddb_event_parse() and
+ * ddb_reader_init(); record-level errors are stored in struct ddb_record.error. */
 
 /* Details of a whole-event error (caller storage; message is NUL-terminated and log-safe). */
 struct ddb_parse_error {
@@ -150,18 +124,18 @@ const struct ddb_attr *ddb_map_get(const struct ddb_map *map, const char *name, 
 
 /* Checks DynamoDB's number grammar: -?(digits[.digits]|.digits)([eE][+-]?digits)?, at most 38
  * significant digits ("5." and ".5" are accepted too), magnitude 0 or within 1E-130..9.9999999999999999999999999999999999999E+125.
- * Returns DDB_OK, DDB_E_BAD_NUMBER, DDB_E_NUMBER_PRECISION or DDB_E_NUMBER_RANGE. */
-enum ddb_status ddb_number_validate(const char *text, size_t len);
+ * Returns LR_OK, LR_E_BAD_NUMBER, LR_E_NUMBER_PRECISION or LR_E_NUMBER_RANGE. */
+enum lr_status ddb_number_validate(const char *text, size_t len);
 
-/* Exact conversion to int64: DDB_E_NUMBER_INEXACT for a non-integral value (e.g. "1.5"; "1.0" and
- * "1E2" are fine), DDB_E_NUMBER_RANGE outside int64, DDB_E_BAD_NUMBER etc. for invalid text.
- * *out is written only on DDB_OK. */
-enum ddb_status ddb_number_to_int64(struct lr_str n, int64_t *out) LR_NODISCARD;
+/* Exact conversion to int64: LR_E_NUMBER_INEXACT for a non-integral value (e.g. "1.5"; "1.0" and
+ * "1E2" are fine), LR_E_NUMBER_RANGE outside int64, LR_E_BAD_NUMBER etc. for invalid text.
+ * *out is written only on LR_OK. */
+enum lr_status ddb_number_to_int64(struct lr_str n, int64_t *out) LR_NODISCARD;
 
-/* Conversion to the nearest double. *out is written on DDB_OK and on DDB_E_NUMBER_INEXACT, which
+/* Conversion to the nearest double. *out is written on LR_OK and on LR_E_NUMBER_INEXACT, which
  * says the double does not print back to the same significant digits (precision was lost, e.g. 17+
- * digits); DDB_E_NUMBER_RANGE if it does not fit (cannot happen for valid DynamoDB numbers). */
-enum ddb_status ddb_number_to_double(struct lr_str n, double *out) LR_NODISCARD;
+ * digits); LR_E_NUMBER_RANGE if it does not fit (cannot happen for valid DynamoDB numbers). */
+enum lr_status ddb_number_to_double(struct lr_str n, double *out) LR_NODISCARD;
 
 /* ---- Records ---- */
 
@@ -196,7 +170,7 @@ struct ddb_user_identity {
  * is itself readable, so the batch layer can report the record as a failed item. */
 struct ddb_record {
     bool valid;
-    enum ddb_status error;    /* DDB_OK when valid */
+    enum lr_status error;    /* LR_OK when valid */
     const char *error_detail; /* NUL-terminated, log-safe reason; "" when valid */
     size_t index;             /* position in Records (0-based) */
     size_t offset;            /* byte offset of the record object in the JSON */
@@ -267,7 +241,7 @@ struct ddb_event {
  * escape in a string, or nesting past DDB_MAX_JSON_DEPTH, is a record with valid == false (its
  * SequenceNumber still read when it is itself readable). Only an event whose record boundaries cannot
  * be found (a JSON syntax error) fails as a whole. */
-enum ddb_status ddb_event_parse(struct ddb_event *ev, const char *json, size_t len,
+enum lr_status ddb_event_parse(struct ddb_event *ev, const char *json, size_t len,
                                 struct ddb_parse_error *err) LR_NODISCARD;
 
 /* Frees everything the event owns and zeroes it; safe on a zeroed event and safe to call twice. */
@@ -292,7 +266,7 @@ struct ddb_reader {
  * the first record. Same whole-event errors as ddb_event_parse(), after which *r is left zeroed.
  * json must outlive the reader, which the caller frees with ddb_reader_clean_up() (safe on a zeroed
  * reader, so calling it after an error is fine too). */
-enum ddb_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t len,
+enum lr_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t len,
                                 struct ddb_parse_error *err) LR_NODISCARD;
 
 /* Parses the next record into *rec and returns true, or returns false after the last one. The views
@@ -311,14 +285,14 @@ void ddb_reader_clean_up(struct ddb_reader *r);
  * lr_buf_init(&b, cap), and frees it with lr_buf_clean_up(). */
 
 /* Appends one attribute value as compact DynamoDB JSON ({"S":"x"}, {"N":"1"}, {"B":"<base64>"}, ...).
- * Strings are escaped by lr_log_escape() (quotes, backslash, control bytes, DEL, C1, U+2028/9;
- * invalid UTF-8 becomes \ufffd), so the result is safe inside one log line. On DDB_E_TOO_LARGE (past
+ * Strings are escaped by lr_json_escape_str() (quotes, backslash, control bytes, DEL, C1, U+2028/9;
+ * invalid UTF-8 becomes \ufffd), so the result is safe inside one log line. On LR_E_TOO_LARGE (past
  * out->cap, or out already overflowed) the buffer is restored to its previous length. */
-enum ddb_status ddb_attr_serialize(const struct ddb_attr *attr, struct lr_buf *out) LR_NODISCARD;
+enum lr_status ddb_attr_serialize(const struct ddb_attr *attr, struct lr_buf *out) LR_NODISCARD;
 
 /* Appends a map as a compact JSON object {"name":{...},...} (an image or Keys); an absent map
  * appends "null". Same escaping and cap rules as ddb_attr_serialize(). */
-enum ddb_status ddb_image_serialize(const struct ddb_map *map, struct lr_buf *out) LR_NODISCARD;
+enum lr_status ddb_image_serialize(const struct ddb_map *map, struct lr_buf *out) LR_NODISCARD;
 
 /* Deep equality of two values / maps (same types, same text, same bytes, same order). For tests and
  * round trips. */

@@ -23,18 +23,8 @@ extern "C" {
 /* A rendered line is capped well under CloudWatch's 256 KB event limit. */
 #define LR_EMF_MAX_LINE_BYTES ((size_t)64 * 1024)
 
-enum lr_emf_status {
-    LR_EMF_OK = 0,
-    LR_EMF_E_NAMESPACE, /* namespace empty or longer than LR_EMF_MAX_NAMESPACE */
-    LR_EMF_E_NAME,      /* a member name empty, too long, "_aws", or used twice */
-    LR_EMF_E_VALUE,     /* a dimension/property value empty or longer than LR_EMF_MAX_VALUE */
-    LR_EMF_E_COUNT,     /* no metric, or more metrics/dimensions than the limits */
-    LR_EMF_E_UNIT,      /* a unit that is not one of CloudWatch's unit names */
-    LR_EMF_E_TOO_LARGE  /* the line would exceed LR_EMF_MAX_LINE_BYTES */
-};
-
-/* Static name of a status ("LR_EMF_E_NAME"). Never NULL. */
-const char *lr_emf_status_str(enum lr_emf_status st);
+/* Errors: LR_E_EMF_NAMESPACE, LR_E_EMF_NAME, LR_E_EMF_VALUE, LR_E_EMF_COUNT, LR_E_EMF_UNIT
+ * (lr/common.h), and LR_E_TOO_LARGE when the line would exceed LR_EMF_MAX_LINE_BYTES. */
 
 /* One metric: a top-level member with an integer value (counts and milliseconds are integers). */
 struct lr_emf_metric {
@@ -53,7 +43,7 @@ struct lr_emf_member {
 /* Everything in one document; every pointer is borrowed for the duration of lr_emf_render(). */
 struct lr_emf_doc {
     const char *namespace_name;
-    int64_t timestamp_ms; /* epoch milliseconds */
+    int64_t timestamp_ms; /* epoch milliseconds (lr_clock_now_ms(), lr/clock.h) */
     const struct lr_emf_member *dimensions;
     size_t n_dimensions; /* 0 gives one empty dimension set: metrics without dimensions */
     const struct lr_emf_metric *metrics;
@@ -62,13 +52,10 @@ struct lr_emf_doc {
     size_t n_properties;
 };
 
-/* Renders doc as one line without a trailing newline. On LR_EMF_OK *out is a NUL-terminated heap
+/* Renders doc as one line without a trailing newline. On LR_OK *out is a NUL-terminated heap
  * string owned by the caller (free() it) and *out_len its length; on error *out is NULL. */
-enum lr_emf_status lr_emf_render(const struct lr_emf_doc *doc, char **out,
+enum lr_status lr_emf_render(const struct lr_emf_doc *doc, char **out,
                                  size_t *out_len) LR_NODISCARD;
-
-/* Current time as epoch milliseconds (CLOCK_REALTIME), for timestamp_ms. */
-int64_t lr_emf_now_ms(void);
 
 #ifdef __cplusplus
 }

@@ -43,6 +43,8 @@ enum lr_log_format { LR_LOG_FORMAT_TEXT = 0, LR_LOG_FORMAT_JSON };
  * is_json value is replaced by the string "[truncated]"). Fixed parts (timestamp, level, request id,
  * keys) are never cut, so with an absurdly small cap a line can exceed it. */
 #define LR_LOG_DEFAULT_MAX_LINE ((size_t)240 * 1024)
+/* What ends a value that was cut (also in Runtime API error bodies). */
+#define LR_LOG_TRUNCATION_MARK "[truncated]"
 
 /* An extra member of a log line: in JSON format "key": value; in Text format key=value after the
  * message. value is escaped unless is_json is set, in which case it must be one valid, compact JSON
@@ -59,6 +61,10 @@ struct lr_log_field {
  * instead. The output stream and line cap stay as they were. lr_run_handler() calls this itself when the
  * log was never configured. */
 void lr_log_init_from_env(void);
+
+/* True once lr_log_configure() or lr_log_init_from_env() ran (lr_run_handler() then leaves the
+ * configuration alone; otherwise it reads the environment itself). */
+bool lr_log_is_configured(void);
 
 /* Explicit configuration (tests, embedders). out NULL means stdout. max_line 0 means the default. */
 void lr_log_configure(enum lr_log_format format, enum lr_log_level min_level, FILE *out,
@@ -89,21 +95,13 @@ void lr_log_vfields(enum lr_log_level level, const struct lr_log_field *fields, 
                     const char *fmt, va_list ap) LR_PRINTF(4, 0);
 
 /* Writes a pre-rendered single-line JSON document as is (used for Embedded Metric Format lines),
- * whatever the format and level. Refuses (returns false) an empty document, one of max_line bytes or
- * more, and one containing a raw newline or any other byte below 0x20 (compact JSON has none). */
-bool lr_log_raw_json_line(const char *json, size_t len);
+ * whatever the format and level. Refuses, writing nothing, one of max_line bytes or more
+ * (LR_E_TOO_LARGE), and an empty one or one holding a raw newline or any other byte below 0x20
+ * (LR_E_INVALID_ARG: compact JSON has none). */
+enum lr_status lr_log_raw_json_line(const char *json, size_t len);
 
 /* Flushes the output stream (the run loop calls this before posting each response). */
 void lr_log_flush(void);
-
-/* Appends the JSON-string escaping of bytes[0..len) (without quotes) to dst (capacity cap, always
- * NUL-terminated when cap > 0; dst may be NULL when cap is 0): ", \, control bytes (NUL, ESC, ...),
- * DEL, the C1 controls U+0080-U+009F and the line separators U+2028/U+2029 are escaped (\n \r \t or
- * \u00XX), other valid UTF-8 passes through unchanged, and each byte that does not start a valid
- * UTF-8 sequence (overlong forms and surrogates included) becomes \ufffd. Returns the number of bytes the full
- * escaping needs (like snprintf), so a result >= cap means it was cut (never inside an escape or a
- * UTF-8 sequence). */
-size_t lr_log_escape(char *dst, size_t cap, const char *bytes, size_t len);
 
 #ifdef __cplusplus
 }

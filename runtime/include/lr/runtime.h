@@ -24,25 +24,6 @@ extern "C" {
 /* Cap on an event body read from /next: Lambda's 6 MB plus headroom for the RIE's +100 bytes. */
 #define LR_MAX_EVENT_BYTES ((size_t)6 * 1024 * 1024 + 4096)
 
-/* Errors of the runtime client, returned by value. */
-enum lr_status {
-    LR_OK = 0,
-    LR_E_NO_MEMORY,      /* allocation failed */
-    LR_E_CONFIG,         /* AWS_LAMBDA_RUNTIME_API missing or not host:port */
-    LR_E_TRANSPORT,      /* libcurl could not complete the exchange (refused, reset, truncated) */
-    LR_E_PROTOCOL,       /* the reply breaks the contract: no request id, bad deadline, bad header */
-    LR_E_TOO_LARGE,      /* a body exceeded its cap */
-    LR_E_HTTP_400,       /* Runtime API said 400: invalid request id */
-    LR_E_HTTP_403,       /* Runtime API said 403: invalid state transition */
-    LR_E_HTTP_413,       /* Runtime API said 413: response too large, invoke already failed */
-    LR_E_HTTP_500,       /* Runtime API said 500: container error, exit promptly */
-    LR_E_HTTP_OTHER,     /* any other unexpected status */
-    LR_E_INVALID_ARG     /* caller passed something unusable */
-};
-
-/* Static, human-readable name of a status, e.g. "LR_E_HTTP_413 (payload too large)". Never NULL. */
-const char *lr_status_str(enum lr_status st);
-
 /* One invocation, as delivered by GET /runtime/invocation/next. All views: see the paragraph above. */
 struct lr_invocation_request {
     struct lr_str payload;          /* the event body (JSON for DynamoDB Streams) */
@@ -127,7 +108,8 @@ struct lr_client;
 
 /* Creates a client for endpoint "host:port" (NULL: read AWS_LAMBDA_RUNTIME_API). On LR_OK *out is a heap
  * client owned by the caller, freed with lr_client_destroy(). One libcurl easy handle is kept for the
- * client's whole life, so all requests share one keep-alive connection. */
+ * client's whole life, so all requests share one keep-alive connection. Errors: LR_E_CONFIG (no or a
+ * malformed endpoint), LR_E_TRANSPORT (libcurl could not be initialised). */
 enum lr_status lr_client_new(const char *endpoint, struct lr_client **out) LR_NODISCARD;
 
 /* Frees the client and everything it owns; NULL is a no-op. */
@@ -144,7 +126,8 @@ enum lr_status lr_client_next(struct lr_client *client, struct lr_invocation_req
 
 /* POST /response or /error for req, according to resp->success. A success body larger than
  * LR_MAX_RESPONSE_BYTES is replaced by an error report of type Function.ResponseSizeTooLarge (and
- * LR_E_TOO_LARGE is returned after that report was posted). Does not free resp. */
+ * LR_E_TOO_LARGE is returned after that report was posted). LR_E_INVALID_ARG when req has no usable
+ * request id. Does not free resp. */
 enum lr_status lr_client_post(struct lr_client *client, const struct lr_invocation_request *req,
                               const struct lr_invocation_response *resp) LR_NODISCARD;
 

@@ -11,36 +11,23 @@
 #include <time.h>
 
 #include "lr/buf.h"
+#include "lr/clock.h"
 #include "lr/emf.h"
 #include "lr/log.h"
 
 static const char k_body_open[] = "{\"batchItemFailures\":[";
 static const char k_body_close[] = "]}";
 
-const char *lr_batch_status_str(enum lr_batch_status st)
+const char *lr_batch_error_type(enum lr_status st)
 {
     switch (st) {
-    case LR_BATCH_OK: return "LR_BATCH_OK";
-    case LR_BATCH_E_EVENT: return "LR_BATCH_E_EVENT";
-    case LR_BATCH_E_NO_SEQUENCE: return "LR_BATCH_E_NO_SEQUENCE";
-    case LR_BATCH_E_ALL_FAILED: return "LR_BATCH_E_ALL_FAILED";
-    case LR_BATCH_E_TOO_LARGE: return "LR_BATCH_E_TOO_LARGE";
-    case LR_BATCH_E_INVALID_ARG: return "LR_BATCH_E_INVALID_ARG";
+    case LR_OK: return "";
+    case LR_E_INVALID_EVENT: return "Function.InvalidEvent";
+    case LR_E_NO_SEQUENCE: return "Function.MissingSequenceNumber";
+    case LR_E_ALL_FAILED: return "Function.AllRecordsFailed";
+    case LR_E_TOO_LARGE: return "Function.ResponseSizeTooLarge";
+    default: return "Function.Unknown"; /* not an outcome of lr_batch_process() */
     }
-    return "LR_BATCH_E_UNKNOWN";
-}
-
-const char *lr_batch_error_type(enum lr_batch_status st)
-{
-    switch (st) {
-    case LR_BATCH_OK: return "";
-    case LR_BATCH_E_EVENT: return "Function.InvalidEvent";
-    case LR_BATCH_E_NO_SEQUENCE: return "Function.MissingSequenceNumber";
-    case LR_BATCH_E_ALL_FAILED: return "Function.AllRecordsFailed";
-    case LR_BATCH_E_TOO_LARGE: return "Function.ResponseSizeTooLarge";
-    case LR_BATCH_E_INVALID_ARG: return "Function.InvalidArgument";
-    }
-    return "Function.Unknown";
 }
 
 void lr_batch_reason_set(struct lr_batch_reason *reason, const char *fmt, ...)
@@ -66,9 +53,8 @@ void lr_batch_options_init(struct lr_batch_options *opts)
 /* ---- configuration from the environment ---- */
 
 /* lr_parse_u64 rejects signs, spaces and garbage; 7 characters bound the accepted spellings. */
-bool lr_batch_parse_ms(const char *s, int64_t max, int64_t *out)
+static bool parse_ms(const char *s, int64_t max, int64_t *out)
 {
-    assert(s && out);
     size_t len = strlen(s);
     uint64_t v = 0;
     if (len > 7 || lr_parse_u64(s, len, (uint64_t)max, &v) != LR_OK)
@@ -87,14 +73,15 @@ static int pick(const char *value, const char *name0, const char *name1)
     return -1;
 }
 
-static bool env_bad(char *msg, size_t cap, const char *var, const char *value, const char *want)
+static enum lr_status env_bad(char *msg, size_t cap, const char *var, const char *value,
+                              const char *want)
 {
     if (msg && cap)
         snprintf(msg, cap, "invalid %s=\"%.64s\": expected %s", var, value, want);
-    return false;
+    return LR_E_CONFIG;
 }
 
-bool lr_batch_options_from_env(struct lr_batch_options *opts, char *msg, size_t msg_cap)
+enum lr_status lr_batch_options_from_env(struct lr_batch_options *opts, char *msg, size_t msg_cap)
 {
     assert(opts);
     const char *v = getenv("LR_BATCH_MODE");
@@ -112,10 +99,10 @@ bool lr_batch_options_from_env(struct lr_batch_options *opts, char *msg, size_t 
         opts->all_failed = i ? LR_BATCH_ALL_FAILED_ERROR : LR_BATCH_ALL_FAILED_ITEMS;
     }
     v = getenv("LR_DEADLINE_MARGIN_MS");
-    if (v && *v && !lr_batch_parse_ms(v, LR_BATCH_MAX_DEADLINE_MARGIN_MS, &opts->deadline_margin_ms))
+    if (v && *v && !parse_ms(v, LR_BATCH_MAX_DEADLINE_MARGIN_MS, &opts->deadline_margin_ms))
         return env_bad(msg, msg_cap, "LR_DEADLINE_MARGIN_MS", v,
                        "milliseconds as decimal digits, 0..900000");
-    return true;
+    return LR_OK;
 }
 
 /* ---- the walk ---- */
@@ -129,26 +116,13 @@ struct walk {
     bool stop;
 };
 
-static int64_t realtime_ms(void)
-{
-    struct timespec ts;
-    if (timespec_get(&ts, TIME_UTC) != TIME_UTC)
-        return 0;
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t now_ms(const struct lr_batch_options *opts)
-{
-    return opts->clock ? opts->clock(opts->clock_data) : realtime_ms();
-}
-
 /* Makes the batch an invoke error (the first error wins) and logs why. */
-static void fail_invoke(struct walk *w, enum lr_batch_status st, const char *fmt, ...)
+static void fail_invoke(struct walk *w, enum lr_status st, const char *fmt, ...)
     LR_PRINTF(3, 4);
-static void fail_invoke(struct walk *w, enum lr_batch_status st, const char *fmt, ...)
+static void fail_invoke(struct walk *w, enum lr_status st, const char *fmt, ...)
 {
     w->stop = true;
-    if (w->res->status != LR_BATCH_OK)
+    if (w->res->status != LR_OK)
         return;
     w->res->status = st;
     va_list ap;
@@ -177,7 +151,7 @@ static void report(struct walk *w, const struct ddb_record *rec, const char *why
     struct lr_batch_result *res = w->res;
     if (rec->sequence_number.len == 0 || rec->sequence_number.len > DDB_MAX_SEQUENCE_DIGITS) {
         int id_len = rec->event_id.len > 64 ? 64 : (int)rec->event_id.len;
-        fail_invoke(w, LR_BATCH_E_NO_SEQUENCE,
+        fail_invoke(w, LR_E_NO_SEQUENCE,
                     "record %zu (eventID \"%.*s\") failed (%s) but has no usable SequenceNumber, "
                     "so it cannot be reported as an item; failing the invoke so Lambda retries "
                     "the batch", rec->index, id_len, rec->event_id.ptr ? rec->event_id.ptr : "", why);
@@ -217,7 +191,7 @@ static bool deadline_reached(const struct walk *w, int64_t now, int64_t *left_ms
 static void walk_record(struct walk *w, const struct ddb_record *rec)
 {
     struct lr_batch_result *res = w->res;
-    int64_t now = now_ms(w->opts), left_ms = 0;
+    int64_t now = lr_clock_now_ms(), left_ms = 0;
     note_age(res, rec, now);
     if (deadline_reached(w, now, &left_ms)) {
         char why[128];
@@ -232,7 +206,7 @@ static void walk_record(struct walk *w, const struct ddb_record *rec)
     bool ok = false;
     if (!rec->valid) {
         res->invalid++;
-        lr_batch_reason_set(&reason, "invalid record: %s: %s", ddb_status_str(rec->error),
+        lr_batch_reason_set(&reason, "invalid record: %s: %s", lr_status_str(rec->error),
                             rec->error_detail ? rec->error_detail : "");
     } else {
         ok = w->fn(rec, w->user_data, &reason) == LR_BATCH_RECORD_OK;
@@ -254,11 +228,11 @@ static void walk_records(struct walk *w, const char *json, size_t len)
     struct ddb_reader reader;
     struct ddb_parse_error perr = {0, {0}};
     memset(&reader, 0, sizeof(reader));
-    enum ddb_status st = ddb_reader_init(&reader, json, len, &perr);
-    if (st != DDB_OK) {
-        fail_invoke(w, LR_BATCH_E_EVENT,
+    enum lr_status st = ddb_reader_init(&reader, json, len, &perr);
+    if (st != LR_OK) {
+        fail_invoke(w, LR_E_INVALID_EVENT,
                     "the event is not a DynamoDB Streams batch (%s at byte %zu: %s); failing the "
-                    "invoke so Lambda retries it", ddb_status_str(st), perr.offset, perr.message);
+                    "invoke so Lambda retries it", lr_status_str(st), perr.offset, perr.message);
         ddb_reader_clean_up(&reader);
         return;
     }
@@ -274,10 +248,10 @@ static void walk_records(struct walk *w, const char *json, size_t len)
 static void apply_all_failed(struct walk *w)
 {
     const struct lr_batch_result *res = w->res;
-    if (res->status != LR_BATCH_OK || w->opts->all_failed != LR_BATCH_ALL_FAILED_ERROR ||
+    if (res->status != LR_OK || w->opts->all_failed != LR_BATCH_ALL_FAILED_ERROR ||
         res->batch_size == 0 || res->succeeded != 0 || res->deadline_stop)
         return;
-    fail_invoke(w, LR_BATCH_E_ALL_FAILED,
+    fail_invoke(w, LR_E_ALL_FAILED,
                 "no record of the batch succeeded (%zu failed, %zu not attempted, first failure at "
                 "SequenceNumber %s); reporting an invoke error so the batch can be bisected",
                 res->failed, res->skipped, res->checkpoint);
@@ -287,28 +261,24 @@ static void finish_body(struct walk *w)
 {
     struct lr_batch_result *res = w->res;
     lr_buf_put(&w->body, k_body_close, sizeof(k_body_close) - 1);
-    if (res->status != LR_BATCH_OK)
+    if (res->status != LR_OK)
         return;
     res->body = lr_buf_take(&w->body, &res->body_len);
     if (!res->body)
-        fail_invoke(w, LR_BATCH_E_TOO_LARGE, "the batch response would exceed %zu bytes",
+        fail_invoke(w, LR_E_TOO_LARGE, "the batch response would exceed %zu bytes",
                     LR_MAX_RESPONSE_BYTES);
 }
 
-enum lr_batch_status lr_batch_process(const char *json, size_t len,
+enum lr_status lr_batch_process(const char *json, size_t len,
                                       const struct lr_batch_options *opts, lr_batch_record_fn fn,
                                       void *user_data, struct lr_batch_result *out)
 {
-    assert(out);
+    assert(out && opts && fn && (json || !len) && opts->deadline_margin_ms >= 0);
     memset(out, 0, sizeof(*out));
     out->max_iterator_age_ms = -1;
     out->bytes = len;
     struct walk w = {.opts = opts, .fn = fn, .user_data = user_data, .res = out, .stop = false};
-    if (!opts || !fn || (!json && len) || opts->deadline_margin_ms < 0) {
-        fail_invoke(&w, LR_BATCH_E_INVALID_ARG, "lr_batch_process: missing options or function");
-        return out->status;
-    }
-    int64_t start = now_ms(opts);
+    int64_t start = lr_clock_now_ms();
     lr_buf_init(&w.body, LR_MAX_RESPONSE_BYTES);
     lr_buf_put(&w.body, k_body_open, sizeof(k_body_open) - 1);
     walk_records(&w, json ? json : "", len);
@@ -316,21 +286,21 @@ enum lr_batch_status lr_batch_process(const char *json, size_t len,
     apply_all_failed(&w);
     finish_body(&w);
     lr_buf_clean_up(&w.body);
-    out->elapsed_ms = now_ms(opts) - start;
+    out->elapsed_ms = lr_clock_now_ms() - start;
     return out->status;
 }
 
 struct lr_invocation_response lr_batch_to_response(struct lr_batch_result *res)
 {
     assert(res);
-    if (res->status == LR_BATCH_OK && res->body) {
+    if (res->status == LR_OK && res->body) {
         char *body = res->body;
         res->body = NULL;
         return lr_response_success_take(body, res->body_len, "application/json");
     }
-    if (res->status == LR_BATCH_OK) /* body already taken: never answer "all fine" by accident */
+    if (res->status == LR_OK) /* body already taken: never answer "all fine" by accident */
         return lr_response_failure("batch result used twice", "Function.InvalidArgument");
-    const char *msg = res->error_message[0] ? res->error_message : lr_batch_status_str(res->status);
+    const char *msg = res->error_message[0] ? res->error_message : lr_status_str(res->status);
     return lr_response_failure(msg, lr_batch_error_type(res->status));
 }
 
@@ -340,4 +310,30 @@ void lr_batch_result_clean_up(struct lr_batch_result *res)
         return;
     free(res->body);
     memset(res, 0, sizeof(*res));
+}
+
+void lr_batch_handler_init(struct lr_batch_handler *h, lr_batch_record_fn fn, void *user_data)
+{
+    assert(h && fn);
+    memset(h, 0, sizeof(*h));
+    lr_batch_options_init(&h->options);
+    h->fn = fn;
+    h->user_data = user_data;
+    h->function_name = getenv("AWS_LAMBDA_FUNCTION_NAME");
+}
+
+struct lr_invocation_response lr_batch_handle(const struct lr_invocation_request *req, void *handler)
+{
+    const struct lr_batch_handler *h = handler;
+    assert(req && h);
+    struct lr_batch_options opts = h->options;
+    opts.deadline_ms = req->deadline_ms; /* the deadline guard cannot be forgotten */
+    struct lr_batch_result res;
+    lr_batch_process(req->payload.ptr, req->payload.len, &opts, h->fn, h->user_data, &res);
+    lr_batch_log_summary(&res);
+    if (h->emf_namespace)
+        (void)lr_batch_emit_metrics(&res, h->emf_namespace, h->function_name, req);
+    struct lr_invocation_response resp = lr_batch_to_response(&res);
+    lr_batch_result_clean_up(&res);
+    return resp;
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "lr/batch.h"
+#include "lr/clock.h"
 #include "lr/emf.h"
 #include "lr/log.h"
 
@@ -21,7 +22,7 @@ void lr_batch_log_summary(const struct lr_batch_result *res)
 {
     assert(res);
     char b[8][24];
-    const char *status = lr_batch_status_str(res->status);
+    const char *status = lr_status_str(res->status);
     bool stop = res->deadline_stop;
     const struct lr_log_field fields[] = {
         {"records", num_str(b[0], (int64_t)res->batch_size), true},
@@ -36,16 +37,17 @@ void lr_batch_log_summary(const struct lr_batch_result *res)
         {"deadlineStop", stop ? LR_STR_LIT("true") : LR_STR_LIT("false"), true},
         {"status", {status, strlen(status)}, false},
     };
-    bool clean = res->status == LR_BATCH_OK && res->reported == 0;
+    bool clean = res->status == LR_OK && res->reported == 0;
     lr_log_fields(clean ? LR_LOG_INFO : LR_LOG_WARN, fields, sizeof(fields) / sizeof(fields[0]),
                   "batch done: %zu records, %zu failed, %zu skipped in %" PRId64 " ms",
                   res->batch_size, res->failed, res->skipped, res->elapsed_ms);
 }
 
-bool lr_batch_emit_metrics(const struct lr_batch_result *res, const char *namespace_name,
-                           const char *function_name, struct lr_str request_id)
+enum lr_status lr_batch_emit_metrics(const struct lr_batch_result *res, const char *namespace_name,
+                                     const char *function_name,
+                                     const struct lr_invocation_request *req)
 {
-    assert(res);
+    assert(res && req);
     struct lr_emf_metric metrics[] = {
         {"BatchSize", "Count", (int64_t)res->batch_size},
         {"RecordsProcessed", "Count", (int64_t)res->processed},
@@ -54,28 +56,31 @@ bool lr_batch_emit_metrics(const struct lr_batch_result *res, const char *namesp
         {"MaxIteratorAgeMs", "Milliseconds", res->max_iterator_age_ms},
     };
     struct lr_emf_member dim = {"FunctionName", {function_name, function_name ? strlen(function_name) : 0}};
-    struct lr_emf_member prop = {"requestId", request_id};
+    struct lr_emf_member props[2];
+    size_t n_props = 0;
+    if (req->request_id.len)
+        props[n_props++] = (struct lr_emf_member){"requestId", req->request_id};
+    if (req->xray_trace_id.len)
+        props[n_props++] = (struct lr_emf_member){"traceId", req->xray_trace_id};
     struct lr_emf_doc doc = {
         .namespace_name = namespace_name,
-        .timestamp_ms = lr_emf_now_ms(),
+        .timestamp_ms = lr_clock_now_ms(),
         .dimensions = &dim,
         .n_dimensions = dim.value.len ? 1 : 0,
         .metrics = metrics,
         /* an unknown age is left out rather than reported as a fake 0 */
         .n_metrics = res->max_iterator_age_ms >= 0 ? 5 : 4,
-        .properties = &prop,
-        .n_properties = request_id.len ? 1 : 0,
+        .properties = props,
+        .n_properties = n_props,
     };
     char *line = NULL;
     size_t len = 0;
-    enum lr_emf_status st = lr_emf_render(&doc, &line, &len);
-    if (st != LR_EMF_OK) {
-        lr_log(LR_LOG_WARN, "metrics line not written: %s", lr_emf_status_str(st));
-        return false;
+    enum lr_status st = lr_emf_render(&doc, &line, &len);
+    if (st == LR_OK) {
+        st = lr_log_raw_json_line(line, len);
+        free(line);
     }
-    bool ok = lr_log_raw_json_line(line, len);
-    free(line);
-    if (!ok)
-        lr_log(LR_LOG_WARN, "metrics line refused by the logger");
-    return ok;
+    if (st != LR_OK)
+        lr_log(LR_LOG_WARN, "metrics line not written: %s", lr_status_str(st));
+    return st;
 }

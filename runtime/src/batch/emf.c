@@ -11,28 +11,6 @@
 
 #include "lr/buf.h"
 
-const char *lr_emf_status_str(enum lr_emf_status st)
-{
-    switch (st) {
-    case LR_EMF_OK: return "LR_EMF_OK";
-    case LR_EMF_E_NAMESPACE: return "LR_EMF_E_NAMESPACE (namespace empty or too long)";
-    case LR_EMF_E_NAME: return "LR_EMF_E_NAME (member name empty, too long, reserved or repeated)";
-    case LR_EMF_E_VALUE: return "LR_EMF_E_VALUE (dimension value empty or too long)";
-    case LR_EMF_E_COUNT: return "LR_EMF_E_COUNT (no metric, or too many metrics/dimensions)";
-    case LR_EMF_E_UNIT: return "LR_EMF_E_UNIT (not a CloudWatch unit)";
-    case LR_EMF_E_TOO_LARGE: return "LR_EMF_E_TOO_LARGE (line over the cap)";
-    }
-    return "LR_EMF_E_UNKNOWN";
-}
-
-int64_t lr_emf_now_ms(void)
-{
-    struct timespec ts;
-    if (timespec_get(&ts, TIME_UTC) != TIME_UTC)
-        return 0;
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static const char *const k_units[] = {
     "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
     "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
@@ -71,34 +49,34 @@ static bool name_add(struct names *ns, const char *name)
     return true;
 }
 
-static enum lr_emf_status check_members(struct names *ns, const struct lr_emf_member *m, size_t n)
+static enum lr_status check_members(struct names *ns, const struct lr_emf_member *m, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         if (!name_add(ns, m[i].name))
-            return LR_EMF_E_NAME;
+            return LR_E_EMF_NAME;
         if (!m[i].value.ptr || m[i].value.len == 0 || m[i].value.len > LR_EMF_MAX_VALUE)
-            return LR_EMF_E_VALUE;
+            return LR_E_EMF_VALUE;
     }
-    return LR_EMF_OK;
+    return LR_OK;
 }
 
-static enum lr_emf_status validate(const struct lr_emf_doc *d)
+static enum lr_status validate(const struct lr_emf_doc *d)
 {
     size_t ns_len = d->namespace_name ? strlen(d->namespace_name) : 0;
     if (ns_len == 0 || ns_len > LR_EMF_MAX_NAMESPACE)
-        return LR_EMF_E_NAMESPACE;
+        return LR_E_EMF_NAMESPACE;
     if (d->n_metrics == 0 || d->n_metrics > LR_EMF_MAX_METRICS ||
         d->n_dimensions > LR_EMF_MAX_DIMENSIONS || d->n_properties > LR_EMF_MAX_DIMENSIONS)
-        return LR_EMF_E_COUNT;
+        return LR_E_EMF_COUNT;
     struct names ns = {.n = 0};
-    enum lr_emf_status st = check_members(&ns, d->dimensions, d->n_dimensions);
-    if (st == LR_EMF_OK)
+    enum lr_status st = check_members(&ns, d->dimensions, d->n_dimensions);
+    if (st == LR_OK)
         st = check_members(&ns, d->properties, d->n_properties);
-    for (size_t i = 0; st == LR_EMF_OK && i < d->n_metrics; i++) {
+    for (size_t i = 0; st == LR_OK && i < d->n_metrics; i++) {
         if (!name_add(&ns, d->metrics[i].name))
-            st = LR_EMF_E_NAME;
+            st = LR_E_EMF_NAME;
         else if (!unit_ok(d->metrics[i].unit))
-            st = LR_EMF_E_UNIT;
+            st = LR_E_EMF_UNIT;
     }
     return st;
 }
@@ -150,13 +128,13 @@ static void render_members(struct lr_buf *b, const struct lr_emf_member *m, size
     }
 }
 
-enum lr_emf_status lr_emf_render(const struct lr_emf_doc *doc, char **out, size_t *out_len)
+enum lr_status lr_emf_render(const struct lr_emf_doc *doc, char **out, size_t *out_len)
 {
     assert(doc && out && out_len);
     *out = NULL;
     *out_len = 0;
-    enum lr_emf_status st = validate(doc);
-    if (st != LR_EMF_OK)
+    enum lr_status st = validate(doc);
+    if (st != LR_OK)
         return st;
     struct lr_buf b;
     lr_buf_init(&b, LR_EMF_MAX_LINE_BYTES);
@@ -175,5 +153,5 @@ enum lr_emf_status lr_emf_render(const struct lr_emf_doc *doc, char **out, size_
     }
     lr_buf_put(&b, "}", 1);
     *out = lr_buf_take(&b, out_len);
-    return *out ? LR_EMF_OK : LR_EMF_E_TOO_LARGE;
+    return *out ? LR_OK : LR_E_TOO_LARGE;
 }

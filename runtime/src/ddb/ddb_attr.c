@@ -6,12 +6,12 @@
 
 #include "ddb/ddb_base64.h"
 #include "ddb/ddb_parse.h"
-#include "lr/log.h"
+#include "lr/json.h"
 
-enum ddb_status ddb_ctx_fail(struct ddb_ctx *c, enum ddb_status st, size_t offset, const char *fmt,
+enum lr_status ddb_ctx_fail(struct ddb_ctx *c, enum lr_status st, size_t offset, const char *fmt,
                              ...)
 {
-    if (c->error != DDB_OK)
+    if (c->error != LR_OK)
         return st;
     c->error = st;
     char msg[128];
@@ -21,7 +21,7 @@ enum ddb_status ddb_ctx_fail(struct ddb_ctx *c, enum ddb_status st, size_t offse
     va_end(ap);
     char name[72] = "";
     if (c->name.ptr) /* attribute names are untrusted: escape and shorten them */
-        lr_log_escape(name, sizeof(name), c->name.ptr, c->name.len);
+        lr_json_escape_str(name, sizeof(name), c->name.ptr, c->name.len);
     snprintf(c->detail, sizeof(c->detail), "%s%s%s%s: %s (byte offset %zu)",
              c->field ? c->field : "record", c->name.ptr ? ": attribute \"" : "", name,
              c->name.ptr ? "\"" : "", msg, offset);
@@ -59,9 +59,9 @@ static enum ddb_type type_of_key(const char *s, const struct ddb_jstr *key)
     return (enum ddb_type)0;
 }
 
-static enum ddb_status full(struct ddb_ctx *c)
+static enum lr_status full(struct ddb_ctx *c)
 {
-    return ddb_ctx_fail(c, DDB_E_TOO_LARGE, c->j.pos, "parse storage cap reached");
+    return ddb_ctx_fail(c, LR_E_TOO_LARGE, c->j.pos, "parse storage cap reached");
 }
 
 /* An array whose length is not known in advance: counting the members first would walk the
@@ -97,31 +97,31 @@ static void *grow_items(struct ddb_ctx *c, struct grow *g)
 }
 
 /* A string value under the cursor, decoded. */
-static enum ddb_status read_text(struct ddb_ctx *c, enum ddb_type t, struct lr_str *out)
+static enum lr_status read_text(struct ddb_ctx *c, enum ddb_type t, struct lr_str *out)
 {
     size_t at = c->j.pos;
     if (ddb_json_peek(&c->j) != '"')
-        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "%s value is not a string",
+        return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, at, "%s value is not a string",
                             ddb_type_name(t));
     struct ddb_jstr raw;
     ddb_json_read_string(&c->j, &raw);
-    return ddb_json_str_get(c->j.s, &raw, c->arena, out) ? DDB_OK : full(c);
+    return ddb_json_str_get(c->j.s, &raw, c->arena, out) ? LR_OK : full(c);
 }
 
-static enum ddb_status check_number(struct ddb_ctx *c, struct lr_str n, size_t at)
+static enum lr_status check_number(struct ddb_ctx *c, struct lr_str n, size_t at)
 {
-    enum ddb_status st = ddb_number_validate(n.ptr, n.len);
-    if (st == DDB_OK)
-        return DDB_OK;
+    enum lr_status st = ddb_number_validate(n.ptr, n.len);
+    if (st == LR_OK)
+        return LR_OK;
     char shown[48];
-    lr_log_escape(shown, sizeof(shown), n.ptr, n.len);
-    const char *why = st == DDB_E_NUMBER_PRECISION ? "more than 38 significant digits"
-                      : st == DDB_E_NUMBER_RANGE   ? "magnitude outside 1E-130..9.99E+125"
+    lr_json_escape_str(shown, sizeof(shown), n.ptr, n.len);
+    const char *why = st == LR_E_NUMBER_PRECISION ? "more than 38 significant digits"
+                      : st == LR_E_NUMBER_RANGE   ? "magnitude outside 1E-130..9.99E+125"
                                                    : "not a decimal number";
     return ddb_ctx_fail(c, st, at, "N \"%s\": %s", shown, why);
 }
 
-static enum ddb_status decode_b64(struct ddb_ctx *c, struct lr_str text, size_t at,
+static enum lr_status decode_b64(struct ddb_ctx *c, struct lr_str text, size_t at,
                                   struct ddb_bytes *out)
 {
     unsigned char *buf = ddb_arena_alloc(c->arena, ddb_base64_decoded_max(text.len));
@@ -130,22 +130,22 @@ static enum ddb_status decode_b64(struct ddb_ctx *c, struct lr_str text, size_t 
     size_t n, bad;
     const char *why;
     if (!ddb_base64_decode(text.ptr, text.len, buf, &n, &bad, &why))
-        return ddb_ctx_fail(c, DDB_E_BAD_BASE64, at, "bad base64 at position %zu: %s", bad, why);
+        return ddb_ctx_fail(c, LR_E_BAD_BASE64, at, "bad base64 at position %zu: %s", bad, why);
     *out = (struct ddb_bytes){buf, n};
-    return DDB_OK;
+    return LR_OK;
 }
 
 /* One scalar of type t (S, N or B) into the matching union member. */
-static enum ddb_status parse_scalar(struct ddb_ctx *c, enum ddb_type t, struct ddb_attr *out)
+static enum lr_status parse_scalar(struct ddb_ctx *c, enum ddb_type t, struct ddb_attr *out)
 {
     size_t at = c->j.pos;
     struct lr_str text;
-    enum ddb_status st = read_text(c, t, &text);
-    if (st != DDB_OK)
+    enum lr_status st = read_text(c, t, &text);
+    if (st != LR_OK)
         return st;
     if (t == DDB_S) {
         out->v.s = text;
-        return DDB_OK;
+        return LR_OK;
     }
     if (t == DDB_N) {
         out->v.n = text;
@@ -155,27 +155,27 @@ static enum ddb_status parse_scalar(struct ddb_ctx *c, enum ddb_type t, struct d
 }
 
 /* SS, NS or BS: a JSON array of strings. */
-static enum ddb_status parse_set(struct ddb_ctx *c, enum ddb_type t, struct ddb_attr *out)
+static enum lr_status parse_set(struct ddb_ctx *c, enum ddb_type t, struct ddb_attr *out)
 {
     size_t at = c->j.pos;
     if (ddb_json_peek(&c->j) != '[')
-        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "%s value is not an array",
+        return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, at, "%s value is not an array",
                             ddb_type_name(t));
     struct grow g = {.size = t == DDB_BS ? sizeof(struct ddb_bytes) : sizeof(struct lr_str)};
     ddb_json_enter(&c->j);
     while (ddb_json_next_element(&c->j)) {
         size_t el = c->j.pos;
         struct lr_str text;
-        enum ddb_status st = read_text(c, t, &text);
-        if (st != DDB_OK)
+        enum lr_status st = read_text(c, t, &text);
+        if (st != LR_OK)
             return st;
         void *slot = grow_next(c, &g);
         if (!slot)
             return full(c);
         st = t == DDB_BS   ? decode_b64(c, text, el, slot)
              : t == DDB_NS ? check_number(c, text, el)
-                           : DDB_OK;
-        if (st != DDB_OK)
+                           : LR_OK;
+        if (st != LR_OK)
             return st;
         if (t != DDB_BS)
             *(struct lr_str *)slot = text;
@@ -187,20 +187,20 @@ static enum ddb_status parse_set(struct ddb_ctx *c, enum ddb_type t, struct ddb_
         out->v.bs = (struct ddb_bytes_array){items, g.n};
     else
         out->v.ss = (struct ddb_str_array){items, g.n}; /* ns shares the layout of ss */
-    return DDB_OK;
+    return LR_OK;
 }
 
-static enum ddb_status parse_list(struct ddb_ctx *c, struct ddb_attr *out, unsigned level)
+static enum lr_status parse_list(struct ddb_ctx *c, struct ddb_attr *out, unsigned level)
 {
     size_t at = c->j.pos;
     if (ddb_json_peek(&c->j) != '[')
-        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "L value is not an array");
+        return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, at, "L value is not an array");
     struct grow g = {.size = sizeof(struct ddb_attr)};
     ddb_json_enter(&c->j);
     while (ddb_json_next_element(&c->j)) {
         struct ddb_attr item = {0};
-        enum ddb_status st = ddb_attr_parse(c, &item, level + 1);
-        if (st != DDB_OK)
+        enum lr_status st = ddb_attr_parse(c, &item, level + 1);
+        if (st != LR_OK)
             return st;
         struct ddb_attr *slot = grow_next(c, &g);
         if (!slot)
@@ -211,25 +211,25 @@ static enum ddb_status parse_list(struct ddb_ctx *c, struct ddb_attr *out, unsig
     if (!items)
         return full(c);
     out->v.l = (struct ddb_attr_array){items, g.n};
-    return DDB_OK;
+    return LR_OK;
 }
 
-static enum ddb_status parse_flag(struct ddb_ctx *c, enum ddb_type t, struct ddb_attr *out)
+static enum lr_status parse_flag(struct ddb_ctx *c, enum ddb_type t, struct ddb_attr *out)
 {
     size_t at = c->j.pos;
     char first = ddb_json_peek(&c->j);
     if (first != 't' && first != 'f')
-        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "%s value is not a boolean",
+        return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, at, "%s value is not a boolean",
                             ddb_type_name(t));
     size_t a, b;
     ddb_json_read_scalar(&c->j, &a, &b);
     if (t == DDB_NULL && first != 't')
-        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "NULL value is not true");
+        return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, at, "NULL value is not true");
     out->v.boolean = first == 't';
-    return DDB_OK;
+    return LR_OK;
 }
 
-static enum ddb_status parse_typed(struct ddb_ctx *c, enum ddb_type t, struct ddb_attr *out,
+static enum lr_status parse_typed(struct ddb_ctx *c, enum ddb_type t, struct ddb_attr *out,
                                    unsigned level)
 {
     switch (t) {
@@ -243,7 +243,7 @@ static enum ddb_status parse_typed(struct ddb_ctx *c, enum ddb_type t, struct dd
         return parse_set(c, t, out);
     case DDB_M:
         if (ddb_json_peek(&c->j) != '{')
-            return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, c->j.pos, "M value is not an object");
+            return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, c->j.pos, "M value is not an object");
         return ddb_map_parse(c, &out->v.m, level + 1);
     case DDB_L:
         return parse_list(c, out, level);
@@ -251,36 +251,36 @@ static enum ddb_status parse_typed(struct ddb_ctx *c, enum ddb_type t, struct dd
     case DDB_BOOL:
         return parse_flag(c, t, out);
     }
-    return DDB_E_INVALID_ARG;
+    return LR_E_INVALID_ARG;
 }
 
-enum ddb_status ddb_attr_parse(struct ddb_ctx *c, struct ddb_attr *out, unsigned level)
+enum lr_status ddb_attr_parse(struct ddb_ctx *c, struct ddb_attr *out, unsigned level)
 {
     size_t at = c->j.pos;
     if (level > DDB_MAX_NESTING)
-        return ddb_ctx_fail(c, DDB_E_TOO_DEEP, at, "nested deeper than %d levels", DDB_MAX_NESTING);
+        return ddb_ctx_fail(c, LR_E_TOO_DEEP, at, "nested deeper than %d levels", DDB_MAX_NESTING);
     if (ddb_json_peek(&c->j) != '{')
-        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "attribute value is not an object");
+        return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, at, "attribute value is not an object");
     ddb_json_enter(&c->j);
     struct ddb_jstr key;
     if (!ddb_json_next_member(&c->j, &key))
-        return ddb_ctx_fail(c, DDB_E_NO_TYPE_KEY, at, "attribute value has no type key");
+        return ddb_ctx_fail(c, LR_E_NO_TYPE_KEY, at, "attribute value has no type key");
     enum ddb_type t = type_of_key(c->j.s, &key);
     if (t == 0) {
         char shown[40];
-        lr_log_escape(shown, sizeof(shown), c->j.s + key.start, key.end - key.start);
-        return ddb_ctx_fail(c, DDB_E_UNKNOWN_TYPE, key.start, "unknown type key \"%s\"", shown);
+        lr_json_escape_str(shown, sizeof(shown), c->j.s + key.start, key.end - key.start);
+        return ddb_ctx_fail(c, LR_E_UNKNOWN_TYPE, key.start, "unknown type key \"%s\"", shown);
     }
     out->type = t;
-    enum ddb_status st = parse_typed(c, t, out, level);
-    if (st != DDB_OK)
+    enum lr_status st = parse_typed(c, t, out, level);
+    if (st != LR_OK)
         return st;
     if (ddb_json_next_member(&c->j, &key))
-        return ddb_ctx_fail(c, DDB_E_TWO_TYPE_KEYS, key.start, "attribute value has two type keys");
-    return DDB_OK;
+        return ddb_ctx_fail(c, LR_E_TWO_TYPE_KEYS, key.start, "attribute value has two type keys");
+    return LR_OK;
 }
 
-enum ddb_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned level)
+enum lr_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned level)
 {
     struct grow g = {.size = sizeof(struct ddb_member)};
     struct lr_str outer = c->name;
@@ -291,8 +291,8 @@ enum ddb_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned l
         if (!ddb_json_str_get(c->j.s, &key, c->arena, &m.name))
             return full(c);
         c->name = m.name;
-        enum ddb_status st = ddb_attr_parse(c, &m.value, level);
-        if (st != DDB_OK)
+        enum lr_status st = ddb_attr_parse(c, &m.value, level);
+        if (st != LR_OK)
             return st;
         struct ddb_member *slot = grow_next(c, &g);
         if (!slot)
@@ -304,5 +304,5 @@ enum ddb_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned l
     if (!members)
         return full(c);
     *out = (struct ddb_map){members, g.n, true};
-    return DDB_OK;
+    return LR_OK;
 }

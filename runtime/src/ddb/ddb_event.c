@@ -1,5 +1,6 @@
 /* Whole events: BOM, one validation pass, the envelope (Records array or a single record, and the
  * tumbling-window members), then the records, all at once or one at a time (reader). */
+#include <assert.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,7 +31,7 @@ static size_t arena_cap(size_t len)
     return len > (SIZE_MAX - ARENA_FLOOR) / ARENA_FACTOR ? SIZE_MAX : len * ARENA_FACTOR + ARENA_FLOOR;
 }
 
-static enum ddb_status fail(struct ddb_parse_error *err, enum ddb_status st, size_t offset,
+static enum lr_status fail(struct ddb_parse_error *err, enum lr_status st, size_t offset,
                             const char *msg)
 {
     if (err) {
@@ -40,42 +41,42 @@ static enum ddb_status fail(struct ddb_parse_error *err, enum ddb_status st, siz
     return st;
 }
 
-static enum ddb_status env_string(struct ddb_json *j, struct ddb_arena *a, struct lr_str *out,
+static enum lr_status env_string(struct ddb_json *j, struct ddb_arena *a, struct lr_str *out,
                                   struct ddb_parse_error *err, const char *what)
 {
     if (ddb_json_peek(j) == 'n') {
         ddb_json_skip(j);
-        return DDB_OK;
+        return LR_OK;
     }
     if (ddb_json_peek(j) != '"')
-        return fail(err, DDB_E_WRONG_JSON_TYPE, j->pos, what);
+        return fail(err, LR_E_WRONG_JSON_TYPE, j->pos, what);
     struct ddb_jstr raw;
     ddb_json_read_string(j, &raw);
     if (!ddb_json_str_get(j->s, &raw, a, out))
-        return fail(err, DDB_E_TOO_LARGE, raw.start, "parse storage cap reached");
-    return DDB_OK;
+        return fail(err, LR_E_TOO_LARGE, raw.start, "parse storage cap reached");
+    return LR_OK;
 }
 
-static enum ddb_status env_bool(struct ddb_json *j, bool *out, struct ddb_parse_error *err,
+static enum lr_status env_bool(struct ddb_json *j, bool *out, struct ddb_parse_error *err,
                                 const char *what)
 {
     char c = ddb_json_peek(j);
     if (c != 't' && c != 'f')
-        return fail(err, DDB_E_WRONG_JSON_TYPE, j->pos, what);
+        return fail(err, LR_E_WRONG_JSON_TYPE, j->pos, what);
     *out = c == 't';
     ddb_json_skip(j);
-    return DDB_OK;
+    return LR_OK;
 }
 
-static enum ddb_status env_window(struct ddb_json *j, struct ddb_arena *a, struct ddb_window *w,
+static enum lr_status env_window(struct ddb_json *j, struct ddb_arena *a, struct ddb_window *w,
                                   struct ddb_parse_error *err)
 {
     if (ddb_json_peek(j) != '{')
-        return fail(err, DDB_E_WRONG_JSON_TYPE, j->pos, "\"window\" is not an object");
+        return fail(err, LR_E_WRONG_JSON_TYPE, j->pos, "\"window\" is not an object");
     ddb_json_enter(j);
     struct ddb_jstr key;
-    enum ddb_status st = DDB_OK;
-    while (st == DDB_OK && ddb_json_next_member(j, &key)) {
+    enum lr_status st = LR_OK;
+    while (st == LR_OK && ddb_json_next_member(j, &key)) {
         if (ddb_json_str_eq(j->s, &key, "start"))
             st = env_string(j, a, &w->start, err, "\"window.start\" is not a string");
         else if (ddb_json_str_eq(j->s, &key, "end"))
@@ -87,7 +88,7 @@ static enum ddb_status env_window(struct ddb_json *j, struct ddb_arena *a, struc
 }
 
 /* One top-level member of the event. */
-static enum ddb_status env_member(struct ddb_json *j, const struct ddb_jstr *key,
+static enum lr_status env_member(struct ddb_json *j, const struct ddb_jstr *key,
                                   struct ddb_arena *a, struct envelope *env,
                                   struct ddb_parse_error *err)
 {
@@ -95,20 +96,20 @@ static enum ddb_status env_member(struct ddb_json *j, const struct ddb_jstr *key
     const char *s = j->s;
     if (ddb_json_str_eq(s, key, "Records")) {
         if (ddb_json_peek(j) != '[')
-            return fail(err, DDB_E_RECORDS_NOT_ARRAY, j->pos, "\"Records\" is not an array");
+            return fail(err, LR_E_RECORDS_NOT_ARRAY, j->pos, "\"Records\" is not an array");
         env->has_records = true;
         env->records_pos = j->pos;
         for (size_t i = 0; i < env->arrays.n; i++) {
             if (env->arrays.a[i].open == j->pos) {
                 env->records_count = env->arrays.a[i].count;
                 j->pos = env->arrays.a[i].close;
-                return DDB_OK;
+                return LR_OK;
             }
         }
         /* not noted (more arrays than the validator keeps): count it here */
         env->records_count = ddb_json_count(j);
         ddb_json_skip(j);
-        return DDB_OK;
+        return LR_OK;
     }
     if (ddb_json_str_eq(s, key, "window")) {
         w->present = true;
@@ -119,7 +120,7 @@ static enum ddb_status env_member(struct ddb_json *j, const struct ddb_jstr *key
         ddb_json_skip(j);
         w->present = true;
         w->state_json = (struct lr_str){s + from, j->pos - from};
-        return DDB_OK;
+        return LR_OK;
     }
     if (ddb_json_str_eq(s, key, "shardId")) {
         w->present = true;
@@ -141,12 +142,12 @@ static enum ddb_status env_member(struct ddb_json *j, const struct ddb_jstr *key
         ddb_json_str_eq(s, key, "eventName"))
         env->looks_like_record = true;
     ddb_json_skip(j);
-    return DDB_OK;
+    return LR_OK;
 }
 
 /* A bad element fails only its own record, and only inside Records: anywhere else it fails the event
  * as a whole, as any invalid JSON does. */
-static enum ddb_status check_poisoned_arrays(struct envelope *env, struct ddb_parse_error *err)
+static enum lr_status check_poisoned_arrays(struct envelope *env, struct ddb_parse_error *err)
 {
     for (size_t i = 0; i < env->arrays.n; i++) {
         const struct ddb_jscan_array *a = &env->arrays.a[i];
@@ -154,10 +155,10 @@ static enum ddb_status check_poisoned_arrays(struct envelope *env, struct ddb_pa
             continue;
         if (!env->has_records || a->open != env->records_pos)
             return fail(err, a->bad_status, a->bad_off,
-                        a->bad_status == DDB_E_TOO_DEEP ? "JSON nested too deep" : a->bad_msg);
+                        a->bad_status == LR_E_TOO_DEEP ? "JSON nested too deep" : a->bad_msg);
         env->records_poisoned = true;
     }
-    return DDB_OK;
+    return LR_OK;
 }
 
 /* In a batch with skipped content, a record whose own text does not validate is invalid for that
@@ -169,12 +170,12 @@ static void check_record_text(struct ddb_arena *a, const char *json, size_t len,
     const char *why = "";
     if (!rec->valid)
         return; /* already failed, for the first reason found */
-    enum ddb_status st = ddb_jscan_validate_element(json, len, rec->offset, &off, &why);
-    if (st == DDB_OK)
+    enum lr_status st = ddb_jscan_validate_element(json, len, rec->offset, &off, &why);
+    if (st == LR_OK)
         return;
     char detail[96];
     int n = snprintf(detail, sizeof(detail), "%s at byte offset %zu",
-                     st == DDB_E_TOO_DEEP ? "JSON nested too deep" : why, off);
+                     st == LR_E_TOO_DEEP ? "JSON nested too deep" : why, off);
     char *copy = ddb_arena_alloc(a, (size_t)n + 1);
     if (copy)
         memcpy(copy, detail, (size_t)n + 1);
@@ -183,39 +184,38 @@ static void check_record_text(struct ddb_arena *a, const char *json, size_t len,
     rec->error_detail = copy ? copy : "(detail dropped: parse storage cap reached)";
 }
 
-static enum ddb_status read_envelope(const char *json, size_t len, struct ddb_arena *a,
+static enum lr_status read_envelope(const char *json, size_t len, struct ddb_arena *a,
                                      struct envelope *env, struct ddb_parse_error *err)
 {
     memset(env, 0, sizeof(*env));
     if (!json)
-        return len ? fail(err, DDB_E_INVALID_ARG, 0, "NULL input")
-                   : fail(err, DDB_E_NOT_JSON, 0, "empty input");
+        return fail(err, LR_E_NOT_JSON, 0, "empty input");
     if (len >= 3 && memcmp(json, "\xEF\xBB\xBF", 3) == 0)
         env->start = 3; /* .NET tooling writes a UTF-8 BOM */
     size_t off = 0;
     const char *why = "";
-    enum ddb_status st = ddb_jscan_validate(json, len, env->start, &env->arrays, &off, &why);
-    if (st != DDB_OK)
-        return fail(err, st, off, st == DDB_E_TOO_DEEP ? "JSON nested too deep" : why);
+    enum lr_status st = ddb_jscan_validate(json, len, env->start, &env->arrays, &off, &why);
+    if (st != LR_OK)
+        return fail(err, st, off, st == LR_E_TOO_DEEP ? "JSON nested too deep" : why);
     struct ddb_json j = {json, len, env->start};
     if (ddb_json_peek(&j) != '{')
-        return fail(err, DDB_E_NOT_OBJECT, j.pos, "the event is not a JSON object");
+        return fail(err, LR_E_NOT_OBJECT, j.pos, "the event is not a JSON object");
     env->start = j.pos;
     ddb_json_enter(&j);
     struct ddb_jstr key;
     while (ddb_json_next_member(&j, &key))
-        if ((st = env_member(&j, &key, a, env, err)) != DDB_OK)
+        if ((st = env_member(&j, &key, a, env, err)) != LR_OK)
             return st;
     if (!env->has_records && !env->looks_like_record)
-        return fail(err, DDB_E_NO_RECORDS, env->start,
+        return fail(err, LR_E_NO_RECORDS, env->start,
                     "no \"Records\" array and not a single stream record");
-    if ((st = check_poisoned_arrays(env, err)) != DDB_OK)
+    if ((st = check_poisoned_arrays(env, err)) != LR_OK)
         return st;
     if (!env->has_records) /* a single record: its eventSourceARN is not an envelope's */
         memset(&env->window, 0, sizeof(env->window));
     else if (!env->window.present)
         env->window.event_source_arn = (struct lr_str){0};
-    return DDB_OK;
+    return LR_OK;
 }
 
 static size_t record_count(const struct envelope *env)
@@ -243,16 +243,15 @@ static void parse_records(struct ddb_event *ev, const char *json, size_t len,
         ev->invalid_count += !ev->records[i].valid;
 }
 
-enum ddb_status ddb_event_parse(struct ddb_event *ev, const char *json, size_t len,
+enum lr_status ddb_event_parse(struct ddb_event *ev, const char *json, size_t len,
                                 struct ddb_parse_error *err)
 {
-    if (!ev)
-        return fail(err, DDB_E_INVALID_ARG, 0, "NULL event");
+    assert(ev && (json || !len));
     memset(ev, 0, sizeof(*ev));
     struct envelope env;
     struct ddb_arena *a = ddb_arena_new(arena_cap(len));
-    enum ddb_status st = read_envelope(json, len, a, &env, err);
-    if (st != DDB_OK) {
+    enum lr_status st = read_envelope(json, len, a, &env, err);
+    if (st != LR_OK) {
         ddb_arena_destroy(a);
         return st;
     }
@@ -261,7 +260,7 @@ enum ddb_status ddb_event_parse(struct ddb_event *ev, const char *json, size_t l
     ev->records = ddb_arena_array(a, ev->count, sizeof(*ev->records));
     if (!ev->records) {
         ddb_event_clean_up(ev);
-        return fail(err, DDB_E_TOO_LARGE, env.records_pos, "too many records for the storage cap");
+        return fail(err, LR_E_TOO_LARGE, env.records_pos, "too many records for the storage cap");
     }
     ev->single_record = !env.has_records;
     ev->window = env.window;
@@ -270,7 +269,7 @@ enum ddb_status ddb_event_parse(struct ddb_event *ev, const char *json, size_t l
         err->offset = 0;
         err->message[0] = '\0';
     }
-    return DDB_OK;
+    return LR_OK;
 }
 
 void ddb_event_clean_up(struct ddb_event *ev)
@@ -283,16 +282,15 @@ void ddb_event_clean_up(struct ddb_event *ev)
 
 /* ---- One at a time ---- */
 
-enum ddb_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t len,
+enum lr_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t len,
                                 struct ddb_parse_error *err)
 {
-    if (!r)
-        return fail(err, DDB_E_INVALID_ARG, 0, "NULL reader");
+    assert(r && (json || !len));
     memset(r, 0, sizeof(*r));
     r->envelope_arena_ = ddb_arena_new(arena_cap(len));
     struct envelope env;
-    enum ddb_status st = read_envelope(json, len, r->envelope_arena_, &env, err);
-    if (st != DDB_OK) {
+    enum lr_status st = read_envelope(json, len, r->envelope_arena_, &env, err);
+    if (st != LR_OK) {
         ddb_reader_clean_up(r); /* nothing left to free, whether or not the caller cleans up */
         return st;
     }
@@ -304,7 +302,7 @@ enum ddb_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t l
     r->poisoned_ = env.records_poisoned;
     r->window = env.window;
     r->pos_ = env.has_records ? env.records_pos + 1 : env.start; /* just inside '[' */
-    return DDB_OK;
+    return LR_OK;
 }
 
 bool ddb_reader_next(struct ddb_reader *r, struct ddb_record *rec)

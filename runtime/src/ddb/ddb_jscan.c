@@ -164,7 +164,7 @@ static bool tolerated(const struct vstate *v)
     return v->tracking && v->depth >= 2;
 }
 
-static void note_bad_element(struct vstate *v, enum ddb_status st, size_t off)
+static void note_bad_element(struct vstate *v, enum lr_status st, size_t off)
 {
     struct ddb_jscan_array *a = &v->arrays->a[v->arrays->n];
     if (!a->poisoned)
@@ -215,18 +215,18 @@ static bool top_is_obj(const struct vstate *v)
     return (v->is_obj[d / 64] >> (d % 64)) & 1u;
 }
 
-static enum ddb_status push(struct vstate *v, bool obj, bool *opened)
+static enum lr_status push(struct vstate *v, bool obj, bool *opened)
 {
     if (v->depth >= DDB_MAX_JSON_DEPTH) {
         v->msg = "nesting too deep";
         size_t at = v->pos;
         if (!tolerated(v) || !skip_container_lenient(v)) {
             v->pos = at;
-            return DDB_E_TOO_DEEP;
+            return LR_E_TOO_DEEP;
         }
-        note_bad_element(v, DDB_E_TOO_DEEP, at);
+        note_bad_element(v, LR_E_TOO_DEEP, at);
         *opened = false; /* skipped whole, like a scalar */
-        return DDB_OK;
+        return LR_OK;
     }
     unsigned d = v->depth++;
     uint64_t bit = (uint64_t)1 << (d % 64);
@@ -237,7 +237,7 @@ static enum ddb_status push(struct vstate *v, bool obj, bool *opened)
     }
     v->pos++;
     *opened = true;
-    return DDB_OK;
+    return LR_OK;
 }
 
 /* A string at v->pos; bad content inside an element of a noted array is noted and skipped. */
@@ -250,7 +250,7 @@ static bool scan_string_v(struct vstate *v)
         v->pos = bad;
         return false;
     }
-    note_bad_element(v, DDB_E_NOT_JSON, bad);
+    note_bad_element(v, LR_E_NOT_JSON, bad);
     return true;
 }
 
@@ -285,40 +285,40 @@ static bool scan_literal(struct vstate *v, const char *lit)
 }
 
 /* One scalar value, or the opening of a container. *opened says which. */
-static enum ddb_status scan_value_start(struct vstate *v, bool *opened)
+static enum lr_status scan_value_start(struct vstate *v, bool *opened)
 {
     skip_ws_v(v);
     *opened = false;
     if (v->pos >= v->len) {
         v->msg = "unexpected end of input";
-        return DDB_E_NOT_JSON;
+        return LR_E_NOT_JSON;
     }
     unsigned char c = v->s[v->pos];
     if (c == '{' || c == '[')
         return push(v, c == '{', opened);
     if (c == '"')
-        return scan_string_v(v) ? DDB_OK : DDB_E_NOT_JSON;
+        return scan_string_v(v) ? LR_OK : LR_E_NOT_JSON;
     if (c == 't' || c == 'f' || c == 'n')
-        return scan_literal(v, c == 't' ? "true" : c == 'f' ? "false" : "null") ? DDB_OK
-                                                                                : DDB_E_NOT_JSON;
+        return scan_literal(v, c == 't' ? "true" : c == 'f' ? "false" : "null") ? LR_OK
+                                                                                : LR_E_NOT_JSON;
     size_t n = ddb_jscan_number_len((const char *)v->s + v->pos, v->len - v->pos);
     if (!n) {
         v->msg = c == '-' || is_digit(c) ? "invalid number" : "unexpected character";
-        return DDB_E_NOT_JSON;
+        return LR_E_NOT_JSON;
     }
     v->pos += n;
-    return DDB_OK;
+    return LR_OK;
 }
 
 /* After a value or an opening: closes containers / consumes separators until the next value is
  * due (returns true) or the top level is done (*done). */
-static enum ddb_status scan_after(struct vstate *v, bool just_opened, bool *done)
+static enum lr_status scan_after(struct vstate *v, bool just_opened, bool *done)
 {
     *done = false;
     for (;;) {
         if (v->depth == v->base) {
             *done = true;
-            return DDB_OK;
+            return LR_OK;
         }
         skip_ws_v(v);
         char close = top_is_obj(v) ? '}' : ']';
@@ -336,54 +336,54 @@ static enum ddb_status scan_after(struct vstate *v, bool just_opened, bool *done
         if (!just_opened) {
             if (c != ',') {
                 v->msg = v->pos >= v->len ? "unexpected end of input" : "expected ',' or a close";
-                return DDB_E_NOT_JSON;
+                return LR_E_NOT_JSON;
             }
             v->pos++;
         }
         if (close == '}' && !scan_key(v))
-            return DDB_E_NOT_JSON;
-        return DDB_OK;
+            return LR_E_NOT_JSON;
+        return LR_OK;
     }
 }
 
-static enum ddb_status run(struct vstate *v, size_t *err_off, const char **err_msg)
+static enum lr_status run(struct vstate *v, size_t *err_off, const char **err_msg)
 {
     bool opened, done = false;
     while (!done) {
         if (v->tracking && v->depth == 2) /* a value starts right inside the noted array */
             v->arrays->a[v->arrays->n].count++;
-        enum ddb_status st = scan_value_start(v, &opened);
-        if (st == DDB_OK)
+        enum lr_status st = scan_value_start(v, &opened);
+        if (st == LR_OK)
             st = scan_after(v, opened, &done);
-        if (st != DDB_OK) {
+        if (st != LR_OK) {
             *err_off = v->pos;
             *err_msg = v->msg;
             return st;
         }
     }
-    return DDB_OK;
+    return LR_OK;
 }
 
-enum ddb_status ddb_jscan_validate(const char *s, size_t len, size_t start,
+enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
                                    struct ddb_jscan_arrays *arrays, size_t *err_off,
                                    const char **err_msg)
 {
     struct vstate v = {.s = (const unsigned char *)s, .len = len, .pos = start, .arrays = arrays};
     if (arrays)
         arrays->n = 0;
-    enum ddb_status st = run(&v, err_off, err_msg);
-    if (st != DDB_OK)
+    enum lr_status st = run(&v, err_off, err_msg);
+    if (st != LR_OK)
         return st;
     skip_ws_v(&v);
     if (v.pos != len) {
         *err_off = v.pos;
         *err_msg = "unexpected data after the JSON value";
-        return DDB_E_NOT_JSON;
+        return LR_E_NOT_JSON;
     }
-    return DDB_OK;
+    return LR_OK;
 }
 
-enum ddb_status ddb_jscan_validate_element(const char *s, size_t len, size_t start, size_t *err_off,
+enum lr_status ddb_jscan_validate_element(const char *s, size_t len, size_t start, size_t *err_off,
                                            const char **err_msg)
 {
     /* Levels 0 and 1: the top object and its member array, as in the whole document. */

@@ -22,7 +22,7 @@ struct ddb_jscan_array {
      * only it is bad (a poison record must not fail the batch). The first such error is kept here;
      * ddb_jscan_validate_element() tells which elements are bad. */
     bool poisoned;
-    enum ddb_status bad_status;
+    enum lr_status bad_status;
     size_t bad_off;
     const char *bad_msg;
 };
@@ -36,16 +36,16 @@ struct ddb_jscan_arrays {
 
 /* Validates exactly one JSON value at s[start..len) followed only by whitespace, noting the top
  * object's member arrays in *arrays when it is not NULL (and then tolerating bad elements in them, see
- * struct ddb_jscan_array). On error returns DDB_E_NOT_JSON or DDB_E_TOO_DEEP with *err_off and a
+ * struct ddb_jscan_array). On error returns LR_E_NOT_JSON or LR_E_TOO_DEEP with *err_off and a
  * static *err_msg. */
-enum ddb_status ddb_jscan_validate(const char *s, size_t len, size_t start,
+enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
                                    struct ddb_jscan_arrays *arrays, size_t *err_off,
                                    const char **err_msg);
 
 /* Validates the one value at s[start..len) as an element of a member array of the top object (so
  * its depth counts from 2), with no tolerance; what follows the value is not looked at. Same errors
  * as ddb_jscan_validate(). */
-enum ddb_status ddb_jscan_validate_element(const char *s, size_t len, size_t start, size_t *err_off,
+enum lr_status ddb_jscan_validate_element(const char *s, size_t len, size_t start, size_t *err_off,
                                            const char **err_msg);
 
 /* Whether any byte of the 8 in w is zero (exact: a borrow only follows a real zero byte). */

@@ -3,36 +3,6 @@
 
 #include "lr/ddb.h"
 
-const char *ddb_status_str(enum ddb_status st)
-{
-    static const char *const names[] = {
-        "DDB_OK",
-        "DDB_E_NOT_JSON",
-        "DDB_E_NOT_OBJECT",
-        "DDB_E_NO_RECORDS",
-        "DDB_E_RECORDS_NOT_ARRAY",
-        "DDB_E_TOO_DEEP",
-        "DDB_E_TWO_TYPE_KEYS",
-        "DDB_E_NO_TYPE_KEY",
-        "DDB_E_UNKNOWN_TYPE",
-        "DDB_E_WRONG_JSON_TYPE",
-        "DDB_E_BAD_BASE64",
-        "DDB_E_BAD_NUMBER",
-        "DDB_E_NUMBER_RANGE",
-        "DDB_E_NUMBER_PRECISION",
-        "DDB_E_NUMBER_INEXACT",
-        "DDB_E_BAD_SEQUENCE_NUMBER",
-        "DDB_E_BAD_TIMESTAMP",
-        "DDB_E_MISSING_FIELD",
-        "DDB_E_TOO_LARGE",
-        "DDB_E_NO_MEMORY",
-        "DDB_E_INVALID_ARG",
-    };
-    if ((unsigned)st < sizeof(names) / sizeof(names[0]))
-        return names[st];
-    return "DDB_E_UNKNOWN_STATUS";
-}
-
 const char *ddb_type_name(enum ddb_type type)
 {
     static const char *const names[] = {"S", "N", "B", "SS", "NS", "BS", "M", "L", "NULL", "BOOL"};

@@ -48,32 +48,32 @@ static size_t scan_mantissa(const char *t, size_t len, size_t i, size_t *int_dig
     return i;
 }
 
-static enum ddb_status scan_exponent(const char *t, size_t len, size_t i, long *exp)
+static enum lr_status scan_exponent(const char *t, size_t len, size_t i, long *exp)
 {
     *exp = 0;
     if (i == len)
-        return DDB_OK;
+        return LR_OK;
     if (t[i] != 'e' && t[i] != 'E')
-        return DDB_E_BAD_NUMBER;
+        return LR_E_BAD_NUMBER;
     i++;
     bool neg = i < len && t[i] == '-';
     if (i < len && (t[i] == '-' || t[i] == '+'))
         i++;
     if (i == len)
-        return DDB_E_BAD_NUMBER;
+        return LR_E_BAD_NUMBER;
     for (; i < len; i++) {
         if (!is_digit(t[i]))
-            return DDB_E_BAD_NUMBER;
+            return LR_E_BAD_NUMBER;
         if (*exp < EXP_SATURATE)
             *exp = *exp * 10 + (t[i] - '0');
     }
     if (neg)
         *exp = -*exp;
-    return DDB_OK;
+    return LR_OK;
 }
 
 /* Collects the significant digits (between the first and last non-zero digit). */
-static enum ddb_status collect(const char *t, size_t from, size_t to, struct decimal *d,
+static enum lr_status collect(const char *t, size_t from, size_t to, struct decimal *d,
                                long *first_pos)
 {
     size_t k = 0, last_nz = 0;
@@ -91,10 +91,10 @@ static enum ddb_status collect(const char *t, size_t from, size_t to, struct dec
         k++;
     }
     if (!seen)
-        return DDB_OK;
+        return LR_OK;
     size_t count = last_nz - (size_t)*first_pos + 1;
     if (count > MAX_SIG)
-        return DDB_E_NUMBER_PRECISION;
+        return LR_E_NUMBER_PRECISION;
     k = 0;
     for (size_t i = from; i < to && d->n < count; i++) {
         if (t[i] == '.')
@@ -103,15 +103,15 @@ static enum ddb_status collect(const char *t, size_t from, size_t to, struct dec
             d->sig[d->n++] = t[i];
         k++;
     }
-    return DDB_OK;
+    return LR_OK;
 }
 
-static enum ddb_status parse_decimal(const char *t, size_t len, struct decimal *d)
+static enum lr_status parse_decimal(const char *t, size_t len, struct decimal *d)
 {
     memset(d, 0, sizeof(*d));
     size_t i = 0, ints, total;
     if (!t)
-        return DDB_E_BAD_NUMBER;
+        return LR_E_BAD_NUMBER;
     if (i < len && t[i] == '-') {
         d->neg = true;
         i++;
@@ -119,51 +119,51 @@ static enum ddb_status parse_decimal(const char *t, size_t len, struct decimal *
     size_t start = i;
     size_t end = scan_mantissa(t, len, i, &ints, &total);
     if (total == 0)
-        return DDB_E_BAD_NUMBER;
+        return LR_E_BAD_NUMBER;
     long exp;
-    enum ddb_status st = scan_exponent(t, len, end, &exp);
-    if (st != DDB_OK)
+    enum lr_status st = scan_exponent(t, len, end, &exp);
+    if (st != LR_OK)
         return st;
     long first = 0;
     st = collect(t, start, end, d, &first);
-    if (st != DDB_OK || d->n == 0)
+    if (st != LR_OK || d->n == 0)
         return st;
     if (ints > (size_t)EXP_SATURATE)
-        return DDB_E_NUMBER_RANGE;
+        return LR_E_NUMBER_RANGE;
     d->exp = (long)ints - 1 - first + exp;
     if (d->exp > MAX_EXP || d->exp < MIN_EXP)
-        return DDB_E_NUMBER_RANGE;
-    return DDB_OK;
+        return LR_E_NUMBER_RANGE;
+    return LR_OK;
 }
 
-enum ddb_status ddb_number_validate(const char *text, size_t len)
+enum lr_status ddb_number_validate(const char *text, size_t len)
 {
     struct decimal d;
     return parse_decimal(text, len, &d);
 }
 
-enum ddb_status ddb_number_to_int64(struct lr_str n, int64_t *out)
+enum lr_status ddb_number_to_int64(struct lr_str n, int64_t *out)
 {
     struct decimal d;
-    enum ddb_status st = parse_decimal(n.ptr, n.len, &d);
-    if (st != DDB_OK)
+    enum lr_status st = parse_decimal(n.ptr, n.len, &d);
+    if (st != LR_OK)
         return st;
     if (d.n == 0) {
         *out = 0;
-        return DDB_OK;
+        return LR_OK;
     }
     if (d.exp < 0 || (long)d.n - 1 > d.exp)
-        return DDB_E_NUMBER_INEXACT;
+        return LR_E_NUMBER_INEXACT;
     if (d.exp > 18)
-        return DDB_E_NUMBER_RANGE;
+        return LR_E_NUMBER_RANGE;
     uint64_t mag = 0;
     for (long k = 0; k <= d.exp; k++)
         mag = mag * 10 + (uint64_t)((size_t)k < d.n ? d.sig[k] - '0' : 0);
     uint64_t limit = d.neg ? (uint64_t)INT64_MAX + 1 : (uint64_t)INT64_MAX;
     if (mag > limit)
-        return DDB_E_NUMBER_RANGE;
+        return LR_E_NUMBER_RANGE;
     *out = d.neg ? (mag == limit ? INT64_MIN : -(int64_t)mag) : (int64_t)mag;
-    return DDB_OK;
+    return LR_OK;
 }
 
 /* Significant digits and exponent of a printed "%.*e" double, to compare with the input. */
@@ -185,15 +185,15 @@ static bool same_digits(const char *printed, const struct decimal *d)
     return n == d->n && memcmp(sig, d->sig, n) == 0 && exp == d->exp;
 }
 
-enum ddb_status ddb_number_to_double(struct lr_str n, double *out)
+enum lr_status ddb_number_to_double(struct lr_str n, double *out)
 {
     struct decimal d;
-    enum ddb_status st = parse_decimal(n.ptr, n.len, &d);
-    if (st != DDB_OK)
+    enum lr_status st = parse_decimal(n.ptr, n.len, &d);
+    if (st != LR_OK)
         return st;
     if (d.n == 0) {
         *out = d.neg ? -0.0 : 0.0;
-        return DDB_OK;
+        return LR_OK;
     }
     /* Integer mantissa and exponent: no decimal point, so strtod's locale does not matter. */
     char text[80];
@@ -202,9 +202,9 @@ enum ddb_status ddb_number_to_double(struct lr_str n, double *out)
     errno = 0;
     double v = strtod(text, NULL);
     if (isinf(v) || v == 0.0)
-        return DDB_E_NUMBER_RANGE;
+        return LR_E_NUMBER_RANGE;
     *out = v;
     char printed[80];
     snprintf(printed, sizeof(printed), "%.*e", (int)d.n - 1, v);
-    return same_digits(printed, &d) ? DDB_OK : DDB_E_NUMBER_INEXACT;
+    return same_digits(printed, &d) ? LR_OK : LR_E_NUMBER_INEXACT;
 }

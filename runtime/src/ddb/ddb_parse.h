@@ -18,19 +18,19 @@ struct ddb_ctx {
     const char *field;    /* record member being parsed, for error details (static) */
     struct lr_str name;   /* innermost attribute name being parsed, for error details */
     bool seen_stream_record; /* the record had a "dynamodb" object */
-    enum ddb_status error;
+    enum lr_status error;
     char detail[256];
 };
 
 /* Records the first error of the record (later ones are ignored) and returns st. */
-enum ddb_status ddb_ctx_fail(struct ddb_ctx *c, enum ddb_status st, size_t offset, const char *fmt,
+enum lr_status ddb_ctx_fail(struct ddb_ctx *c, enum lr_status st, size_t offset, const char *fmt,
                              ...) LR_PRINTF(4, 5);
 
 /* Parses the attribute value under the cursor, which sits inside `level` M/L containers. */
-enum ddb_status ddb_attr_parse(struct ddb_ctx *c, struct ddb_attr *out, unsigned level);
+enum lr_status ddb_attr_parse(struct ddb_ctx *c, struct ddb_attr *out, unsigned level);
 
 /* Parses the object under the cursor as a map of attributes inside `level` containers. */
-enum ddb_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned level);
+enum lr_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned level);
 
 /* Parses the record whose value starts at s[pos] into *rec (zeroed first). Malformed content marks
  * the record invalid. Returns the offset just after the record's value. */

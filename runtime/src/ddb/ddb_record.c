@@ -36,29 +36,29 @@ static bool is_null(struct ddb_ctx *c)
 }
 
 /* A string member; null leaves it empty. */
-static enum ddb_status str_field(struct ddb_ctx *c, struct lr_str *out)
+static enum lr_status str_field(struct ddb_ctx *c, struct lr_str *out)
 {
     if (is_null(c))
-        return DDB_OK;
+        return LR_OK;
     if (ddb_json_peek(&c->j) != '"')
-        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, c->j.pos, "is %s, not a string",
+        return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, c->j.pos, "is %s, not a string",
                             peek_kind(c));
     struct ddb_jstr raw;
     ddb_json_read_string(&c->j, &raw);
     if (!ddb_json_str_get(c->j.s, &raw, c->arena, out))
-        return ddb_ctx_fail(c, DDB_E_TOO_LARGE, raw.start, "parse storage cap reached");
-    return DDB_OK;
+        return ddb_ctx_fail(c, LR_E_TOO_LARGE, raw.start, "parse storage cap reached");
+    return LR_OK;
 }
 
-static enum ddb_status image_field(struct ddb_ctx *c, struct ddb_map *out)
+static enum lr_status image_field(struct ddb_ctx *c, struct ddb_map *out)
 {
     if (is_null(c))
-        return DDB_OK;
+        return LR_OK;
     if (ddb_json_peek(&c->j) != '{')
-        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, c->j.pos, "is %s, not an object",
+        return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, c->j.pos, "is %s, not an object",
                             peek_kind(c));
-    enum ddb_status st = ddb_map_parse(c, out, 0);
-    if (st != DDB_OK)
+    enum lr_status st = ddb_map_parse(c, out, 0);
+    if (st != LR_OK)
         *out = (struct ddb_map){0}; /* half-filled images are not handed out */
     return st;
 }
@@ -127,65 +127,65 @@ static bool parse_seconds(const char *t, size_t len, struct ddb_timestamp *ts)
     return split_seconds(d, n, point + (neg_exp ? -exp : exp), ts);
 }
 
-static enum ddb_status timestamp_field(struct ddb_ctx *c, struct ddb_timestamp *ts)
+static enum lr_status timestamp_field(struct ddb_ctx *c, struct ddb_timestamp *ts)
 {
     size_t at = c->j.pos;
     if (is_null(c))
-        return DDB_OK;
+        return LR_OK;
     char first = ddb_json_peek(&c->j);
     struct lr_str text;
     if (first == '"') { /* the event-filtering docs show "1678831218.0" */
-        enum ddb_status st = str_field(c, &text);
-        if (st != DDB_OK)
+        enum lr_status st = str_field(c, &text);
+        if (st != LR_OK)
             return st;
     } else if (first == '-' || (first >= '0' && first <= '9')) {
         size_t a, b;
         ddb_json_read_scalar(&c->j, &a, &b);
         text = (struct lr_str){c->j.s + a, b - a};
     } else {
-        return ddb_ctx_fail(c, DDB_E_BAD_TIMESTAMP, at, "is %s, not a number", peek_kind(c));
+        return ddb_ctx_fail(c, LR_E_BAD_TIMESTAMP, at, "is %s, not a number", peek_kind(c));
     }
     if (text.len == 0 || ddb_jscan_number_len(text.ptr, text.len) != text.len ||
         !parse_seconds(text.ptr, text.len, ts)) {
         *ts = (struct ddb_timestamp){0};
-        return ddb_ctx_fail(c, DDB_E_BAD_TIMESTAMP, at,
+        return ddb_ctx_fail(c, LR_E_BAD_TIMESTAMP, at,
                             "not a non-negative number of seconds below 1e18");
     }
-    return DDB_OK;
+    return LR_OK;
 }
 
-static enum ddb_status sequence_field(struct ddb_ctx *c, struct lr_str *out)
+static enum lr_status sequence_field(struct ddb_ctx *c, struct lr_str *out)
 {
     size_t at = c->j.pos;
     struct lr_str text = {0};
-    enum ddb_status st = str_field(c, &text);
-    if (st != DDB_OK || text.ptr == NULL)
+    enum lr_status st = str_field(c, &text);
+    if (st != LR_OK || text.ptr == NULL)
         return st;
     bool ok = text.len >= 1 && text.len <= DDB_MAX_SEQUENCE_DIGITS;
     for (size_t i = 0; ok && i < text.len; i++)
         ok = text.ptr[i] >= '0' && text.ptr[i] <= '9';
     if (!ok)
-        return ddb_ctx_fail(c, DDB_E_BAD_SEQUENCE_NUMBER, at, "not 1..%d decimal digits",
+        return ddb_ctx_fail(c, LR_E_BAD_SEQUENCE_NUMBER, at, "not 1..%d decimal digits",
                             DDB_MAX_SEQUENCE_DIGITS);
     *out = text;
-    return DDB_OK;
+    return LR_OK;
 }
 
-static enum ddb_status size_field(struct ddb_ctx *c, int64_t *out)
+static enum lr_status size_field(struct ddb_ctx *c, int64_t *out)
 {
     size_t at = c->j.pos;
     if (is_null(c))
-        return DDB_OK;
+        return LR_OK;
     char first = ddb_json_peek(&c->j);
     if (first != '-' && (first < '0' || first > '9'))
-        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, at, "is %s, not a number", peek_kind(c));
+        return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, at, "is %s, not a number", peek_kind(c));
     size_t a, b;
     ddb_json_read_scalar(&c->j, &a, &b);
     int64_t v;
-    if (ddb_number_to_int64((struct lr_str){c->j.s + a, b - a}, &v) != DDB_OK || v < 0)
-        return ddb_ctx_fail(c, DDB_E_NUMBER_RANGE, at, "not a non-negative 64-bit integer");
+    if (ddb_number_to_int64((struct lr_str){c->j.s + a, b - a}, &v) != LR_OK || v < 0)
+        return ddb_ctx_fail(c, LR_E_NUMBER_RANGE, at, "not a non-negative 64-bit integer");
     *out = v;
-    return DDB_OK;
+    return LR_OK;
 }
 
 static bool raw_is(struct lr_str s, const char *lit)
@@ -193,9 +193,9 @@ static bool raw_is(struct lr_str s, const char *lit)
     return s.len == strlen(lit) && memcmp(s.ptr, lit, s.len) == 0;
 }
 
-static enum ddb_status view_field(struct ddb_ctx *c, struct ddb_record *rec)
+static enum lr_status view_field(struct ddb_ctx *c, struct ddb_record *rec)
 {
-    enum ddb_status st = str_field(c, &rec->stream_view_type_raw);
+    enum lr_status st = str_field(c, &rec->stream_view_type_raw);
     static const char *const names[] = {"KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"};
     for (size_t i = 0; i < 4; i++)
         if (raw_is(rec->stream_view_type_raw, names[i]))
@@ -203,9 +203,9 @@ static enum ddb_status view_field(struct ddb_ctx *c, struct ddb_record *rec)
     return st;
 }
 
-static enum ddb_status event_name_field(struct ddb_ctx *c, struct ddb_record *rec)
+static enum lr_status event_name_field(struct ddb_ctx *c, struct ddb_record *rec)
 {
-    enum ddb_status st = str_field(c, &rec->event_name_raw);
+    enum lr_status st = str_field(c, &rec->event_name_raw);
     static const char *const names[] = {"INSERT", "MODIFY", "REMOVE"};
     for (size_t i = 0; i < 3; i++)
         if (raw_is(rec->event_name_raw, names[i]))
@@ -213,26 +213,26 @@ static enum ddb_status event_name_field(struct ddb_ctx *c, struct ddb_record *re
     return st;
 }
 
-typedef enum ddb_status (*member_fn)(struct ddb_ctx *c, struct ddb_record *rec,
+typedef enum lr_status (*member_fn)(struct ddb_ctx *c, struct ddb_record *rec,
                                      const struct ddb_jstr *key);
 
 /* Walks an object's members with fn; a failing member is skipped from its start. */
-static enum ddb_status walk_object(struct ddb_ctx *c, struct ddb_record *rec, member_fn fn)
+static enum lr_status walk_object(struct ddb_ctx *c, struct ddb_record *rec, member_fn fn)
 {
     if (ddb_json_peek(&c->j) != '{')
-        return ddb_ctx_fail(c, DDB_E_WRONG_JSON_TYPE, c->j.pos, "is %s, not an object",
+        return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, c->j.pos, "is %s, not an object",
                             peek_kind(c));
     ddb_json_enter(&c->j);
     struct ddb_jstr key;
     while (ddb_json_next_member(&c->j, &key)) {
         size_t start = c->j.pos;
-        if (fn(c, rec, &key) != DDB_OK) {
+        if (fn(c, rec, &key) != LR_OK) {
             c->j.pos = start;
             ddb_json_skip(&c->j);
         }
         c->name = (struct lr_str){0};
     }
-    return DDB_OK;
+    return LR_OK;
 }
 
 /* Matches a member name; on a match remembers label for error details. */
@@ -244,7 +244,7 @@ static inline bool key_is(struct ddb_ctx *c, const struct ddb_jstr *key, const c
     return true;
 }
 
-static enum ddb_status user_identity_member(struct ddb_ctx *c, struct ddb_record *rec,
+static enum lr_status user_identity_member(struct ddb_ctx *c, struct ddb_record *rec,
                                             const struct ddb_jstr *key)
 {
     if (key_is(c, key, "type", "userIdentity.type"))
@@ -252,10 +252,10 @@ static enum ddb_status user_identity_member(struct ddb_ctx *c, struct ddb_record
     if (key_is(c, key, "principalId", "userIdentity.principalId"))
         return str_field(c, &rec->user_identity.principal_id);
     ddb_json_skip(&c->j);
-    return DDB_OK;
+    return LR_OK;
 }
 
-static enum ddb_status stream_member(struct ddb_ctx *c, struct ddb_record *rec,
+static enum lr_status stream_member(struct ddb_ctx *c, struct ddb_record *rec,
                                      const struct ddb_jstr *key)
 {
     if (key_is(c, key, "Keys", "dynamodb.Keys"))
@@ -273,7 +273,7 @@ static enum ddb_status stream_member(struct ddb_ctx *c, struct ddb_record *rec,
     if (key_is(c, key, "StreamViewType", "dynamodb.StreamViewType"))
         return view_field(c, rec);
     ddb_json_skip(&c->j);
-    return DDB_OK;
+    return LR_OK;
 }
 
 /* The plain string members of a record, by name. */
@@ -293,7 +293,7 @@ static struct lr_str *record_string(struct ddb_ctx *c, struct ddb_record *rec,
     return NULL;
 }
 
-static enum ddb_status record_member(struct ddb_ctx *c, struct ddb_record *rec,
+static enum lr_status record_member(struct ddb_ctx *c, struct ddb_record *rec,
                                      const struct ddb_jstr *key)
 {
     struct lr_str *text = record_string(c, rec, key);
@@ -303,24 +303,24 @@ static enum ddb_status record_member(struct ddb_ctx *c, struct ddb_record *rec,
         return event_name_field(c, rec);
     if (key_is(c, key, "userIdentity", "userIdentity")) {
         if (is_null(c)) /* Kinesis-shaped records send userIdentity:null */
-            return DDB_OK;
+            return LR_OK;
         rec->user_identity.present = true;
         return walk_object(c, rec, user_identity_member);
     }
     if (key_is(c, key, "dynamodb", "dynamodb")) {
         c->seen_stream_record = ddb_json_peek(&c->j) == '{';
-        enum ddb_status st = walk_object(c, rec, stream_member);
+        enum lr_status st = walk_object(c, rec, stream_member);
         c->field = "dynamodb";
         return st;
     }
     ddb_json_skip(&c->j);
-    return DDB_OK;
+    return LR_OK;
 }
 
 static void finish(struct ddb_ctx *c, struct ddb_record *rec)
 {
     rec->error = c->error;
-    rec->valid = c->error == DDB_OK;
+    rec->valid = c->error == LR_OK;
     if (rec->valid) {
         rec->error_detail = "";
         return;
@@ -342,14 +342,14 @@ size_t ddb_record_parse(struct ddb_arena *a, const char *s, size_t len, size_t p
     ddb_json_peek(&c.j);
     rec->offset = c.j.pos;
     if (ddb_json_peek(&c.j) != '{') {
-        ddb_ctx_fail(&c, DDB_E_NOT_OBJECT, c.j.pos, "is %s, not an object", peek_kind(&c));
+        ddb_ctx_fail(&c, LR_E_NOT_OBJECT, c.j.pos, "is %s, not an object", peek_kind(&c));
         ddb_json_skip(&c.j);
     } else {
         walk_object(&c, rec, record_member);
         if (!c.seen_stream_record) {
             c.field = "dynamodb";
             c.name = (struct lr_str){0};
-            ddb_ctx_fail(&c, DDB_E_MISSING_FIELD, rec->offset, "missing (not a DynamoDB stream record)");
+            ddb_ctx_fail(&c, LR_E_MISSING_FIELD, rec->offset, "missing (not a DynamoDB stream record)");
         }
     }
     finish(&c, rec);

@@ -1,5 +1,6 @@
 /* Compact DynamoDB JSON output into a capped buffer, and deep equality for round trips. Recursion
  * follows the parsed model, whose nesting the parser bounded to DDB_MAX_NESTING. */
+#include <assert.h>
 #include <string.h>
 
 #include "ddb/ddb_base64.h"
@@ -114,31 +115,31 @@ static void put_attr(struct lr_buf *b, const struct ddb_attr *a)
     lr_buf_put_char(b, '}');
 }
 
-static enum ddb_status finish(struct lr_buf *b, size_t before)
+static enum lr_status finish(struct lr_buf *b, size_t before)
 {
     if (!b->overflow)
-        return DDB_OK;
+        return LR_OK;
     lr_buf_rewind(b, before); /* all or nothing: a cut document would not be JSON */
-    return DDB_E_TOO_LARGE;
+    return LR_E_TOO_LARGE;
 }
 
-enum ddb_status ddb_attr_serialize(const struct ddb_attr *attr, struct lr_buf *out)
+enum lr_status ddb_attr_serialize(const struct ddb_attr *attr, struct lr_buf *out)
 {
-    if (!attr || !out || attr->type < DDB_S || attr->type > DDB_BOOL)
-        return DDB_E_INVALID_ARG;
+    assert(attr && out);
+    if (attr->type < DDB_S || attr->type > DDB_BOOL)
+        return LR_E_INVALID_ARG;
     if (out->overflow)
-        return DDB_E_TOO_LARGE; /* a caller's earlier put already cut the document */
+        return LR_E_TOO_LARGE; /* a caller's earlier put already cut the document */
     size_t before = out->len;
     put_attr(out, attr);
     return finish(out, before);
 }
 
-enum ddb_status ddb_image_serialize(const struct ddb_map *map, struct lr_buf *out)
+enum lr_status ddb_image_serialize(const struct ddb_map *map, struct lr_buf *out)
 {
-    if (!map || !out)
-        return DDB_E_INVALID_ARG;
+    assert(map && out);
     if (out->overflow)
-        return DDB_E_TOO_LARGE;
+        return LR_E_TOO_LARGE;
     size_t before = out->len;
     if (map->present)
         put_map(out, map);

@@ -1,14 +1,14 @@
 /* Response constructors (success copies or takes the body; failure renders the Lambda error
  * document) and the status names. */
-#include "core/lr_response.h"
+#include "transport/lr_response.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lr/buf.h"
-#include "core/lr_log_escape.h"
-#include "core/lr_log_internal.h"
+#include "lr/json.h"
+#include "lr/log.h"
 #include "lr/runtime.h"
 
 static const char default_content_type[] = "application/json";
@@ -21,25 +21,6 @@ static void *xmalloc(size_t n)
         abort(); /* Lambda replaces a crashed sandbox */
     }
     return p;
-}
-
-const char *lr_status_str(enum lr_status st)
-{
-    switch (st) {
-    case LR_OK: return "LR_OK";
-    case LR_E_NO_MEMORY: return "LR_E_NO_MEMORY (out of memory)";
-    case LR_E_CONFIG: return "LR_E_CONFIG (AWS_LAMBDA_RUNTIME_API missing or invalid)";
-    case LR_E_TRANSPORT: return "LR_E_TRANSPORT (HTTP exchange failed)";
-    case LR_E_PROTOCOL: return "LR_E_PROTOCOL (reply breaks the Runtime API contract)";
-    case LR_E_TOO_LARGE: return "LR_E_TOO_LARGE (size cap exceeded)";
-    case LR_E_HTTP_400: return "LR_E_HTTP_400 (invalid request id)";
-    case LR_E_HTTP_403: return "LR_E_HTTP_403 (invalid state transition)";
-    case LR_E_HTTP_413: return "LR_E_HTTP_413 (payload too large)";
-    case LR_E_HTTP_500: return "LR_E_HTTP_500 (container error)";
-    case LR_E_HTTP_OTHER: return "LR_E_HTTP_OTHER (unexpected HTTP status)";
-    case LR_E_INVALID_ARG: return "LR_E_INVALID_ARG (invalid argument)";
-    }
-    return "LR_E_UNKNOWN (not a status)";
 }
 
 size_t lr_response_header_value(char dst[LR_HEADER_VALUE_MAX + 1], const char *src)
@@ -94,7 +75,7 @@ static void append_json_string(struct lr_buf *b, const char *s, size_t max)
     char *dst = lr_buf_reserve(b, max);
     if (dst == NULL)
         abort();
-    lr_buf_commit(b, lr_log_escape_ex(dst, max, s, len, LR_ESCAPE_JSON, &need));
+    lr_buf_commit(b, lr_json_escape(dst, max, s, len, LR_JSON_ESCAPE_LOG, &need));
     if (need > max)
         append_or_abort(b, LR_LOG_TRUNCATION_MARK, sizeof(LR_LOG_TRUNCATION_MARK) - 1);
 }

@@ -3,9 +3,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 
-#include "core/lr_log_escape.h"
+#include "lr/json.h"
 
 /* Longest string lr_buf_put_json_string() escapes in one pass (see there). */
 #define ONE_PASS_MAX ((size_t)16384)
@@ -100,7 +101,6 @@ static void copy_frame(char *dst, struct lr_str s)
 void lr_buf_put_json_framed(struct lr_buf *b, struct lr_str pre, const char *bytes, size_t n,
                             enum lr_json_escape how, struct lr_str post)
 {
-    enum lr_escape_mode mode = how == LR_JSON_ESCAPE_MIN ? LR_ESCAPE_JSON_MIN : LR_ESCAPE_JSON;
     if (b->overflow)
         return; /* do not spend a pass on a document that is already lost */
     size_t frame = pre.len + post.len + 2; /* the two quotes */
@@ -111,11 +111,11 @@ void lr_buf_put_json_framed(struct lr_buf *b, struct lr_str pre, const char *byt
     /* One pass when the worst case (every byte a 6-byte escape) fits under the cap; otherwise
      * measure first, so overflow is set exactly when the framed string does not fit. Long strings
      * are measured too, so the worst case never inflates the allocation by megabytes. */
-    size_t need = n * LR_ESCAPE_MAX_UNIT;
+    size_t need = n * LR_JSON_ESCAPE_MAX_UNIT;
     bool worst_fits = n <= ONE_PASS_MAX && b->len <= b->cap && need <= b->cap - b->len &&
                       frame <= b->cap - b->len - need;
     if (!worst_fits)
-        lr_log_escape_ex(NULL, 0, bytes, n, mode, &need);
+        lr_json_escape(NULL, 0, bytes, n, how, &need);
     char *dst = need <= SIZE_MAX - frame ? put_room(b, need + frame) : NULL;
     if (dst == NULL) {
         b->overflow = true;
@@ -124,7 +124,7 @@ void lr_buf_put_json_framed(struct lr_buf *b, struct lr_str pre, const char *byt
     copy_frame(dst, pre);
     dst += pre.len;
     *dst++ = '"';
-    size_t w = need > 0 ? lr_log_escape_ex(dst, need, bytes, n, mode, NULL) : 0;
+    size_t w = need > 0 ? lr_json_escape(dst, need, bytes, n, how, NULL) : 0;
     dst[w] = '"';
     copy_frame(dst + w + 1, post);
     lr_buf_commit(b, w + frame);

@@ -1,15 +1,15 @@
 /* Runtime API client over libcurl: one easy handle for the process, reset before each request
  * (curl_easy_reset keeps the connection cache, so all requests share one keep-alive connection). */
 #define _POSIX_C_SOURCE 200809L
+#include <assert.h>
 #include <curl/curl.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "lr/buf.h"
-#include "core/lr_clock.h"
-#include "core/lr_curl_alloc.h"
-#include "core/lr_headers.h"
-#include "core/lr_response.h"
+#include "lr/clock.h"
+#include "transport/lr_headers.h"
+#include "transport/lr_response.h"
 #include "lr/log.h"
 #include "lr/runtime.h"
 
@@ -73,26 +73,20 @@ static int64_t fallback_timeout_from_env(void)
 
 enum lr_status lr_client_new(const char *endpoint, struct lr_client **out)
 {
-    if (out == NULL)
-        return LR_E_INVALID_ARG;
+    assert(out != NULL);
     *out = NULL;
     if (endpoint == NULL)
         endpoint = getenv("AWS_LAMBDA_RUNTIME_API");
     if (endpoint == NULL || !endpoint_valid(endpoint))
         return LR_E_CONFIG;
-    if (lr_curl_alloc_global_init() != CURLE_OK)
-        return LR_E_NO_MEMORY;
-    /* From libcurl's start-up arena too: the client is as long-lived as libcurl's own state, and
-     * sharing its pages spares the C allocator's first-use page faults (lr_curl_alloc.h). */
-    struct lr_client *c = lr_curl_alloc_calloc(1, sizeof(*c));
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return LR_E_TRANSPORT;
+    struct lr_client *c = calloc(1, sizeof(*c));
     if (c == NULL)
         oom();
     c->curl = curl_easy_init();
-    if (c->curl == NULL) {
-        lr_curl_alloc_free(c);
-        curl_global_cleanup();
-        return LR_E_NO_MEMORY;
-    }
+    if (c->curl == NULL)
+        oom(); /* libcurl is initialised, so only memory can be missing */
     snprintf(c->base_url, sizeof(c->base_url), "http://%s%s", endpoint, API_PREFIX);
     lr_buf_init(&c->body, LR_MAX_EVENT_BYTES);
     lr_headers_init(&c->headers);
@@ -108,7 +102,7 @@ void lr_client_destroy(struct lr_client *client)
     curl_easy_cleanup(client->curl);
     lr_buf_clean_up(&client->body);
     lr_headers_clean_up(&client->headers);
-    lr_curl_alloc_free(client);
+    free(client);
     curl_global_cleanup();
 }
 
@@ -246,8 +240,7 @@ static enum lr_status next_outcome(struct lr_client *c, enum lr_status transport
 
 enum lr_status lr_client_next(struct lr_client *client, struct lr_invocation_request *req)
 {
-    if (client == NULL || req == NULL)
-        return LR_E_INVALID_ARG;
+    assert(client != NULL && req != NULL);
     struct lr_client *c = client;
     memset(req, 0, sizeof(*req));
     lr_buf_reset(&c->body);
@@ -373,7 +366,8 @@ static enum lr_status post_too_large(struct lr_client *c, const struct lr_invoca
 enum lr_status lr_client_post(struct lr_client *client, const struct lr_invocation_request *req,
                               const struct lr_invocation_response *resp)
 {
-    if (client == NULL || req == NULL || resp == NULL || !request_id_usable(req->request_id))
+    assert(client != NULL && req != NULL && resp != NULL);
+    if (!request_id_usable(req->request_id))
         return LR_E_INVALID_ARG;
     size_t len = resp->body != NULL ? resp->body_len : 0;
     if (resp->success && len > LR_MAX_RESPONSE_BYTES)
@@ -389,8 +383,7 @@ enum lr_status lr_client_post(struct lr_client *client, const struct lr_invocati
 enum lr_status lr_client_init_error(struct lr_client *client, const char *error_message,
                                     const char *error_type)
 {
-    if (client == NULL)
-        return LR_E_INVALID_ARG;
+    assert(client != NULL);
     struct lr_invocation_response err = lr_response_failure(error_message, error_type);
     char url[sizeof(client->base_url) + 16];
     snprintf(url, sizeof(url), "%sinit/error", client->base_url);

@@ -7,10 +7,11 @@
 #include <string.h>
 
 #include "lr/buf.h"
-#include "core/lr_clock.h"
-#include "core/lr_log_escape.h"
-#include "core/lr_log_internal.h"
+#include "lr/clock.h"
+#include "lr/json.h"
 
+/* Longest request id kept; longer ids are cut (real ids are 36-byte UUIDs). */
+#define LR_LOG_MAX_REQUEST_ID 256
 #define MARK_LEN (sizeof(LR_LOG_TRUNCATION_MARK) - 1)
 /* Worst case a cut value adds: the mark, plus quotes when a raw JSON value is replaced by it. */
 #define MARK_RESERVE (MARK_LEN + 2)
@@ -142,7 +143,7 @@ struct piece {
     const char *bytes;
     size_t len;
     enum piece_kind kind;
-    enum lr_escape_mode mode;
+    enum lr_json_escape mode;
     bool quoted;
     size_t need;   /* bytes of the content when not cut */
     size_t budget; /* bytes of content allowed */
@@ -169,14 +170,14 @@ static bool can_be_bare(const char *bytes, size_t len)
 }
 
 static void piece_escaped(struct piece *p, const char *bytes, size_t len,
-                          enum lr_escape_mode mode, bool quoted)
+                          enum lr_json_escape mode, bool quoted)
 {
     p->bytes = bytes;
     p->len = len;
     p->kind = PIECE_ESCAPED;
     p->mode = mode;
     p->quoted = quoted;
-    lr_log_escape_ex(NULL, 0, bytes, len, mode, &p->need);
+    lr_json_escape(NULL, 0, bytes, len, mode, &p->need);
 }
 
 static void piece_for_field(struct piece *p, const struct lr_log_field *f, bool json)
@@ -184,7 +185,7 @@ static void piece_for_field(struct piece *p, const struct lr_log_field *f, bool 
     const char *bytes = f->value.ptr != NULL ? f->value.ptr : "";
     size_t len = f->value.ptr != NULL ? f->value.len : 0;
     memset(p, 0, sizeof(*p));
-    if (f->is_json && len > 0 && lr_log_escape_is_inert(bytes, len)) {
+    if (f->is_json && len > 0 && lr_json_is_inert(bytes, len)) {
         p->bytes = bytes;
         p->len = p->need = len;
         p->kind = PIECE_RAW_JSON;
@@ -194,7 +195,7 @@ static void piece_for_field(struct piece *p, const struct lr_log_field *f, bool 
         p->kind = PIECE_BARE;
     } else {
         /* A "JSON" value with a raw control byte is not trusted: it becomes a string. */
-        piece_escaped(p, bytes, len, LR_ESCAPE_JSON, true);
+        piece_escaped(p, bytes, len, LR_JSON_ESCAPE_LOG, true);
     }
 }
 
@@ -210,12 +211,12 @@ static void append_str(struct lr_buf *b, const char *s)
 }
 
 static void append_escaped(struct lr_buf *b, const char *bytes, size_t len,
-                           enum lr_escape_mode mode, size_t budget)
+                           enum lr_json_escape mode, size_t budget)
 {
     char *dst = lr_buf_reserve(b, budget);
     if (dst == NULL)
         abort(); /* cannot happen: see append() */
-    lr_buf_commit(b, lr_log_escape_ex(dst, budget, bytes, len, mode, NULL));
+    lr_buf_commit(b, lr_json_escape(dst, budget, bytes, len, mode, NULL));
 }
 
 static void append_piece(struct lr_buf *b, const struct piece *p, bool json)
@@ -253,10 +254,10 @@ static void plan_budgets(struct piece *pieces, size_t n, size_t fixed, size_t ma
     }
 }
 
-static void append_request_id(struct lr_buf *b, enum lr_escape_mode mode)
+static void append_request_id(struct lr_buf *b, enum lr_json_escape mode)
 {
     size_t need = 0;
-    lr_log_escape_ex(NULL, 0, g_log.request_id, g_log.request_id_len, mode, &need);
+    lr_json_escape(NULL, 0, g_log.request_id, g_log.request_id_len, mode, &need);
     append_escaped(b, g_log.request_id, g_log.request_id_len, mode, need);
 }
 
@@ -274,7 +275,7 @@ static void append_prefix(struct lr_buf *b, enum lr_log_level level, bool json)
         append_str(b, "\"");
         if (g_log.request_id_len > 0) {
             append_str(b, ",\"requestId\":\"");
-            append_request_id(b, LR_ESCAPE_JSON);
+            append_request_id(b, LR_JSON_ESCAPE_LOG);
             append_str(b, "\"");
         }
         append_str(b, ",\"message\":");
@@ -283,7 +284,7 @@ static void append_prefix(struct lr_buf *b, enum lr_log_level level, bool json)
     append_str(b, ts);
     append_str(b, "\t");
     if (g_log.request_id_len > 0)
-        append_request_id(b, LR_ESCAPE_TEXT);
+        append_request_id(b, LR_JSON_ESCAPE_TEXT);
     else
         append_str(b, "undefined");
     append_str(b, "\t");
@@ -335,7 +336,7 @@ static void render_line(struct lr_buf *b, enum lr_log_level level, const char *m
     if (pieces == NULL)
         abort(); /* out of memory: Lambda replaces the sandbox */
     memset(pieces, 0, n * sizeof(*pieces));
-    piece_escaped(&pieces[0], msg, msg_len, json ? LR_ESCAPE_JSON : LR_ESCAPE_TEXT, json);
+    piece_escaped(&pieces[0], msg, msg_len, json ? LR_JSON_ESCAPE_LOG : LR_JSON_ESCAPE_TEXT, json);
     for (size_t i = 0; i < n_fields; i++)
         piece_for_field(&pieces[i + 1], &fields[i], json);
 
@@ -445,18 +446,20 @@ void lr_log(enum lr_log_level level, const char *fmt, ...)
     va_end(ap);
 }
 
-bool lr_log_raw_json_line(const char *json, size_t len)
+enum lr_status lr_log_raw_json_line(const char *json, size_t len)
 {
     /* Refused: nothing, a document longer than the line cap, or any raw control byte (a compact
      * JSON document has none; a \n or \r would split or forge a log event). */
-    if (json == NULL || len == 0 || len >= g_log.max_line)
-        return false;
+    if (len >= g_log.max_line)
+        return LR_E_TOO_LARGE;
+    if (json == NULL || len == 0)
+        return LR_E_INVALID_ARG;
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)json[i] < 0x20)
-            return false;
+            return LR_E_INVALID_ARG;
     FILE *out = log_out();
     fwrite(json, 1, len, out);
     fputc('\n', out);
     fflush(out);
-    return true;
+    return LR_OK;
 }

@@ -1,6 +1,6 @@
 /* /next response header parsing: bounded, case-insensitive, strict about the headers we use and
  * tolerant of the ones we do not. Also home of lr_parse_u64(), the bounded number parser. */
-#include "core/lr_headers.h"
+#include "transport/lr_headers.h"
 
 #include <string.h>
 

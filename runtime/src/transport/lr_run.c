@@ -5,8 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "core/lr_clock.h"
-#include "core/lr_log_internal.h"
+#include "lr/clock.h"
 #include "lr/log.h"
 #include "lr/runtime.h"
 

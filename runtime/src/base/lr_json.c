@@ -1,16 +1,15 @@
-/* Escaping for log lines: every byte that could split a log event (\n), forge one (\r, ANSI/C1
+/* The JSON string escaper: every byte that could split a log event (\n), forge one (\r, ANSI/C1
  * control sequences, U+2028/U+2029 line separators) or break JSON is escaped; valid UTF-8 text is
  * kept as is; each byte that does not start a valid UTF-8 sequence becomes \ufffd. */
-#include "core/lr_log_escape.h"
+#include "lr/json.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <string.h>
 
-#include "lr/log.h"
 #include "lr/utf8.h"
 
-static size_t hex_escape(char out[LR_ESCAPE_MAX_UNIT], unsigned code)
+static size_t hex_escape(char out[LR_JSON_ESCAPE_MAX_UNIT], unsigned code)
 {
     static const char hex[] = "0123456789abcdef";
     out[0] = '\\';
@@ -22,7 +21,7 @@ static size_t hex_escape(char out[LR_ESCAPE_MAX_UNIT], unsigned code)
     return 6;
 }
 
-static size_t ascii_unit(unsigned char c, enum lr_escape_mode mode, char out[LR_ESCAPE_MAX_UNIT])
+static size_t ascii_unit(unsigned char c, enum lr_json_escape mode, char out[LR_JSON_ESCAPE_MAX_UNIT])
 {
     const char *two = NULL;
     switch (c) {
@@ -30,9 +29,9 @@ static size_t ascii_unit(unsigned char c, enum lr_escape_mode mode, char out[LR_
     case '\r': two = "\\r"; break;
     case '\t': two = "\\t"; break;
     case '\\': two = "\\\\"; break;
-    case '"': two = mode == LR_ESCAPE_TEXT ? NULL : "\\\""; break;
-    case '\b': two = mode == LR_ESCAPE_JSON_MIN ? "\\b" : NULL; break;
-    case '\f': two = mode == LR_ESCAPE_JSON_MIN ? "\\f" : NULL; break;
+    case '"': two = mode == LR_JSON_ESCAPE_TEXT ? NULL : "\\\""; break;
+    case '\b': two = mode == LR_JSON_ESCAPE_MIN ? "\\b" : NULL; break;
+    case '\f': two = mode == LR_JSON_ESCAPE_MIN ? "\\f" : NULL; break;
     default: break;
     }
     if (two != NULL) {
@@ -46,8 +45,8 @@ static size_t ascii_unit(unsigned char c, enum lr_escape_mode mode, char out[LR_
 }
 
 /* Escaped form of the character at p: its output in out, the input bytes it used in *used. */
-static size_t next_unit(const unsigned char *p, size_t n, enum lr_escape_mode mode,
-                        char out[LR_ESCAPE_MAX_UNIT], size_t *used)
+static size_t next_unit(const unsigned char *p, size_t n, enum lr_json_escape mode,
+                        char out[LR_JSON_ESCAPE_MAX_UNIT], size_t *used)
 {
     *used = 1;
     if (p[0] < 0x80)
@@ -56,7 +55,7 @@ static size_t next_unit(const unsigned char *p, size_t n, enum lr_escape_mode mo
     if (seq == 0)
         return hex_escape(out, 0xFFFD);
     *used = seq;
-    if (mode == LR_ESCAPE_JSON_MIN) { /* not a log line: C1 and U+2028/9 are plain JSON text */
+    if (mode == LR_JSON_ESCAPE_MIN) { /* not a log line: C1 and U+2028/9 are plain JSON text */
         memcpy(out, p, seq);
         return seq;
     }
@@ -184,8 +183,8 @@ static bool esc_emit(struct esc_out *o, const char *bytes, size_t len, size_t un
     return want_total || !o->full;
 }
 
-size_t lr_log_escape_ex(char *dst, size_t cap, const char *bytes, size_t len,
-                        enum lr_escape_mode mode, size_t *needed)
+size_t lr_json_escape(char *dst, size_t cap, const char *bytes, size_t len,
+                        enum lr_json_escape mode, size_t *needed)
 {
     const unsigned char *p = (const unsigned char *)bytes;
     if (len <= cap && plain_run(p, len) == len) { /* most strings: nothing to escape, and it fits */
@@ -196,7 +195,7 @@ size_t lr_log_escape_ex(char *dst, size_t cap, const char *bytes, size_t len,
     }
     struct esc_out o = {dst, cap, 0, 0, false};
     bool want_total = needed != NULL;
-    char unit[LR_ESCAPE_MAX_UNIT];
+    char unit[LR_JSON_ESCAPE_MAX_UNIT];
     for (size_t i = 0, used = 0; i < len; i += used) {
         used = plain_run(p + i, len - i);
         if (used > 0) {
@@ -213,32 +212,32 @@ size_t lr_log_escape_ex(char *dst, size_t cap, const char *bytes, size_t len,
     return o.written;
 }
 
-int lr_log_escape_is_inert(const char *bytes, size_t len)
+bool lr_json_is_inert(const char *bytes, size_t len)
 {
     const unsigned char *p = (const unsigned char *)bytes;
-    char unit[LR_ESCAPE_MAX_UNIT];
+    char unit[LR_JSON_ESCAPE_MAX_UNIT];
     for (size_t i = 0, used = 0; i < len; i += used) {
         used = inert_run(p + i, len - i);
         if (used > 0)
             continue;
         if (p[i] < 0x80) /* a C0 control or DEL */
-            return 0;
-        size_t ulen = next_unit(p + i, len - i, LR_ESCAPE_JSON, unit, &used);
+            return false;
+        size_t ulen = next_unit(p + i, len - i, LR_JSON_ESCAPE_LOG, unit, &used);
         if (ulen != used || memcmp(unit, p + i, used) != 0)
-            return 0; /* invalid UTF-8, a C1 control, U+2028 or U+2029 */
+            return false; /* invalid UTF-8, a C1 control, U+2028 or U+2029 */
     }
-    return 1;
+    return true;
 }
 
-size_t lr_log_escape(char *dst, size_t cap, const char *bytes, size_t len)
+size_t lr_json_escape_str(char *dst, size_t cap, const char *bytes, size_t len)
 {
     if (cap == 0) {
         size_t needed = 0;
-        lr_log_escape_ex(NULL, 0, bytes, len, LR_ESCAPE_JSON, &needed);
+        lr_json_escape(NULL, 0, bytes, len, LR_JSON_ESCAPE_LOG, &needed);
         return needed;
     }
     size_t needed = 0;
-    size_t written = lr_log_escape_ex(dst, cap - 1, bytes, len, LR_ESCAPE_JSON, &needed);
+    size_t written = lr_json_escape(dst, cap - 1, bytes, len, LR_JSON_ESCAPE_LOG, &needed);
     dst[written] = '\0';
     return needed;
 }
