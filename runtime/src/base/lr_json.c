@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/lr_bytes.h"
 #include "lr/utf8.h"
 
 static size_t hex_escape(char out[LR_JSON_ESCAPE_MAX_UNIT], unsigned code)
@@ -73,25 +74,11 @@ static size_t next_unit(const unsigned char *p, size_t n, enum lr_json_escape mo
  * byte that stopped the run goes through next_unit(), so the output is exactly the per-character one.
  */
 
-#define ONES ((uint64_t)0x0101010101010101u)
-#define HIGHS ((uint64_t)0x8080808080808080u)
 
-/* Nonzero when a byte of w is a C0 control, DEL or not ASCII: a byte no mode copies blindly.
- * Per byte: x - 0x20 sets the high bit when x < 0x20, x + 1 when x == 0x7F, and x itself when
- * x >= 0x80. A borrow or carry crosses into the next byte only from a byte below 0x20 or equal to
- * 0xFF, which is flagged itself, so the answer (zero or not) is exact. */
-static uint64_t word_not_inert(uint64_t w)
-{
-    return ((w - ONES * 0x20) | (w + ONES) | w) & HIGHS;
-}
-
-/* Also " and \: with every byte below 0x80 (else already flagged), (w ^ c) - 1 sets the high bit
- * of exactly the bytes equal to c (0 - 1 borrows; a borrow only starts at such a byte). */
+/* Nonzero when a byte of w is not printable ASCII, or is " or \: a byte no mode copies blindly. */
 static uint64_t word_not_plain(uint64_t w)
 {
-    return ((w - ONES * 0x20) | (w + ONES) | w | ((w ^ (ONES * '"')) - ONES) |
-            ((w ^ (ONES * '\\')) - ONES)) &
-           HIGHS;
+    return lr_bytes_not_printable(w) | lr_bytes_equal(w, '"') | lr_bytes_equal(w, '\\');
 }
 
 /* Printable ASCII: 0x20..0x7E. */
@@ -107,22 +94,15 @@ static bool byte_plain(unsigned char c)
     return byte_inert(c) && c != '"' && c != '\\';
 }
 
-static uint64_t load_word(const unsigned char *p)
-{
-    uint64_t w;
-    memcpy(&w, p, 8); /* one unaligned load */
-    return w;
-}
-
 /* Length of the run of printable ASCII other than " and \ at the start of p[0..n). Whole words
  * first; when only a partial word is left, the last eight bytes are tested at once (overlapping
  * bytes already known to be plain), so a clean string never takes the byte loop. */
 static size_t plain_run(const unsigned char *p, size_t n)
 {
     size_t k = 0;
-    while (n - k >= 8 && word_not_plain(load_word(p + k)) == 0)
+    while (n - k >= 8 && word_not_plain(lr_bytes_load(p + k)) == 0)
         k += 8;
-    if (k == n || (n >= 8 && n - k < 8 && word_not_plain(load_word(p + n - 8)) == 0))
+    if (k == n || (n >= 8 && n - k < 8 && word_not_plain(lr_bytes_load(p + n - 8)) == 0))
         return n;
     while (k < n && byte_plain(p[k]))
         k++;
@@ -133,9 +113,9 @@ static size_t plain_run(const unsigned char *p, size_t n)
 static size_t inert_run(const unsigned char *p, size_t n)
 {
     size_t k = 0;
-    while (n - k >= 8 && word_not_inert(load_word(p + k)) == 0)
+    while (n - k >= 8 && lr_bytes_not_printable(lr_bytes_load(p + k)) == 0)
         k += 8;
-    if (k == n || (n >= 8 && n - k < 8 && word_not_inert(load_word(p + n - 8)) == 0))
+    if (k == n || (n >= 8 && n - k < 8 && lr_bytes_not_printable(lr_bytes_load(p + n - 8)) == 0))
         return n;
     while (k < n && byte_inert(p[k]))
         k++;
@@ -149,7 +129,7 @@ static void copy_plain(char *dst, const unsigned char *src, size_t n)
     if (n > 16) {
         memcpy(dst, src, n);
     } else if (n >= 8) {
-        uint64_t a = load_word(src), b = load_word(src + n - 8);
+        uint64_t a = lr_bytes_load(src), b = lr_bytes_load(src + n - 8);
         memcpy(dst, &a, 8);
         memcpy(dst + n - 8, &b, 8);
     } else {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/lr_bytes.h"
 #include "lr/ddb.h"
 
 #define DDB_JSCAN_ARRAYS 8
@@ -48,22 +49,12 @@ enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
 enum lr_status ddb_jscan_validate_element(const char *s, size_t len, size_t start, size_t *err_off,
                                            const char **err_msg);
 
-/* Whether any byte of the 8 in w is zero (exact: a borrow only follows a real zero byte). */
-static inline uint64_t ddb_jscan_zero_bytes(uint64_t w)
-{
-    return (w - 0x0101010101010101u) & ~w & 0x8080808080808080u;
-}
-
 /* High bit set in each of the 8 bytes of w that is a quote or a backslash, and, when any_special,
- * also a control character (< 0x20) or a non-ASCII byte. A borrow only flags bytes above a byte
- * that is flagged for real, so the lowest flag is always exact. */
+ * also a control character (< 0x20) or a non-ASCII byte (see base/lr_bytes.h for what is exact). */
 static inline uint64_t ddb_jscan_special_bytes(uint64_t w, bool any_special)
 {
-    uint64_t m = ddb_jscan_zero_bytes(w ^ 0x2222222222222222u) |
-                 ddb_jscan_zero_bytes(w ^ 0x5C5C5C5C5C5C5C5Cu);
-    if (any_special)
-        m |= (w | ((w - 0x2020202020202020u) & ~w)) & 0x8080808080808080u;
-    return m;
+    uint64_t m = lr_bytes_equal(w, '"') | lr_bytes_equal(w, '\\');
+    return any_special ? m | lr_bytes_control_or_high(w) : m;
 }
 
 static inline bool ddb_jscan_byte_is_special(unsigned char c, bool any_special)
@@ -78,16 +69,13 @@ static inline size_t ddb_jscan_find_special(const unsigned char *s, size_t len, 
                                             bool any_special)
 {
     while (len - i >= 8) {
-        uint64_t w;
-        memcpy(&w, s + i, sizeof(w));
-        uint64_t m = ddb_jscan_special_bytes(w, any_special);
-#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-        if (m)
-            return i + (size_t)(__builtin_ctzll(m) / 8);
-#else
-        if (m)
-            break;
-#endif
+        uint64_t m = ddb_jscan_special_bytes(lr_bytes_load(s + i), any_special);
+        if (m) {
+            size_t k = lr_bytes_first(m);
+            if (k < 8)
+                return i + k;
+            break; /* the byte loop below finds it */
+        }
         i += 8;
     }
     while (i < len && !ddb_jscan_byte_is_special(s[i], any_special))
