@@ -244,7 +244,7 @@ class EndToEndOnMoto(unittest.TestCase):
     def test_function_configuration(self):
         c = self.client("lambda").get_function_configuration(FunctionName=self.main["rLoggingFunctionName"])
         self.assertEqual((c["Runtime"], c["Handler"], c["MemorySize"], c["Timeout"]),
-                         ("provided.al2", "bootstrap", 256, 300))
+                         ("provided.al2023", "bootstrap", 256, 300))
         self.assertEqual(c["Environment"]["Variables"], {
             "LR_BATCH_MODE": "ordered", "LR_ALL_FAILED": "items", "LR_LOG_RECORDS": "full",
             "LR_EMF": "on", "LR_EMF_NAMESPACE": "DynamoDBStreamsLambda"})
@@ -427,11 +427,12 @@ class EndToEndOnMoto(unittest.TestCase):
     def test_parameter_variants_then_teardown(self):
         stack = "DynamoDB-Streams-Variant"
         pattern = '{"eventName":["INSERT"]}'
-        out = self.deploy(stack, "Runtime=provided.al2023", "Architectures=arm64", "LogFormat=Text",
+        # provided.al2 is no longer the default but stays allowed.
+        out = self.deploy(stack, "Runtime=provided.al2", "Architectures=arm64", "LogFormat=Text",
                           "TableBillingMode=PROVISIONED", "EventSourceMapping=disabled",
                           "FilterPattern=" + pattern, "DeadlineMarginMs=2500", "BatchMode=continue")
         c = self.client("lambda").get_function_configuration(FunctionName=out["rLoggingFunctionName"])
-        self.assertEqual(c["Runtime"], "provided.al2023")
+        self.assertEqual(c["Runtime"], "provided.al2")
         self.assertEqual(c["Environment"]["Variables"]["LR_DEADLINE_MARGIN_MS"], "2500")
         self.assertEqual(c["Environment"]["Variables"]["LR_BATCH_MODE"], "continue")
         t = self.client("dynamodb").describe_table(TableName=out["oDynamoDBTableName"])["Table"]

@@ -67,6 +67,35 @@ class CfnLint(unittest.TestCase):
     def test_template_yaml_has_no_errors_or_warnings(self):
         self.lint(SAM)
 
+    def findings(self, path, *parameters):
+        args = ["--parameters", *parameters] if parameters else []
+        proc = subprocess.run(cfn_lint_command() + ["--format", "parseable"] + args + ["--", path],
+                              capture_output=True, text=True, timeout=300)
+        self.assertIn(proc.returncode, (0, 2, 4, 6), proc.stderr)  # 2 errors, 4 warnings
+        return proc.stdout.splitlines()
+
+    def test_w1030_ignore_is_still_needed_and_hides_nothing_else(self):
+        # provided.al2 is no longer the default but stays allowed, and cfn-lint checks every
+        # allowed value: without the ignore, that is its one finding.
+        for path in (CFN, SAM):
+            with open(path) as f:
+                text = f.read()
+            self.assertEqual(text.count("ignore_checks: [W1030]"), 1, path)
+            with tempfile.TemporaryDirectory() as tmp:
+                bare = os.path.join(tmp, os.path.basename(path))
+                with open(bare, "w") as f:
+                    f.write(text.replace("ignore_checks: [W1030]", "ignore_checks: []"))
+                found = self.findings(bare)
+            self.assertEqual(len(found), 1, found)
+            self.assertRegex(found[0], r":W1030:Runtime \{'Ref': 'Runtime'\}")
+
+    def test_a_provided_al2_stack_lints_clean(self):
+        self.assertEqual(self.findings(CFN, "CodeS3Bucket=example-bucket", "Runtime=provided.al2"), [])
+        self.assertEqual(self.findings(SAM, "Runtime=provided.al2"), [])
+        # Guards the two lines above: cfn-lint does check the values it is given.
+        found = self.findings(CFN, "CodeS3Bucket=example-bucket", "Runtime=provided.al1")
+        self.assertTrue(found and all(":E2900:" in x for x in found), found)
+
     def test_lint_really_reports_problems(self):
         # Guards the two tests above: a template with a known error must be reported.
         with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
@@ -117,8 +146,8 @@ class CloudFormationTemplate(unittest.TestCase):
 
     def test_runtime_and_architecture_parameters(self):
         p = self.t["Parameters"]
-        self.assertEqual(p["Runtime"]["Default"], "provided.al2")
-        self.assertEqual(p["Runtime"]["AllowedValues"], ["provided.al2", "provided.al2023"])
+        self.assertEqual(p["Runtime"]["Default"], "provided.al2023")
+        self.assertEqual(p["Runtime"]["AllowedValues"], ["provided.al2023", "provided.al2"])
         self.assertIn("2026-07-31", p["Runtime"]["Description"])
         self.assertIn("2027-02-01", p["Runtime"]["Description"])
         self.assertEqual(p["Architectures"]["AllowedValues"], ["x86_64", "arm64"])
@@ -248,7 +277,8 @@ class SamTemplate(unittest.TestCase):
         self.assertEqual(p["Handler"], "bootstrap")
         self.assertEqual(p["Role"], {"Fn::GetAtt": ["FunctionRole", "Arn"]})
         self.assertEqual(p["LoggingConfig"]["LogGroup"], {"Ref": "FunctionLogGroup"})
-        self.assertEqual(self.out["Parameters"]["Runtime"]["Default"], "provided.al2")
+        self.assertEqual(p["Runtime"], {"Ref": "Runtime"})
+        self.assertEqual(self.out["Parameters"]["Runtime"]["Default"], "provided.al2023")
 
     def test_event_source_mapping(self):
         p = self.res["StreamProcessorFunctionStream"]["Properties"]
