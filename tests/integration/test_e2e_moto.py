@@ -238,34 +238,47 @@ class EndToEndOnMoto(unittest.TestCase):
                                "MaximumRetryAttempts": 5, "MaximumRecordAgeInSeconds": 3600,
                                "ParallelizationFactor": 1})
         self.assertNotIn("FilterCriteria", m)
+        self.assertEqual(m["MetricsConfig"], {"Metrics": ["EventCount"]})
         none = lam.list_event_source_mappings(FunctionName=self.rstack["oFunctionArn"])["EventSourceMappings"]
         self.assertEqual(none, [])
 
     def test_function_configuration(self):
         c = self.client("lambda").get_function_configuration(FunctionName=self.main["rLoggingFunctionName"])
         self.assertEqual((c["Runtime"], c["Handler"], c["MemorySize"], c["Timeout"]),
-                         ("provided.al2", "bootstrap", 256, 300))
+                         ("provided.al2023", "bootstrap", 256, 300))
         self.assertEqual(c["Environment"]["Variables"], {
             "LR_BATCH_MODE": "ordered", "LR_ALL_FAILED": "items", "LR_LOG_RECORDS": "full",
             "LR_EMF": "on", "LR_EMF_NAMESPACE": "DynamoDBStreamsLambda"})
         with open(self.zip, "rb") as f:
             self.assertEqual(c["CodeSize"], len(f.read()))
-        # moto's CloudFormation drops Architectures and LoggingConfig (it reports its defaults);
-        # test_templates asserts both in the template.
+        # moto's CloudFormation drops Architectures, LoggingConfig and TracingConfig (it reports its
+        # defaults); test_templates asserts them in the template.
 
-    def test_role_policy_is_scoped_to_this_stacks_resources(self):
+    def role_grants(self, outputs):
+        """{action: [resources]} of the deployed function's role, and the statements moto nulled."""
         role = self.client("lambda").get_function_configuration(
-            FunctionName=self.main["rLoggingFunctionName"])["Role"]
+            FunctionName=outputs["rLoggingFunctionName"])["Role"]
         name = role.rsplit("/", 1)[1]
         iam = self.client("iam")
         self.assertEqual(iam.list_role_policies(RoleName=name)["PolicyNames"], ["LambdaRolePolicy"])
         self.assertEqual(iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"], [])
         doc = policy_document(iam.get_role_policy(RoleName=name, PolicyName="LambdaRolePolicy")["PolicyDocument"])
-        grants = {}
+        grants, nulls = {}, 0
         for s in doc["Statement"]:
+            if s is None:
+                nulls += 1
+                continue
             self.assertEqual(s["Effect"], "Allow")
             for action in as_list(s["Action"]):
                 grants[action] = as_list(s["Resource"])
+        return grants, nulls
+
+    def test_role_policy_is_scoped_to_this_stacks_resources(self):
+        grants, nulls = self.role_grants(self.main)
+        # moto keeps a null where AWS::NoValue removes a list element (its CloudFormation parser,
+        # clean_json in moto/cloudformation/parsing.py, drops None from objects but not from lists).
+        # The null is the X-Ray statement that only Tracing=Active fills in; AWS leaves nothing there.
+        self.assertEqual(nulls, 1)
         stream, table = self.main["oDynamoDBStreamArn"], self.main["oDynamoDBStreamArn"].split("/stream/")[0]
         group = "arn:aws:logs:%s:123456789012:log-group:%s" % (REGION, self.main["oLogGroupName"])
         self.assertEqual(grants, {
@@ -427,11 +440,17 @@ class EndToEndOnMoto(unittest.TestCase):
     def test_parameter_variants_then_teardown(self):
         stack = "DynamoDB-Streams-Variant"
         pattern = '{"eventName":["INSERT"]}'
-        out = self.deploy(stack, "Runtime=provided.al2023", "Architectures=arm64", "LogFormat=Text",
+        # provided.al2 is no longer the default but stays allowed.
+        out = self.deploy(stack, "Runtime=provided.al2", "Architectures=arm64", "LogFormat=Text",
                           "TableBillingMode=PROVISIONED", "EventSourceMapping=disabled",
-                          "FilterPattern=" + pattern, "DeadlineMarginMs=2500", "BatchMode=continue")
+                          "FilterPattern=" + pattern, "DeadlineMarginMs=2500", "BatchMode=continue",
+                          "Tracing=Active")
         c = self.client("lambda").get_function_configuration(FunctionName=out["rLoggingFunctionName"])
-        self.assertEqual(c["Runtime"], "provided.al2023")
+        self.assertEqual(c["Runtime"], "provided.al2")
+        grants, nulls = self.role_grants(out)
+        self.assertEqual(nulls, 0)
+        self.assertEqual({a: r for a, r in grants.items() if a.startswith("xray:")},
+                         {"xray:PutTraceSegments": ["*"], "xray:PutTelemetryRecords": ["*"]})
         self.assertEqual(c["Environment"]["Variables"]["LR_DEADLINE_MARGIN_MS"], "2500")
         self.assertEqual(c["Environment"]["Variables"]["LR_BATCH_MODE"], "continue")
         t = self.client("dynamodb").describe_table(TableName=out["oDynamoDBTableName"])["Table"]

@@ -53,6 +53,87 @@ def sub_text(value):
     return sub[0] if isinstance(sub, list) else sub
 
 
+NO_VALUE = object()
+
+
+class Stack:
+    """A template's values as CloudFormation resolves them for one set of parameter values: the
+    Conditions evaluated, Fn::If taken, parameter Refs replaced, and AWS::NoValue removed from
+    objects and from lists. Other intrinsics (resource Refs, GetAtt, Sub) are left as written."""
+
+    def __init__(self, template, **values):
+        self.values = {k: p.get("Default") for k, p in template["Parameters"].items()}
+        self.values.update(values)
+        self.conditions = template.get("Conditions", {})
+
+    def holds(self, expr):
+        (fn, arg), = expr.items()
+        if fn == "Fn::Equals":
+            return self.resolve(arg[0]) == self.resolve(arg[1])
+        if fn == "Fn::Not":
+            return not self.holds(arg[0])
+        if fn == "Condition":
+            return self.holds(self.conditions[arg])
+        raise ValueError("condition function not handled here: %s" % fn)
+
+    def resolve(self, node):
+        if isinstance(node, list):
+            return [v for v in map(self.resolve, node) if v is not NO_VALUE]
+        if not isinstance(node, dict):
+            return node
+        if node == {"Ref": "AWS::NoValue"}:
+            return NO_VALUE
+        if list(node) == ["Ref"] and node["Ref"] in self.values:
+            return self.values[node["Ref"]]
+        if list(node) == ["Fn::If"]:
+            name, yes, no = node["Fn::If"]
+            return self.resolve(yes if self.holds(self.conditions[name]) else no)
+        out = {k: self.resolve(v) for k, v in node.items()}
+        return {k: v for k, v in out.items() if v is not NO_VALUE}
+
+
+def grants(role_properties):
+    """{action: [resources]} of a role's single inline policy; pass the role resolved (Stack)."""
+    out = {}
+    for s in role_properties["Policies"][0]["PolicyDocument"]["Statement"]:
+        assert s["Effect"] == "Allow", s
+        for a in resources_named(s["Action"]):
+            out[a] = resources_named(s["Resource"])
+    return out
+
+
+XRAY_WRITE = {"xray:PutTraceSegments": ["*"], "xray:PutTelemetryRecords": ["*"]}
+
+
+class TracingChecks:
+    """The Tracing parameter of either template, over every value it allows. The class sets
+    template (for SAM: the translated output), function and role (logical ids), and
+    mode_when_none: what TracingConfig resolves to for Tracing=none."""
+
+    def resolved(self, name, tracing):
+        return Stack(self.template, Tracing=tracing).resolve(self.template["Resources"][name]["Properties"])
+
+    def test_tracing_parameter(self):
+        p = self.template["Parameters"]["Tracing"]
+        self.assertEqual((p["Default"], p["AllowedValues"]), ("none", ["none", "Active", "PassThrough"]))
+
+    def test_tracing_config_follows_the_parameter(self):
+        for tracing, want in (("none", self.mode_when_none), ("Active", {"Mode": "Active"}),
+                              ("PassThrough", {"Mode": "PassThrough"})):
+            fn = self.resolved(self.function, tracing)
+            self.assertEqual(fn.get("TracingConfig", "absent"), want, tracing)
+
+    def test_xray_permissions_only_with_active_tracing(self):
+        base = grants(self.resolved(self.role, "none"))
+        self.assertFalse([a for a in base if a.startswith("xray:")], base)
+        self.assertEqual(grants(self.resolved(self.role, "PassThrough")), base)
+        active = grants(self.resolved(self.role, "Active"))
+        # X-Ray has no resource-level permissions for these two; they are the only "*".
+        self.assertEqual(active, dict(base, **XRAY_WRITE))
+        for a, resources in base.items():
+            self.assertNotIn("*", resources, a)
+
+
 @unittest.skipIf(cfn_lint_command() is None, "cfn-lint is not installed")
 class CfnLint(unittest.TestCase):
     def lint(self, path):
@@ -66,6 +147,39 @@ class CfnLint(unittest.TestCase):
 
     def test_template_yaml_has_no_errors_or_warnings(self):
         self.lint(SAM)
+
+    def findings(self, path, *parameters):
+        args = ["--parameters", *parameters] if parameters else []
+        proc = subprocess.run(cfn_lint_command() + ["--format", "parseable"] + args + ["--", path],
+                              capture_output=True, text=True, timeout=300)
+        self.assertIn(proc.returncode, (0, 2, 4, 6), proc.stderr)  # 2 errors, 4 warnings
+        return proc.stdout.splitlines()
+
+    def test_w1030_ignore_is_still_needed_and_hides_nothing_else(self):
+        # provided.al2 is no longer the default but stays allowed, and cfn-lint checks every
+        # allowed value: without the ignore, that is its one finding.
+        for path in (CFN, SAM):
+            with open(path) as f:
+                text = f.read()
+            self.assertEqual(text.count("ignore_checks: [W1030]"), 1, path)
+            with tempfile.TemporaryDirectory() as tmp:
+                bare = os.path.join(tmp, os.path.basename(path))
+                with open(bare, "w") as f:
+                    f.write(text.replace("ignore_checks: [W1030]", "ignore_checks: []"))
+                found = self.findings(bare)
+            self.assertEqual(len(found), 1, found)
+            self.assertRegex(found[0], r":W1030:Runtime \{'Ref': 'Runtime'\}")
+
+    def test_stacks_with_each_runtime_and_the_new_options_lint_clean(self):
+        pattern = 'FilterPattern={"eventName":["INSERT","MODIFY"]}'
+        for values in (["Runtime=provided.al2", "Tracing=Active", pattern],
+                       ["Runtime=provided.al2023", "Tracing=PassThrough"],
+                       ["Runtime=provided.al2", "Tracing=none"]):
+            self.assertEqual(self.findings(CFN, "CodeS3Bucket=example-bucket", *values), [], values)
+            self.assertEqual(self.findings(SAM, *values), [], values)
+        # Guards the loop above: cfn-lint does check the values it is given.
+        found = self.findings(CFN, "CodeS3Bucket=example-bucket", "Tracing=Disabled")
+        self.assertTrue(found and all(":E2900:" in x for x in found), found)
 
     def test_lint_really_reports_problems(self):
         # Guards the two tests above: a template with a known error must be reported.
@@ -96,10 +210,12 @@ class CfnLint(unittest.TestCase):
 
 
 @unittest.skipIf(yaml_parse is None, "aws-sam-translator is not installed")
-class CloudFormationTemplate(unittest.TestCase):
+class CloudFormationTemplate(TracingChecks, unittest.TestCase):
+    function, role, mode_when_none = "rLoggingFunction", "rLambdaRole", "absent"
+
     @classmethod
     def setUpClass(cls):
-        cls.t = load(CFN)
+        cls.t = cls.template = load(CFN)
         cls.res = cls.t["Resources"]
 
     def props(self, name):
@@ -117,8 +233,8 @@ class CloudFormationTemplate(unittest.TestCase):
 
     def test_runtime_and_architecture_parameters(self):
         p = self.t["Parameters"]
-        self.assertEqual(p["Runtime"]["Default"], "provided.al2")
-        self.assertEqual(p["Runtime"]["AllowedValues"], ["provided.al2", "provided.al2023"])
+        self.assertEqual(p["Runtime"]["Default"], "provided.al2023")
+        self.assertEqual(p["Runtime"]["AllowedValues"], ["provided.al2023", "provided.al2"])
         self.assertIn("2026-07-31", p["Runtime"]["Description"])
         self.assertIn("2027-02-01", p["Runtime"]["Description"])
         self.assertEqual(p["Architectures"]["AllowedValues"], ["x86_64", "arm64"])
@@ -163,6 +279,7 @@ class CloudFormationTemplate(unittest.TestCase):
                           p["StartingPosition"]["Default"]), (100, 300, "LATEST"))
         self.assertEqual(esm["FilterCriteria"]["Fn::If"][0], "HasFilter")
         self.assertEqual(esm["FilterCriteria"]["Fn::If"][1], {"Filters": [{"Pattern": {"Ref": "FilterPattern"}}]})
+        self.assertEqual(esm["MetricsConfig"], {"Metrics": ["EventCount"]})
 
     def test_table_stream_and_billing_mode(self):
         t = self.props("rDynamoDBTable")
@@ -176,7 +293,8 @@ class CloudFormationTemplate(unittest.TestCase):
         self.assertIs(self.props("rFailureQueue")["SqsManagedSseEnabled"], True)
 
     def test_least_privilege_policy(self):
-        stmts = self.props("rLambdaRole")["Policies"][0]["PolicyDocument"]["Statement"]
+        # As deployed with the defaults (Tracing=none: no X-Ray statement).
+        stmts = Stack(self.t).resolve(self.props("rLambdaRole"))["Policies"][0]["PolicyDocument"]["Statement"]
         by_action = {}
         for s in stmts:
             self.assertEqual(s["Effect"], "Allow")
@@ -215,21 +333,28 @@ class CloudFormationTemplate(unittest.TestCase):
                                    "IteratorAge", "Throttles", "Duration"})
 
 
+def sam_translate(**parameter_values):
+    """template.yaml as the AWS::Serverless transform turns it into CloudFormation, with the local
+    CodeUri replaced by an uploaded artefact as `sam package` leaves it."""
+    t = load(SAM)
+    t["Resources"]["StreamProcessorFunction"]["Properties"]["CodeUri"] = "s3://example-bucket/function.zip"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+
+    class NoManagedPolicies:
+        def load(self):
+            return {}
+    return sam_transform(t, parameter_values, NoManagedPolicies())
+
+
 @unittest.skipIf(yaml_parse is None, "aws-sam-translator is not installed")
-class SamTemplate(unittest.TestCase):
+class SamTemplate(TracingChecks, unittest.TestCase):
+    # SAM writes TracingConfig: {Mode: <Tracing property>}, so none leaves an empty TracingConfig.
+    function, role, mode_when_none = "StreamProcessorFunction", "FunctionRole", {}
+
     @classmethod
     def setUpClass(cls):
-        t = load(SAM)
-        fn = t["Resources"]["StreamProcessorFunction"]
-        cls.metadata = fn["Metadata"]
-        # As `sam package` leaves it: the local CodeUri replaced by the uploaded artefact.
-        fn["Properties"]["CodeUri"] = "s3://example-bucket/function.zip"
-        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-
-        class NoManagedPolicies:
-            def load(self):
-                return {}
-        cls.out = sam_transform(t, {}, NoManagedPolicies())
+        cls.metadata = load(SAM)["Resources"]["StreamProcessorFunction"]["Metadata"]
+        cls.out = cls.template = sam_translate()
         cls.res = cls.out["Resources"]
 
     def test_build_method_is_makefile(self):
@@ -248,7 +373,25 @@ class SamTemplate(unittest.TestCase):
         self.assertEqual(p["Handler"], "bootstrap")
         self.assertEqual(p["Role"], {"Fn::GetAtt": ["FunctionRole", "Arn"]})
         self.assertEqual(p["LoggingConfig"]["LogGroup"], {"Ref": "FunctionLogGroup"})
-        self.assertEqual(self.out["Parameters"]["Runtime"]["Default"], "provided.al2")
+        self.assertEqual(p["Runtime"], {"Ref": "Runtime"})
+        self.assertEqual(self.out["Parameters"]["Runtime"]["Default"], "provided.al2023")
+
+    def test_same_new_parameters_as_cloudformation_yaml(self):
+        cfn = load(CFN)["Parameters"]
+        self.assertEqual(self.out["Parameters"]["FilterPattern"], cfn["FilterPattern"])
+        for name in ("Tracing", "Runtime"):  # the descriptions say what differs in SAM
+            for key in ("Type", "Default", "AllowedValues"):
+                self.assertEqual(self.out["Parameters"][name][key], cfn[name][key], name)
+
+    def test_a_provided_al2_stack_with_every_option_translates(self):
+        pattern = '{"eventName":["INSERT"]}'
+        values = {"Runtime": "provided.al2", "Tracing": "Active", "FilterPattern": pattern}
+        out = sam_translate(**values)
+        stack = Stack(out, **values)
+        fn = stack.resolve(out["Resources"]["StreamProcessorFunction"]["Properties"])
+        self.assertEqual((fn["Runtime"], fn["TracingConfig"]), ("provided.al2", {"Mode": "Active"}))
+        esm = stack.resolve(out["Resources"]["StreamProcessorFunctionStream"]["Properties"])
+        self.assertEqual(esm["FilterCriteria"], {"Filters": [{"Pattern": pattern}]})
 
     def test_event_source_mapping(self):
         p = self.res["StreamProcessorFunctionStream"]["Properties"]
@@ -257,14 +400,23 @@ class SamTemplate(unittest.TestCase):
         self.assertEqual(p["DestinationConfig"]["OnFailure"]["Destination"],
                          {"Fn::GetAtt": ["FailureQueue", "Arn"]})
         self.assertIs(p["BisectBatchOnFunctionError"], True)
+        self.assertEqual(p["MetricsConfig"], {"Metrics": ["EventCount"]})
+
+    def test_filter_pattern_reaches_the_mapping(self):
+        p = self.res["StreamProcessorFunctionStream"]["Properties"]
+        pattern = '{"eventName":["INSERT","MODIFY"]}'
+        self.assertEqual(Stack(self.out, FilterPattern=pattern).resolve(p)["FilterCriteria"],
+                         {"Filters": [{"Pattern": pattern}]})
+        self.assertNotIn("FilterCriteria", Stack(self.out).resolve(p))  # empty: every record
 
     def test_no_generated_role_and_no_wildcard_resources(self):
         roles = [k for k, r in self.res.items() if r["Type"] == "AWS::IAM::Role"]
         self.assertEqual(roles, ["FunctionRole"])
         role = self.res["FunctionRole"]["Properties"]
         self.assertNotIn("ManagedPolicyArns", role)
-        for s in role["Policies"][0]["PolicyDocument"]["Statement"]:
-            self.assertNotIn("*", resources_named(s["Resource"]))
+        # With the defaults (Tracing=none); TracingChecks covers the X-Ray statement of Active.
+        for resources in grants(Stack(self.out).resolve(role)).values():
+            self.assertNotIn("*", resources)
 
 
 class MakefileForSamBuild(unittest.TestCase):
