@@ -6,11 +6,12 @@
 #       curl -s -XPOST http://localhost:9000/2015-03-31/functions/function/invocations -d @input.json
 #   - the `package` target: the deployment zip, exported to the host:
 #       docker build --target package --output type=local,dest=out .   # -> out/function.zip
-# provided.al2023 (recommended; provided.al2 is deprecated since 2026-07-31):
-#       docker build --build-arg BASE_TAG=al2023.2026.02.27.21 -t lambda-ddb:al2023 .
+# The default base is provided.al2023, the templates' default runtime. For provided.al2 (deprecated
+# since 2026-07-31; no new functions from 2027-02-01):
+#       docker build --build-arg BASE_TAG=al2.2025.12.22.12 -t lambda-ddb:al2 .
 # arm64 (Graviton): add --platform linux/arm64 (the base tags are multi-arch).
 # Base tags are pinned for reproducible builds; bump them deliberately.
-ARG BASE_TAG=al2.2025.12.22.12
+ARG BASE_TAG=al2023.2026.02.27.21
 
 FROM public.ecr.aws/lambda/provided:${BASE_TAG} AS build
 # AL2 ships yum and a cmake 2.8 (cmake3 is the 3.x package); AL2023 ships dnf and cmake 3.x.

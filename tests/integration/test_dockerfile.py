@@ -173,12 +173,13 @@ class DockerfileLint(unittest.TestCase):
         self.assertRegex(self.text, r"yum install -y [^\n]*libcurl-devel")
         self.assertNotIn("apt-get", self.text)
 
-    def test_al2023_is_a_build_argument_with_a_pinned_tag(self):
+    def test_al2023_is_the_default_and_al2_a_build_argument_with_a_pinned_tag(self):
+        # The default matches the templates' default runtime (provided.al2023).
         default = re.search(r"^ARG BASE_TAG=(\S+)$", self.text, re.M).group(1)
         self.assertTrue(PINNED_LAMBDA_TAG.match(default), default)
-        self.assertTrue(default.startswith("al2."))
+        self.assertTrue(default.startswith("al2023."))
         documented = re.findall(r"--build-arg BASE_TAG=(\S+)", self.text)
-        self.assertTrue(documented and all(PINNED_LAMBDA_TAG.match(t) and t.startswith("al2023.")
+        self.assertTrue(documented and all(PINNED_LAMBDA_TAG.match(t) and t.startswith("al2.")
                                            for t in documented), documented)
 
     def test_package_stage_exports_function_zip(self):
