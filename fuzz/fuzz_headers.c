@@ -1,4 +1,4 @@
-/* libFuzzer target: the Runtime API /next header parser (core/lr_headers.h) and lr_parse_u64.
+/* libFuzzer target: the Runtime API /next header parser (transport/lr_headers.h) and lr_parse_u64.
  *
  * The input is split into lines at '\n' (each line keeps its '\n', as libcurl's header callback
  * delivers them) and fed to lr_headers_parse_line; a refused line resets the set, as the client would

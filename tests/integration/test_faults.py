@@ -2,7 +2,7 @@
 documented outcome (exit code, what reached the Runtime API, what was logged), no crash, no hang past
 a bound, and the next invoke working where the contract says it should.
 
-Documented outcomes (runtime/include/lr/runtime.h, runtime/src/core/lr_run.c, docs/handler.md):
+Documented outcomes (runtime/include/lr/runtime.h, runtime/src/transport/lr_run.c, docs/handler.md):
 - /next 500: the runtime exits non-zero at once; Lambda fails that invoke (Runtime.ExitError).
 - transport failure or a reply without a request id on /next: retried with back-off (5 attempts).
 - a missing or garbage deadline: a warning, then the invoke runs with a fallback deadline.

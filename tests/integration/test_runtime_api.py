@@ -1,4 +1,4 @@
-"""The real runtime (build/handler/bootstrap and the emulator's lr-test-bootstrap, both on lr_runtime)
+"""The real runtime (build/handler/bootstrap and the test suite's lr-test-bootstrap, both on lr_transport)
 against the local emulator over loopback: the Runtime API contract of issue 2, end to end.
 
 Each test starts its own emulator on ephemeral ports; the emulator's counters (GET /emulator/stats)

@@ -1,5 +1,5 @@
 /* Unit tests of the bounded parsers on Runtime API headers: lr_parse_u64 and the /next header
- * line parser (core/lr_headers.h), including the deadline fallback. */
+ * line parser (transport/lr_headers.h), including the deadline fallback. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
