@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lr/runtime.h"
+#include "ddb/ddb_jscan.h"
 #include "lr/ddb.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -81,6 +82,27 @@ static void round_trip(const struct ddb_map *image)
     lr_buf_clean_up(&b);
 }
 
+/* The plain JSON of a valid record is one line of valid JSON, in both number modes, and a tiny cap
+ * fails cleanly. */
+static void check_plain(const struct ddb_record *r)
+{
+    for (int how = 0; how < 2; how++) {
+        struct lr_buf b;
+        lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
+        CHECK(ddb_record_render_plain(r, (enum ddb_plain_numbers)how, &b) == LR_OK);
+        size_t off = 0;
+        const char *why = "";
+        CHECK(ddb_jscan_validate(b.data, b.len, 0, NULL, &off, &why) == LR_OK);
+        CHECK(memchr(b.data, '\n', b.len) == NULL);
+        lr_buf_clean_up(&b);
+        struct lr_buf small;
+        lr_buf_init(&small, 16);
+        enum lr_status st = ddb_record_render_plain(r, (enum ddb_plain_numbers)how, &small);
+        CHECK(st == LR_OK ? small.len <= 16 : (st == LR_E_TOO_LARGE && small.len == 0));
+        lr_buf_clean_up(&small);
+    }
+}
+
 static void check_record(const struct ddb_record *r, const struct ddb_record *from_reader)
 {
     CHECK(r->valid == (r->error == LR_OK));
@@ -98,6 +120,7 @@ static void check_record(const struct ddb_record *r, const struct ddb_record *fr
            r->approximate_creation.nsec < 1000000000));
     if (!r->valid)
         return;
+    check_plain(r);
     const struct ddb_map *images[] = {&r->keys, &r->new_image, &r->old_image};
     for (size_t i = 0; i < 3; i++) {
         if (!images[i]->present)

@@ -24,7 +24,8 @@ enum lr_batch_record_status handler_on_record(const struct ddb_record *rec, void
     (void)reason;
     struct handler *h = user_data;
     if (h->cfg.log_records != HANDLER_LOG_RECORDS_NONE)
-        record_log_write(&h->rl, rec, h->cfg.log_records == HANDLER_LOG_RECORDS_FULL);
+        record_log_write(&h->rl, rec, h->cfg.log_records == HANDLER_LOG_RECORDS_FULL,
+                         h->cfg.log_images == HANDLER_LOG_IMAGES_PLAIN);
     return LR_BATCH_RECORD_OK;
 }
 

@@ -33,6 +33,18 @@ static bool parse_log_records(struct handler_config *cfg, char *msg, size_t cap)
     return true;
 }
 
+static bool parse_log_images(struct handler_config *cfg, char *msg, size_t cap)
+{
+    const char *v = env_or_empty("LR_LOG_IMAGES");
+    if (!*v || strcmp(v, "ddb") == 0)
+        cfg->log_images = HANDLER_LOG_IMAGES_DDB;
+    else if (strcmp(v, "plain") == 0)
+        cfg->log_images = HANDLER_LOG_IMAGES_PLAIN;
+    else
+        return bad(msg, cap, "LR_LOG_IMAGES", v, "ddb or plain");
+    return true;
+}
+
 static bool parse_emf(struct handler_config *cfg, char *msg, size_t cap)
 {
     const char *v = env_or_empty("LR_EMF");
@@ -63,7 +75,8 @@ enum lr_status handler_config_from_env(struct handler_config *cfg, char *msg, si
     msg[0] = '\0';
     lr_batch_options_init(&cfg->batch);
     if (lr_batch_options_from_env(&cfg->batch, msg, msg_cap) != LR_OK ||
-        !parse_log_records(cfg, msg, msg_cap) || !parse_emf(cfg, msg, msg_cap))
+        !parse_log_records(cfg, msg, msg_cap) || !parse_log_images(cfg, msg, msg_cap) ||
+        !parse_emf(cfg, msg, msg_cap))
         return LR_E_CONFIG;
     return LR_OK;
 }

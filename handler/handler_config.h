@@ -16,11 +16,17 @@ enum handler_log_records {
     HANDLER_LOG_RECORDS_NONE      /* no per-record line (the summary and failures are still logged) */
 };
 
+enum handler_log_images {
+    HANDLER_LOG_IMAGES_DDB = 0, /* DynamoDB JSON, {"S":"x"}, as the event carries it */
+    HANDLER_LOG_IMAGES_PLAIN    /* plain JSON ("x"), numbers with their exact digits */
+};
+
 #define HANDLER_DEFAULT_EMF_NAMESPACE "DynamoDBStreamsLambda"
 
 struct handler_config {
     struct lr_batch_options batch;   /* mode, all-failed policy, deadline margin */
     enum handler_log_records log_records;
+    enum handler_log_images log_images;
     bool emf;
     char emf_namespace[LR_EMF_MAX_NAMESPACE + 1];
 };

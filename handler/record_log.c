@@ -27,11 +27,12 @@ void record_log_clean_up(struct record_log *rl)
 /* Serialises map into buf and fills the field: JSON when it fits, else a plain-text note, so the
  * line keeps the record's identity even when an image is too big to log. */
 static void image_field(struct lr_log_field *f, const char *key, const struct ddb_map *map,
-                        struct lr_buf *buf)
+                        struct lr_buf *buf, bool plain)
 {
     static const char too_large[] = "(omitted: larger than the per-image log cap)";
     lr_buf_reset(buf);
-    enum lr_status st = ddb_image_serialize(map, buf);
+    enum lr_status st = plain ? ddb_image_render_plain(map, DDB_PLAIN_NUMBERS_NUMBER, buf)
+                              : ddb_image_serialize(map, buf);
     f->key = key;
     if (st == LR_OK && buf->data) {
         f->value = (struct lr_str){buf->data, buf->len};
@@ -42,7 +43,8 @@ static void image_field(struct lr_log_field *f, const char *key, const struct dd
     }
 }
 
-void record_log_write(struct record_log *rl, const struct ddb_record *rec, bool with_images)
+void record_log_write(struct record_log *rl, const struct ddb_record *rec, bool with_images,
+                      bool plain)
 {
     if (!lr_log_enabled(LR_LOG_INFO))
         return; /* e.g. AWS_LAMBDA_LOG_LEVEL=WARN: do not serialise images nobody will see */
@@ -52,10 +54,10 @@ void record_log_write(struct record_log *rl, const struct ddb_record *rec, bool 
         {"sequenceNumber", rec->sequence_number, false},
     };
     size_t n = 3;
-    image_field(&fields[n++], "keys", &rec->keys, &rl->keys);
+    image_field(&fields[n++], "keys", &rec->keys, &rl->keys, plain);
     if (with_images) {
-        image_field(&fields[n++], "newImage", &rec->new_image, &rl->new_image);
-        image_field(&fields[n++], "oldImage", &rec->old_image, &rl->old_image);
+        image_field(&fields[n++], "newImage", &rec->new_image, &rl->new_image, plain);
+        image_field(&fields[n++], "oldImage", &rec->old_image, &rl->old_image, plain);
     }
     lr_log_fields(LR_LOG_INFO, fields, n, "record %zu: %.*s", rec->index,
                   (int)(rec->event_name_raw.len > 16 ? 16 : rec->event_name_raw.len),

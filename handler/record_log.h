@@ -23,7 +23,9 @@ void record_log_init(struct record_log *rl);
 /* Frees the buffers and zeroes rl; safe on a zeroed struct and safe to call twice. */
 void record_log_clean_up(struct record_log *rl);
 
-/* Writes the line for rec at INFO; with_images false logs the keys only. rec is borrowed. */
-void record_log_write(struct record_log *rl, const struct ddb_record *rec, bool with_images);
+/* Writes the line for rec at INFO; with_images false logs the keys only; plain writes keys and images
+ * as plain JSON (ddb_image_render_plain) instead of DynamoDB JSON. rec is borrowed. */
+void record_log_write(struct record_log *rl, const struct ddb_record *rec, bool with_images,
+                      bool plain);
 
 #endif

@@ -118,6 +118,23 @@ class HandlerLogsTest(unittest.TestCase):
             self.assertNotIn("oldImage", r)
         self.assertNotIn("4111-1111", logs)
 
+    def test_plain_images_mode(self):
+        body, logs = self.run_invoke(event(["a\nb", "c"]), {"LR_LOG_IMAGES": "plain", "LR_EMF": "off"})
+        recs = self.record_lines(handler_lines(logs))
+        self.assertEqual(len(recs), 2)
+        for i, r in enumerate(recs):
+            self.assertEqual(r["keys"], {"pk": "key-%d\nINJECTED-KEY" % i})
+            self.assertEqual(r["newImage"], {"pk": "key-%d\nINJECTED-KEY" % i, "v": ["a\nb", "c"][i],
+                                             "n": 12.5, "b": "AAEC/w=="})
+            self.assertEqual(r["oldImage"], {"pk": "key-%d\nINJECTED-KEY" % i, "v": "old"})
+        # The default stays DynamoDB JSON, and a value other than ddb/plain is an init error.
+        body, logs = self.run_invoke(event(["a"]), {"LR_EMF": "off"})
+        self.assertEqual(self.record_lines(handler_lines(logs))[0]["newImage"]["v"], {"S": "a"})
+        with lrtest.Emulator(env={"LR_LOG_IMAGES": "json"}) as emu:
+            status, headers, body = emu.invoke(event(["a"]))
+        self.assertIn("x-amz-function-error", headers)
+        self.assertIn(b"invalid LR_LOG_IMAGES=", body)
+
     def test_none_mode_logs_no_record_lines_but_the_summary(self):
         body, logs = self.run_invoke(event(["a", "b"]), {"LR_LOG_RECORDS": "none", "LR_EMF": "off"})
         lines = handler_lines(logs)

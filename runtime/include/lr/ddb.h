@@ -294,6 +294,32 @@ enum lr_status ddb_attr_serialize(const struct ddb_attr *attr, struct lr_buf *ou
  * appends "null". Same escaping and cap rules as ddb_attr_serialize(). */
 enum lr_status ddb_image_serialize(const struct ddb_map *map, struct lr_buf *out) LR_NODISCARD;
 
+/* ---- Plain JSON (for consumers outside DynamoDB) ---- */
+
+/* How plain JSON writes N and NS members. */
+enum ddb_plain_numbers {
+    DDB_PLAIN_NUMBERS_NUMBER, /* a JSON number with the exact digits DynamoDB sent, rewritten into
+                               * JSON's grammar ("01" -> 1, ".5" -> 0.5, "5." -> 5); never a double */
+    DDB_PLAIN_NUMBERS_STRING  /* the same text as a JSON string, for consumers that would round
+                               * numbers past 2^53 */
+};
+
+/* Appends a value as plain JSON: S a string, N a number (or string, as numbers says), B a base64
+ * string, SS/NS/BS arrays, M an object, L an array, NULL null, BOOL true/false. Escaping, the cap and
+ * LR_E_TOO_LARGE / LR_E_INVALID_ARG as ddb_attr_serialize(). */
+enum lr_status ddb_attr_render_plain(const struct ddb_attr *attr, enum ddb_plain_numbers numbers,
+                                     struct lr_buf *out) LR_NODISCARD;
+
+/* Appends a map (an image or Keys) as a plain JSON object; an absent map appends "null". */
+enum lr_status ddb_image_render_plain(const struct ddb_map *map, enum ddb_plain_numbers numbers,
+                                      struct lr_buf *out) LR_NODISCARD;
+
+/* Appends a record as {"eventName","eventID","sequenceNumber","approximateCreationDateTime" (RFC 3339
+ * UTC),"table" (the name in eventSourceARN),"keys","newImage","oldImage"}: members the record does
+ * not carry (an absent image, no eventSourceARN) are left out. */
+enum lr_status ddb_record_render_plain(const struct ddb_record *rec, enum ddb_plain_numbers numbers,
+                                       struct lr_buf *out) LR_NODISCARD;
+
 /* Deep equality of two values / maps (same types, same text, same bytes, same order). For tests and
  * round trips. */
 bool ddb_attr_equal(const struct ddb_attr *a, const struct ddb_attr *b);
