@@ -3,7 +3,8 @@
 
 Run by bench/run after a Release build. For each scenario both programs get the same events on the
 same emulator; every figure is printed next to the floor's and as a ratio. Writes a table on stdout,
-bench/results/latest.json and the data and gnuplot script for docs/bench.svg.
+and latest.json, latest.md and the chart bench.svg into --results (default BUILD_DIR/bench-results);
+--svg docs/bench.svg (bench/run --docs) writes the chart there instead.
 
 Time inside the runtime = the emulator's REPORT Duration: from the event being queued for the waiting
 GET /next to the POST /response arriving (event transfer, parse, handler, response). The client's
@@ -321,9 +322,11 @@ def main():
     ap.add_argument("--build-dir", required=True)
     ap.add_argument("--invokes", type=int, default=2000, help="invokes of the 1-record event")
     ap.add_argument("--quick", action="store_true", help="a tenth of the invokes (smoke run)")
-    ap.add_argument("--results", default=os.path.join(HERE, "results"))
-    ap.add_argument("--svg", default=os.path.join(SOURCE, "docs", "bench.svg"))
+    ap.add_argument("--results", help="folder for the results (default: BUILD_DIR/bench-results)")
+    ap.add_argument("--svg", help="where the chart goes (default: RESULTS/bench.svg)")
     args = ap.parse_args()
+    args.results = args.results or os.path.join(args.build_dir, "bench-results")
+    args.svg = args.svg or os.path.join(args.results, "bench.svg")
     os.environ["LR_BUILD_DIR"] = os.path.abspath(args.build_dir)
     os.environ["LR_SOURCE_DIR"] = SOURCE
     import lrtest  # noqa: E402 (needs the environment above)
