@@ -37,7 +37,23 @@ enum lr_status {
     LR_E_HTTP_413,       /* Runtime API said 413: response too large, invoke already failed */
     LR_E_HTTP_500,       /* Runtime API said 500: container error, exit promptly */
     LR_E_HTTP_OTHER,     /* any other unexpected status */
-    LR_E_INVALID_ARG     /* caller passed something unusable */
+    LR_E_INVALID_ARG,    /* caller passed something unusable */
+    /* lr_aws (lr/aws.h): calls to AWS services */
+    LR_E_AWS_CONFIG,         /* no region, or a bad AWS_ENDPOINT_URL* / AWS_MAX_ATTEMPTS value */
+    LR_E_AWS_CREDENTIALS,    /* AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY missing or unusable */
+    LR_E_TLS_CA_BUNDLE,      /* no readable CA bundle (SSL_CERT_FILE, then the two default paths) */
+    LR_E_TLS_HANDSHAKE,      /* the TLS handshake failed (reset, protocol error) */
+    LR_E_TLS_CERT_EXPIRED,   /* the server's certificate has expired */
+    LR_E_TLS_CERT_HOST,      /* the server's certificate is not for the host called */
+    LR_E_TLS_CERT_UNTRUSTED, /* the certificate does not chain to the CA bundle (or fails otherwise) */
+    LR_E_AWS_CONNECT,        /* no connection: resolve/connect failed, or closed before any answer */
+    LR_E_AWS_TIMEOUT,        /* an attempt ran past its own transfer time */
+    LR_E_AWS_TRUNCATED,      /* the answer ended before its announced length */
+    LR_E_AWS_BAD_RESPONSE,   /* a 2xx answer whose body is not the protocol's JSON object / XML */
+    LR_E_AWS_BAD_ERROR,      /* an error status without a readable AWS error code */
+    LR_E_AWS_THROTTLED,      /* a throttling error, still on the last attempt */
+    LR_E_AWS_SERVICE,        /* an AWS error answer (code and message in the response) */
+    LR_E_DEADLINE            /* gave up: one more attempt would end after the deadline minus the margin */
 };
 
 /* Static, human-readable name of a status, e.g. "LR_E_HTTP_413 (payload too large)". Never NULL. */

@@ -38,6 +38,21 @@ const char *lr_status_str(enum lr_status st)
     case LR_E_HTTP_500: return "LR_E_HTTP_500 (container error)";
     case LR_E_HTTP_OTHER: return "LR_E_HTTP_OTHER (unexpected HTTP status)";
     case LR_E_INVALID_ARG: return "LR_E_INVALID_ARG (invalid argument)";
+    case LR_E_AWS_CONFIG: return "LR_E_AWS_CONFIG (AWS region, endpoint or setting missing or invalid)";
+    case LR_E_AWS_CREDENTIALS: return "LR_E_AWS_CREDENTIALS (AWS credentials missing or invalid)";
+    case LR_E_TLS_CA_BUNDLE: return "LR_E_TLS_CA_BUNDLE (no readable CA bundle)";
+    case LR_E_TLS_HANDSHAKE: return "LR_E_TLS_HANDSHAKE (TLS handshake failed)";
+    case LR_E_TLS_CERT_EXPIRED: return "LR_E_TLS_CERT_EXPIRED (server certificate expired)";
+    case LR_E_TLS_CERT_HOST: return "LR_E_TLS_CERT_HOST (server certificate is for another host)";
+    case LR_E_TLS_CERT_UNTRUSTED: return "LR_E_TLS_CERT_UNTRUSTED (server certificate not trusted)";
+    case LR_E_AWS_CONNECT: return "LR_E_AWS_CONNECT (could not connect, or closed before answering)";
+    case LR_E_AWS_TIMEOUT: return "LR_E_AWS_TIMEOUT (attempt timed out)";
+    case LR_E_AWS_TRUNCATED: return "LR_E_AWS_TRUNCATED (answer shorter than announced)";
+    case LR_E_AWS_BAD_RESPONSE: return "LR_E_AWS_BAD_RESPONSE (success answer with an unreadable body)";
+    case LR_E_AWS_BAD_ERROR: return "LR_E_AWS_BAD_ERROR (error answer without an AWS error code)";
+    case LR_E_AWS_THROTTLED: return "LR_E_AWS_THROTTLED (throttled on every attempt)";
+    case LR_E_AWS_SERVICE: return "LR_E_AWS_SERVICE (AWS error answer)";
+    case LR_E_DEADLINE: return "LR_E_DEADLINE (gave up before the invoke deadline)";
     }
     return "LR_E_UNKNOWN (not a status)";
 }
