@@ -11,6 +11,7 @@
 
 #include "aws/lr_aws_config.h"
 #include "aws/lr_aws_retry.h"
+#include "lr/aws.h"
 
 static const char *const vars[] = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB",
                                    "AWS_ENDPOINT_URL_DYNAMODB_STREAMS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
@@ -180,6 +181,42 @@ static void backoff_full_jitter(void **state)
         assert_true(lr_aws_retry_backoff_ms(30, 1000, 20000, &rng) <= 20000);
 }
 
+static void client_does_nothing_until_the_first_call(void **state)
+{
+    (void)state;
+    struct lr_aws_client *c = NULL;
+    struct lr_aws_response resp;
+    /* No region, no credentials, no CA bundle: creating the client does not look at any of them. */
+    setenv("SSL_CERT_FILE", "/nonexistent/ca.pem", 1);
+    assert_int_equal(lr_aws_client_new(NULL, &c), LR_OK);
+    lr_aws_response_init(&resp);
+    assert_int_equal(lr_aws_json_call(c, &lr_aws_dynamodb, "ListTables", LR_STR_LIT("{}"), 0, &resp), LR_E_AWS_CONFIG);
+    setenv("AWS_REGION", "us-east-1", 1);
+    assert_int_equal(lr_aws_json_call(c, &lr_aws_dynamodb, "ListTables", LR_STR_LIT("{}"), 0, &resp),
+                     LR_E_TLS_CA_BUNDLE);
+    assert_int_equal(resp.attempts, 0);
+    assert_int_equal(lr_aws_json_call(c, &lr_aws_sns, "Publish", LR_STR_LIT(""), 0, &resp), LR_E_INVALID_ARG);
+    assert_int_equal(lr_aws_json_call(c, &lr_aws_sqs, "Send Message", LR_STR_LIT(""), 0, &resp), LR_E_INVALID_ARG);
+    assert_int_equal(lr_aws_query_call(c, &lr_aws_sqs, LR_STR_LIT(""), 0, &resp), LR_E_INVALID_ARG);
+    assert_ptr_equal(lr_aws_service_by_name("events"), &lr_aws_eventbridge);
+    assert_null(lr_aws_service_by_name("s3"));
+    lr_aws_response_clean_up(&resp);
+    lr_aws_client_destroy(c);
+    setenv("AWS_MAX_ATTEMPTS", "x", 1);
+    assert_int_equal(lr_aws_client_new(NULL, &c), LR_E_AWS_CONFIG);
+    assert_null(c);
+}
+
+static void status_names(void **state)
+{
+    (void)state;
+    for (int a = LR_E_AWS_CONFIG; a <= LR_E_DEADLINE; a++) {
+        assert_null(strstr(lr_status_str((enum lr_status)a), "UNKNOWN"));
+        for (int b = a + 1; b <= LR_E_DEADLINE; b++)
+            assert_string_not_equal(lr_status_str((enum lr_status)a), lr_status_str((enum lr_status)b));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -187,6 +224,8 @@ int main(void)
         cmocka_unit_test_setup(endpoint_overrides, clear_env), cmocka_unit_test_setup(bad_urls, clear_env),
         cmocka_unit_test_setup(credentials, clear_env),    cmocka_unit_test_setup(ca_bundle, clear_env),
         cmocka_unit_test_setup(max_attempts, clear_env),   cmocka_unit_test_setup(retry_rules, clear_env),
-        cmocka_unit_test_setup(backoff_full_jitter, clear_env)};
+        cmocka_unit_test_setup(backoff_full_jitter, clear_env),
+        cmocka_unit_test_setup(client_does_nothing_until_the_first_call, clear_env),
+        cmocka_unit_test(status_names)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,7 @@ import urllib.request
 
 import lrtest
 
-AK = "AKIAIOSFODNN7EXAMPLE"
+AK = "AKIDLAMBDADDBTEST01"
 SK = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
 TOKEN = "FwoGZXIvYXdzEXAMPLEtokenAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/with+slash="
 SIGNATURES = set()  # every Signature=... a server here received
@@ -382,10 +382,11 @@ class FakeAWS:
                     return
                 conn.sendall(action[1])
                 if len(action) > 2 and action[2]:
-                    conn.close()  # without "Connection: close": the client finds out on its next request
-                    return
+                    return  # closed below, without "Connection: close": the client finds out on its next request
         except OSError:
             pass
+        finally:
+            conn.close()
 
     def close(self):
         self.sock.close()

@@ -173,6 +173,12 @@ class BadAnswers(unittest.TestCase):
         self.assertGreater(res.last["us"], 900000)
         self.assertIn("giving up", res.out)
 
+    def test_no_attempt_without_time_left(self):
+        server = self.serve(OK_JSON)
+        res = self.call(server, "--deadline-ms", "400")  # less than the 500 ms margin
+        self.assertEqual((res.status, res.last["attempts"]), ("LR_E_DEADLINE", 0))
+        self.assertEqual(server.connections, 0)
+
     def test_no_retry_that_would_end_after_the_deadline(self):
         server = self.serve(THROTTLED)
         # 10 s of backoff base against a 3 s deadline: either no retry fits or a short one does; never a
@@ -190,6 +196,12 @@ class BadAnswers(unittest.TestCase):
         res = self.call(server, "--repeat", "5")
         self.assertEqual([c["status"] for c in res.calls], ["LR_OK"] * 5)
         self.assertEqual((server.connections, len(server.requests)), (1, 5))
+
+    def test_keep_alive_reused_over_tls(self):
+        server = self.serve(OK_JSON, context=self.pki.server_context(self.pki.good))
+        res = self.call(server, "--repeat", "4", SSL_CERT_FILE=self.pki.ca)
+        self.assertEqual([c["status"] for c in res.calls], ["LR_OK"] * 4)
+        self.assertEqual((server.connections, len(server.requests)), (1, 4))
 
     def test_dropped_keep_alive_reopened(self):
         server = self.serve(("send", reply("200 OK", "{}"), True))  # closes after each answer, unannounced

@@ -32,28 +32,6 @@ static void set_code(struct lr_aws_response *resp, const char *code, size_t n)
     copy_printable(resp->error_code, sizeof(resp->error_code), code, n);
 }
 
-static const char *json_string(const cJSON *obj, const char *a, const char *b)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, a);
-    if (!cJSON_IsString(v))
-        v = cJSON_GetObjectItemCaseSensitive(obj, b);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static void json_error(struct lr_aws_response *resp, const char *error_type)
-{
-    cJSON *doc = cJSON_ParseWithLength(resp->body.data ? resp->body.data : "", resp->body.len);
-    const char *code = cJSON_IsObject(doc) ? json_string(doc, "__type", "code") : NULL;
-    const char *msg = cJSON_IsObject(doc) ? json_string(doc, "message", "Message") : NULL;
-    if (code == NULL && *error_type != '\0')
-        code = error_type;
-    if (code != NULL)
-        set_code(resp, code, strlen(code));
-    if (msg != NULL)
-        copy_printable(resp->error_message, sizeof(resp->error_message), msg, strlen(msg));
-    cJSON_Delete(doc);
-}
-
 /* The text of the first <tag>...</tag> in the body, bounded by the body. */
 static const char *xml_text(const struct lr_buf *body, const char *tag, size_t *n)
 {
@@ -80,6 +58,28 @@ static void xml_error(struct lr_aws_response *resp)
         copy_printable(resp->error_message, sizeof(resp->error_message), msg, n);
 }
 
+static const char *json_string(const cJSON *obj, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, a);
+    if (!cJSON_IsString(v))
+        v = cJSON_GetObjectItemCaseSensitive(obj, b);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static void json_error(struct lr_aws_response *resp, const char *error_type)
+{
+    cJSON *doc = cJSON_ParseWithLength(resp->body.data ? resp->body.data : "", resp->body.len);
+    const char *code = cJSON_IsObject(doc) ? json_string(doc, "__type", "code") : NULL;
+    const char *msg = cJSON_IsObject(doc) ? json_string(doc, "message", "Message") : NULL;
+    if (code == NULL && *error_type != '\0')
+        code = error_type;
+    if (code != NULL)
+        set_code(resp, code, strlen(code));
+    if (msg != NULL)
+        copy_printable(resp->error_message, sizeof(resp->error_message), msg, strlen(msg));
+    cJSON_Delete(doc);
+}
+
 /* A query-protocol answer is one XML document: '<' first and '>' last, blanks aside. */
 static bool looks_like_xml(const struct lr_buf *body)
 {
@@ -101,7 +101,7 @@ enum lr_status lr_aws_answer_read(bool json_protocol, const char *error_type, st
     }
     if (json_protocol)
         json_error(resp, error_type);
-    else
+    if (resp->error_code[0] == '\0') /* query errors, and what some front ends answer JSON calls with */
         xml_error(resp);
     if (resp->error_code[0] == '\0')
         return resp->http_status == 429 ? LR_E_AWS_THROTTLED : LR_E_AWS_BAD_ERROR;

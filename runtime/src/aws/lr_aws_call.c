@@ -111,8 +111,11 @@ void lr_aws_response_init(struct lr_aws_response *resp)
 
 static void response_reset(struct lr_aws_response *resp, size_t cap)
 {
+    if (resp->body.cap != cap) { /* the cap is fixed at init: the first call gives it the client's */
+        lr_buf_clean_up(&resp->body);
+        lr_buf_init(&resp->body, cap);
+    }
     lr_buf_reset(&resp->body);
-    resp->body.cap = cap;
     resp->http_status = 0;
     resp->error_code[0] = resp->error_message[0] = '\0';
     cJSON_Delete(resp->json);
@@ -310,8 +313,11 @@ static enum lr_status attempt(struct endpoint *e, const struct request *r, long 
 
 static enum lr_status give_up(const struct request *r, const struct lr_aws_response *resp, enum lr_status last)
 {
-    lr_log(LR_LOG_WARN, "aws %s: giving up after %u attempt(s) before the deadline; last: %s, HTTP %ld %s",
-           r->svc->signing_name, resp->attempts, lr_status_str(last), resp->http_status, resp->error_code);
+    if (resp->attempts == 0)
+        lr_log(LR_LOG_WARN, "aws %s: giving up: no time left before the deadline", r->svc->signing_name);
+    else
+        lr_log(LR_LOG_WARN, "aws %s: giving up after %u attempt(s) before the deadline; last: %s, HTTP %ld %s",
+               r->svc->signing_name, resp->attempts, lr_status_str(last), resp->http_status, resp->error_code);
     return LR_E_DEADLINE;
 }
 
