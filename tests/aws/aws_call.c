@@ -1,16 +1,19 @@
 /* aws_call: drives lr_aws from the integration tests and the benchmark.
- *   aws_call [--repeat N] [--deadline-ms MS] [--backoff-base-ms MS] SERVICE OPERATION BODY_FILE
+ *   aws_call [--repeat N] [--deadline-ms MS] [--backoff-base-ms MS] [--curl-init 1] SERVICE OPERATION BODY_FILE
  * SERVICE is dynamodb, dynamodbstreams, sqs, events, firehose (JSON protocols: OPERATION is e.g.
  * PutItem) or sns (query protocol: OPERATION is ignored, the body holds Action=...). One client makes
  * every call, as a handler's client serves every invoke. Per call it prints one line
  *   status=<name> http=<code> attempts=<n> us=<microseconds> code=<AWS code> message=<AWS message>
  * and after the last call the body as "body=<bytes>". --deadline-ms gives each call a deadline that
- * many ms after its start. Exit status 0 when every call returned LR_OK. */
+ * many ms after its start; --curl-init 1 runs curl_global_init() first, as a bootstrap's Runtime API
+ * client has done before any handler runs. Exit status 0 when every call returned LR_OK. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include <curl/curl.h>
 
 #include "lr/aws.h"
 #include "lr/log.h"
@@ -36,7 +39,7 @@ static int64_t now_us(void)
 
 int main(int argc, char **argv)
 {
-    long repeat = 1, deadline = 0, base = -1;
+    long repeat = 1, deadline = 0, base = -1, curl_init = 0;
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         long v = strtol(argv[i + 1], NULL, 10);
@@ -46,6 +49,8 @@ int main(int argc, char **argv)
             deadline = v;
         else if (strcmp(argv[i], "--backoff-base-ms") == 0)
             base = v;
+        else if (strcmp(argv[i], "--curl-init") == 0)
+            curl_init = v;
         else
             return 2;
     }
@@ -54,10 +59,12 @@ int main(int argc, char **argv)
     char *body = svc ? read_file(argv[i + 2], &len) : NULL;
     if (body == NULL) {
         fprintf(stderr, "usage: aws_call [--repeat N] [--deadline-ms MS] [--backoff-base-ms MS] "
-                        "SERVICE OPERATION BODY_FILE\n");
+                        "[--curl-init 1] SERVICE OPERATION BODY_FILE\n");
         return 2;
     }
     lr_log_init_from_env();
+    if (curl_init && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 2;
     struct lr_aws_settings s;
     enum lr_status st = lr_aws_settings_init(&s);
     struct lr_aws_client *client = NULL;
@@ -86,5 +93,7 @@ int main(int argc, char **argv)
     lr_aws_client_destroy(client);
     free(body);
     lr_log_flush();
+    if (curl_init)
+        curl_global_cleanup();
     return all_ok ? 0 : 1;
 }

@@ -181,8 +181,10 @@ def pki_missing():
 # -- a TLS terminator ---------------------------------------------------------------------------------
 
 class TLSProxy:
-    """Terminates TLS on a loopback port and forwards the bytes to 127.0.0.1:upstream, one upstream
-    connection per client connection. connections counts the TLS connections accepted."""
+    """Terminates TLS on a loopback port (plain TCP when context is None) and forwards the bytes to
+    127.0.0.1:upstream, one upstream connection per client connection. connections counts the
+    connections accepted; the signatures of the requests passing through go to SIGNATURES, so that
+    check_output() looks for them too."""
 
     def __init__(self, context, upstream_port):
         self.context, self.upstream = context, upstream_port
@@ -202,15 +204,17 @@ class TLSProxy:
             except OSError:
                 return
             self.connections += 1
+            raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             threading.Thread(target=self._serve, args=(raw,), daemon=True).start()
 
     def _serve(self, raw):
         try:
-            tls = self.context.wrap_socket(raw, server_side=True)
+            tls = self.context.wrap_socket(raw, server_side=True) if self.context else raw
         except (ssl.SSLError, OSError):
             raw.close()
             return
         up = socket.create_connection(("127.0.0.1", self.upstream))
+        up.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             while True:
                 ready, _, _ = select.select([tls, up], [], [], 60)
@@ -220,6 +224,8 @@ class TLSProxy:
                     data = s.recv(65536)
                     if not data:
                         return
+                    if s is tls:
+                        SIGNATURES.update(_SIG.findall(data.decode("latin-1")))
                     (up if s is tls else tls).sendall(data)
         except (ssl.SSLError, OSError):
             pass
@@ -344,6 +350,7 @@ class FakeAWS:
                 conn, _ = self.sock.accept()
             except OSError:
                 return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # no Nagle delay in our figures
             with self.lock:
                 self.connections += 1
                 self._open.append(conn)

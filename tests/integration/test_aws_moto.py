@@ -40,14 +40,18 @@ class OnMoto(unittest.TestCase):
             cls.role = (c["AccessKeyId"], c["SecretAccessKey"], c["SessionToken"])
             cls.proxy = awstest.TLSProxy(cls.pki.server_context(cls.pki.good), cls.moto.port)
             cls.https = "https://localhost:%d" % cls.proxy.port
+            # A plain forwarder that records the signatures sent, for the output checks.
+            cls.plain = awstest.TLSProxy(None, cls.moto.port)
+            cls.http = "http://127.0.0.1:%d" % cls.plain.port
         except BaseException:
             cls.tearDownClass()
             raise
 
     @classmethod
     def tearDownClass(cls):
-        if cls.proxy:
-            cls.proxy.close()
+        for p in (cls.proxy, getattr(cls, "plain", None)):
+            if p:
+                p.close()
         cls.moto.close()
         cls.tmp.cleanup()
 
@@ -56,7 +60,7 @@ class OnMoto(unittest.TestCase):
 
     def call(self, service, op, body, *options, creds=None, **env):
         ak, sk, token = creds or self.role
-        env.setdefault("AWS_ENDPOINT_URL", self.moto.endpoint)
+        env.setdefault("AWS_ENDPOINT_URL", self.http)
         e = awstest.base_env(AWS_ACCESS_KEY_ID=ak, AWS_SECRET_ACCESS_KEY=sk, AWS_SESSION_TOKEN=token, **env)
         return aws_call(self, service, op, json.dumps(body) if isinstance(body, dict) else body, e, *options,
                         secrets=self.user + self.role)
@@ -82,13 +86,14 @@ class OnMoto(unittest.TestCase):
         for token in ("x" + self.role[2][1:], None):  # a changed or missing token
             res = self.call("dynamodb", "ListTables", {}, creds=self.role[:2] + (token,))
             self.assertEqual((res.status, res.last["code"]), ("LR_E_AWS_SERVICE", "InvalidClientTokenId"))
+        self.assertGreaterEqual(len(awstest.SIGNATURES), 8)  # what the outputs were checked against
 
     # -- the services over HTTP -------------------------------------------------------------------
 
     def test_dynamodb(self):
         # The per-service override wins over a global one that points nowhere.
         env = dict(AWS_ENDPOINT_URL="http://127.0.0.1:%d" % awstest.free_port(),
-                   AWS_ENDPOINT_URL_DYNAMODB=self.moto.endpoint)
+                   AWS_ENDPOINT_URL_DYNAMODB=self.http)
         self.ok("dynamodb", "CreateTable", {
             "TableName": "items", "BillingMode": "PAY_PER_REQUEST",
             "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
