@@ -71,6 +71,12 @@ class BadAnswers(unittest.TestCase):
         res = self.call(self.serve(("send", reply("400 Bad Request", "not json", "text/plain"))), *FAST)
         self.assertEqual((res.status, res.last["attempts"]), ("LR_E_AWS_BAD_ERROR", 1))  # 400: not retried
 
+    def test_answer_over_the_cap(self):
+        server = self.serve(("send", reply("200 OK", '{"Items":"%s"}' % ("x" * 5000))))
+        res = self.call(server, "--max-response-bytes", "4096")
+        self.assertEqual((res.status, res.last["attempts"]), ("LR_E_TOO_LARGE", 1))
+        self.assertEqual(self.call(server, "--max-response-bytes", "8192").status, "LR_OK")
+
     def test_error_code_from_header(self):
         server = self.serve(("send", reply("400 Bad Request", "", extra=[
             ("x-amzn-ErrorType", "ValidationException:http://internal.amazon.com/coral/")])))
