@@ -1,6 +1,6 @@
 /* aws_call: drives lr_aws from the integration tests and the benchmark.
  *   aws_call [--repeat N] [--deadline-ms MS] [--backoff-base-ms MS] [--curl-init 1]
- *            [--max-response-bytes N] SERVICE OPERATION BODY_FILE
+ *            [--max-response-bytes N] [--connect-timeout-ms MS] SERVICE OPERATION BODY_FILE
  * SERVICE is dynamodb, dynamodbstreams, sqs, events, firehose (JSON protocols: OPERATION is e.g.
  * PutItem) or sns (query protocol: OPERATION is ignored, the body holds Action=...). One client makes
  * every call, as a handler's client serves every invoke. Per call it prints one line
@@ -40,7 +40,7 @@ static int64_t now_us(void)
 
 int main(int argc, char **argv)
 {
-    long repeat = 1, deadline = 0, base = -1, curl_init = 0, max_response = 0;
+    long repeat = 1, deadline = 0, base = -1, curl_init = 0, max_response = 0, connect = 0;
     int i = 1;
     for (; i + 1 < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
         long v = strtol(argv[i + 1], NULL, 10);
@@ -54,6 +54,8 @@ int main(int argc, char **argv)
             curl_init = v;
         else if (strcmp(argv[i], "--max-response-bytes") == 0)
             max_response = v;
+        else if (strcmp(argv[i], "--connect-timeout-ms") == 0)
+            connect = v;
         else
             return 2;
     }
@@ -75,6 +77,8 @@ int main(int argc, char **argv)
         s.backoff_base_ms = (uint32_t)base;
     if (max_response > 0)
         s.max_response_bytes = (size_t)max_response;
+    if (connect > 0)
+        s.connect_timeout_ms = (uint32_t)connect;
     if (st == LR_OK)
         st = lr_aws_client_new(&s, &client);
     struct lr_aws_response resp;

@@ -40,6 +40,9 @@ class BadAnswers(unittest.TestCase):
     def call(self, server, *options, service="dynamodb", op="PutItem", body=ITEM, **env):
         env.setdefault("AWS_ENDPOINT_URL", server.url)
         env.setdefault("AWS_SESSION_TOKEN", awstest.TOKEN)
+        if lrtest.valgrind():
+            # curl's connect time includes the TLS handshake, which memcheck slows past the 3 s default.
+            options = ("--connect-timeout-ms", "30000") + options
         return aws_call(self, service, op, body, awstest.base_env(**env), *options)
 
     def test_what_is_sent(self):
@@ -117,7 +120,7 @@ class BadAnswers(unittest.TestCase):
             with self.subTest(status=status):
                 server = self.serve(OK_JSON, context=self.pki.server_context(cert))
                 res = self.call(server, SSL_CERT_FILE=self.pki.ca)
-                self.assertEqual((res.status, res.last["attempts"]), (status, 1))  # never retried
+                self.assertEqual((res.status, res.last["attempts"]), (status, 1), res.out)  # never retried
                 self.assertEqual(len(server.requests), 1 if status == "LR_OK" else 0)
         # The system bundle does not hold the test CA.
         server = self.serve(OK_JSON, context=self.pki.server_context(self.pki.good))
@@ -170,13 +173,20 @@ class BadAnswers(unittest.TestCase):
         res = self.call(server, *FAST, AWS_ENDPOINT_URL="http://127.0.0.1:%d" % closed)
         self.assertEqual((res.status, res.last["attempts"]), ("LR_E_AWS_CONNECT", 3))
 
+    # The deadline tests judge the second call of a process: the first one also carries libcurl's and
+    # OpenSSL's one-time start-up, which takes a millisecond natively but over a second under memcheck,
+    # and is not bounded by the deadline (natively both calls are judged).
+    def judged(self, res):
+        return res.calls[1:] if lrtest.valgrind() else res.calls
+
     def test_hanging_server_gives_up_before_the_deadline(self):
         server = self.serve(("hang",))
         # deadline in 1.5 s, margin 500 ms: the attempt is cut at about 1 s, and there is no time for another.
-        res = self.call(server, "--deadline-ms", "1500")
-        self.assertEqual((res.status, res.last["attempts"]), ("LR_E_DEADLINE", 1))
-        self.assertLess(res.last["us"], 1000000 + 300000 * lrtest.slow_factor())
-        self.assertGreater(res.last["us"], 900000)
+        res = self.call(server, "--repeat", "2", "--deadline-ms", "1500")
+        for call in self.judged(res):
+            self.assertEqual((call["status"], call["attempts"]), ("LR_E_DEADLINE", 1), res.out)
+            self.assertLess(call["us"], 1000000 + 300000 * lrtest.slow_factor())
+            self.assertGreater(call["us"], 900000)
         self.assertIn("giving up", res.out)
 
     def test_no_attempt_without_time_left(self):
@@ -189,10 +199,11 @@ class BadAnswers(unittest.TestCase):
         server = self.serve(THROTTLED)
         # 10 s of backoff base against a 3 s deadline: either no retry fits or a short one does; never a
         # wait that ends after deadline - margin.
-        res = self.call(server, "--deadline-ms", "3000", "--backoff-base-ms", "10000")
-        self.assertEqual(res.status, "LR_E_DEADLINE")
-        self.assertLess(res.last["us"], 2500000)
-        self.assertEqual(res.last["code"], "ProvisionedThroughputExceededException")
+        res = self.call(server, "--repeat", "2", "--deadline-ms", "3000", "--backoff-base-ms", "10000")
+        for call in self.judged(res):
+            self.assertEqual(call["status"], "LR_E_DEADLINE", res.out)
+            self.assertLess(call["us"], 2500000)
+            self.assertEqual(call["code"], "ProvisionedThroughputExceededException")
         # Without a deadline the same call makes its three attempts.
         res = self.call(server, *FAST)
         self.assertEqual((res.status, res.last["attempts"]), ("LR_E_AWS_THROTTLED", 3))

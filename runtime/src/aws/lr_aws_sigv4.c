@@ -158,7 +158,7 @@ enum lr_status lr_aws_sigv4_sign(const struct lr_aws_sign_request *r, const stru
                                  struct lr_aws_sigv4_cache *cache, struct lr_aws_signature *out)
 {
     struct tm tm;
-    char date[9], scope[160], cache_id[sizeof(((struct lr_aws_sigv4_cache *)0)->scope)];
+    char date[9], scope[LR_AWS_SCOPE_MAX], cache_id[LR_AWS_SCOPE_MAX];
     if (strlen(cr->secret_access_key) > 256 || gmtime_r(&r->now, &tm) == NULL)
         return LR_E_INVALID_ARG;
     strftime(out->amz_date, sizeof(out->amz_date), "%Y%m%dT%H%M%SZ", &tm);

@@ -14,6 +14,7 @@
 
 #define LR_AWS_SIGV4_MAX_HEADERS 8
 #define LR_AWS_AUTH_MAX 1024
+#define LR_AWS_SCOPE_MAX 160 /* "YYYYMMDD/<region>/<service>/aws4_request" and the NUL */
 
 struct lr_aws_header {
     const char *name; /* lower case */
@@ -40,7 +41,7 @@ struct lr_aws_sign_request {
 
 /* kSigning for one (date, region, service, secret); a miss recomputes it (a new day, a rotated key). */
 struct lr_aws_sigv4_cache {
-    char scope[160];                              /* "YYYYMMDD/region/service" */
+    char scope[LR_AWS_SCOPE_MAX];                 /* "YYYYMMDD/region/service" */
     unsigned char secret_digest[LR_AWS_SHA256_LEN]; /* SHA-256 of the secret: no copy of it is kept */
     unsigned char key[LR_AWS_SHA256_LEN];
     bool valid;
