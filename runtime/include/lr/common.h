@@ -65,7 +65,23 @@ enum lr_status {
     LR_E_EMF_NAME,      /* a member name empty, too long, "_aws", or used twice */
     LR_E_EMF_VALUE,     /* a dimension/property value empty or longer than LR_EMF_MAX_VALUE */
     LR_E_EMF_COUNT,     /* no metric, or more metrics/dimensions than the limits */
-    LR_E_EMF_UNIT       /* a unit that is not one of CloudWatch's unit names */
+    LR_E_EMF_UNIT,      /* a unit that is not one of CloudWatch's unit names */
+    /* calls to AWS services (lr/aws.h) */
+    LR_E_AWS_CONFIG,         /* no region, or a bad AWS_ENDPOINT_URL* / AWS_MAX_ATTEMPTS value */
+    LR_E_AWS_CREDENTIALS,    /* AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY missing or unusable */
+    LR_E_TLS_CA_BUNDLE,      /* no readable CA bundle (SSL_CERT_FILE, then the two default paths) */
+    LR_E_TLS_HANDSHAKE,      /* the TLS handshake failed (reset, protocol error) */
+    LR_E_TLS_CERT_EXPIRED,   /* the server's certificate has expired */
+    LR_E_TLS_CERT_HOST,      /* the server's certificate is not for the host called */
+    LR_E_TLS_CERT_UNTRUSTED, /* the certificate does not chain to the CA bundle (or fails otherwise) */
+    LR_E_AWS_CONNECT,        /* no connection: resolve/connect failed, or closed before any answer */
+    LR_E_AWS_TIMEOUT,        /* an attempt ran past its own transfer time */
+    LR_E_AWS_TRUNCATED,      /* the answer ended before its announced length */
+    LR_E_AWS_BAD_RESPONSE,   /* a 2xx answer whose body is not the protocol's JSON object / XML */
+    LR_E_AWS_BAD_ERROR,      /* an error status without a readable AWS error code */
+    LR_E_AWS_THROTTLED,      /* a throttling error, still on the last attempt */
+    LR_E_AWS_SERVICE,        /* an AWS error answer (code and message in the response) */
+    LR_E_DEADLINE            /* gave up: one more attempt would end after the deadline minus the margin */
 };
 
 /* Static name of a status ("LR_E_BAD_BASE64"; "LR_E_UNKNOWN" for a value that is none). Never NULL. */

@@ -40,8 +40,23 @@ const char *lr_status_str(enum lr_status st)
         "LR_E_EMF_VALUE",
         "LR_E_EMF_COUNT",
         "LR_E_EMF_UNIT",
+        "LR_E_AWS_CONFIG",
+        "LR_E_AWS_CREDENTIALS",
+        "LR_E_TLS_CA_BUNDLE",
+        "LR_E_TLS_HANDSHAKE",
+        "LR_E_TLS_CERT_EXPIRED",
+        "LR_E_TLS_CERT_HOST",
+        "LR_E_TLS_CERT_UNTRUSTED",
+        "LR_E_AWS_CONNECT",
+        "LR_E_AWS_TIMEOUT",
+        "LR_E_AWS_TRUNCATED",
+        "LR_E_AWS_BAD_RESPONSE",
+        "LR_E_AWS_BAD_ERROR",
+        "LR_E_AWS_THROTTLED",
+        "LR_E_AWS_SERVICE",
+        "LR_E_DEADLINE",
     };
-    _Static_assert(sizeof(names) / sizeof(names[0]) == LR_E_EMF_UNIT + 1, "a name per status");
+    _Static_assert(sizeof(names) / sizeof(names[0]) == LR_E_DEADLINE + 1, "a name per status");
     if ((unsigned)st < sizeof(names) / sizeof(names[0]))
         return names[st];
     return "LR_E_UNKNOWN";
