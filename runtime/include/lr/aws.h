@@ -81,7 +81,9 @@ struct lr_aws_response {
                                 valid until the next call or clean-up); else NULL */
 };
 
+/* Empties *resp; allocates nothing (the first call sizes its body buffer to the client's cap). */
 void lr_aws_response_init(struct lr_aws_response *resp);
+/* Frees the body and the cJSON tree the response owns and empties it (NULL is allowed). */
 void lr_aws_response_clean_up(struct lr_aws_response *resp);
 
 /* Calls <svc->target_prefix>.<operation> with the JSON body (borrowed for the call). deadline_ms is the
