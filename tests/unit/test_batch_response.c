@@ -334,6 +334,14 @@ static void use_real_clock(void)
     lr_log_configure(LR_LOG_FORMAT_TEXT, LR_LOG_INFO, NULL, 0);
 }
 
+/* After every test, whether it passed or not: the real clock and the default log again. */
+static int reset_clock(void **state)
+{
+    (void)state;
+    use_real_clock();
+    return 0;
+}
+
 static void test_deadline_guard_reports_first_unprocessed(void **state)
 {
     (void)state;
@@ -341,7 +349,8 @@ static void test_deadline_guard_reports_first_unprocessed(void **state)
     struct probe p;
     memset(&p, 0, sizeof(p));
     /* Reads: start=1000, record0=1100, record1=1200, record2=1300 ... */
-    struct fake_clock clk = {1000, 100, 0};
+    static struct fake_clock clk; /* static: the clock is process-wide, a frame is not */
+    clk = (struct fake_clock){1000, 100, 0};
     struct lr_batch_options o;
     lr_batch_options_init(&o);
     use_fake_clock(&clk);
@@ -386,7 +395,8 @@ static void test_deadline_in_continue_mode_keeps_earlier_failures(void **state)
     struct probe p;
     memset(&p, 0, sizeof(p));
     p.fail[0] = true;
-    struct fake_clock clk = {0, 100, 0};
+    static struct fake_clock clk; /* static: the clock is process-wide, a frame is not */
+    clk = (struct fake_clock){0, 100, 0};
     struct lr_batch_options o;
     lr_batch_options_init(&o);
     o.mode = LR_BATCH_MODE_CONTINUE;
@@ -413,7 +423,8 @@ static void test_iterator_age(void **state)
     ev_record(&e, 1, "222", REC_OK, 1700000003);
     ev_record(&e, 2, "333", REC_OK, -1);
     ev_add(&e, "]}");
-    struct fake_clock clk = {1700000010000, 0, 0};
+    static struct fake_clock clk; /* static: the clock is process-wide, a frame is not */
+    clk = (struct fake_clock){1700000010000, 0, 0};
     struct lr_batch_options o;
     lr_batch_options_init(&o);
     use_fake_clock(&clk);
@@ -651,24 +662,24 @@ static void test_deadline_margin_spellings(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_all_succeed),
-        cmocka_unit_test(test_middle_failure_ordered_stops),
-        cmocka_unit_test(test_middle_failure_continue_runs_all),
-        cmocka_unit_test(test_first_and_last_fail),
-        cmocka_unit_test(test_all_fail_both_policies),
-        cmocka_unit_test(test_invalid_record_is_reported),
-        cmocka_unit_test(test_failed_record_without_sequence_is_invoke_error),
-        cmocka_unit_test(test_empty_batch),
-        cmocka_unit_test(test_unparseable_event_is_invoke_error),
-        cmocka_unit_test(test_to_response_takes_body),
-        cmocka_unit_test(test_deadline_guard_reports_first_unprocessed),
-        cmocka_unit_test(test_deadline_in_continue_mode_keeps_earlier_failures),
-        cmocka_unit_test(test_iterator_age),
-        cmocka_unit_test(test_article_input_json),
-        cmocka_unit_test(test_powertools_getting_started_fixture),
-        cmocka_unit_test(test_largest_batch_reports_every_record),
-        cmocka_unit_test(test_options_from_env),
-        cmocka_unit_test(test_deadline_margin_spellings),
+        cmocka_unit_test_teardown(test_all_succeed, reset_clock),
+        cmocka_unit_test_teardown(test_middle_failure_ordered_stops, reset_clock),
+        cmocka_unit_test_teardown(test_middle_failure_continue_runs_all, reset_clock),
+        cmocka_unit_test_teardown(test_first_and_last_fail, reset_clock),
+        cmocka_unit_test_teardown(test_all_fail_both_policies, reset_clock),
+        cmocka_unit_test_teardown(test_invalid_record_is_reported, reset_clock),
+        cmocka_unit_test_teardown(test_failed_record_without_sequence_is_invoke_error, reset_clock),
+        cmocka_unit_test_teardown(test_empty_batch, reset_clock),
+        cmocka_unit_test_teardown(test_unparseable_event_is_invoke_error, reset_clock),
+        cmocka_unit_test_teardown(test_to_response_takes_body, reset_clock),
+        cmocka_unit_test_teardown(test_deadline_guard_reports_first_unprocessed, reset_clock),
+        cmocka_unit_test_teardown(test_deadline_in_continue_mode_keeps_earlier_failures, reset_clock),
+        cmocka_unit_test_teardown(test_iterator_age, reset_clock),
+        cmocka_unit_test_teardown(test_article_input_json, reset_clock),
+        cmocka_unit_test_teardown(test_powertools_getting_started_fixture, reset_clock),
+        cmocka_unit_test_teardown(test_largest_batch_reports_every_record, reset_clock),
+        cmocka_unit_test_teardown(test_options_from_env, reset_clock),
+        cmocka_unit_test_teardown(test_deadline_margin_spellings, reset_clock),
     };
     return cmocka_run_group_tests(tests, setup_log, teardown_log);
 }
