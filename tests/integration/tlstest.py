@@ -63,16 +63,18 @@ class TestCA:
         subprocess.run(["openssl"] + list(args), check=True, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE, cwd=self.dir)
 
-    def issue(self, name, hosts, start=None, end=None):
-        """A P-256 server certificate for hosts (DNS names or IP addresses) signed by the CA, valid
-        from start to end (openssl ca dates; default: now for one day). Returns (cert, key) paths."""
+    def issue(self, name, hosts, start=None, end=None, rsa=False):
+        """A server certificate for hosts (DNS names or IP addresses) signed by the CA, valid from
+        start to end (openssl ca dates; default: now for one day), with a P-256 key, or an RSA-2048
+        one like AWS endpoints' when rsa is set. Returns (cert, key) paths."""
         san = ",".join(("IP:" if _is_ip(h) else "DNS:") + h for h in hosts)
         conf = os.path.join(self.dir, name + ".cnf")
         with open(conf, "w") as f:
             f.write(CA_CONF.format(dir=self.dir, san=san))
         key, csr = (os.path.join(self.dir, name + ext) for ext in (".key", ".csr"))
         cert = os.path.join(self.dir, name + ".pem")
-        self._run("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+        keyopts = ["rsa:2048"] if rsa else ["ec", "-pkeyopt", "ec_paramgen_curve:P-256"]
+        self._run("req", "-newkey", *keyopts, "-nodes",
                   "-keyout", key, "-out", csr, "-subj", "/CN=" + hosts[0])
         dates = (["-startdate", start] if start else []) + (["-enddate", end] if end else ["-days", "1"])
         self._run("ca", "-batch", "-config", conf, "-extensions", "server", "-notext", "-in", csr,
