@@ -121,19 +121,21 @@ class PackageTest(unittest.TestCase):
         for path in (lrtest.build_dir(), lrtest.source_dir()):
             self.assertNotIn(os.path.realpath(path).encode(), data)
 
-    def test_libcurl_in_the_bootstrap_speaks_only_plain_http(self):
+    def test_libcurl_in_the_bootstrap_speaks_only_http_and_https_over_mbedtls(self):
         config = os.path.join(lrtest.build_dir(), arch_dir(), "prefix", "bin", "curl-config")
         protocols = subprocess.run(["sh", config, "--protocols"], stdout=subprocess.PIPE,
                                    check=True).stdout.decode().split()
-        self.assertEqual(protocols, ["HTTP"])
+        self.assertEqual(protocols, ["HTTP", "HTTPS"])
         features = subprocess.run(["sh", config, "--features"], stdout=subprocess.PIPE,
                                   check=True).stdout.decode().split()
-        for unwanted in ("SSL", "HTTP2", "IDN", "libz", "PSL", "GSS-API", "Kerberos", "NTLM"):
+        self.assertIn("SSL", features)
+        for unwanted in ("HTTP2", "IDN", "libz", "PSL", "GSS-API", "Kerberos", "NTLM"):
             self.assertNotIn(unwanted, features)
         static_libs = subprocess.run(["sh", config, "--static-libs"], stdout=subprocess.PIPE,
-                                     check=True).stdout.decode()
-        for lib in ("-lssl", "-lz", "-lnghttp2", "-lidn2", "-lpsl"):
-            self.assertNotIn(lib, static_libs.split())
+                                     check=True).stdout.decode().split()
+        self.assertTrue([l for l in static_libs if l.endswith("/libmbedtls.a")], static_libs)
+        for lib in ("-lssl", "-lcrypto", "-lz", "-lnghttp2", "-lidn2", "-lpsl"):
+            self.assertNotIn(lib, static_libs)
 
     def syscalls_before_first_get(self, extra_env):
         """The system calls the static bootstrap makes from exec to its first GET /next (strace)."""

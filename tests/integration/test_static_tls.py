@@ -1,0 +1,109 @@
+"""TLS of the static bootstrap's libcurl (mbedTLS, docs/packaging.md "TLS"), through the static client
+bench/tls_client.c, which the packaging superbuild links exactly like the bootstrap: a CA made at test
+time, a local HTTPS server (Python ssl), and certificates that must be accepted or refused.
+"""
+
+import os
+import re
+import shutil
+import subprocess
+import unittest
+
+import lrtest
+import test_package  # ensure_package(); imported as a module so its tests are not collected here
+import tlstest
+
+PEER_FAILED_VERIFICATION = 60  # CURLE_PEER_FAILED_VERIFICATION
+
+
+class StaticTLSTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        reason = tlstest.openssl_missing()
+        if reason:
+            raise unittest.SkipTest(reason)
+        test_package.ensure_package()
+        cls.prefix = os.path.join(lrtest.build_dir(), test_package.arch_dir(), "prefix")
+        cls.client = os.path.join(lrtest.build_dir(), test_package.arch_dir(), "lr_bench_tls_client")
+        if not os.path.exists(cls.client):
+            raise unittest.SkipTest("the superbuild was configured with LR_BUILD_BENCH=OFF: no "
+                                    "static TLS client to test with")
+        cls.ca = tlstest.TestCA()
+        cls.good = cls.ca.issue("good", ["localhost", "127.0.0.1"])
+        cls.other_host = cls.ca.issue("other", ["other.test"])
+        cls.expired = cls.ca.issue("expired", ["localhost"], start="20200101000000Z",
+                                   end="20200102000000Z")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.ca.close()
+
+    def get(self, cert, cainfo, *args):
+        """Runs the static client against a TLS server with cert; returns (exit code, output)."""
+        with tlstest.TLSServer(*cert) as srv:
+            cmd = [self.client, "--url", "https://localhost:%d/" % srv.port] + list(args)
+            if cainfo:
+                cmd += ["--cainfo", cainfo]
+            proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=60)
+        return proc.returncode, proc.stdout.decode(errors="replace")
+
+    def assert_refused(self, rc, out, reason):
+        self.assertEqual(1, rc, out)
+        self.assertIn("curl_error=%d " % PEER_FAILED_VERIFICATION, out)
+        self.assertIn(reason, out)
+
+    def test_the_ca_given_by_cainfo_verifies_the_server(self):
+        rc, out = self.get(self.good, self.ca.cert, "--fresh", "2", "--reuse", "5")
+        self.assertEqual(0, rc, out)
+        self.assertRegex(out, r"handshake_full n=2 ")
+        self.assertRegex(out, r"request_kept_alive n=5 ")  # the client checks NUM_CONNECTS == 0
+
+    def test_without_a_ca_the_same_server_is_refused(self):
+        rc, out = self.get(self.good, None, "--fresh", "1")
+        self.assert_refused(rc, out, "NOT_TRUSTED")
+
+    def test_a_certificate_for_another_host_is_refused(self):
+        rc, out = self.get(self.other_host, self.ca.cert, "--fresh", "1")
+        self.assert_refused(rc, out, "CN_MISMATCH")
+
+    def test_an_expired_certificate_is_refused(self):
+        rc, out = self.get(self.expired, self.ca.cert, "--fresh", "1")
+        self.assert_refused(rc, out, "EXPIRED")
+
+    def test_a_ca_file_of_another_ca_is_refused(self):
+        with tlstest.TestCA() as stranger:
+            rc, out = self.get(self.good, stranger.cert, "--fresh", "1")
+        self.assert_refused(rc, out, "NOT_TRUSTED")
+
+    def test_libcurl_has_no_compiled_in_ca_file_or_directory(self):
+        # The CA bundle is always the caller's CURLOPT_CAINFO: nothing that could differ silently
+        # between the build machine and Lambda.
+        out = subprocess.run([self.client, "--info"], stdout=subprocess.PIPE, check=True).stdout.decode()
+        self.assertRegex(out, r"ssl_version=mbedTLS/2\.28\.\d+")
+        self.assertIn("default_cainfo=(none)\n", out)
+        self.assertIn("default_capath=(none)\n", out)
+
+    def test_libcurl_leaves_sigv4_signing_out(self):
+        # Requests are signed by lr_aws; CURL_DISABLE_CRYPTO_AUTH compiles curl's AWS SigV4 out.
+        nm = shutil.which("nm")
+        if nm is None:
+            self.skipTest("nm (binutils) is not installed")
+        symbols = subprocess.run([nm, "--defined-only", os.path.join(self.prefix, "lib", "libcurl.a")],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                                 check=True).stdout.decode()
+        self.assertIn("Curl_http_output_auth", symbols)  # the control: the symbols are visible
+        self.assertNotRegex(symbols, re.compile(r"\bCurl_output_aws_sigv4\b"))
+
+    def test_the_mbedtls_headers_carry_the_projects_configuration(self):
+        # lr_aws (LR_AWS_CRYPTO=mbedtls) and libcurl must compile against the library's own settings.
+        with open(os.path.join(self.prefix, "include", "mbedtls", "config.h")) as f:
+            config = f.read()
+        self.assertIn("LR_MBEDTLS_CONFIG_H", config)
+        self.assertIn("#define MBEDTLS_SSL_CLI_C", config)
+        self.assertNotIn("#define MBEDTLS_SSL_SRV_C", config)
+        for lib in ("libmbedtls.a", "libmbedx509.a", "libmbedcrypto.a"):
+            self.assertTrue(os.path.isfile(os.path.join(self.prefix, "lib", lib)), lib)
+
+
+if __name__ == "__main__":
+    unittest.main()
