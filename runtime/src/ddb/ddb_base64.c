@@ -90,3 +90,15 @@ void ddb_base64_encode(const unsigned char *bytes, size_t len, char *out)
         out[o++] = i + 2 < len ? alphabet[acc & 63] : '=';
     }
 }
+
+void ddb_base64_put_quoted(struct lr_buf *b, const unsigned char *bytes, size_t len)
+{
+    size_t n = ddb_base64_encoded_len(len);
+    lr_buf_put_char(b, '"');
+    char *dst = lr_buf_put_reserve(b, n);
+    if (dst == NULL)
+        return;
+    ddb_base64_encode(bytes, len, dst);
+    lr_buf_commit(b, n);
+    lr_buf_put_char(b, '"');
+}

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "lr/buf.h"
+
 /* Decoded size of len characters of valid base64 (an upper bound for invalid input). */
 size_t ddb_base64_decoded_max(size_t len);
 
@@ -19,5 +21,8 @@ size_t ddb_base64_encoded_len(size_t len);
 
 /* Encodes bytes[0..len) into out (ddb_base64_encoded_len(len) bytes, no NUL). */
 void ddb_base64_encode(const unsigned char *bytes, size_t len, char *out);
+
+/* Sticky append (lr_buf_put*) of bytes[0..len) as a quoted base64 JSON string. */
+void ddb_base64_put_quoted(struct lr_buf *b, const unsigned char *bytes, size_t len);
 
 #endif

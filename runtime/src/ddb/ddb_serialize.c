@@ -32,14 +32,7 @@ static void put_quoted(struct lr_buf *b, struct lr_str pre, struct lr_str s, str
 
 static void put_base64(struct lr_buf *b, struct ddb_bytes bytes)
 {
-    size_t n = ddb_base64_encoded_len(bytes.len);
-    lr_buf_put_char(b, '"');
-    char *dst = lr_buf_put_reserve(b, n);
-    if (dst == NULL)
-        return;
-    ddb_base64_encode(bytes.ptr, bytes.len, dst);
-    lr_buf_commit(b, n);
-    lr_buf_put_char(b, '"');
+    ddb_base64_put_quoted(b, bytes.ptr, bytes.len);
 }
 
 static void put_attr(struct lr_buf *b, const struct ddb_attr *a);
