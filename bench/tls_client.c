@@ -189,8 +189,8 @@ static int parse_args(int argc, char **argv, struct options *o)
         else
             return 1;
     }
-    return !o->url || o->upload_buffer < 0 || o->fresh < 0 || o->reuse < 0 || o->fresh + o->reuse == 0 ||
-           o->fresh > 1000000 || o->reuse > 1000000;
+    return !o->url || o->upload_buffer < 0 || o->fresh < 0 || o->reuse < 0 ||
+           o->fresh + o->reuse == 0 || o->fresh > 1000000 || o->reuse > 1000000;
 }
 
 int main(int argc, char **argv)
@@ -200,8 +200,10 @@ int main(int argc, char **argv)
     if (argc == 2 && !strcmp(argv[1], "--info"))
         return print_info();
     if (parse_args(argc, argv, &o)) {
-        fprintf(stderr, "usage: %s --url URL [--cainfo FILE] [--fresh N] [--reuse N] [--resume] "
-                "[--upload-buffer BYTES]\n", argv[0]);
+        fprintf(stderr,
+                "usage: %s --url URL [--cainfo FILE] [--fresh N] [--reuse N] [--resume] "
+                "[--upload-buffer BYTES]\n",
+                argv[0]);
         return 2;
     }
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)

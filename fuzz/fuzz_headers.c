@@ -18,12 +18,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                 \
-    do {                                                                            \
-        if (!(cond)) {                                                              \
+#define CHECK(cond)                                                                         \
+    do {                                                                                    \
+        if (!(cond)) {                                                                      \
             fprintf(stderr, "fuzz_headers: check failed: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                                \
-        }                                                                           \
+            abort();                                                                        \
+        }                                                                                   \
     } while (0)
 
 /* Straightforward reference for lr_parse_u64's contract: 1..19 ASCII digits, value <= max. */

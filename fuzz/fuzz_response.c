@@ -28,12 +28,12 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                         \
-    do {                                                                                    \
-        if (!(cond)) {                                                                      \
+#define CHECK(cond)                                                                          \
+    do {                                                                                     \
+        if (!(cond)) {                                                                       \
             fprintf(stderr, "fuzz_response: check failed: %s (line %d)\n", #cond, __LINE__); \
-            abort();                                                                        \
-        }                                                                                   \
+            abort();                                                                         \
+        }                                                                                    \
     } while (0)
 
 /* Reference UTF-8 validation (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
@@ -109,7 +109,8 @@ static void fuzz_failure(const uint8_t *data, size_t size)
     cJSON *m = cJSON_GetObjectItemCaseSensitive(doc, "errorMessage");
     cJSON *t = cJSON_GetObjectItemCaseSensitive(doc, "errorType");
     cJSON *st = cJSON_GetObjectItemCaseSensitive(doc, "stackTrace");
-    CHECK(cJSON_IsString(m) && cJSON_IsString(t) && cJSON_IsArray(st) && cJSON_GetArraySize(doc) == 3);
+    CHECK(cJSON_IsString(m) && cJSON_IsString(t) && cJSON_IsArray(st) &&
+          cJSON_GetArraySize(doc) == 3);
     CHECK(cJSON_GetArraySize(st) == 0);
     if (printable_ascii(msg) && msg_len <= LR_ERROR_MESSAGE_MAX / 2)
         CHECK(strcmp(m->valuestring, msg) == 0);
@@ -199,7 +200,7 @@ static void check_batch_body(const char *body, size_t len, size_t reported)
     CHECK(cJSON_IsObject(doc) && cJSON_GetArraySize(doc) == 1 && cJSON_IsArray(items));
     CHECK((size_t)cJSON_GetArraySize(items) == reported);
     const cJSON *it = NULL;
-    cJSON_ArrayForEach(it, items) {
+    cJSON_ArrayForEach (it, items) {
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(it, "itemIdentifier");
         CHECK(cJSON_IsObject(it) && cJSON_GetArraySize(it) == 1 && cJSON_IsString(id));
         size_t n = strlen(id->valuestring);
@@ -243,7 +244,8 @@ static void fuzz_batch(uint8_t opts, uint8_t fail_mask, const uint8_t *data, siz
 /* '{', leading blank or a UTF-8 BOM: the input is a whole event document rather than a selector byte. */
 static bool looks_like_event(uint8_t first)
 {
-    return first == '{' || first == ' ' || first == '\n' || first == '\r' || first == '\t' || first == 0xef;
+    return first == '{' || first == ' ' || first == '\n' || first == '\r' || first == '\t' ||
+           first == 0xef;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -265,15 +267,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
     switch (data[0] % 3) {
-    case 0:
-        fuzz_failure(data + 2, size - 2);
-        break;
-    case 1:
-        fuzz_escape(data[1], data + 2, size - 2);
-        break;
-    default:
-        fuzz_batch((uint8_t)(data[0] / 3), data[1], data + 2, size - 2);
-        break;
+    case 0: fuzz_failure(data + 2, size - 2); break;
+    case 1: fuzz_escape(data[1], data + 2, size - 2); break;
+    default: fuzz_batch((uint8_t)(data[0] / 3), data[1], data + 2, size - 2); break;
     }
     return 0;
 }

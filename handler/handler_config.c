@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 static bool bad(char *msg, size_t cap, const char *var, const char *value, const char *want)
 {
     snprintf(msg, cap, "invalid %s=\"%.64s\": expected %s", var, value, want);

@@ -13,7 +13,7 @@
 enum handler_log_records {
     HANDLER_LOG_RECORDS_FULL = 0, /* keys, new and old images */
     HANDLER_LOG_RECORDS_KEYS,     /* keys only: keeps item contents (personal data) out of logs */
-    HANDLER_LOG_RECORDS_NONE      /* no per-record line (the summary and failures are still logged) */
+    HANDLER_LOG_RECORDS_NONE /* no per-record line (the summary and failures are still logged) */
 };
 
 enum handler_log_images {
@@ -24,7 +24,7 @@ enum handler_log_images {
 #define HANDLER_DEFAULT_EMF_NAMESPACE "DynamoDBStreamsLambda"
 
 struct handler_config {
-    struct lr_batch_options batch;   /* mode, all-failed policy, deadline margin */
+    struct lr_batch_options batch; /* mode, all-failed policy, deadline margin */
     enum handler_log_records log_records;
     enum handler_log_images log_images;
     bool emf;

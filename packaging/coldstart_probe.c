@@ -185,7 +185,8 @@ static int64_t first_request_ns(int lfd, int64_t deadline_ns)
         if (strstr(line, "\r\n") != NULL) {
             int64_t t = now_ns();
             close(cfd);
-            return strncmp(line, "GET ", 4) == 0 && strstr(line, "/runtime/invocation/next") ? t : -1;
+            return strncmp(line, "GET ", 4) == 0 && strstr(line, "/runtime/invocation/next") ? t
+                                                                                             : -1;
         }
     }
     close(cfd);

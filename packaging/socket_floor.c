@@ -30,7 +30,8 @@ static int parse_endpoint(const char *s, struct sockaddr_in *sa)
 
 int main(void)
 {
-    static const char req[] = "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: rapi\r\n\r\n";
+    static const char req[] =
+        "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: rapi\r\n\r\n";
     const char *api = getenv("AWS_LAMBDA_RUNTIME_API");
     struct sockaddr_in sa = {0};
     if (api == NULL || parse_endpoint(api, &sa) != 0)

@@ -92,8 +92,9 @@ int main(int argc, char **argv)
         struct lr_str b = {body, len};
         st = svc->target_prefix ? lr_aws_json_call(client, svc, argv[i + 1], b, dl, &resp)
                                 : lr_aws_query_call(client, svc, b, dl, &resp);
-        printf("status=%s http=%ld attempts=%u us=%lld code=%s message=%s\n", lr_status_str(st), resp.http_status,
-               resp.attempts, (long long)(now_us() - t0), resp.error_code, resp.error_message);
+        printf("status=%s http=%ld attempts=%u us=%lld code=%s message=%s\n", lr_status_str(st),
+               resp.http_status, resp.attempts, (long long)(now_us() - t0), resp.error_code,
+               resp.error_message);
         all_ok = all_ok && st == LR_OK;
     }
     if (client != NULL)

@@ -25,7 +25,8 @@ static char *read_file(const char *path, size_t *len)
 int main(int argc, char **argv)
 {
     if (argc < 7) {
-        fprintf(stderr, "usage: aws_sign EPOCH REGION SERVICE HOST PATH BODY_FILE [name:value ...]\n");
+        fprintf(stderr,
+                "usage: aws_sign EPOCH REGION SERVICE HOST PATH BODY_FILE [name:value ...]\n");
         return 2;
     }
     struct lr_aws_header headers[LR_AWS_SIGV4_MAX_HEADERS];
@@ -44,7 +45,8 @@ int main(int argc, char **argv)
     const char *token = getenv("AWS_SESSION_TOKEN");
     struct lr_aws_creds cr = {getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY"),
                               token && *token ? token : NULL};
-    struct lr_aws_sign_request r = {"POST", argv[4], argv[5], headers, n, {body, len}, argv[2], argv[3], 0};
+    struct lr_aws_sign_request r = {"POST",      argv[4], argv[5], headers, n,
+                                    {body, len}, argv[2], argv[3], 0};
     struct lr_aws_sigv4_cache cache = {0}; /* shared by the times given, as a client shares it */
     enum lr_status st = LR_OK;
     printf("backend=%s\n", lr_aws_crypto_backend());

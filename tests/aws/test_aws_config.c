@@ -13,9 +13,16 @@
 #include "aws/lr_aws_retry.h"
 #include "lr/aws.h"
 
-static const char *const vars[] = {"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB",
-                                   "AWS_ENDPOINT_URL_DYNAMODB_STREAMS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-                                   "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "SSL_CERT_FILE",
+static const char *const vars[] = {"AWS_REGION",
+                                   "AWS_DEFAULT_REGION",
+                                   "AWS_ENDPOINT_URL",
+                                   "AWS_ENDPOINT_URL_DYNAMODB",
+                                   "AWS_ENDPOINT_URL_DYNAMODB_STREAMS",
+                                   "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+                                   "AWS_ACCESS_KEY_ID",
+                                   "AWS_SECRET_ACCESS_KEY",
+                                   "AWS_SESSION_TOKEN",
+                                   "SSL_CERT_FILE",
                                    "AWS_MAX_ATTEMPTS"};
 
 static int clear_env(void **state)
@@ -44,8 +51,8 @@ static void region_order(void **state)
     assert_int_equal(lr_aws_config_region(r), LR_E_AWS_CONFIG);
 }
 
-static void expect_endpoint(const struct lr_aws_service *svc, const char *region, const char *url, const char *host,
-                            const char *path)
+static void expect_endpoint(const struct lr_aws_service *svc, const char *region, const char *url,
+                            const char *host, const char *path)
 {
     struct lr_aws_endpoint ep;
     assert_int_equal(lr_aws_config_endpoint(svc, region, &ep), LR_OK);
@@ -59,11 +66,13 @@ static void standard_endpoints(void **state)
     (void)state;
     expect_endpoint(&lr_aws_dynamodb, "us-east-1", "https://dynamodb.us-east-1.amazonaws.com/",
                     "dynamodb.us-east-1.amazonaws.com", "/");
-    expect_endpoint(&lr_aws_dynamodb_streams, "eu-central-1", "https://streams.dynamodb.eu-central-1.amazonaws.com/",
+    expect_endpoint(&lr_aws_dynamodb_streams, "eu-central-1",
+                    "https://streams.dynamodb.eu-central-1.amazonaws.com/",
                     "streams.dynamodb.eu-central-1.amazonaws.com", "/");
     expect_endpoint(&lr_aws_sqs, "cn-north-1", "https://sqs.cn-north-1.amazonaws.com.cn/",
                     "sqs.cn-north-1.amazonaws.com.cn", "/");
-    expect_endpoint(&lr_aws_eventbridge, "us-gov-west-1", "https://events.us-gov-west-1.amazonaws.com/",
+    expect_endpoint(&lr_aws_eventbridge, "us-gov-west-1",
+                    "https://events.us-gov-west-1.amazonaws.com/",
                     "events.us-gov-west-1.amazonaws.com", "/");
     expect_endpoint(&lr_aws_sns, "us-iso-east-1", "https://sns.us-iso-east-1.c2s.ic.gov/",
                     "sns.us-iso-east-1.c2s.ic.gov", "/");
@@ -74,9 +83,12 @@ static void endpoint_overrides(void **state)
     (void)state;
     setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:4566", 1);
     expect_endpoint(&lr_aws_sqs, "us-east-1", "http://127.0.0.1:4566/", "127.0.0.1:4566", "/");
-    setenv("AWS_ENDPOINT_URL_DYNAMODB", "HTTPS://ddb.local:443/base/", 1); /* the default port is left out */
-    expect_endpoint(&lr_aws_dynamodb, "us-east-1", "https://ddb.local:443/base/", "ddb.local", "/base/");
-    expect_endpoint(&lr_aws_dynamodb_streams, "us-east-1", "http://127.0.0.1:4566/", "127.0.0.1:4566", "/");
+    setenv("AWS_ENDPOINT_URL_DYNAMODB", "HTTPS://ddb.local:443/base/",
+           1); /* the default port is left out */
+    expect_endpoint(&lr_aws_dynamodb, "us-east-1", "https://ddb.local:443/base/", "ddb.local",
+                    "/base/");
+    expect_endpoint(&lr_aws_dynamodb_streams, "us-east-1", "http://127.0.0.1:4566/",
+                    "127.0.0.1:4566", "/");
     setenv("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "TRUE", 1);
     expect_endpoint(&lr_aws_dynamodb, "us-east-1", "https://dynamodb.us-east-1.amazonaws.com/",
                     "dynamodb.us-east-1.amazonaws.com", "/");
@@ -88,15 +100,17 @@ static void endpoint_overrides(void **state)
 static void bad_urls(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"ftp://x", "127.0.0.1:80", "http://", "http://u@h/", "http://h:0",
-                                      "http://h:65536", "http://h:8x", "http://h/a b", "http://h/?q", "http://h/#f",
-                                      "http://[::1/", "http://h\r\n/"};
+    static const char *const bad[] = {"ftp://x",     "127.0.0.1:80", "http://",
+                                      "http://u@h/", "http://h:0",   "http://h:65536",
+                                      "http://h:8x", "http://h/a b", "http://h/?q",
+                                      "http://h/#f", "http://[::1/", "http://h\r\n/"};
     struct lr_aws_endpoint ep;
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         print_message("%s\n", bad[i]);
         assert_int_equal(lr_aws_config_parse_url(bad[i], &ep), LR_E_AWS_CONFIG);
     }
-    setenv("AWS_ENDPOINT_URL", "localhost:4566", 1); /* an override that is wrong is an error, not ignored */
+    setenv("AWS_ENDPOINT_URL", "localhost:4566",
+           1); /* an override that is wrong is an error, not ignored */
     assert_int_equal(lr_aws_config_endpoint(&lr_aws_sqs, "us-east-1", &ep), LR_E_AWS_CONFIG);
 }
 
@@ -190,13 +204,18 @@ static void client_does_nothing_until_the_first_call(void **state)
     setenv("SSL_CERT_FILE", "/nonexistent/ca.pem", 1);
     assert_int_equal(lr_aws_client_new(NULL, &c), LR_OK);
     lr_aws_response_init(&resp);
-    assert_int_equal(lr_aws_json_call(c, &lr_aws_dynamodb, "ListTables", LR_STR_LIT("{}"), 0, &resp), LR_E_AWS_CONFIG);
+    assert_int_equal(
+        lr_aws_json_call(c, &lr_aws_dynamodb, "ListTables", LR_STR_LIT("{}"), 0, &resp),
+        LR_E_AWS_CONFIG);
     setenv("AWS_REGION", "us-east-1", 1);
-    assert_int_equal(lr_aws_json_call(c, &lr_aws_dynamodb, "ListTables", LR_STR_LIT("{}"), 0, &resp),
-                     LR_E_TLS_CA_BUNDLE);
+    assert_int_equal(
+        lr_aws_json_call(c, &lr_aws_dynamodb, "ListTables", LR_STR_LIT("{}"), 0, &resp),
+        LR_E_TLS_CA_BUNDLE);
     assert_int_equal(resp.attempts, 0);
-    assert_int_equal(lr_aws_json_call(c, &lr_aws_sns, "Publish", LR_STR_LIT(""), 0, &resp), LR_E_INVALID_ARG);
-    assert_int_equal(lr_aws_json_call(c, &lr_aws_sqs, "Send Message", LR_STR_LIT(""), 0, &resp), LR_E_INVALID_ARG);
+    assert_int_equal(lr_aws_json_call(c, &lr_aws_sns, "Publish", LR_STR_LIT(""), 0, &resp),
+                     LR_E_INVALID_ARG);
+    assert_int_equal(lr_aws_json_call(c, &lr_aws_sqs, "Send Message", LR_STR_LIT(""), 0, &resp),
+                     LR_E_INVALID_ARG);
     assert_int_equal(lr_aws_query_call(c, &lr_aws_sqs, LR_STR_LIT(""), 0, &resp), LR_E_INVALID_ARG);
     assert_ptr_equal(lr_aws_service_by_name("events"), &lr_aws_eventbridge);
     assert_null(lr_aws_service_by_name("s3"));
@@ -213,17 +232,22 @@ static void status_names(void **state)
     for (int a = LR_E_AWS_CONFIG; a <= LR_E_DEADLINE; a++) {
         assert_null(strstr(lr_status_str((enum lr_status)a), "UNKNOWN"));
         for (int b = a + 1; b <= LR_E_DEADLINE; b++)
-            assert_string_not_equal(lr_status_str((enum lr_status)a), lr_status_str((enum lr_status)b));
+            assert_string_not_equal(lr_status_str((enum lr_status)a),
+                                    lr_status_str((enum lr_status)b));
     }
 }
 
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup(region_order, clear_env),   cmocka_unit_test_setup(standard_endpoints, clear_env),
-        cmocka_unit_test_setup(endpoint_overrides, clear_env), cmocka_unit_test_setup(bad_urls, clear_env),
-        cmocka_unit_test_setup(credentials, clear_env),    cmocka_unit_test_setup(ca_bundle, clear_env),
-        cmocka_unit_test_setup(max_attempts, clear_env),   cmocka_unit_test_setup(retry_rules, clear_env),
+        cmocka_unit_test_setup(region_order, clear_env),
+        cmocka_unit_test_setup(standard_endpoints, clear_env),
+        cmocka_unit_test_setup(endpoint_overrides, clear_env),
+        cmocka_unit_test_setup(bad_urls, clear_env),
+        cmocka_unit_test_setup(credentials, clear_env),
+        cmocka_unit_test_setup(ca_bundle, clear_env),
+        cmocka_unit_test_setup(max_attempts, clear_env),
+        cmocka_unit_test_setup(retry_rules, clear_env),
         cmocka_unit_test_setup(backoff_full_jitter, clear_env),
         cmocka_unit_test_setup(client_does_nothing_until_the_first_call, clear_env),
         cmocka_unit_test(status_names)};

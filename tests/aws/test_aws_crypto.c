@@ -48,6 +48,7 @@ static void hmac_vectors(void **state)
 int main(void)
 {
     printf("backend: %s\n", lr_aws_crypto_backend());
-    const struct CMUnitTest tests[] = {cmocka_unit_test(sha256_vectors), cmocka_unit_test(hmac_vectors)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(sha256_vectors),
+                                       cmocka_unit_test(hmac_vectors)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -55,7 +55,8 @@ static enum lr_status read_switches(struct test_handler *t, char *msg, size_t ca
     if (check_fail_list(t->fail_list, msg, cap) != LR_OK)
         return LR_E_CONFIG;
     v = getenv("LR_TEST_RECORD_DELAY_MS");
-    if (v && *v && (strlen(v) > 7 || lr_parse_u64(v, strlen(v), MAX_RECORD_DELAY_MS, &t->delay_ms) != LR_OK))
+    if (v && *v &&
+        (strlen(v) > 7 || lr_parse_u64(v, strlen(v), MAX_RECORD_DELAY_MS, &t->delay_ms) != LR_OK))
         return bad(msg, cap, "LR_TEST_RECORD_DELAY_MS", v, "milliseconds 0..900000");
     return LR_OK;
 }
@@ -97,7 +98,8 @@ int main(void)
     static struct test_handler t;
     char msg[512];
     lr_log_init_from_env();
-    if (handler_init_from_env(&t.h, msg, sizeof(msg)) != LR_OK || read_switches(&t, msg, sizeof(msg)) != LR_OK) {
+    if (handler_init_from_env(&t.h, msg, sizeof(msg)) != LR_OK ||
+        read_switches(&t, msg, sizeof(msg)) != LR_OK) {
         lr_log(LR_LOG_FATAL, "configuration error: %s", msg);
         return lr_report_init_error(msg, "Runtime.ConfigInvalid");
     }

@@ -54,11 +54,19 @@ static void add_env(cJSON *env, const char *name)
 
 static struct lr_invocation_response info(const struct lr_invocation_request *req)
 {
-    static const char *const names[] = {
-        "AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION",
-        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-        "AWS_REGION", "_HANDLER", "LAMBDA_TASK_ROOT", "AWS_LAMBDA_LOG_FORMAT", "AWS_LAMBDA_LOG_LEVEL",
-        "_X_AMZN_TRACE_ID", "LR_TB_CUSTOM"};
+    static const char *const names[] = {"AWS_LAMBDA_RUNTIME_API",
+                                        "AWS_LAMBDA_FUNCTION_NAME",
+                                        "AWS_LAMBDA_FUNCTION_VERSION",
+                                        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE",
+                                        "AWS_LAMBDA_LOG_GROUP_NAME",
+                                        "AWS_LAMBDA_LOG_STREAM_NAME",
+                                        "AWS_REGION",
+                                        "_HANDLER",
+                                        "LAMBDA_TASK_ROOT",
+                                        "AWS_LAMBDA_LOG_FORMAT",
+                                        "AWS_LAMBDA_LOG_LEVEL",
+                                        "_X_AMZN_TRACE_ID",
+                                        "LR_TB_CUSTOM"};
     cJSON *o = cJSON_CreateObject(), *env = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "pid", (double)getpid());
     cJSON_AddNumberToObject(o, "count", (double)invocations);
@@ -70,7 +78,8 @@ static struct lr_invocation_response info(const struct lr_invocation_request *re
     cJSON_AddNumberToObject(o, "deadline_ms", (double)req->deadline_ms);
     cJSON_AddNumberToObject(o, "remaining_ms", (double)lr_invocation_time_remaining_ms(req));
     cJSON_AddStringToObject(o, "function_arn", req->function_arn.len ? req->function_arn.ptr : "");
-    cJSON_AddStringToObject(o, "client_context", req->client_context.len ? req->client_context.ptr : "");
+    cJSON_AddStringToObject(o, "client_context",
+                            req->client_context.len ? req->client_context.ptr : "");
     cJSON_AddStringToObject(o, "tenant_id", req->tenant_id.len ? req->tenant_id.ptr : "");
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         add_env(env, names[i]);
@@ -133,7 +142,8 @@ static struct lr_invocation_response run_mode(const char *mode, const cJSON *eve
     return lr_response_success(req->payload.ptr, req->payload.len, "application/json");
 }
 
-static struct lr_invocation_response handle(const struct lr_invocation_request *req, void *user_data)
+static struct lr_invocation_response handle(const struct lr_invocation_request *req,
+                                            void *user_data)
 {
     (void)user_data;
     invocations++;

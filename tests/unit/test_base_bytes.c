@@ -27,10 +27,22 @@ static void check_class(uint64_t (*cls)(uint64_t), int (*member)(unsigned c), un
     }
 }
 
-static uint64_t quote(uint64_t w) { return lr_bytes_equal(w, '"'); }
-static int is_quote(unsigned c) { return c == '"'; }
-static int is_control_or_high(unsigned c) { return c < 0x20 || c >= 0x80; }
-static int is_not_printable(unsigned c) { return c < 0x20 || c >= 0x7F; }
+static uint64_t quote(uint64_t w)
+{
+    return lr_bytes_equal(w, '"');
+}
+static int is_quote(unsigned c)
+{
+    return c == '"';
+}
+static int is_control_or_high(unsigned c)
+{
+    return c < 0x20 || c >= 0x80;
+}
+static int is_not_printable(unsigned c)
+{
+    return c < 0x20 || c >= 0x7F;
+}
 
 static void classes_are_exact_at_every_position(void **state)
 {

@@ -55,8 +55,8 @@ static void make_scenario(struct scenario *s)
     /* Real sequence numbers: 21..40 digits, strictly increasing along the shard. */
     uint64_t base = 100000000000u + rnd(1000000);
     for (size_t i = 0; i < s->n; i++) {
-        snprintf(s->seq[i], sizeof(s->seq[i]), "4421584500%011llu%05zu",
-                 (unsigned long long)base, i * 7 + rnd(7));
+        snprintf(s->seq[i], sizeof(s->seq[i]), "4421584500%011llu%05zu", (unsigned long long)base,
+                 i * 7 + rnd(7));
         s->invalid[i] = rnd(100) < 5;
         s->fail[i] = rnd(100) < fail_pct;
     }
@@ -211,8 +211,8 @@ static void run_one(struct scenario *s)
     enum lr_status st = lr_batch_process(json, len, &o, record_fn, s, &r);
     lr_clock_set_for_test(NULL, NULL);
     check_calls(s, &e);
-    bool all_failed = s->n > 0 && e.succeeded == 0 && !e.deadline &&
-                      s->policy == LR_BATCH_ALL_FAILED_ERROR;
+    bool all_failed =
+        s->n > 0 && e.succeeded == 0 && !e.deadline && s->policy == LR_BATCH_ALL_FAILED_ERROR;
     if (all_failed) {
         assert_int_equal(st, LR_E_ALL_FAILED);
         assert_null(r.body);

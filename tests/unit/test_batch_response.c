@@ -45,13 +45,15 @@ static void ev_record(struct event *e, size_t i, const char *seq, enum rec_kind 
     char seq_member[96] = "";
     char act_member[64] = "";
     if (kind != REC_NO_SEQ)
-        snprintf(seq_member, sizeof(seq_member), "\"SequenceNumber\":\"%.64s\",", seq); /* 64 > any real 40 digits */
+        snprintf(seq_member, sizeof(seq_member), "\"SequenceNumber\":\"%.64s\",",
+                 seq); /* 64 > any real 40 digits */
     if (act >= 0)
         snprintf(act_member, sizeof(act_member), "\"ApproximateCreationDateTime\":%ld,", act);
     snprintf(buf, sizeof(buf),
              "%s{\"eventID\":\"e%zu\",\"eventName\":\"INSERT\",\"eventVersion\":\"1.1\","
              "\"eventSource\":\"aws:dynamodb\",\"awsRegion\":\"us-east-1\",\"dynamodb\":{%s"
-             "\"Keys\":{\"Id\":{\"N\":\"%zu\"}},\"NewImage\":{\"Id\":{\"N\":\"%zu\"},\"V\":{\"%s\":\"%s\"}},"
+             "\"Keys\":{\"Id\":{\"N\":\"%zu\"}},\"NewImage\":{\"Id\":{\"N\":\"%zu\"},\"V\":{\"%s\":"
+             "\"%s\"}},"
              "%s\"SizeBytes\":26,\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"},"
              "\"eventSourceARN\":\"arn:aws:dynamodb:us-east-1:1:table/T/stream/x\"}",
              i ? "," : "", i, act_member, i, i, kind == REC_INVALID ? "N" : "S",
@@ -76,8 +78,8 @@ static struct event make_event(size_t n, const enum rec_kind *kinds)
 /* ---- the record function ---- */
 
 struct probe {
-    bool fail[16];     /* by record index */
-    size_t calls[16];  /* record indexes in call order */
+    bool fail[16];    /* by record index */
+    size_t calls[16]; /* record indexes in call order */
     size_t n_calls;
 };
 
@@ -114,9 +116,9 @@ static int teardown_log(void **state)
 }
 
 /* Runs a batch and checks the exact body (NULL: expect status instead of LR_OK). */
-static void run_case(size_t n, const enum rec_kind *kinds, const bool *fail, enum lr_batch_mode mode,
-                     enum lr_batch_all_failed policy, enum lr_status want_status,
-                     const char *want_body, struct probe *p)
+static void run_case(size_t n, const enum rec_kind *kinds, const bool *fail,
+                     enum lr_batch_mode mode, enum lr_batch_all_failed policy,
+                     enum lr_status want_status, const char *want_body, struct probe *p)
 {
     struct event e = make_event(n, kinds);
     memset(p, 0, sizeof(*p));
@@ -209,11 +211,11 @@ static void test_all_fail_both_policies(void **state)
              ITEMS(ID("111") "," ID("222") "," ID("333")), &p);
     run_case(3, NULL, all, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_OK,
              ITEMS(ID("111")), &p);
-    run_case(3, NULL, all, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ERROR, LR_E_ALL_FAILED,
-             NULL, &p);
+    run_case(3, NULL, all, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ERROR, LR_E_ALL_FAILED, NULL,
+             &p);
     assert_int_equal(p.n_calls, 3);
-    run_case(3, NULL, all, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ERROR, LR_E_ALL_FAILED,
-             NULL, &p);
+    run_case(3, NULL, all, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ERROR, LR_E_ALL_FAILED, NULL,
+             &p);
     assert_int_equal(p.n_calls, 1);
 }
 
@@ -237,8 +239,8 @@ static void test_failed_record_without_sequence_is_invoke_error(void **state)
     struct probe p;
     const enum rec_kind kinds[] = {REC_OK, REC_NO_SEQ, REC_OK};
     const bool fail[] = {false, true, false};
-    run_case(3, kinds, fail, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS,
-             LR_E_NO_SEQUENCE, NULL, &p);
+    run_case(3, kinds, fail, LR_BATCH_MODE_CONTINUE, LR_BATCH_ALL_FAILED_ITEMS, LR_E_NO_SEQUENCE,
+             NULL, &p);
     assert_int_equal(p.n_calls, 2); /* stops: the batch is retried whole anyway */
     /* Without a failure, a missing SequenceNumber harms nobody. */
     run_case(3, kinds, NULL, LR_BATCH_MODE_ORDERED, LR_BATCH_ALL_FAILED_ITEMS, LR_OK, NONE, &p);
@@ -259,7 +261,8 @@ static void expect_event_error(const char *json)
     struct lr_batch_options o;
     lr_batch_options_init(&o);
     struct lr_batch_result r;
-    assert_int_equal(lr_batch_process(json, strlen(json), &o, probe_fn, &p, &r), LR_E_INVALID_EVENT);
+    assert_int_equal(lr_batch_process(json, strlen(json), &o, probe_fn, &p, &r),
+                     LR_E_INVALID_EVENT);
     assert_null(r.body);
     assert_non_null(strstr(r.error_message, "not a DynamoDB Streams batch"));
     struct lr_invocation_response resp = lr_batch_to_response(&r);
@@ -531,8 +534,7 @@ static void test_powertools_getting_started_fixture(void **state)
         lr_batch_options_init(&o);
         o.mode = mode ? LR_BATCH_MODE_CONTINUE : LR_BATCH_MODE_ORDERED;
         struct lr_batch_result r;
-        assert_int_equal(lr_batch_process(ev, ev_len, &o, fail_listed, (void *)failing, &r),
-                         LR_OK);
+        assert_int_equal(lr_batch_process(ev, ev_len, &o, fail_listed, (void *)failing, &r), LR_OK);
         assert_string_equal(r.body, ITEMS(ID("8640712661")));
         assert_json_equal(r.body, resp);
         lr_batch_result_clean_up(&r);
@@ -613,10 +615,10 @@ static void test_options_from_env(void **state)
     static const struct {
         const char *var, *value;
     } bad[] = {
-        {"LR_BATCH_MODE", "Ordered"}, {"LR_BATCH_MODE", "parallel"}, {"LR_ALL_FAILED", "raise"},
-        {"LR_DEADLINE_MARGIN_MS", "-1"}, {"LR_DEADLINE_MARGIN_MS", "12ms"},
-        {"LR_DEADLINE_MARGIN_MS", " 10"}, {"LR_DEADLINE_MARGIN_MS", "900001"},
-        {"LR_DEADLINE_MARGIN_MS", "99999999999999999999"},
+        {"LR_BATCH_MODE", "Ordered"},        {"LR_BATCH_MODE", "parallel"},
+        {"LR_ALL_FAILED", "raise"},          {"LR_DEADLINE_MARGIN_MS", "-1"},
+        {"LR_DEADLINE_MARGIN_MS", "12ms"},   {"LR_DEADLINE_MARGIN_MS", " 10"},
+        {"LR_DEADLINE_MARGIN_MS", "900001"}, {"LR_DEADLINE_MARGIN_MS", "99999999999999999999"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         setenv("LR_BATCH_MODE", "ordered", 1);
@@ -645,10 +647,10 @@ static void test_deadline_margin_spellings(void **state)
     lr_batch_options_init(&o);
     static const struct {
         const char *text;
-        int64_t want; /* -1: refused */
+        int64_t want;              /* -1: refused */
     } cases[] = {{"0000500", 500}, /* 7 characters: accepted */
                  {"900000", 900000}, {"00000500", -1}, {"900001", -1}, {"+5", -1},
-                 {"5 ", -1},         {"-0", -1},        {"1e3", -1}};
+                 {"5 ", -1},         {"-0", -1},       {"1e3", -1}};
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         o.deadline_margin_ms = 42;
         setenv("LR_DEADLINE_MARGIN_MS", cases[i].text, 1);
@@ -673,7 +675,8 @@ int main(void)
         cmocka_unit_test_teardown(test_unparseable_event_is_invoke_error, reset_clock),
         cmocka_unit_test_teardown(test_to_response_takes_body, reset_clock),
         cmocka_unit_test_teardown(test_deadline_guard_reports_first_unprocessed, reset_clock),
-        cmocka_unit_test_teardown(test_deadline_in_continue_mode_keeps_earlier_failures, reset_clock),
+        cmocka_unit_test_teardown(test_deadline_in_continue_mode_keeps_earlier_failures,
+                                  reset_clock),
         cmocka_unit_test_teardown(test_iterator_age, reset_clock),
         cmocka_unit_test_teardown(test_article_input_json, reset_clock),
         cmocka_unit_test_teardown(test_powertools_getting_started_fixture, reset_clock),

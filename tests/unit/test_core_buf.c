@@ -79,10 +79,12 @@ static void test_json_string_styles(void **state)
     struct lr_buf b;
     lr_buf_init(&b, 1024);
     lr_buf_put_json_string(&b, in, sizeof(in) - 1, LR_JSON_ESCAPE_LOG);
-    assert_string_equal(b.data, "\"q\\\"\\\\\\u0008\\u000c\\u0001\\u007f\\ufffd\\u0085\\u2028\xC3\xA9\"");
+    assert_string_equal(b.data,
+                        "\"q\\\"\\\\\\u0008\\u000c\\u0001\\u007f\\ufffd\\u0085\\u2028\xC3\xA9\"");
     lr_buf_reset(&b);
     lr_buf_put_json_string(&b, in, sizeof(in) - 1, LR_JSON_ESCAPE_MIN);
-    assert_string_equal(b.data, "\"q\\\"\\\\\\b\\f\\u0001\\u007f\\ufffd\xC2\x85\xE2\x80\xA8\xC3\xA9\"");
+    assert_string_equal(b.data,
+                        "\"q\\\"\\\\\\b\\f\\u0001\\u007f\\ufffd\xC2\x85\xE2\x80\xA8\xC3\xA9\"");
     lr_buf_reset(&b);
     lr_buf_put_json_string(&b, "", 0, LR_JSON_ESCAPE_MIN);
     assert_string_equal(b.data, "\"\"");
@@ -153,8 +155,8 @@ static void test_utf8_seq_len_is_strict(void **state)
     const unsigned char *u = (const unsigned char *)"A\x01";
     assert_int_equal(lr_utf8_seq_len(u, 2), 1);
     assert_int_equal(lr_utf8_seq_len((const unsigned char *)"\xC3\xA9", 2), 2);
-    assert_int_equal(lr_utf8_seq_len((const unsigned char *)"\xC3\xA9", 1), 0);   /* cut */
-    assert_int_equal(lr_utf8_seq_len((const unsigned char *)"\xC0\xAF", 2), 0);   /* overlong */
+    assert_int_equal(lr_utf8_seq_len((const unsigned char *)"\xC3\xA9", 1), 0);     /* cut */
+    assert_int_equal(lr_utf8_seq_len((const unsigned char *)"\xC0\xAF", 2), 0);     /* overlong */
     assert_int_equal(lr_utf8_seq_len((const unsigned char *)"\xE0\x9F\xBF", 3), 0); /* overlong */
     assert_int_equal(lr_utf8_seq_len((const unsigned char *)"\xE0\xA0\x80", 3), 3);
     assert_int_equal(lr_utf8_seq_len((const unsigned char *)"\xED\xA0\x80", 3), 0); /* surrogate */

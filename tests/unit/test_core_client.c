@@ -38,7 +38,8 @@ static void make_closed_endpoint(void)
     assert_int_equal(bind(closed_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     socklen_t len = sizeof(sa);
     assert_int_equal(getsockname(closed_fd, (struct sockaddr *)&sa, &len), 0);
-    snprintf(closed_endpoint, sizeof(closed_endpoint), "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+    snprintf(closed_endpoint, sizeof(closed_endpoint), "127.0.0.1:%u",
+             (unsigned)ntohs(sa.sin_port));
 }
 
 static int setup(void **state)
@@ -212,7 +213,8 @@ static void init_error_without_endpoint_still_exits_non_zero(void **state)
     (void)state;
     unsetenv("AWS_LAMBDA_RUNTIME_API");
     assert_int_equal(lr_report_init_error("bad config", "Runtime.ConfigInvalid"), 1);
-    assert_int_equal(count(logged(), "initialisation failed: Runtime.ConfigInvalid: bad config"), 1);
+    assert_int_equal(count(logged(), "initialisation failed: Runtime.ConfigInvalid: bad config"),
+                     1);
     assert_int_equal(count(logged(), "cannot report it: LR_E_CONFIG"), 1);
     setenv("AWS_LAMBDA_RUNTIME_API", closed_endpoint, 1);
     assert_int_equal(lr_report_init_error("x", "Runtime.X"), 1);

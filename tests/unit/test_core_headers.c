@@ -27,13 +27,13 @@ static void parse_u64_table(void **state)
         {"7", UINT64_MAX, LR_OK, 7},
         {"007", UINT64_MAX, LR_OK, 7},
         {"1542409706888", UINT64_MAX, LR_OK, UINT64_C(1542409706888)},
-        {"9223372036854775807", INT64_MAX, LR_OK, INT64_MAX},             /* 19 digits, = max */
-        {"9223372036854775808", INT64_MAX, LR_E_PROTOCOL, 0},             /* max + 1 */
+        {"9223372036854775807", INT64_MAX, LR_OK, INT64_MAX}, /* 19 digits, = max */
+        {"9223372036854775808", INT64_MAX, LR_E_PROTOCOL, 0}, /* max + 1 */
         {"9999999999999999999", UINT64_MAX, LR_OK, UINT64_C(9999999999999999999)},
-        {"0000000000000000001", UINT64_MAX, LR_OK, 1},                    /* 19 digits */
-        {"18446744073709551615", UINT64_MAX, LR_E_PROTOCOL, 0},           /* 20 digits */
-        {"00000000000000000001", UINT64_MAX, LR_E_PROTOCOL, 0},           /* 20 digits */
-        {"99999999999999999999999", UINT64_MAX, LR_E_PROTOCOL, 0},        /* overflow */
+        {"0000000000000000001", UINT64_MAX, LR_OK, 1},             /* 19 digits */
+        {"18446744073709551615", UINT64_MAX, LR_E_PROTOCOL, 0},    /* 20 digits */
+        {"00000000000000000001", UINT64_MAX, LR_E_PROTOCOL, 0},    /* 20 digits */
+        {"99999999999999999999999", UINT64_MAX, LR_E_PROTOCOL, 0}, /* overflow */
         {"65535", 65535, LR_OK, 65535},
         {"65536", 65535, LR_E_PROTOCOL, 0},
         {"", UINT64_MAX, LR_E_PROTOCOL, 0},
@@ -103,14 +103,17 @@ static void a_full_next_response_is_read(void **state)
     struct lr_headers *h = *state;
     assert_int_equal(feed(h, "HTTP/1.1 200 OK\r\n"), LR_OK);
     assert_int_equal(feed(h, "Content-Type: application/json\r\n"), LR_OK);
-    assert_int_equal(feed(h, "Lambda-Runtime-Aws-Request-Id: 8476a536-e9f4-11e8-9739-2dfe598c3fcd\r\n"),
-                     LR_OK);
+    assert_int_equal(
+        feed(h, "Lambda-Runtime-Aws-Request-Id: 8476a536-e9f4-11e8-9739-2dfe598c3fcd\r\n"), LR_OK);
     assert_int_equal(feed(h, "lambda-runtime-deadline-ms:1542409706888\r\n"), LR_OK);
-    assert_int_equal(feed(h, "LAMBDA-RUNTIME-INVOKED-FUNCTION-ARN:   arn:aws:lambda:us-east-1:1:function:f \t\r\n"),
-                     LR_OK);
-    assert_int_equal(feed(h, "Lambda-Runtime-Trace-Id: Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1\r\n"),
-                     LR_OK);
-    assert_int_equal(feed(h, "Lambda-Runtime-Client-Context: {\"c\":1}\n"), LR_OK); /* bare LF */
+    assert_int_equal(
+        feed(h,
+             "LAMBDA-RUNTIME-INVOKED-FUNCTION-ARN:   arn:aws:lambda:us-east-1:1:function:f \t\r\n"),
+        LR_OK);
+    assert_int_equal(
+        feed(h, "Lambda-Runtime-Trace-Id: Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Sampled=1\r\n"),
+        LR_OK);
+    assert_int_equal(feed(h, "Lambda-Runtime-Client-Context: {\"c\":1}\n"), LR_OK);  /* bare LF */
     assert_int_equal(feed(h, "Lambda-Runtime-Cognito-Identity: {\"id\":2}"), LR_OK); /* no EOL */
     assert_int_equal(feed(h, "Lambda-Runtime-Aws-Tenant-Id: tenant-7\r\n"), LR_OK);
     assert_int_equal(feed(h, "X-Unknown: \x01 anything goes in headers we ignore\r\n"), LR_OK);
@@ -160,8 +163,8 @@ static void malformed_lines_are_protocol_errors(void **state)
         ": empty name\r\n",
         "Bad Name: x\r\n",                          /* space in the name */
         " folded: continuation\r\n",                /* obs-fold */
-        "Lambda-Runtime-Trace-Id: a\rb\r\n",         /* CR inside a value we use */
-        "Lambda-Runtime-Trace-Id: a\x1b[31m\r\n",    /* ESC */
+        "Lambda-Runtime-Trace-Id: a\rb\r\n",        /* CR inside a value we use */
+        "Lambda-Runtime-Trace-Id: a\x1b[31m\r\n",   /* ESC */
         "Lambda-Runtime-Aws-Request-Id: a\x7f\r\n", /* DEL */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -243,7 +246,7 @@ static void deadline_falls_back_when_absent_or_garbage(void **state)
     } cases[] = {
         {NULL, false, 1700000900000},
         {"Lambda-Runtime-Deadline-Ms: 1700000000500", true, 1700000000500},
-        {"Lambda-Runtime-Deadline-Ms: 1000000000000", true, 1000000000000},    /* lower bound */
+        {"Lambda-Runtime-Deadline-Ms: 1000000000000", true, 1000000000000}, /* lower bound */
         {"Lambda-Runtime-Deadline-Ms: 999999999999", false, 1700000900000}, /* seconds? */
         {"Lambda-Runtime-Deadline-Ms: 253402300799999", true, 253402300799999},
         {"Lambda-Runtime-Deadline-Ms: 253402300800000", false, 1700000900000},

@@ -89,8 +89,9 @@ static void json_line_is_exact(void **state)
     capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
     lr_log_set_request_id(RID, strlen(RID));
     lr_log(LR_LOG_ERROR, "hello %s", "world");
-    assert_string_equal(captured(), "{\"timestamp\":\"" TS "\",\"level\":\"ERROR\",\"requestId\":\"" RID
-                                    "\",\"message\":\"hello world\"}\n");
+    assert_string_equal(captured(),
+                        "{\"timestamp\":\"" TS "\",\"level\":\"ERROR\",\"requestId\":\"" RID
+                        "\",\"message\":\"hello world\"}\n");
 }
 
 static void json_without_request_id_has_no_member(void **state)
@@ -125,9 +126,10 @@ static void json_fields_follow_the_message(void **state)
     (void)state;
     capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
     lr_log_fields(LR_LOG_INFO, sample_fields, 4, "rec");
-    assert_string_equal(captured(), "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"rec\","
-                                    "\"count\":\"3\",\"name\":\"a b\\\"c\",\"image\":{\"id\":{\"S\":"
-                                    "\"x y\"}},\"empty\":\"\"}\n");
+    assert_string_equal(captured(),
+                        "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"rec\","
+                        "\"count\":\"3\",\"name\":\"a b\\\"c\",\"image\":{\"id\":{\"S\":"
+                        "\"x y\"}},\"empty\":\"\"}\n");
 }
 
 static void json_field_with_raw_newline_becomes_a_string(void **state)
@@ -136,8 +138,9 @@ static void json_field_with_raw_newline_becomes_a_string(void **state)
     capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
     const struct lr_log_field f[] = {{"doc", {"{\"a\":\n1}", 8}, true}};
     lr_log_fields(LR_LOG_INFO, f, 1, "m");
-    assert_string_equal(captured(), "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"m\","
-                                    "\"doc\":\"{\\\"a\\\":\\n1}\"}\n");
+    assert_string_equal(captured(),
+                        "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"m\","
+                        "\"doc\":\"{\\\"a\\\":\\n1}\"}\n");
 }
 
 static void odd_keys_are_sanitised(void **state)
@@ -146,8 +149,9 @@ static void odd_keys_are_sanitised(void **state)
     capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
     const struct lr_log_field f[] = {{"a\"b c", {"1", 1}, true}, {NULL, {"2", 1}, true}};
     lr_log_fields(LR_LOG_INFO, f, 2, "m");
-    assert_string_equal(captured(), "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"m\","
-                                    "\"a_b_c\":1,\"field\":2}\n");
+    assert_string_equal(captured(),
+                        "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"m\","
+                        "\"a_b_c\":1,\"field\":2}\n");
 }
 
 static void request_id_is_escaped_and_capped(void **state)
@@ -227,14 +231,27 @@ static void escape_reports_needed_size_and_never_cuts_inside(void **state)
 static const struct {
     const char *in, *out;
 } special_chars[] = {
-    {"\n", "\\n"},           {"\r", "\\r"},          {"\t", "\\t"},
-    {"\x01", "\\u0001"},     {"\x1b", "\\u001b"},    {"\x1f", "\\u001f"},
-    {"\x7f", "\\u007f"},     {"\"", "\\\""},         {"\\", "\\\\"},
-    {"\xff", "\\ufffd"},     {"\x80", "\\ufffd"},    {"\xC2\x9B", "\\u009b"},
-    {"\xC2\x85", "\\u0085"}, {"\xE2\x80\xA8", "\\u2028"}, {"\xE2\x80\xA9", "\\u2029"},
-    {"\xC3\xA9", "\xC3\xA9"}, {"\xF0\x9F\x98\x80", "\xF0\x9F\x98\x80"},
-    {"\xE2\x80", "\\ufffd\\ufffd"}, {"\xED\xA0\x80", "\\ufffd\\ufffd\\ufffd"},
-    {" ", " "},              {"~", "~"},
+    {"\n", "\\n"},
+    {"\r", "\\r"},
+    {"\t", "\\t"},
+    {"\x01", "\\u0001"},
+    {"\x1b", "\\u001b"},
+    {"\x1f", "\\u001f"},
+    {"\x7f", "\\u007f"},
+    {"\"", "\\\""},
+    {"\\", "\\\\"},
+    {"\xff", "\\ufffd"},
+    {"\x80", "\\ufffd"},
+    {"\xC2\x9B", "\\u009b"},
+    {"\xC2\x85", "\\u0085"},
+    {"\xE2\x80\xA8", "\\u2028"},
+    {"\xE2\x80\xA9", "\\u2029"},
+    {"\xC3\xA9", "\xC3\xA9"},
+    {"\xF0\x9F\x98\x80", "\xF0\x9F\x98\x80"},
+    {"\xE2\x80", "\\ufffd\\ufffd"},
+    {"\xED\xA0\x80", "\\ufffd\\ufffd\\ufffd"},
+    {" ", " "},
+    {"~", "~"},
 };
 
 static void escape_finds_specials_at_every_offset(void **state)
@@ -262,7 +279,8 @@ static void escape_cut_falls_between_characters_at_every_cap(void **state)
 {
     (void)state;
     /* 11 plain bytes, U+2028 (6 out), 9 plain bytes: a cap keeps whole characters only. */
-    static const char in[] = "aaaaaaaaaaa\xE2\x80\xA8" "bbbbbbbbb";
+    static const char in[] = "aaaaaaaaaaa\xE2\x80\xA8"
+                             "bbbbbbbbb";
     static const char full[] = "aaaaaaaaaaa\\u2028bbbbbbbbb";
     for (size_t cap = 1; cap <= sizeof(full); cap++) {
         char got[64];
@@ -280,18 +298,20 @@ static void escape_cut_falls_between_characters_at_every_cap(void **state)
 static void json_field_check_finds_specials_at_every_offset(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"\n", "\x01", "\x1b", "\x7f", "\xff", "\xC2\x9B",
-                                      "\xE2\x80\xA8", "\xE2\x80\xA9", "\xE2\x80"};
+    static const char *const bad[] = {"\n",       "\x01",         "\x1b",         "\x7f",    "\xff",
+                                      "\xC2\x9B", "\xE2\x80\xA8", "\xE2\x80\xA9", "\xE2\x80"};
     for (size_t c = 0; c < sizeof(bad) / sizeof(bad[0]); c++) {
         for (size_t pre = 0; pre <= 17; pre++) {
             char doc[64], want[256], esc[64];
-            int n = snprintf(doc, sizeof(doc), "[\"%.*s%s\"]", (int)pre, "aaaaaaaaaaaaaaaaa", bad[c]);
+            int n =
+                snprintf(doc, sizeof(doc), "[\"%.*s%s\"]", (int)pre, "aaaaaaaaaaaaaaaaa", bad[c]);
             capture(LR_LOG_FORMAT_JSON, LR_LOG_INFO, 0);
             const struct lr_log_field f[] = {{"doc", {doc, (size_t)n}, true}};
             lr_log_fields(LR_LOG_INFO, f, 1, "m");
             lr_json_escape_str(esc, sizeof(esc), doc, (size_t)n);
             snprintf(want, sizeof(want),
-                     "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"m\",\"doc\":\"%s\"}\n",
+                     "{\"timestamp\":\"" TS
+                     "\",\"level\":\"INFO\",\"message\":\"m\",\"doc\":\"%s\"}\n",
                      esc);
             assert_string_equal(captured(), want);
             fclose(mem);
@@ -304,8 +324,9 @@ static void json_field_check_finds_specials_at_every_offset(void **state)
     static const char good[] = "[\"aaaaaaaaaaaa \xC3\xA9\xF0\x9F\x98\x80\\n\"]";
     const struct lr_log_field ok[] = {{"doc", {good, sizeof(good) - 1}, true}};
     lr_log_fields(LR_LOG_INFO, ok, 1, "m");
-    assert_string_equal(captured(), "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"m\","
-                                    "\"doc\":[\"aaaaaaaaaaaa \xC3\xA9\xF0\x9F\x98\x80\\n\"]}\n");
+    assert_string_equal(captured(),
+                        "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"m\","
+                        "\"doc\":[\"aaaaaaaaaaaa \xC3\xA9\xF0\x9F\x98\x80\\n\"]}\n");
 }
 
 /* The contract of lr_json_escape_str() written out one character at a time, independently of the
@@ -342,9 +363,9 @@ static size_t reference_unit(const unsigned char *p, size_t n, char out[8], size
 static void escape_matches_the_per_character_contract_on_random_input(void **state)
 {
     (void)state;
-    static const unsigned char alphabet[] = {'a', 'z', ' ', '~', '"', '\\', '\n', '\r', '\t', 0x00,
-                                             0x1b, 0x1f, 0x7f, 0x80, 0x85, 0x9b, 0xa8, 0xa9, 0xbf,
-                                             0xc2, 0xc3, 0xa9, 0xe2, 0xed, 0xf0, 0x9f, 0xf4, 0xff};
+    static const unsigned char alphabet[] = {
+        'a',  'z',  ' ',  '~',  '"',  '\\', '\n', '\r', '\t', 0x00, 0x1b, 0x1f, 0x7f, 0x80,
+        0x85, 0x9b, 0xa8, 0xa9, 0xbf, 0xc2, 0xc3, 0xa9, 0xe2, 0xed, 0xf0, 0x9f, 0xf4, 0xff};
     uint32_t seed = 12345;
     for (int iter = 0; iter < 20000; iter++) {
         unsigned char in[48];
@@ -384,8 +405,10 @@ static void long_json_message_is_cut_with_a_mark(void **state)
     big[500] = '\0';
     lr_log(LR_LOG_INFO, "%s", big);
     char want[128];
-    snprintf(want, sizeof(want), "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"%.18s"
-                                 "[truncated]\"}\n", big);
+    snprintf(want, sizeof(want),
+             "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"%.18s"
+             "[truncated]\"}\n",
+             big);
     assert_string_equal(captured(), want);
     assert_true(strlen(captured()) <= 100);
 }
@@ -413,8 +436,10 @@ static void truncation_never_splits_a_utf8_sequence(void **state)
     lr_log(LR_LOG_INFO, "%s", big);
     /* 18 bytes of room: four whole emoji (16 bytes), not four and a half. */
     char want[128];
-    snprintf(want, sizeof(want), "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"%.16s"
-                                 "[truncated]\"}\n", big);
+    snprintf(want, sizeof(want),
+             "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":\"%.16s"
+             "[truncated]\"}\n",
+             big);
     assert_string_equal(captured(), want);
 }
 
@@ -492,10 +517,18 @@ static void level_and_format_names_parse_exactly_as_lambda_spells_them(void **st
         bool ok;
         enum lr_log_level want;
     } levels[] = {
-        {"TRACE", true, LR_LOG_TRACE}, {"DEBUG", true, LR_LOG_DEBUG}, {"INFO", true, LR_LOG_INFO},
-        {"WARN", true, LR_LOG_WARN},   {"ERROR", true, LR_LOG_ERROR}, {"FATAL", true, LR_LOG_FATAL},
-        {"debug", false, 0},           {"Info", false, 0},            {"WARNING", false, 0},
-        {"", false, 0},                {" INFO", false, 0},           {"INFO ", false, 0},
+        {"TRACE", true, LR_LOG_TRACE},
+        {"DEBUG", true, LR_LOG_DEBUG},
+        {"INFO", true, LR_LOG_INFO},
+        {"WARN", true, LR_LOG_WARN},
+        {"ERROR", true, LR_LOG_ERROR},
+        {"FATAL", true, LR_LOG_FATAL},
+        {"debug", false, 0},
+        {"Info", false, 0},
+        {"WARNING", false, 0},
+        {"", false, 0},
+        {" INFO", false, 0},
+        {"INFO ", false, 0},
         {"INF", false, 0},
     };
     for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
@@ -555,10 +588,11 @@ static void values_lambda_never_sets_warn_and_fall_back(void **state)
     lr_log_init_from_env();
     unsetenv("AWS_LAMBDA_LOG_FORMAT");
     assert_string_equal(
-        captured(),
-        TS "\tundefined\tWARN\tAWS_LAMBDA_LOG_FORMAT=XML is neither JSON nor Text (case-sensitive); "
-           "using Text\n" TS "\tundefined\tWARN\tAWS_LAMBDA_LOG_LEVEL=LOUD is not one of TRACE, DEBUG, "
-           "INFO, WARN, ERROR, FATAL (case-sensitive); using INFO\n" TS
+        captured(), TS
+        "\tundefined\tWARN\tAWS_LAMBDA_LOG_FORMAT=XML is neither JSON nor Text (case-sensitive); "
+        "using Text\n" TS
+        "\tundefined\tWARN\tAWS_LAMBDA_LOG_LEVEL=LOUD is not one of TRACE, DEBUG, "
+        "INFO, WARN, ERROR, FATAL (case-sensitive); using INFO\n" TS
         "\tundefined\tWARN\tAWS_LAMBDA_LOG_FORMAT=json is neither JSON nor Text (case-sensitive); "
         "using Text\n");
 }
@@ -627,10 +661,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(long_field_is_cut_and_line_stays_json, setup, teardown),
         cmocka_unit_test_setup_teardown(default_cap_applies_to_huge_messages, setup, teardown),
         cmocka_unit_test_setup_teardown(levels_below_the_minimum_are_dropped, setup, teardown),
-        cmocka_unit_test_setup_teardown(level_and_format_names_parse_exactly_as_lambda_spells_them, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(level_and_format_names_parse_exactly_as_lambda_spells_them,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(environment_selects_format_and_level, setup, teardown),
-        cmocka_unit_test_setup_teardown(values_lambda_never_sets_warn_and_fall_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(values_lambda_never_sets_warn_and_fall_back, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(raw_json_lines_are_written_or_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(clock_formats_rfc3339_milliseconds, setup, teardown),
     };

@@ -53,8 +53,9 @@ static void failure_body_is_exact(void **state)
     (void)state;
     struct lr_invocation_response r = lr_response_failure("boom", "Runtime.HandlerFailed");
     assert_false(r.success);
-    assert_string_equal(r.body,
-                        "{\"errorMessage\":\"boom\",\"errorType\":\"Runtime.HandlerFailed\",\"stackTrace\":[]}");
+    assert_string_equal(
+        r.body,
+        "{\"errorMessage\":\"boom\",\"errorType\":\"Runtime.HandlerFailed\",\"stackTrace\":[]}");
     assert_int_equal(r.body_len, strlen(r.body));
     assert_string_equal(r.error_type, "Runtime.HandlerFailed");
     assert_string_equal(r.content_type, "application/json");
@@ -66,8 +67,9 @@ static void failure_escapes_quotes_newlines_and_controls(void **state)
     (void)state;
     struct lr_invocation_response r =
         lr_response_failure("say \"hi\"\nC:\\tmp\x01 caf\xc3\xa9 \xff", "Bad\r\nX-Injected: 1");
-    assert_string_equal(r.body, "{\"errorMessage\":\"say \\\"hi\\\"\\nC:\\\\tmp\\u0001 caf\xc3\xa9 "
-                                "\\ufffd\",\"errorType\":\"Bad\\r\\nX-Injected: 1\",\"stackTrace\":[]}");
+    assert_string_equal(r.body,
+                        "{\"errorMessage\":\"say \\\"hi\\\"\\nC:\\\\tmp\\u0001 caf\xc3\xa9 "
+                        "\\ufffd\",\"errorType\":\"Bad\\r\\nX-Injected: 1\",\"stackTrace\":[]}");
     /* The header value can never carry CR/LF: no header injection. */
     assert_string_equal(r.error_type, "Bad__X-Injected: 1");
     lr_response_clean_up(&r);
@@ -105,7 +107,9 @@ static void header_values_are_sanitised(void **state)
     char out[LR_HEADER_VALUE_MAX + 1];
     assert_int_equal(lr_response_header_value(out, "  Function.Unknown  "), 16);
     assert_string_equal(out, "Function.Unknown");
-    assert_int_equal(lr_response_header_value(out, "a\nb\x7f" "c\xc3\xa9"), 7);
+    assert_int_equal(lr_response_header_value(out, "a\nb\x7f"
+                                                   "c\xc3\xa9"),
+                     7);
     assert_string_equal(out, "a_b_c__");
     assert_int_equal(lr_response_header_value(out, NULL), 0);
     assert_string_equal(out, "");
@@ -125,7 +129,8 @@ static void status_names_are_distinct(void **state)
     assert_string_equal(lr_status_str((enum lr_status)999), "LR_E_UNKNOWN");
     for (int a = LR_OK; a <= LR_E_EMF_UNIT; a++)
         for (int b = a + 1; b <= LR_E_EMF_UNIT; b++)
-            assert_string_not_equal(lr_status_str((enum lr_status)a), lr_status_str((enum lr_status)b));
+            assert_string_not_equal(lr_status_str((enum lr_status)a),
+                                    lr_status_str((enum lr_status)b));
 }
 
 static int64_t read_fixed(void *data)

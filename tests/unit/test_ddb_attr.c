@@ -14,7 +14,9 @@
 #include "lr/ddb.h"
 
 /* The prefix/suffix that wrap one attribute value "a" into a one-record event. */
-#define PREFIX "{\"Records\":[{\"eventID\":\"e1\",\"dynamodb\":{\"SequenceNumber\":\"100\",\"NewImage\":{\"a\":"
+#define PREFIX                                                                                  \
+    "{\"Records\":[{\"eventID\":\"e1\",\"dynamodb\":{\"SequenceNumber\":\"100\",\"NewImage\":{" \
+    "\"a\":"
 #define SUFFIX "}}}]}"
 
 static char *wrap(const char *attr_json, size_t *len)
@@ -34,7 +36,7 @@ struct valid_case {
     enum ddb_type type;
     const char *bytes; /* S/N text or B bytes, NULL when not a scalar */
     size_t bytes_len;
-    size_t count;      /* elements of sets/lists/maps */
+    size_t count; /* elements of sets/lists/maps */
     const char *serialized;
 };
 
@@ -77,18 +79,12 @@ static const struct valid_case valid_cases[] = {
 static size_t count_of(const struct ddb_attr *a)
 {
     switch (a->type) {
-    case DDB_SS:
-        return a->v.ss.count;
-    case DDB_NS:
-        return a->v.ns.count;
-    case DDB_BS:
-        return a->v.bs.count;
-    case DDB_M:
-        return a->v.m.count;
-    case DDB_L:
-        return a->v.l.count;
-    default:
-        return 0;
+    case DDB_SS: return a->v.ss.count;
+    case DDB_NS: return a->v.ns.count;
+    case DDB_BS: return a->v.bs.count;
+    case DDB_M: return a->v.m.count;
+    case DDB_L: return a->v.l.count;
+    default: return 0;
     }
 }
 
@@ -180,35 +176,70 @@ static const struct error_case error_cases[] = {
      "dynamodb.NewImage: attribute \"a\": attribute value has two type keys", 10},
     {"{\"S\":\"a\",\"S\":\"b\"}", LR_E_TWO_TYPE_KEYS,
      "dynamodb.NewImage: attribute \"a\": attribute value has two type keys", 10},
-    {"{}", LR_E_NO_TYPE_KEY, "dynamodb.NewImage: attribute \"a\": attribute value has no type key", 0},
-    {"{\"X\":\"1\"}", LR_E_UNKNOWN_TYPE, "dynamodb.NewImage: attribute \"a\": unknown type key \"X\"", 2},
-    {"{\"s\":\"1\"}", LR_E_UNKNOWN_TYPE, "dynamodb.NewImage: attribute \"a\": unknown type key \"s\"", 2},
-    {"\"plain\"", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": attribute value is not an object", 0},
-    {"{\"S\":1}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": S value is not a string", 5},
-    {"{\"N\":5}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": N value is not a string", 5},
-    {"{\"B\":null}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": B value is not a string", 5},
-    {"{\"BOOL\":\"true\"}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": BOOL value is not a boolean", 8},
-    {"{\"NULL\":false}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": NULL value is not true", 8},
-    {"{\"SS\":\"a\"}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": SS value is not an array", 6},
-    {"{\"SS\":[1]}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": SS value is not a string", 7},
-    {"{\"L\":{}}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": L value is not an array", 5},
-    {"{\"M\":[]}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"a\": M value is not an object", 5},
-    {"{\"M\":{\"in\":{\"N\":true}}}", LR_E_WRONG_JSON_TYPE, "dynamodb.NewImage: attribute \"in\": N value is not a string", 16},
-    {"{\"L\":[{\"S\":\"ok\"},{\"Q\":1}]}", LR_E_UNKNOWN_TYPE, "dynamodb.NewImage: attribute \"a\": unknown type key \"Q\"", 19},
-    {"{\"B\":\"AAE\"}", LR_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 3: length is not a multiple of 4", 5},
-    {"{\"B\":\"AA*A\"}", LR_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 2: character outside the alphabet", 5},
-    {"{\"B\":\"A=AA\"}", LR_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 1: misplaced padding", 5},
-    {"{\"B\":\"AA==AAAA\"}", LR_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 2: misplaced padding", 5},
-    {"{\"B\":\"AB==\"}", LR_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 1: non-zero unused bits before padding", 5},
-    {"{\"B\":\"AAEqQQ\"}", LR_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 6: length is not a multiple of 4", 5},
-    {"{\"BS\":[\"AAEqQQ==\",\"!!!!\"]}", LR_E_BAD_BASE64, "dynamodb.NewImage: attribute \"a\": bad base64 at position 0: character outside the alphabet", 18},
-    {"{\"N\":\"abc\"}", LR_E_BAD_NUMBER, "dynamodb.NewImage: attribute \"a\": N \"abc\": not a decimal number", 5},
-    {"{\"N\":\"\"}", LR_E_BAD_NUMBER, "dynamodb.NewImage: attribute \"a\": N \"\": not a decimal number", 5},
-    {"{\"N\":\"1E+126\"}", LR_E_NUMBER_RANGE, "dynamodb.NewImage: attribute \"a\": N \"1E+126\": magnitude outside 1E-130..9.99E+125", 5},
-    {"{\"N\":\"-1E-131\"}", LR_E_NUMBER_RANGE, "dynamodb.NewImage: attribute \"a\": N \"-1E-131\": magnitude outside 1E-130..9.99E+125", 5},
+    {"{}", LR_E_NO_TYPE_KEY, "dynamodb.NewImage: attribute \"a\": attribute value has no type key",
+     0},
+    {"{\"X\":\"1\"}", LR_E_UNKNOWN_TYPE,
+     "dynamodb.NewImage: attribute \"a\": unknown type key \"X\"", 2},
+    {"{\"s\":\"1\"}", LR_E_UNKNOWN_TYPE,
+     "dynamodb.NewImage: attribute \"a\": unknown type key \"s\"", 2},
+    {"\"plain\"", LR_E_WRONG_JSON_TYPE,
+     "dynamodb.NewImage: attribute \"a\": attribute value is not an object", 0},
+    {"{\"S\":1}", LR_E_WRONG_JSON_TYPE,
+     "dynamodb.NewImage: attribute \"a\": S value is not a string", 5},
+    {"{\"N\":5}", LR_E_WRONG_JSON_TYPE,
+     "dynamodb.NewImage: attribute \"a\": N value is not a string", 5},
+    {"{\"B\":null}", LR_E_WRONG_JSON_TYPE,
+     "dynamodb.NewImage: attribute \"a\": B value is not a string", 5},
+    {"{\"BOOL\":\"true\"}", LR_E_WRONG_JSON_TYPE,
+     "dynamodb.NewImage: attribute \"a\": BOOL value is not a boolean", 8},
+    {"{\"NULL\":false}", LR_E_WRONG_JSON_TYPE,
+     "dynamodb.NewImage: attribute \"a\": NULL value is not true", 8},
+    {"{\"SS\":\"a\"}", LR_E_WRONG_JSON_TYPE,
+     "dynamodb.NewImage: attribute \"a\": SS value is not an array", 6},
+    {"{\"SS\":[1]}", LR_E_WRONG_JSON_TYPE,
+     "dynamodb.NewImage: attribute \"a\": SS value is not a string", 7},
+    {"{\"L\":{}}", LR_E_WRONG_JSON_TYPE,
+     "dynamodb.NewImage: attribute \"a\": L value is not an array", 5},
+    {"{\"M\":[]}", LR_E_WRONG_JSON_TYPE,
+     "dynamodb.NewImage: attribute \"a\": M value is not an object", 5},
+    {"{\"M\":{\"in\":{\"N\":true}}}", LR_E_WRONG_JSON_TYPE,
+     "dynamodb.NewImage: attribute \"in\": N value is not a string", 16},
+    {"{\"L\":[{\"S\":\"ok\"},{\"Q\":1}]}", LR_E_UNKNOWN_TYPE,
+     "dynamodb.NewImage: attribute \"a\": unknown type key \"Q\"", 19},
+    {"{\"B\":\"AAE\"}", LR_E_BAD_BASE64,
+     "dynamodb.NewImage: attribute \"a\": bad base64 at position 3: length is not a multiple of 4",
+     5},
+    {"{\"B\":\"AA*A\"}", LR_E_BAD_BASE64,
+     "dynamodb.NewImage: attribute \"a\": bad base64 at position 2: character outside the alphabet",
+     5},
+    {"{\"B\":\"A=AA\"}", LR_E_BAD_BASE64,
+     "dynamodb.NewImage: attribute \"a\": bad base64 at position 1: misplaced padding", 5},
+    {"{\"B\":\"AA==AAAA\"}", LR_E_BAD_BASE64,
+     "dynamodb.NewImage: attribute \"a\": bad base64 at position 2: misplaced padding", 5},
+    {"{\"B\":\"AB==\"}", LR_E_BAD_BASE64,
+     "dynamodb.NewImage: attribute \"a\": bad base64 at position 1: non-zero unused bits before "
+     "padding",
+     5},
+    {"{\"B\":\"AAEqQQ\"}", LR_E_BAD_BASE64,
+     "dynamodb.NewImage: attribute \"a\": bad base64 at position 6: length is not a multiple of 4",
+     5},
+    {"{\"BS\":[\"AAEqQQ==\",\"!!!!\"]}", LR_E_BAD_BASE64,
+     "dynamodb.NewImage: attribute \"a\": bad base64 at position 0: character outside the alphabet",
+     18},
+    {"{\"N\":\"abc\"}", LR_E_BAD_NUMBER,
+     "dynamodb.NewImage: attribute \"a\": N \"abc\": not a decimal number", 5},
+    {"{\"N\":\"\"}", LR_E_BAD_NUMBER,
+     "dynamodb.NewImage: attribute \"a\": N \"\": not a decimal number", 5},
+    {"{\"N\":\"1E+126\"}", LR_E_NUMBER_RANGE,
+     "dynamodb.NewImage: attribute \"a\": N \"1E+126\": magnitude outside 1E-130..9.99E+125", 5},
+    {"{\"N\":\"-1E-131\"}", LR_E_NUMBER_RANGE,
+     "dynamodb.NewImage: attribute \"a\": N \"-1E-131\": magnitude outside 1E-130..9.99E+125", 5},
     {"{\"N\":\"123456789012345678901234567890123456789\"}", LR_E_NUMBER_PRECISION,
-     "dynamodb.NewImage: attribute \"a\": N \"123456789012345678901234567890123456789\": more than 38 significant digits", 5},
-    {"{\"NS\":[\"1\",\"x\"]}", LR_E_BAD_NUMBER, "dynamodb.NewImage: attribute \"a\": N \"x\": not a decimal number", 11},
+     "dynamodb.NewImage: attribute \"a\": N \"123456789012345678901234567890123456789\": more than "
+     "38 significant digits",
+     5},
+    {"{\"NS\":[\"1\",\"x\"]}", LR_E_BAD_NUMBER,
+     "dynamodb.NewImage: attribute \"a\": N \"x\": not a decimal number", 11},
     {"{\"M\":{\"line\\nbreak\":{\"S\":1}}}", LR_E_WRONG_JSON_TYPE,
      "dynamodb.NewImage: attribute \"line\\nbreak\": S value is not a string", 25},
 };
@@ -224,9 +255,11 @@ static void test_error_values(void **state)
         assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
         const struct ddb_record *r = &ev.records[0];
         if (r->valid || r->error != c->status)
-            fail_msg("case %zu (%s): got %s: %s", i, c->json, lr_status_str(r->error), r->error_detail);
+            fail_msg("case %zu (%s): got %s: %s", i, c->json, lr_status_str(r->error),
+                     r->error_detail);
         char want[400];
-        snprintf(want, sizeof(want), "%s (byte offset %zu)", c->detail, strlen(PREFIX) + c->rel_offset);
+        snprintf(want, sizeof(want), "%s (byte offset %zu)", c->detail,
+                 strlen(PREFIX) + c->rel_offset);
         assert_string_equal(r->error_detail, want);
         /* the sequence number survives, the broken image is not handed out */
         assert_int_equal(r->sequence_number.len, 3);
@@ -245,8 +278,8 @@ static void test_type_key_lookup(void **state)
     (void)state;
     static const char letters[] = "SNBMLUx";
     static const char *const types[] = {"S", "N", "B", "SS", "NS", "BS", "M", "L"};
-    static const char *const values[] = {"\"1\"", "\"1\"", "\"AA==\"", "[\"1\"]", "[\"1\"]",
-                                         "[\"AA==\"]", "{}", "[]"};
+    static const char *const values[] = {"\"1\"",   "\"1\"",      "\"AA==\"", "[\"1\"]",
+                                         "[\"1\"]", "[\"AA==\"]", "{}",       "[]"};
     for (size_t n = 1; n <= 2; n++) {
         for (size_t k = 0; k < (n == 1 ? 7u : 49u); k++) {
             char key[3] = {letters[n == 1 ? k : k / 7], n == 1 ? '\0' : letters[k % 7], '\0'};
@@ -267,7 +300,8 @@ static void test_type_key_lookup(void **state)
                 struct ddb_event ev;
                 assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
                 const struct ddb_record *r = &ev.records[0];
-                if (want ? !r->valid || ddb_map_get(&r->new_image, "a", 1)->type != (enum ddb_type)want
+                if (want ? !r->valid ||
+                               ddb_map_get(&r->new_image, "a", 1)->type != (enum ddb_type)want
                          : r->error != LR_E_UNKNOWN_TYPE)
                     fail_msg("key \"%s\" (%s): got %s: %s", key, attr, lr_status_str(r->error),
                              r->error_detail);
@@ -328,7 +362,10 @@ static void test_long_containers(void **state)
                     fail_msg("shape %zu, %zu items: item %zu is \"%.*s\"", sh, n, i, (int)got.len,
                              got.ptr);
             }
-            size_t count = sh == 0 ? a->v.m.count : sh == 1 ? a->v.l.count : sh == 2 ? a->v.ns.count : a->v.bs.count;
+            size_t count = sh == 0   ? a->v.m.count
+                           : sh == 1 ? a->v.l.count
+                           : sh == 2 ? a->v.ns.count
+                                     : a->v.bs.count;
             assert_int_equal(count, n);
             if (sh == 0 && n)
                 assert_non_null(ddb_map_get(&a->v.m, "k0", 2));
@@ -409,11 +446,13 @@ static const struct number_case number_cases[] = {
     {"9223372036854775807", LR_OK, LR_OK, INT64_MAX, LR_E_NUMBER_INEXACT, 9223372036854775808.0},
     {"-9223372036854775808", LR_OK, LR_OK, INT64_MIN, LR_OK, -9223372036854775808.0},
     {"9223372036854775808", LR_OK, LR_E_NUMBER_RANGE, 0, LR_OK, 9223372036854775808.0},
-    {"-9223372036854775809", LR_OK, LR_E_NUMBER_RANGE, 0, LR_E_NUMBER_INEXACT, -9223372036854775808.0},
+    {"-9223372036854775809", LR_OK, LR_E_NUMBER_RANGE, 0, LR_E_NUMBER_INEXACT,
+     -9223372036854775808.0},
     {"12345678901234567890123456789012345678", LR_OK, LR_E_NUMBER_RANGE, 0, LR_E_NUMBER_INEXACT,
      1.2345678901234568e37},
     {"100000000000000000000000000000000000000000", LR_OK, LR_E_NUMBER_RANGE, 0, LR_OK, 1e41},
-    {"9.9999999999999999999999999999999999999E+125", LR_OK, LR_E_NUMBER_RANGE, 0, LR_E_NUMBER_INEXACT, 1e126},
+    {"9.9999999999999999999999999999999999999E+125", LR_OK, LR_E_NUMBER_RANGE, 0,
+     LR_E_NUMBER_INEXACT, 1e126},
     {"1E-130", LR_OK, LR_E_NUMBER_INEXACT, 0, LR_OK, 1e-130},
     {"0.000000000000000000000000000000000000001", LR_OK, LR_E_NUMBER_INEXACT, 0, LR_OK, 1e-39},
     {"0E999999999999", LR_OK, LR_OK, 0, LR_OK, 0.0},
@@ -452,8 +491,8 @@ static void test_numbers(void **state)
         enum lr_status si = ddb_number_to_int64(n, &iv);
         enum lr_status sd = ddb_number_to_double(n, &dv);
         if (v != c->valid || si != c->as_int || sd != c->as_double)
-            fail_msg("case %zu \"%s\": validate %s, int %s, double %s", i, c->text, lr_status_str(v),
-                     lr_status_str(si), lr_status_str(sd));
+            fail_msg("case %zu \"%s\": validate %s, int %s, double %s", i, c->text,
+                     lr_status_str(v), lr_status_str(si), lr_status_str(sd));
         assert_true(si == LR_OK ? iv == c->int_value : iv == 77); /* untouched on error */
         if (sd == LR_OK || sd == LR_E_NUMBER_INEXACT)
             assert_true(dv == c->double_value);
@@ -529,8 +568,8 @@ static const struct ts_case ts_cases[] = {
     {"\"0123\"", LR_E_BAD_TIMESTAMP, false, 0, 0}, /* not a JSON number either */
     {"0.000000000000000000000000000000000000000000000000000000000001234567891E63", LR_OK, true,
      1234, 567891000},
-    {"0.0000000000000000000000000000000000000000000000000000000000000000000001234567891E73",
-     LR_OK, true, 1234, 567891000},
+    {"0.0000000000000000000000000000000000000000000000000000000000000000000001234567891E73", LR_OK,
+     true, 1234, 567891000},
     {"1.23456789012345678901234567890123456789012345678901234567890123456789E9", LR_OK, true,
      1234567890, 123456789},
     {"12345678901234567890", LR_E_BAD_TIMESTAMP, false, 0, 0},
@@ -607,7 +646,8 @@ static const struct field_case field_cases[] = {
     {"\"userIdentity\":\"svc\",\"dynamodb\":{\"SequenceNumber\":\"1\"}", LR_E_WRONG_JSON_TYPE,
      "userIdentity: is a string, not an object"},
     {"\"dynamodb\":[],\"x\":1", LR_E_WRONG_JSON_TYPE, "dynamodb: is an array, not an object"},
-    {"\"eventName\":\"INSERT\"", LR_E_MISSING_FIELD, "dynamodb: missing (not a DynamoDB stream record)"},
+    {"\"eventName\":\"INSERT\"", LR_E_MISSING_FIELD,
+     "dynamodb: missing (not a DynamoDB stream record)"},
     {"\"dynamodb\":{\"SequenceNumber\":\"1\"},\"extra\":{\"deep\":[[[{}]]]}", LR_OK, ""},
 };
 
@@ -622,7 +662,8 @@ static void test_record_fields(void **state)
         assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
         const struct ddb_record *r = &ev.records[0];
         if (r->error != c->status || strncmp(r->error_detail, c->detail, strlen(c->detail)) != 0)
-            fail_msg("case %zu (%s): %s %s", i, c->members, lr_status_str(r->error), r->error_detail);
+            fail_msg("case %zu (%s): %s %s", i, c->members, lr_status_str(r->error),
+                     r->error_detail);
         assert_int_equal(r->valid, c->status == LR_OK);
         assert_memory_equal(r->event_id.ptr, "e1", 2);
         ddb_event_clean_up(&ev);
@@ -639,12 +680,12 @@ static void test_enums_and_identity(void **state)
         enum ddb_view_type view;
         bool ttl;
     } cases[] = {
-        {"\"eventName\":\"INSERT\",\"dynamodb\":{\"StreamViewType\":\"KEYS_ONLY\"}", DDB_EVENT_INSERT,
-         DDB_VIEW_KEYS_ONLY, false},
-        {"\"eventName\":\"MODIFY\",\"dynamodb\":{\"StreamViewType\":\"NEW_IMAGE\"}", DDB_EVENT_MODIFY,
-         DDB_VIEW_NEW_IMAGE, false},
-        {"\"eventName\":\"REMOVE\",\"dynamodb\":{\"StreamViewType\":\"OLD_IMAGE\"}", DDB_EVENT_REMOVE,
-         DDB_VIEW_OLD_IMAGE, false},
+        {"\"eventName\":\"INSERT\",\"dynamodb\":{\"StreamViewType\":\"KEYS_ONLY\"}",
+         DDB_EVENT_INSERT, DDB_VIEW_KEYS_ONLY, false},
+        {"\"eventName\":\"MODIFY\",\"dynamodb\":{\"StreamViewType\":\"NEW_IMAGE\"}",
+         DDB_EVENT_MODIFY, DDB_VIEW_NEW_IMAGE, false},
+        {"\"eventName\":\"REMOVE\",\"dynamodb\":{\"StreamViewType\":\"OLD_IMAGE\"}",
+         DDB_EVENT_REMOVE, DDB_VIEW_OLD_IMAGE, false},
         {"\"eventName\":\"REMOVE\",\"userIdentity\":{\"type\":\"Service\",\"principalId\":"
          "\"dynamodb.amazonaws.com\"},\"dynamodb\":{\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"}",
          DDB_EVENT_REMOVE, DDB_VIEW_NEW_AND_OLD_IMAGES, true},
@@ -671,7 +712,8 @@ static void test_enums_and_identity(void **state)
         free(json);
     }
     size_t len;
-    char *json = record_event("\"eventName\":\"remove\",\"dynamodb\":{\"StreamViewType\":\"ALL\"}", &len);
+    char *json =
+        record_event("\"eventName\":\"remove\",\"dynamodb\":{\"StreamViewType\":\"ALL\"}", &len);
     struct ddb_event ev;
     assert_int_equal(ddb_event_parse(&ev, json, len, NULL), LR_OK);
     assert_int_equal(ev.records[0].event_name_raw.len, 6);
@@ -689,12 +731,16 @@ static void test_enums_and_identity(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_valid_values),    cmocka_unit_test(test_nested_access),
+        cmocka_unit_test(test_valid_values),
+        cmocka_unit_test(test_nested_access),
         cmocka_unit_test(test_error_values),
         cmocka_unit_test(test_type_key_lookup),
-        cmocka_unit_test(test_long_containers),    cmocka_unit_test(test_nesting_limit),
-        cmocka_unit_test(test_numbers),         cmocka_unit_test(test_seq_cmp),
-        cmocka_unit_test(test_timestamps),      cmocka_unit_test(test_record_fields),
+        cmocka_unit_test(test_long_containers),
+        cmocka_unit_test(test_nesting_limit),
+        cmocka_unit_test(test_numbers),
+        cmocka_unit_test(test_seq_cmp),
+        cmocka_unit_test(test_timestamps),
+        cmocka_unit_test(test_record_fields),
         cmocka_unit_test(test_enums_and_identity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -77,12 +77,8 @@ static void expect_attr(const struct ddb_attr *got, const cJSON *want)
     int n = cJSON_GetArraySize(tv);
     switch (got->type) {
     case DDB_S:
-    case DDB_N:
-        expect_text(got->v.s, tv, tv->string);
-        break;
-    case DDB_B:
-        expect_base64(got->v.b, tv);
-        break;
+    case DDB_N: expect_text(got->v.s, tv, tv->string); break;
+    case DDB_B: expect_base64(got->v.b, tv); break;
     case DDB_SS:
     case DDB_NS:
         assert_int_equal(got->v.ss.count, (size_t)n);
@@ -94,20 +90,14 @@ static void expect_attr(const struct ddb_attr *got, const cJSON *want)
         for (int i = 0; i < n; i++)
             expect_base64(got->v.bs.items[i], cJSON_GetArrayItem(tv, i));
         break;
-    case DDB_M:
-        expect_map(&got->v.m, tv, "M");
-        break;
+    case DDB_M: expect_map(&got->v.m, tv, "M"); break;
     case DDB_L:
         assert_int_equal(got->v.l.count, (size_t)n);
         for (int i = 0; i < n; i++)
             expect_attr(&got->v.l.items[i], cJSON_GetArrayItem(tv, i));
         break;
-    case DDB_NULL:
-        assert_true(cJSON_IsTrue(tv));
-        break;
-    case DDB_BOOL:
-        assert_int_equal(got->v.boolean, cJSON_IsTrue(tv));
-        break;
+    case DDB_NULL: assert_true(cJSON_IsTrue(tv)); break;
+    case DDB_BOOL: assert_int_equal(got->v.boolean, cJSON_IsTrue(tv)); break;
     }
 }
 
@@ -154,9 +144,12 @@ static void expect_record(const struct ddb_record *r, const cJSON *want)
     if (!r->valid)
         fail_msg("%s: record %zu invalid: %s", current_file, r->index, r->error_detail);
     expect_text(r->event_id, cJSON_GetObjectItemCaseSensitive(want, "eventID"), "eventID");
-    expect_text(r->event_name_raw, cJSON_GetObjectItemCaseSensitive(want, "eventName"), "eventName");
-    expect_text(r->event_version, cJSON_GetObjectItemCaseSensitive(want, "eventVersion"), "eventVersion");
-    expect_text(r->event_source, cJSON_GetObjectItemCaseSensitive(want, "eventSource"), "eventSource");
+    expect_text(r->event_name_raw, cJSON_GetObjectItemCaseSensitive(want, "eventName"),
+                "eventName");
+    expect_text(r->event_version, cJSON_GetObjectItemCaseSensitive(want, "eventVersion"),
+                "eventVersion");
+    expect_text(r->event_source, cJSON_GetObjectItemCaseSensitive(want, "eventSource"),
+                "eventSource");
     expect_text(r->aws_region, cJSON_GetObjectItemCaseSensitive(want, "awsRegion"), "awsRegion");
     expect_text(r->event_source_arn, cJSON_GetObjectItemCaseSensitive(want, "eventSourceARN"),
                 "eventSourceARN");
@@ -164,8 +157,8 @@ static void expect_record(const struct ddb_record *r, const cJSON *want)
     assert_int_equal(r->user_identity.present, cJSON_IsObject(uid));
     if (cJSON_IsObject(uid)) {
         expect_text(r->user_identity.type, cJSON_GetObjectItemCaseSensitive(uid, "type"), "type");
-        expect_text(r->user_identity.principal_id, cJSON_GetObjectItemCaseSensitive(uid, "principalId"),
-                    "principalId");
+        expect_text(r->user_identity.principal_id,
+                    cJSON_GetObjectItemCaseSensitive(uid, "principalId"), "principalId");
     }
     expect_text(r->sequence_number, cJSON_GetObjectItemCaseSensitive(d, "SequenceNumber"),
                 "SequenceNumber");
@@ -189,10 +182,10 @@ static void expect_window(const struct ddb_window *w, const cJSON *root)
     expect_text(w->start, cJSON_GetObjectItemCaseSensitive(win, "start"), "window.start");
     expect_text(w->end, cJSON_GetObjectItemCaseSensitive(win, "end"), "window.end");
     expect_text(w->shard_id, cJSON_GetObjectItemCaseSensitive(root, "shardId"), "shardId");
-    assert_int_equal(w->is_final_invoke_for_window,
-                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "isFinalInvokeForWindow")));
-    assert_int_equal(w->is_window_terminated_early,
-                     cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(root, "isWindowTerminatedEarly")));
+    assert_int_equal(w->is_final_invoke_for_window, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+                                                        root, "isFinalInvokeForWindow")));
+    assert_int_equal(w->is_window_terminated_early, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
+                                                        root, "isWindowTerminatedEarly")));
     const cJSON *state = cJSON_GetObjectItemCaseSensitive(root, "state");
     if (state) {
         cJSON *mine = cJSON_ParseWithLength(w->state_json.ptr, w->state_json.len);

@@ -52,10 +52,10 @@ static bool str_is(struct lr_str s, const char *lit)
     return s.len == strlen(lit) && (s.len == 0 || memcmp(s.ptr, lit, s.len) == 0);
 }
 
-#define assert_str(s, lit)                                                                         \
-    do {                                                                                           \
-        if (!str_is((s), (lit)))                                                                   \
-            fail_msg("got \"%.*s\", want \"%s\"", (int)(s).len, (s).ptr, (lit));                   \
+#define assert_str(s, lit)                                                       \
+    do {                                                                         \
+        if (!str_is((s), (lit)))                                                 \
+            fail_msg("got \"%.*s\", want \"%s\"", (int)(s).len, (s).ptr, (lit)); \
     } while (0)
 
 /* ---- whole-event errors ---- */
@@ -76,7 +76,8 @@ static const struct event_error_case event_errors[] = {
     {"[1]", 0, LR_E_NOT_OBJECT, 0, "the event is not a JSON object"},
     {"  \"x\"", 0, LR_E_NOT_OBJECT, 2, "the event is not a JSON object"},
     {"{}", 0, LR_E_NO_RECORDS, 0, "no \"Records\" array and not a single stream record"},
-    {"{\"records\":[]}", 0, LR_E_NO_RECORDS, 0, "no \"Records\" array and not a single stream record"},
+    {"{\"records\":[]}", 0, LR_E_NO_RECORDS, 0,
+     "no \"Records\" array and not a single stream record"},
     {"{\"Records\":{}}", 0, LR_E_RECORDS_NOT_ARRAY, 11, "\"Records\" is not an array"},
     {"{\"Records\":null}", 0, LR_E_RECORDS_NOT_ARRAY, 11, "\"Records\" is not an array"},
     {"{\"Records\":[]} x", 0, LR_E_NOT_JSON, 15, "unexpected data after the JSON value"},
@@ -183,7 +184,8 @@ static void check_record_error(size_t i, const char *json, size_t len, size_t ba
 static void test_record_errors(void **state)
 {
     (void)state;
-    static const char good[] = "{\"dynamodb\":{\"SequenceNumber\":\"9\",\"Keys\":{\"k\":{\"S\":\"a\"}}}}";
+    static const char good[] =
+        "{\"dynamodb\":{\"SequenceNumber\":\"9\",\"Keys\":{\"k\":{\"S\":\"a\"}}}}";
     static const struct {
         const char *text; /* the S value of record 1 */
         size_t at;        /* where in it the error is reported */
@@ -205,8 +207,8 @@ static void test_record_errors(void **state)
                             good);
         int n = snprintf(json + head, sizeof(json) - (size_t)head, "%s\"}},\"SizeBytes\":3}},%s]}",
                          cases[i].text, good);
-        check_record_error(i, json, (size_t)(head + n), 1, LR_E_NOT_JSON, (size_t)head + cases[i].at,
-                           cases[i].message, "123");
+        check_record_error(i, json, (size_t)(head + n), 1, LR_E_NOT_JSON,
+                           (size_t)head + cases[i].at, cases[i].message, "123");
     }
     /* Nesting past the scanner's limit inside a record, after its SequenceNumber and before it; a
      * string with brackets and an escaped quote inside the skipped part. The top object, Records, the
@@ -225,8 +227,8 @@ static void test_record_errors(void **state)
         len += (size_t)sprintf(json + len, "\"]}\\\"[\"");
         for (size_t k = depth; k-- > 0;)
             json[len++] = k % 2 ? '}' : ']';
-        len += (size_t)sprintf(json + len, "%s}},%s]}", seq_first ? "" : ",\"SequenceNumber\":\"77\"",
-                               good);
+        len += (size_t)sprintf(json + len, "%s}},%s]}",
+                               seq_first ? "" : ",\"SequenceNumber\":\"77\"", good);
         check_record_error(10 + (size_t)seq_first, json, len, 1, LR_E_TOO_DEEP, deep_at,
                            "JSON nested too deep", "77");
         free(json);
@@ -267,7 +269,8 @@ static void test_deep_json(void **state)
 static void test_bom_and_single_record(void **state)
 {
     (void)state;
-    static const char bom[] = "\xEF\xBB\xBF{\"Records\":[{\"dynamodb\":{\"SequenceNumber\":\"7\"}}]}";
+    static const char bom[] =
+        "\xEF\xBB\xBF{\"Records\":[{\"dynamodb\":{\"SequenceNumber\":\"7\"}}]}";
     struct ddb_event ev;
     assert_int_equal(ddb_event_parse(&ev, bom, strlen(bom), NULL), LR_OK);
     assert_int_equal(ev.count, 1);
@@ -336,7 +339,8 @@ static const struct {
     {"900000000000000000003", LR_E_WRONG_JSON_TYPE,
      "dynamodb.NewImage: attribute \"x\": N value is not a string (byte offset "},
     {"900000000000000000004", LR_E_BAD_BASE64,
-     "dynamodb.NewImage: attribute \"x\": bad base64 at position 2: character outside the alphabet"},
+     "dynamodb.NewImage: attribute \"x\": bad base64 at position 2: character outside the "
+     "alphabet"},
     {"900000000000000000005", LR_E_BAD_NUMBER,
      "dynamodb.NewImage: attribute \"x\": N \"twelve\": not a decimal number"},
     {"900000000000000000006", LR_E_UNKNOWN_TYPE,
@@ -361,7 +365,8 @@ static void check_malformed(const struct ddb_record *r, size_t i)
 /* A record with a one-attribute NewImage {"v":{"S":...}} whose raw JSON string text is `text`. */
 static char *one_string_event(const char *text, size_t *len)
 {
-    static const char head[] = "{\"Records\":[{\"eventID\":\"e\",\"dynamodb\":{\"NewImage\":{\"v\":{\"S\":\"";
+    static const char head[] =
+        "{\"Records\":[{\"eventID\":\"e\",\"dynamodb\":{\"NewImage\":{\"v\":{\"S\":\"";
     static const char tail[] = "\"}}}}]}";
     size_t n = strlen(text);
     char *json = malloc(sizeof(head) + n + sizeof(tail));
@@ -424,7 +429,8 @@ static void test_string_scan_positions(void **state)
 static void test_records_count(void **state)
 {
     (void)state;
-    static const char rec[] = "{\"eventID\":\"r]\\\"[\",\"dynamodb\":{\"Keys\":{\"k\":{\"L\":[{\"L\":[]}]}}}}";
+    static const char rec[] =
+        "{\"eventID\":\"r]\\\"[\",\"dynamodb\":{\"Keys\":{\"k\":{\"L\":[{\"L\":[]}]}}}}";
     struct {
         const char *prefix;
         size_t records;
@@ -432,7 +438,8 @@ static void test_records_count(void **state)
     } cases[] = {
         {"", 3, 3},
         {"\"a\":[],\"b\":[[1],[2]],", 2, 2},
-        {"\"a\":[],\"b\":[],\"c\":[],\"d\":[],\"e\":[],\"f\":[],\"g\":[],\"h\":[],\"i\":[1,2,3],", 4, 4},
+        {"\"a\":[],\"b\":[],\"c\":[],\"d\":[],\"e\":[],\"f\":[],\"g\":[],\"h\":[],\"i\":[1,2,3],",
+         4, 4},
         {"\"Records\":[1,2,3,4,5],", 1, 1},
         {"", 0, 0},
     };
@@ -509,9 +516,9 @@ static void test_fixture_all_types(void **state)
     static const struct {
         const char *name;
         enum ddb_type type;
-    } top[] = {{"s", DDB_S},   {"n", DDB_N},       {"b", DDB_B},      {"ss", DDB_SS},
-               {"ns", DDB_NS}, {"bs", DDB_BS},     {"null", DDB_NULL}, {"bool", DDB_BOOL},
-               {"m", DDB_M},   {"l", DDB_L},       {"empty_m", DDB_M}, {"empty_l", DDB_L}};
+    } top[] = {{"s", DDB_S},   {"n", DDB_N},   {"b", DDB_B},       {"ss", DDB_SS},
+               {"ns", DDB_NS}, {"bs", DDB_BS}, {"null", DDB_NULL}, {"bool", DDB_BOOL},
+               {"m", DDB_M},   {"l", DDB_L},   {"empty_m", DDB_M}, {"empty_l", DDB_L}};
     assert_int_equal(r->new_image.count, 12);
     for (size_t i = 0; i < 12; i++) {
         const struct ddb_attr *a = ddb_map_get(&r->new_image, top[i].name, strlen(top[i].name));
@@ -597,8 +604,8 @@ static void test_fixture_numbers_unicode(void **state)
                "line1\nline2\ttab \"q\" \\ / \x1b[31m");
     assert_str(ddb_map_get(&r->new_image, "pair", 4)->v.s, "\xF0\x9F\x98\x80");
     assert_str(ddb_map_get(&r->new_image, "emoji", 5)->v.s, "\xF0\x9F\x98\x80\xF0\x9F\x8E\x89");
-    assert_str(ddb_map_get(&r->new_image, "raw", 3)->v.s,
-               "Gr\xC3\xBC\xC3\x9F" "e, \xE6\x9D\xB1\xE4\xBA\xAC");
+    assert_str(ddb_map_get(&r->new_image, "raw", 3)->v.s, "Gr\xC3\xBC\xC3\x9F"
+                                                          "e, \xE6\x9D\xB1\xE4\xBA\xAC");
     const struct ddb_attr *nul = ddb_map_get(&r->new_image, "nul", 3);
     assert_int_equal(nul->v.s.len, 3);
     assert_memory_equal(nul->v.s.ptr, "a\0b", 3);
@@ -659,11 +666,16 @@ static void test_fixture_ttl_views_timestamps(void **state)
         int64_t sec;
         int32_t nsec;
         enum lr_status error;
-    } ts[] = {{true, 1480642020, 0, LR_OK},         {true, 1693997155, 0, LR_OK},
-              {true, 1635734407, 123456789, LR_OK}, {true, 1683991180, 0, LR_OK},
-              {true, 1678831218, 0, LR_OK},         {true, 0, 0, LR_OK},
-              {false, 0, 0, LR_OK},                 {true, 1693997155, 123400000, LR_OK},
-              {false, 0, 0, LR_E_BAD_TIMESTAMP},    {false, 0, 0, LR_E_BAD_TIMESTAMP}};
+    } ts[] = {{true, 1480642020, 0, LR_OK},
+              {true, 1693997155, 0, LR_OK},
+              {true, 1635734407, 123456789, LR_OK},
+              {true, 1683991180, 0, LR_OK},
+              {true, 1678831218, 0, LR_OK},
+              {true, 0, 0, LR_OK},
+              {false, 0, 0, LR_OK},
+              {true, 1693997155, 123400000, LR_OK},
+              {false, 0, 0, LR_E_BAD_TIMESTAMP},
+              {false, 0, 0, LR_E_BAD_TIMESTAMP}};
     assert_int_equal(ev.count, 10);
     for (size_t i = 0; i < 10; i++) {
         assert_int_equal(ev.records[i].approximate_creation.present, ts[i].present);
@@ -678,9 +690,9 @@ static void test_fixture_ttl_views_timestamps(void **state)
 /* ---- round trip and reader equivalence over every fixture ---- */
 
 static const char *const fixture_names[] = {
-    "all_types.json",    "depth_32.json",     "depth_33.json",     "malformed_records.json",
-    "numbers.json",      "single_record.json", "timestamps.json",  "ttl_delete.json",
-    "tumbling_window.json", "unicode.json",   "view_types.json",
+    "all_types.json",       "depth_32.json",      "depth_33.json",   "malformed_records.json",
+    "numbers.json",         "single_record.json", "timestamps.json", "ttl_delete.json",
+    "tumbling_window.json", "unicode.json",       "view_types.json",
 };
 
 static void append(struct lr_buf *b, const char *s)
@@ -761,13 +773,19 @@ static void test_round_trip_and_reader(void **state)
 static void test_serializer_cap_and_escaping(void **state)
 {
     (void)state;
-    struct ddb_attr s = {.type = DDB_S, .v.s = {"ok\xff\xC2\x85" "e\x7f", 7}};
+    struct ddb_attr s = {.type = DDB_S,
+                         .v.s = {"ok\xff\xC2\x85"
+                                 "e\x7f",
+                                 7}};
     struct lr_buf b;
     lr_buf_init(&b, LR_MAX_RESPONSE_BYTES);
     assert_int_equal(ddb_attr_serialize(&s, &b), LR_OK);
     assert_string_equal(b.data, "{\"S\":\"ok\\ufffd\\u0085e\\u007f\"}");
 
-    struct ddb_attr sep = {.type = DDB_S, .v.s = {"a\xE2\x80\xA8" "b\n", 6}};
+    struct ddb_attr sep = {.type = DDB_S,
+                           .v.s = {"a\xE2\x80\xA8"
+                                   "b\n",
+                                   6}};
     lr_buf_reset(&b);
     assert_int_equal(ddb_attr_serialize(&sep, &b), LR_OK);
     assert_string_equal(b.data, "{\"S\":\"a\\u2028b\\n\"}"); /* no line separator survives */
@@ -807,11 +825,14 @@ static size_t big_record(char *out, size_t cap, size_t i)
         "%s{\"eventID\":\"%08zx\",\"eventName\":\"MODIFY\","
         "\"eventSource\":\"aws:dynamodb\",\"awsRegion\":\"eu-west-1\",\"dynamodb\":{"
         "\"ApproximateCreationDateTime\":1.7%08zuE9,\"Keys\":{\"pk\":{\"S\":\"item-%zu\"}},"
-        "\"NewImage\":{\"pk\":{\"S\":\"item-%zu\"},\"n\":{\"N\":\"%zu.25\"},\"b\":{\"B\":\"AAEqQQ==\"},"
+        "\"NewImage\":{\"pk\":{\"S\":\"item-%zu\"},\"n\":{\"N\":\"%zu.25\"},\"b\":{\"B\":\"AAEqQQ=="
+        "\"},"
         "\"ss\":{\"SS\":[\"a\",\"b\"]},\"ns\":{\"NS\":[\"1\",\"2\"]},\"bs\":{\"BS\":[\"QQ==\"]},"
-        "\"m\":{\"M\":{\"x\":{\"NULL\":true}}},\"l\":{\"L\":[{\"BOOL\":true},{\"S\":\"\\u00e9\"}]}},"
+        "\"m\":{\"M\":{\"x\":{\"NULL\":true}}},\"l\":{\"L\":[{\"BOOL\":true},{\"S\":\"\\u00e9\"}]}}"
+        ","
         "\"OldImage\":{\"pk\":{\"S\":\"item-%zu\"},\"n\":{\"N\":\"%zu\"}},"
-        "\"SequenceNumber\":\"%021zu\",\"SizeBytes\":300,\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"},"
+        "\"SequenceNumber\":\"%021zu\",\"SizeBytes\":300,\"StreamViewType\":\"NEW_AND_OLD_IMAGES\"}"
+        ","
         "\"eventSourceARN\":\"arn:aws:dynamodb:eu-west-1:1:table/T/stream/1\"}",
         i ? "," : "", i, i, i, i, i, i, i, i + 1);
 }

@@ -72,7 +72,8 @@ static void check_record(const struct ddb_record *r, size_t i)
     snprintf(seq, sizeof(seq), "4000000000000000%05zu", i);
     assert_int_equal(r->sequence_number.len, 21);
     assert_memory_equal(r->sequence_number.ptr, seq, 21);
-    static const enum ddb_event_name names[] = {DDB_EVENT_INSERT, DDB_EVENT_MODIFY, DDB_EVENT_REMOVE};
+    static const enum ddb_event_name names[] = {DDB_EVENT_INSERT, DDB_EVENT_MODIFY,
+                                                DDB_EVENT_REMOVE};
     assert_int_equal(r->event_name, names[i % 3]);
     assert_int_equal(r->stream_view_type, DDB_VIEW_NEW_AND_OLD_IMAGES);
     assert_int_equal(r->new_image.present, i % 3 != 2);

@@ -37,9 +37,9 @@ static bool has_key(const char *var, const char *key)
 }
 
 static const char *const always_set[] = {
-    "AWS_LAMBDA_RUNTIME_API", "AWS_LAMBDA_FUNCTION_NAME", "AWS_LAMBDA_FUNCTION_VERSION",
+    "AWS_LAMBDA_RUNTIME_API",          "AWS_LAMBDA_FUNCTION_NAME",  "AWS_LAMBDA_FUNCTION_VERSION",
     "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "AWS_LAMBDA_LOG_GROUP_NAME", "AWS_LAMBDA_LOG_STREAM_NAME",
-    "AWS_LAMBDA_INITIALIZATION_TYPE", "_X_AMZN_TRACE_ID",
+    "AWS_LAMBDA_INITIALIZATION_TYPE",  "_X_AMZN_TRACE_ID",
 };
 
 static bool overridden(const char *var)

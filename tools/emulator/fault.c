@@ -157,14 +157,10 @@ const char *fault_name(enum fault_kind kind)
 const char *fault_status_str(enum fault_status st)
 {
     switch (st) {
-    case FAULT_OK:
-        return "ok";
-    case FAULT_E_UNKNOWN_NAME:
-        return "unknown fault name";
-    case FAULT_E_BAD_NUMBER:
-        return "bad number (NAME[=N][:COUNT], COUNT >= 1)";
-    case FAULT_E_TOO_MANY:
-        return "too many armed faults";
+    case FAULT_OK: return "ok";
+    case FAULT_E_UNKNOWN_NAME: return "unknown fault name";
+    case FAULT_E_BAD_NUMBER: return "bad number (NAME[=N][:COUNT], COUNT >= 1)";
+    case FAULT_E_TOO_MANY: return "too many armed faults";
     }
     return "?";
 }

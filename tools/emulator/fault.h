@@ -9,17 +9,17 @@
 
 enum fault_kind {
     FAULT_NONE = 0,
-    FAULT_NEXT_500,              /* /next answers 500 instead of the event */
+    FAULT_NEXT_500,               /* /next answers 500 instead of the event */
     FAULT_NEXT_RESET_BEFORE_BODY, /* /next: connection reset before anything is sent */
-    FAULT_NEXT_RESET_MID_BODY,   /* /next: headers and half the body, then a reset */
-    FAULT_NEXT_DELAY_BODY,       /* /next: the body is sent after param milliseconds */
-    FAULT_NEXT_OMIT_REQUEST_ID,  /* /next: no Lambda-Runtime-Aws-Request-Id header */
-    FAULT_NEXT_BAD_DEADLINE,     /* /next: a garbage Lambda-Runtime-Deadline-Ms */
-    FAULT_NEXT_OMIT_DEADLINE,    /* /next: no Lambda-Runtime-Deadline-Ms header */
-    FAULT_RESPONSE_413,          /* /response or /error answered 413 (invoke failed as too large) */
-    FAULT_RESPONSE_403,          /* /response or /error answered 403 (result still recorded) */
-    FAULT_RESPONSE_400,          /* /response or /error answered 400 (result still recorded) */
-    FAULT_RESPONSE_500           /* /response or /error answered 500 (result still recorded) */
+    FAULT_NEXT_RESET_MID_BODY,    /* /next: headers and half the body, then a reset */
+    FAULT_NEXT_DELAY_BODY,        /* /next: the body is sent after param milliseconds */
+    FAULT_NEXT_OMIT_REQUEST_ID,   /* /next: no Lambda-Runtime-Aws-Request-Id header */
+    FAULT_NEXT_BAD_DEADLINE,      /* /next: a garbage Lambda-Runtime-Deadline-Ms */
+    FAULT_NEXT_OMIT_DEADLINE,     /* /next: no Lambda-Runtime-Deadline-Ms header */
+    FAULT_RESPONSE_413, /* /response or /error answered 413 (invoke failed as too large) */
+    FAULT_RESPONSE_403, /* /response or /error answered 403 (result still recorded) */
+    FAULT_RESPONSE_400, /* /response or /error answered 400 (result still recorded) */
+    FAULT_RESPONSE_500  /* /response or /error answered 500 (result still recorded) */
 };
 
 enum fault_site { FAULT_SITE_NEXT, FAULT_SITE_POST };

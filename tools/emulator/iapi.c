@@ -143,20 +143,17 @@ static enum MHD_Result serve_stats(struct MHD_Connection *c)
 static enum MHD_Result dispatch(struct MHD_Connection *c, struct req *rq)
 {
     switch (rq->route) {
-    case ROUTE_INVOKE:
-        return serve_invoke(c, rq);
-    case ROUTE_FAULTS:
-        return serve_faults(c, rq);
-    case ROUTE_STATS:
-        return serve_stats(c);
-    case ROUTE_NONE:
-        break;
+    case ROUTE_INVOKE: return serve_invoke(c, rq);
+    case ROUTE_FAULTS: return serve_faults(c, rq);
+    case ROUTE_STATS: return serve_stats(c);
+    case ROUTE_NONE: break;
     }
     return http_queue_json(c, 404, "{\"message\":\"Not found\",\"Type\":\"User\"}");
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                              const char *version, const char *upload, size_t *upload_size, void **ctx)
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **ctx)
 {
     (void)cls;
     (void)version;
@@ -168,7 +165,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
         rq->route = parse_route(method, url);
         if (rq->route == ROUTE_INVOKE)
             atomic_fetch_add(&in_flight, 1u);
-        http_body_init(&rq->body, rq->route == ROUTE_INVOKE ? SANDBOX_MAX_PAYLOAD : MAX_FAULTS_BODY);
+        http_body_init(&rq->body,
+                       rq->route == ROUTE_INVOKE ? SANDBOX_MAX_PAYLOAD : MAX_FAULTS_BODY);
         *ctx = rq;
         return MHD_YES;
     }
@@ -177,7 +175,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     return dispatch(c, rq);
 }
 
-static void completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode toe)
+static void completed(void *cls, struct MHD_Connection *c, void **ctx,
+                      enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
     (void)c;
@@ -192,7 +191,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_
     *ctx = NULL;
 }
 
-static void notify(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_ConnectionNotificationCode code)
+static void notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                   enum MHD_ConnectionNotificationCode code)
 {
     (void)cls;
     (void)c;

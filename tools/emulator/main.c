@@ -94,7 +94,8 @@ int main(int argc, char **argv)
     uint16_t rapi_port = 0, invoke_port = 0;
     struct MHD_Daemon *rapi = rapi_start(o.runtime_api_port, &rapi_port);
     if (!rapi) {
-        fprintf(stderr, "lambda-emu: cannot listen on 127.0.0.1:%u (Runtime API)\n", o.runtime_api_port);
+        fprintf(stderr, "lambda-emu: cannot listen on 127.0.0.1:%u (Runtime API)\n",
+                o.runtime_api_port);
         return 1;
     }
     char endpoint[32];
@@ -112,8 +113,10 @@ int main(int argc, char **argv)
         shut_down(rapi, iapi);
         return 1;
     }
-    fprintf(stderr, "lambda-emu: Runtime API on 127.0.0.1:%u, invoke with POST http://127.0.0.1:%u"
-            "/2015-03-31/functions/function/invocations\n", (unsigned)rapi_port, (unsigned)invoke_port);
+    fprintf(stderr,
+            "lambda-emu: Runtime API on 127.0.0.1:%u, invoke with POST http://127.0.0.1:%u"
+            "/2015-03-31/functions/function/invocations\n",
+            (unsigned)rapi_port, (unsigned)invoke_port);
     signal_loop(&set);
     shut_down(rapi, iapi);
     return 0;

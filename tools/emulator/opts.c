@@ -85,8 +85,9 @@ static bool apply(struct opts *o, const char *name, const char *v)
 
 static bool known(const char *name)
 {
-    static const char *const names[] = {"--runtime-api-port", "--invoke-port", "--port-file",
-                                        "--function-name", "--timeout-ms", "--memory-mb", "--fault"};
+    static const char *const names[] = {
+        "--runtime-api-port", "--invoke-port", "--port-file", "--function-name",
+        "--timeout-ms",       "--memory-mb",   "--fault"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(name, names[i]) == 0)
             return true;

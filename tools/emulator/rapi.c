@@ -36,7 +36,8 @@ struct next_stream {
 
 static void log_fault(const struct fault *f, const char *request_id)
 {
-    fprintf(stderr, "lambda-emu: fault %s injected (RequestId: %s)\n", fault_name(f->kind), request_id);
+    fprintf(stderr, "lambda-emu: fault %s injected (RequestId: %s)\n", fault_name(f->kind),
+            request_id);
 }
 
 static enum route parse_route(const char *method, const char *url, char id[MAX_ID_LEN + 1])
@@ -108,14 +109,15 @@ static struct MHD_Response *next_body(struct MHD_Connection *c, const struct del
     if (!s)
         abort(); /* out of memory */
     *s = (struct next_stream){blob_ref(d->event), c, *f};
-    struct MHD_Response *r =
-        MHD_create_response_from_callback(d->event->len, 64 * 1024, read_next_body, s, free_next_stream);
+    struct MHD_Response *r = MHD_create_response_from_callback(d->event->len, 64 * 1024,
+                                                               read_next_body, s, free_next_stream);
     if (!r)
         abort();
     return r;
 }
 
-static void add_next_headers(struct MHD_Response *r, const struct delivery *d, enum fault_kind fault)
+static void add_next_headers(struct MHD_Response *r, const struct delivery *d,
+                             enum fault_kind fault)
 {
     char deadline[32];
     snprintf(deadline, sizeof(deadline), "%" PRId64, d->deadline_ms);
@@ -162,8 +164,9 @@ static enum MHD_Result serve_next(struct MHD_Connection *c, struct req *rq)
         http_arm_reset(c);
         ret = MHD_NO;
     } else if (f.kind == FAULT_NEXT_500) {
-        ret = http_queue_json(c, 500, "{\"errorMessage\":\"Internal server error (injected)\","
-                                      "\"errorType\":\"InternalServerError\"}");
+        ret = http_queue_json(c, 500,
+                              "{\"errorMessage\":\"Internal server error (injected)\","
+                              "\"errorType\":\"InternalServerError\"}");
     } else {
         struct MHD_Response *r = next_body(c, &d, &f);
         add_next_headers(r, &d, f.kind);
@@ -176,28 +179,22 @@ static enum MHD_Result serve_next(struct MHD_Connection *c, struct req *rq)
 static int forced_status(const struct fault *f)
 {
     switch (f->kind) {
-    case FAULT_RESPONSE_413:
-        return 413;
-    case FAULT_RESPONSE_403:
-        return 403;
-    case FAULT_RESPONSE_400:
-        return 400;
-    case FAULT_RESPONSE_500:
-        return 500;
-    default:
-        return 0;
+    case FAULT_RESPONSE_413: return 413;
+    case FAULT_RESPONSE_403: return 403;
+    case FAULT_RESPONSE_400: return 400;
+    case FAULT_RESPONSE_500: return 500;
+    default: return 0;
     }
 }
 
 static const char *status_body(int status)
 {
     switch (status) {
-    case 202:
-        return "{\"status\":\"OK\"}";
-    case 400:
-        return "{\"errorMessage\":\"Invalid request ID\",\"errorType\":\"InvalidRequestID\"}";
+    case 202: return "{\"status\":\"OK\"}";
+    case 400: return "{\"errorMessage\":\"Invalid request ID\",\"errorType\":\"InvalidRequestID\"}";
     case 403:
-        return "{\"errorMessage\":\"Invalid state transition\",\"errorType\":\"InvalidStateTransition\"}";
+        return "{\"errorMessage\":\"Invalid state "
+               "transition\",\"errorType\":\"InvalidStateTransition\"}";
     case 413:
         return "{\"errorMessage\":\"Exceeded maximum allowed payload size (6291556 bytes).\","
                "\"errorType\":\"RequestEntityTooLarge\"}";
@@ -214,8 +211,8 @@ static enum MHD_Result serve_post(struct MHD_Connection *c, struct req *rq)
     if (rq->route == ROUTE_INIT_ERROR) {
         status = sandbox_init_error(body, type);
     } else {
-        struct post p = {rq->route == ROUTE_RESPONSE ? POST_RESPONSE : POST_ERROR, rq->id, body, type,
-                         body == NULL};
+        struct post p = {rq->route == ROUTE_RESPONSE ? POST_RESPONSE : POST_ERROR, rq->id, body,
+                         type, body == NULL};
         struct fault f;
         if (fault_take(FAULT_SITE_POST, &f))
             log_fault(&f, rq->id);
@@ -225,8 +222,9 @@ static enum MHD_Result serve_post(struct MHD_Connection *c, struct req *rq)
     return http_queue_json(c, (unsigned)status, status_body(status));
 }
 
-static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
-                              const char *version, const char *upload, size_t *upload_size, void **ctx)
+static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **ctx)
 {
     (void)cls;
     (void)version;
@@ -243,11 +241,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
     if (http_body_collect(&rq->body, upload, upload_size))
         return MHD_YES;
     if (rq->route == ROUTE_NONE)
-        return http_queue_json(c, 404, "{\"errorMessage\":\"Not found\",\"errorType\":\"NotFound\"}");
+        return http_queue_json(c, 404,
+                               "{\"errorMessage\":\"Not found\",\"errorType\":\"NotFound\"}");
     return rq->route == ROUTE_NEXT ? serve_next(c, rq) : serve_post(c, rq);
 }
 
-static void completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_RequestTerminationCode toe)
+static void completed(void *cls, struct MHD_Connection *c, void **ctx,
+                      enum MHD_RequestTerminationCode toe)
 {
     (void)cls;
     (void)c;
@@ -262,7 +262,8 @@ static void completed(void *cls, struct MHD_Connection *c, void **ctx, enum MHD_
     *ctx = NULL;
 }
 
-static void notify(void *cls, struct MHD_Connection *c, void **socket_ctx, enum MHD_ConnectionNotificationCode code)
+static void notify(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                   enum MHD_ConnectionNotificationCode code)
 {
     (void)cls;
     (void)c;

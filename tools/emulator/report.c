@@ -40,10 +40,11 @@ void report_end(const char *request_id, const struct report_figures *f)
     long centi = (long)(f->duration_ms * 100.0 + 0.5);
     long billed = (centi + 99) / 100 > 0 ? (centi + 99) / 100 : 1;
     long max_mb = (f->max_rss_kb + 1023) / 1024;
-    line("END RequestId: %s\nREPORT RequestId: %s\tDuration: %ld.%02ld ms\tBilled Duration: %ld ms\t"
-         "Memory Size: %u MB\tMax Memory Used: %ld MB%s%s",
-         request_id, request_id, centi / 100, centi % 100, billed, (unsigned)f->memory_mb, max_mb, init,
-         status);
+    line(
+        "END RequestId: %s\nREPORT RequestId: %s\tDuration: %ld.%02ld ms\tBilled Duration: %ld ms\t"
+        "Memory Size: %u MB\tMax Memory Used: %ld MB%s%s",
+        request_id, request_id, centi / 100, centi % 100, billed, (unsigned)f->memory_mb, max_mb,
+        init, status);
 }
 
 void report_timeout(const char *request_id, uint32_t timeout_ms)

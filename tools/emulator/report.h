@@ -9,9 +9,9 @@
 struct report_figures {
     double duration_ms;
     uint32_t memory_mb;
-    long max_rss_kb;       /* 0 when unknown */
-    double init_ms;        /* < 0 when this invoke did not start a bootstrap */
-    const char *status;    /* NULL for a normal end, else e.g. "timeout", "error" */
+    long max_rss_kb;    /* 0 when unknown */
+    double init_ms;     /* < 0 when this invoke did not start a bootstrap */
+    const char *status; /* NULL for a normal end, else e.g. "timeout", "error" */
 };
 
 void report_start(const char *request_id);

@@ -36,7 +36,6 @@ struct invoke {
     struct blob *result;
 };
 
-
 static struct {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -48,8 +47,8 @@ static struct {
     pid_t pid;
     uint64_t generation;
     int64_t spawn_ns;
-    bool saw_next;         /* the current child has called /next (its init is over) */
-    double init_ms;        /* init duration not yet reported in a REPORT line, < 0 when none */
+    bool saw_next;  /* the current child has called /next (its init is over) */
+    double init_ms; /* init duration not yet reported in a REPORT line, < 0 when none */
     bool killed_for_timeout;
     long exit_rss_kb;
     struct blob *init_error;
@@ -59,7 +58,8 @@ static struct {
     bool shutting_down;
     uint64_t seq;
     struct invoke cur;
-    char last_id[REQID_LEN + 1]; /* the invoke answered last: a late post for it is a 403, not a 400 */
+    char last_id[REQID_LEN +
+                 1]; /* the invoke answered last: a late post for it is a 403, not a 400 */
     struct stats st;
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -191,7 +191,8 @@ static const char *await_result_locked(void)
         }
     }
     if (S.cur.state != INV_DONE)
-        complete_locked(RESULT_UNAVAILABLE, jbody_error("ServiceException", "emulator shutting down"));
+        complete_locked(RESULT_UNAVAILABLE,
+                        jbody_error("ServiceException", "emulator shutting down"));
     return S.cur.kind == RESULT_FUNCTION_ERROR ? "error" : NULL;
 }
 
@@ -312,7 +313,7 @@ enum next_status sandbox_next(struct delivery *d)
     note_first_next_locked();
     while (!S.shutting_down && S.generation == gen && !(S.busy && S.cur.state == INV_QUEUED))
         pthread_cond_wait(&S.cv, &S.mu);
-    enum next_status st = S.shutting_down ? NEXT_SHUTDOWN
+    enum next_status st = S.shutting_down       ? NEXT_SHUTDOWN
                           : S.generation != gen ? NEXT_STALE
                                                 : NEXT_OK;
     if (st == NEXT_OK)
@@ -345,7 +346,8 @@ void sandbox_undeliver(uint64_t seq)
 static struct blob *too_large_result(void)
 {
     char msg[128];
-    snprintf(msg, sizeof(msg), "Response payload size exceeded maximum allowed payload size (%zu bytes).",
+    snprintf(msg, sizeof(msg),
+             "Response payload size exceeded maximum allowed payload size (%zu bytes).",
              SANDBOX_MAX_PAYLOAD);
     return jbody_error("Function.ResponseSizeTooLarge", msg);
 }
@@ -362,7 +364,8 @@ static int accept_post_locked(const struct post *p, int forced_status)
 {
     if (p->too_large || forced_status == 413) {
         S.st.rejected_413++;
-        copy_str(S.st.last_error_type, sizeof(S.st.last_error_type), "Function.ResponseSizeTooLarge");
+        copy_str(S.st.last_error_type, sizeof(S.st.last_error_type),
+                 "Function.ResponseSizeTooLarge");
         complete_locked(RESULT_FUNCTION_ERROR, too_large_result());
         return 413;
     }

@@ -54,7 +54,7 @@ enum post_kind { POST_RESPONSE, POST_ERROR };
 struct post {
     enum post_kind kind;
     const char *request_id;
-    struct blob *body;      /* borrowed (the sandbox takes its own reference); NULL when too large */
+    struct blob *body; /* borrowed (the sandbox takes its own reference); NULL when too large */
     const char *error_type; /* Lambda-Runtime-Function-Error-Type, NULL when absent */
     bool too_large;         /* the body went over SANDBOX_MAX_PAYLOAD */
 };

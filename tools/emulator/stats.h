@@ -5,9 +5,9 @@
 #include <stdint.h>
 
 struct stats {
-    uint64_t connections, invoke_connections, invoke_requests, invokes, next_requests, responses, errors,
-        init_errors, timeouts, crashes, spawns, exits, rejected_400, rejected_403, rejected_413,
-        redeliveries;
+    uint64_t connections, invoke_connections, invoke_requests, invokes, next_requests, responses,
+        errors, init_errors, timeouts, crashes, spawns, exits, rejected_400, rejected_403,
+        rejected_413, redeliveries;
     int last_exit_code;   /* -1 when none or killed by a signal */
     int last_exit_signal; /* 0 when none */
     int64_t last_init_us; /* spawn to first /next of the latest bootstrap, -1 before any */

@@ -33,8 +33,9 @@ struct lr_aws_service {
     const char *endpoint_prefix; /* host name prefix: "dynamodb", "streams.dynamodb", "sqs", ... */
     const char *signing_name;    /* the service in the SigV4 scope */
     const char *env_id;          /* AWS_ENDPOINT_URL_<env_id> */
-    const char *target_prefix;   /* X-Amz-Target prefix (JSON protocols), NULL for the query protocol */
-    const char *json_version;    /* "1.0" or "1.1" (application/x-amz-json-<v>), NULL for query */
+    const char
+        *target_prefix; /* X-Amz-Target prefix (JSON protocols), NULL for the query protocol */
+    const char *json_version; /* "1.0" or "1.1" (application/x-amz-json-<v>), NULL for query */
 };
 
 extern const struct lr_aws_service lr_aws_dynamodb, lr_aws_dynamodb_streams, lr_aws_sqs, lr_aws_sns,
@@ -46,7 +47,7 @@ const struct lr_aws_service *lr_aws_service_by_name(const char *name);
 
 /* Tunables; lr_aws_settings_init() gives the defaults documented per field. */
 struct lr_aws_settings {
-    unsigned max_attempts;       /* attempts per call, first included: AWS_MAX_ATTEMPTS, else 3 (1..20) */
+    unsigned max_attempts; /* attempts per call, first included: AWS_MAX_ATTEMPTS, else 3 (1..20) */
     uint32_t deadline_margin_ms; /* no attempt may end later than deadline - margin: 500 */
     uint32_t backoff_base_ms;    /* retry n waits random(0,1) * min(max, base * 2^(n-1)): 1000 */
     uint32_t backoff_max_ms;     /* 20000 */
@@ -77,7 +78,7 @@ struct lr_aws_response {
     char error_code[128];    /* AWS error code ("ThrottlingException"), or "" */
     char error_message[512]; /* its message, printable ASCII only (others become '?'), or "" */
     struct lr_buf body;      /* the last answer's body, owned by the response */
-    struct cJSON *json;      /* JSON protocols, 2xx: the parsed body (cJSON tree owned by the response,
+    struct cJSON *json; /* JSON protocols, 2xx: the parsed body (cJSON tree owned by the response,
                                 valid until the next call or clean-up); else NULL */
 };
 

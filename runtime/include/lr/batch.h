@@ -54,7 +54,7 @@ enum lr_batch_mode {
 
 enum lr_batch_all_failed {
     LR_BATCH_ALL_FAILED_ITEMS = 0, /* report them as item failures (default) */
-    LR_BATCH_ALL_FAILED_ERROR      /* report an invoke error, so BisectBatchOnFunctionError applies */
+    LR_BATCH_ALL_FAILED_ERROR /* report an invoke error, so BisectBatchOnFunctionError applies */
 };
 
 /* Outcome of one batch: LR_OK (body holds the batchItemFailures document), or an invoke error (POST
@@ -79,8 +79,8 @@ void lr_batch_reason_set(struct lr_batch_reason *reason, const char *fmt, ...) L
 /* The user's business logic for one valid record. rec and everything it points to are borrowed for
  * the call; reason starts empty. */
 typedef enum lr_batch_record_status (*lr_batch_record_fn)(const struct ddb_record *rec,
-                                                           void *user_data,
-                                                           struct lr_batch_reason *reason);
+                                                          void *user_data,
+                                                          struct lr_batch_reason *reason);
 
 struct lr_batch_options {
     enum lr_batch_mode mode;
@@ -102,19 +102,19 @@ enum lr_status lr_batch_options_from_env(struct lr_batch_options *opts, char *ms
 /* Counters and outcome of one batch; plain values except body. */
 struct lr_batch_result {
     enum lr_status status;
-    char *body;                /* LR_OK: heap, NUL-terminated response document; else NULL */
+    char *body; /* LR_OK: heap, NUL-terminated response document; else NULL */
     size_t body_len;
-    char error_message[512];   /* otherwise: why (also logged) */
-    size_t batch_size;         /* records in the event */
-    size_t processed;          /* records whose outcome was decided: succeeded + failed */
+    char error_message[512]; /* otherwise: why (also logged) */
+    size_t batch_size;       /* records in the event */
+    size_t processed;        /* records whose outcome was decided: succeeded + failed */
     size_t succeeded;
-    size_t failed;             /* failed records, invalid ones included (deadline stops excluded) */
-    size_t invalid;            /* records the parser marked invalid */
-    size_t skipped;            /* records never attempted (after an ordered stop or the deadline) */
-    size_t reported;           /* identifiers in batchItemFailures */
-    bool deadline_stop;        /* the deadline guard stopped the batch */
-    size_t bytes;              /* event size in bytes */
-    int64_t elapsed_ms;        /* wall time spent in lr_batch_process */
+    size_t failed;      /* failed records, invalid ones included (deadline stops excluded) */
+    size_t invalid;     /* records the parser marked invalid */
+    size_t skipped;     /* records never attempted (after an ordered stop or the deadline) */
+    size_t reported;    /* identifiers in batchItemFailures */
+    bool deadline_stop; /* the deadline guard stopped the batch */
+    size_t bytes;       /* event size in bytes */
+    int64_t elapsed_ms; /* wall time spent in lr_batch_process */
     int64_t max_iterator_age_ms; /* now - oldest ApproximateCreationDateTime read; -1 if none */
     char checkpoint[DDB_MAX_SEQUENCE_DIGITS + 1]; /* lowest reported sequence number; "" if none */
 };
@@ -122,9 +122,9 @@ struct lr_batch_result {
 /* Processes the event json[0..len) with fn (never NULL) and fills *out (caller storage, overwritten;
  * release it with lr_batch_result_clean_up()). Returns out->status. Failures and invoke errors are
  * logged through lr_log; nothing else is. */
-enum lr_status lr_batch_process(const char *json, size_t len,
-                                      const struct lr_batch_options *opts, lr_batch_record_fn fn,
-                                      void *user_data, struct lr_batch_result *out);
+enum lr_status lr_batch_process(const char *json, size_t len, const struct lr_batch_options *opts,
+                                lr_batch_record_fn fn, void *user_data,
+                                struct lr_batch_result *out);
 
 /* Turns a result into the Runtime API response: LR_OK takes the body (the result no longer
  * owns it), anything else becomes lr_response_failure(error_message, lr_batch_error_type()). */
@@ -149,11 +149,12 @@ enum lr_status lr_batch_emit_metrics(const struct lr_batch_result *res, const ch
 
 /* What lr_batch_handle() needs besides the request; every pointer is borrowed while it is used. */
 struct lr_batch_handler {
-    struct lr_batch_options options; /* options.deadline_ms is ignored: each request brings its own */
-    lr_batch_record_fn fn;           /* never NULL */
-    void *user_data;                 /* passed to fn */
-    const char *emf_namespace;       /* NULL: no metrics line */
-    const char *function_name;       /* the metrics' FunctionName dimension; NULL or "": none */
+    struct lr_batch_options
+        options;               /* options.deadline_ms is ignored: each request brings its own */
+    lr_batch_record_fn fn;     /* never NULL */
+    void *user_data;           /* passed to fn */
+    const char *emf_namespace; /* NULL: no metrics line */
+    const char *function_name; /* the metrics' FunctionName dimension; NULL or "": none */
 };
 
 /* Defaults: lr_batch_options_init(), fn and user_data as given, no metrics line, function_name from

@@ -39,23 +39,23 @@ enum lr_status {
     LR_E_HTTP_500,   /* Runtime API said 500: container error, exit promptly */
     LR_E_HTTP_OTHER, /* any other unexpected status */
     /* the DynamoDB event model (lr/ddb.h) */
-    LR_E_NOT_JSON,             /* syntax error (offset in struct ddb_parse_error) */
-    LR_E_NOT_OBJECT,           /* valid JSON, but the event (or a record) is not an object */
-    LR_E_NO_RECORDS,           /* no "Records" member and not a single record either */
-    LR_E_RECORDS_NOT_ARRAY,    /* "Records" is not an array */
-    LR_E_TOO_DEEP,             /* nesting above DDB_MAX_NESTING / DDB_MAX_JSON_DEPTH */
-    LR_E_TWO_TYPE_KEYS,        /* an attribute value object with more than one key */
-    LR_E_NO_TYPE_KEY,          /* an attribute value object with no key ({}) */
-    LR_E_UNKNOWN_TYPE,         /* a type key other than S N B SS NS BS M L NULL BOOL */
-    LR_E_WRONG_JSON_TYPE,      /* a member has the wrong JSON type (e.g. {"S":1}, "Keys":[]) */
-    LR_E_BAD_BASE64,           /* B/BS not strict standard base64 (position in error_detail) */
-    LR_E_BAD_NUMBER,           /* N does not follow the decimal grammar */
-    LR_E_NUMBER_RANGE,         /* N outside 1E-130..9.99..9E+125 in magnitude; int64/double overflow */
-    LR_E_NUMBER_PRECISION,     /* N with more than 38 significant digits */
-    LR_E_NUMBER_INEXACT,       /* a converter would lose digits (fraction to int64, digits to double) */
-    LR_E_BAD_SEQUENCE_NUMBER,  /* SequenceNumber not 1..40 decimal digits */
-    LR_E_BAD_TIMESTAMP,        /* ApproximateCreationDateTime not a non-negative number in range */
-    LR_E_MISSING_FIELD,        /* a record without its "dynamodb" object */
+    LR_E_NOT_JSON,          /* syntax error (offset in struct ddb_parse_error) */
+    LR_E_NOT_OBJECT,        /* valid JSON, but the event (or a record) is not an object */
+    LR_E_NO_RECORDS,        /* no "Records" member and not a single record either */
+    LR_E_RECORDS_NOT_ARRAY, /* "Records" is not an array */
+    LR_E_TOO_DEEP,          /* nesting above DDB_MAX_NESTING / DDB_MAX_JSON_DEPTH */
+    LR_E_TWO_TYPE_KEYS,     /* an attribute value object with more than one key */
+    LR_E_NO_TYPE_KEY,       /* an attribute value object with no key ({}) */
+    LR_E_UNKNOWN_TYPE,      /* a type key other than S N B SS NS BS M L NULL BOOL */
+    LR_E_WRONG_JSON_TYPE,   /* a member has the wrong JSON type (e.g. {"S":1}, "Keys":[]) */
+    LR_E_BAD_BASE64,        /* B/BS not strict standard base64 (position in error_detail) */
+    LR_E_BAD_NUMBER,        /* N does not follow the decimal grammar */
+    LR_E_NUMBER_RANGE,      /* N outside 1E-130..9.99..9E+125 in magnitude; int64/double overflow */
+    LR_E_NUMBER_PRECISION,  /* N with more than 38 significant digits */
+    LR_E_NUMBER_INEXACT, /* a converter would lose digits (fraction to int64, digits to double) */
+    LR_E_BAD_SEQUENCE_NUMBER, /* SequenceNumber not 1..40 decimal digits */
+    LR_E_BAD_TIMESTAMP,       /* ApproximateCreationDateTime not a non-negative number in range */
+    LR_E_MISSING_FIELD,       /* a record without its "dynamodb" object */
     /* the batch layer (lr/batch.h) */
     LR_E_INVALID_EVENT, /* the event is not a parseable DynamoDB Streams event */
     LR_E_NO_SEQUENCE,   /* a failed record has no usable SequenceNumber */
@@ -67,21 +67,21 @@ enum lr_status {
     LR_E_EMF_COUNT,     /* no metric, or more metrics/dimensions than the limits */
     LR_E_EMF_UNIT,      /* a unit that is not one of CloudWatch's unit names */
     /* calls to AWS services (lr/aws.h) */
-    LR_E_AWS_CONFIG,         /* no region, or a bad AWS_ENDPOINT_URL* / AWS_MAX_ATTEMPTS value */
-    LR_E_AWS_CREDENTIALS,    /* AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY missing or unusable */
-    LR_E_TLS_CA_BUNDLE,      /* no readable CA bundle (SSL_CERT_FILE, then the two default paths) */
-    LR_E_TLS_HANDSHAKE,      /* the TLS handshake failed (reset, protocol error) */
-    LR_E_TLS_CERT_EXPIRED,   /* the server's certificate has expired */
-    LR_E_TLS_CERT_HOST,      /* the server's certificate is not for the host called */
+    LR_E_AWS_CONFIG,       /* no region, or a bad AWS_ENDPOINT_URL* / AWS_MAX_ATTEMPTS value */
+    LR_E_AWS_CREDENTIALS,  /* AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY missing or unusable */
+    LR_E_TLS_CA_BUNDLE,    /* no readable CA bundle (SSL_CERT_FILE, then the two default paths) */
+    LR_E_TLS_HANDSHAKE,    /* the TLS handshake failed (reset, protocol error) */
+    LR_E_TLS_CERT_EXPIRED, /* the server's certificate has expired */
+    LR_E_TLS_CERT_HOST,    /* the server's certificate is not for the host called */
     LR_E_TLS_CERT_UNTRUSTED, /* the certificate does not chain to the CA bundle (or fails otherwise) */
-    LR_E_AWS_CONNECT,        /* no connection: resolve/connect failed, or closed before any answer */
-    LR_E_AWS_TIMEOUT,        /* an attempt ran past its own transfer time */
-    LR_E_AWS_TRUNCATED,      /* the answer ended before its announced length */
-    LR_E_AWS_BAD_RESPONSE,   /* a 2xx answer whose body is not the protocol's JSON object / XML */
-    LR_E_AWS_BAD_ERROR,      /* an error status without a readable AWS error code */
-    LR_E_AWS_THROTTLED,      /* a throttling error, still on the last attempt */
-    LR_E_AWS_SERVICE,        /* an AWS error answer (code and message in the response) */
-    LR_E_DEADLINE            /* gave up: one more attempt would end after the deadline minus the margin */
+    LR_E_AWS_CONNECT,      /* no connection: resolve/connect failed, or closed before any answer */
+    LR_E_AWS_TIMEOUT,      /* an attempt ran past its own transfer time */
+    LR_E_AWS_TRUNCATED,    /* the answer ended before its announced length */
+    LR_E_AWS_BAD_RESPONSE, /* a 2xx answer whose body is not the protocol's JSON object / XML */
+    LR_E_AWS_BAD_ERROR,    /* an error status without a readable AWS error code */
+    LR_E_AWS_THROTTLED,    /* a throttling error, still on the last attempt */
+    LR_E_AWS_SERVICE,      /* an AWS error answer (code and message in the response) */
+    LR_E_DEADLINE /* gave up: one more attempt would end after the deadline minus the margin */
 };
 
 /* Static name of a status ("LR_E_BAD_BASE64"; "LR_E_UNKNOWN" for a value that is none). Never NULL. */

@@ -39,24 +39,13 @@ extern "C" {
 
 /* Details of a whole-event error (caller storage; message is NUL-terminated and log-safe). */
 struct ddb_parse_error {
-    size_t offset;     /* byte offset into the JSON as given (a BOM counts), where known, else 0 */
+    size_t offset; /* byte offset into the JSON as given (a BOM counts), where known, else 0 */
     char message[192];
 };
 
 /* ---- Attribute values ---- */
 
-enum ddb_type {
-    DDB_S = 1,
-    DDB_N,
-    DDB_B,
-    DDB_SS,
-    DDB_NS,
-    DDB_BS,
-    DDB_M,
-    DDB_L,
-    DDB_NULL,
-    DDB_BOOL
-};
+enum ddb_type { DDB_S = 1, DDB_N, DDB_B, DDB_SS, DDB_NS, DDB_BS, DDB_M, DDB_L, DDB_NULL, DDB_BOOL };
 
 /* Static DynamoDB name of a type ("S", "NS", "BOOL", ...); "?" for anything else. */
 const char *ddb_type_name(enum ddb_type type);
@@ -99,15 +88,15 @@ struct ddb_attr_array {
 struct ddb_attr {
     enum ddb_type type;
     union {
-        struct lr_str s;          /* DDB_S: UTF-8 text, unescaped */
-        struct lr_str n;          /* DDB_N: the exact decimal string, validated */
-        struct ddb_bytes b;       /* DDB_B: decoded bytes */
-        struct ddb_str_array ss;  /* DDB_SS */
-        struct ddb_str_array ns;  /* DDB_NS: each validated like N */
+        struct lr_str s;           /* DDB_S: UTF-8 text, unescaped */
+        struct lr_str n;           /* DDB_N: the exact decimal string, validated */
+        struct ddb_bytes b;        /* DDB_B: decoded bytes */
+        struct ddb_str_array ss;   /* DDB_SS */
+        struct ddb_str_array ns;   /* DDB_NS: each validated like N */
         struct ddb_bytes_array bs; /* DDB_BS: decoded bytes */
-        struct ddb_map m;         /* DDB_M (present is always true) */
-        struct ddb_attr_array l;  /* DDB_L */
-        bool boolean;             /* DDB_BOOL (DDB_NULL has no payload) */
+        struct ddb_map m;          /* DDB_M (present is always true) */
+        struct ddb_attr_array l;   /* DDB_L */
+        bool boolean;              /* DDB_BOOL (DDB_NULL has no payload) */
     } v;
 };
 
@@ -170,7 +159,7 @@ struct ddb_user_identity {
  * is itself readable, so the batch layer can report the record as a failed item. */
 struct ddb_record {
     bool valid;
-    enum lr_status error;    /* LR_OK when valid */
+    enum lr_status error;     /* LR_OK when valid */
     const char *error_detail; /* NUL-terminated, log-safe reason; "" when valid */
     size_t index;             /* position in Records (0-based) */
     size_t offset;            /* byte offset of the record object in the JSON */
@@ -213,11 +202,11 @@ const char *ddb_view_type_str(enum ddb_view_type view);
 /* Tumbling-window envelope (present when any of its members is). */
 struct ddb_window {
     bool present;
-    struct lr_str start;             /* window.start, e.g. "2020-07-30T17:00:00Z"; len 0 if absent */
-    struct lr_str end;               /* window.end */
-    struct lr_str state_json;        /* the raw JSON text of "state" (a view); len 0 if absent */
+    struct lr_str start;      /* window.start, e.g. "2020-07-30T17:00:00Z"; len 0 if absent */
+    struct lr_str end;        /* window.end */
+    struct lr_str state_json; /* the raw JSON text of "state" (a view); len 0 if absent */
     struct lr_str shard_id;
-    struct lr_str event_source_arn;  /* the envelope's own eventSourceARN */
+    struct lr_str event_source_arn; /* the envelope's own eventSourceARN */
     bool is_final_invoke_for_window;
     bool is_window_terminated_early;
 };
@@ -228,10 +217,10 @@ struct ddb_arena; /* private storage */
 struct ddb_event {
     struct ddb_record *records; /* count records, in document order; owned by the event */
     size_t count;
-    size_t invalid_count;       /* records with valid == false */
-    bool single_record;         /* the input was one record without a Records wrapper */
+    size_t invalid_count; /* records with valid == false */
+    bool single_record;   /* the input was one record without a Records wrapper */
     struct ddb_window window;
-    struct ddb_arena *arena_;   /* private */
+    struct ddb_arena *arena_; /* private */
 };
 
 /* Parses json[0..len) (a leading UTF-8 BOM is skipped) into *ev, which the caller then owns and frees
@@ -242,14 +231,14 @@ struct ddb_event {
  * SequenceNumber still read when it is itself readable). Only an event whose record boundaries cannot
  * be found (a JSON syntax error) fails as a whole. */
 enum lr_status ddb_event_parse(struct ddb_event *ev, const char *json, size_t len,
-                                struct ddb_parse_error *err) LR_NODISCARD;
+                               struct ddb_parse_error *err) LR_NODISCARD;
 
 /* Frees everything the event owns and zeroes it; safe on a zeroed event and safe to call twice. */
 void ddb_event_clean_up(struct ddb_event *ev);
 
 /* Low-memory path: one record's storage at a time. */
 struct ddb_reader {
-    size_t count;             /* number of records, known after init */
+    size_t count; /* number of records, known after init */
     bool single_record;
     struct ddb_window window;
     /* private */
@@ -267,7 +256,7 @@ struct ddb_reader {
  * json must outlive the reader, which the caller frees with ddb_reader_clean_up() (safe on a zeroed
  * reader, so calling it after an error is fine too). */
 enum lr_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t len,
-                                struct ddb_parse_error *err) LR_NODISCARD;
+                               struct ddb_parse_error *err) LR_NODISCARD;
 
 /* Parses the next record into *rec and returns true, or returns false after the last one. The views
  * in *rec stay valid until the next ddb_reader_next() or ddb_reader_clean_up(). */

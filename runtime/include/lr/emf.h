@@ -55,7 +55,7 @@ struct lr_emf_doc {
 /* Renders doc as one line without a trailing newline. On LR_OK *out is a NUL-terminated heap
  * string owned by the caller (free() it) and *out_len its length; on error *out is NULL. */
 enum lr_status lr_emf_render(const struct lr_emf_doc *doc, char **out,
-                                 size_t *out_len) LR_NODISCARD;
+                             size_t *out_len) LR_NODISCARD;
 
 #ifdef __cplusplus
 }

@@ -34,7 +34,7 @@ struct lr_invocation_request {
     struct lr_str function_arn;     /* Lambda-Runtime-Invoked-Function-Arn; len 0 when absent */
     struct lr_str tenant_id;        /* Lambda-Runtime-Aws-Tenant-Id; len 0 when absent */
     struct lr_str content_type;     /* Content-Type of the event; len 0 when absent */
-    int64_t deadline_ms;            /* Lambda-Runtime-Deadline-Ms: deadline in ms since the Unix epoch */
+    int64_t deadline_ms; /* Lambda-Runtime-Deadline-Ms: deadline in ms since the Unix epoch */
 };
 
 /* Milliseconds left before the invoke's deadline, from CLOCK_REALTIME (negative once past it). */
@@ -42,10 +42,10 @@ int64_t lr_invocation_time_remaining_ms(const struct lr_invocation_request *req)
 
 /* The outcome of a handler: a success payload (POST /response) or an error (POST /error). */
 struct lr_invocation_response {
-    char *body;               /* heap, owned by this response; JSON error document for failures */
+    char *body; /* heap, owned by this response; JSON error document for failures */
     size_t body_len;
     const char *content_type; /* static string, e.g. "application/json" */
-    char *error_type;         /* heap, owned; for failures: Lambda-Runtime-Function-Error-Type; else NULL */
+    char *error_type; /* heap, owned; for failures: Lambda-Runtime-Function-Error-Type; else NULL */
     bool success;
 };
 
@@ -61,14 +61,15 @@ struct lr_invocation_response lr_response_success_take(char *payload, size_t len
 
 /* Failure: body {"errorMessage":..,"errorType":..,"stackTrace":[]} (both JSON-escaped), header
  * Lambda-Runtime-Function-Error-Type = error_type. Both arguments are copied; NULL is treated as "". */
-struct lr_invocation_response lr_response_failure(const char *error_message, const char *error_type);
+struct lr_invocation_response lr_response_failure(const char *error_message,
+                                                  const char *error_type);
 
 /* Frees what the response owns and zeroes it; safe on a zeroed response and safe to call twice. */
 void lr_response_clean_up(struct lr_invocation_response *resp);
 
 /* The handler: called once per invoke. req is valid only during the call. */
 typedef struct lr_invocation_response (*lr_handler_fn)(const struct lr_invocation_request *req,
-                                                        void *user_data);
+                                                       void *user_data);
 
 /* Initialises the runtime from the environment (and the log from AWS_LAMBDA_LOG_FORMAT/LEVEL unless
  * lr_log_configure() or lr_log_init_from_env() ran before), then loops forever on /next -> handler ->
@@ -122,7 +123,8 @@ void lr_client_destroy(struct lr_client *client);
  * and a warning is logged. On LR_E_TOO_LARGE (event above LR_MAX_EVENT_BYTES) only req->request_id
  * is set, when a valid one was received, so the caller can report the failure; on other errors
  * *req is zeroed. Transport failures are NOT retried here; lr_run_handler() retries them. */
-enum lr_status lr_client_next(struct lr_client *client, struct lr_invocation_request *req) LR_NODISCARD;
+enum lr_status lr_client_next(struct lr_client *client,
+                              struct lr_invocation_request *req) LR_NODISCARD;
 
 /* POST /response or /error for req, according to resp->success. A success body larger than
  * LR_MAX_RESPONSE_BYTES is replaced by an error report of type Function.ResponseSizeTooLarge (and

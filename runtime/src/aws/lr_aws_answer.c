@@ -38,7 +38,8 @@ static const char *xml_text(const struct lr_buf *body, const char *tag, size_t *
     char open[32], close[32];
     snprintf(open, sizeof(open), "<%s>", tag);
     snprintf(close, sizeof(close), "</%s>", tag);
-    const char *start = body->data ? strstr(body->data, open) : NULL; /* lr_buf keeps data NUL-terminated */
+    const char *start =
+        body->data ? strstr(body->data, open) : NULL; /* lr_buf keeps data NUL-terminated */
     const char *end = start ? strstr(start, close) : NULL;
     if (end == NULL)
         return NULL;
@@ -91,7 +92,8 @@ static bool looks_like_xml(const struct lr_buf *body)
     return z > a && body->data[a] == '<' && body->data[z - 1] == '>';
 }
 
-enum lr_status lr_aws_answer_read(bool json_protocol, const char *error_type, struct lr_aws_response *resp)
+enum lr_status lr_aws_answer_read(bool json_protocol, const char *error_type,
+                                  struct lr_aws_response *resp)
 {
     if (resp->http_status >= 200 && resp->http_status < 300) {
         if (!json_protocol)
@@ -101,7 +103,8 @@ enum lr_status lr_aws_answer_read(bool json_protocol, const char *error_type, st
     }
     if (json_protocol)
         json_error(resp, error_type);
-    if (resp->error_code[0] == '\0') /* query errors, and what some front ends answer JSON calls with */
+    if (resp->error_code[0] ==
+        '\0') /* query errors, and what some front ends answer JSON calls with */
         xml_error(resp);
     if (resp->error_code[0] == '\0')
         return resp->http_status == 429 ? LR_E_AWS_THROTTLED : LR_E_AWS_BAD_ERROR;

@@ -112,7 +112,8 @@ void lr_aws_response_init(struct lr_aws_response *resp)
 
 static void response_reset(struct lr_aws_response *resp, size_t cap)
 {
-    if (resp->body.cap != cap) { /* the cap is fixed at init: the first call gives it the client's */
+    if (resp->body.cap !=
+        cap) { /* the cap is fixed at init: the first call gives it the client's */
         lr_buf_clean_up(&resp->body);
         lr_buf_init(&resp->body, cap);
     }
@@ -162,7 +163,8 @@ static size_t on_header(char *data, size_t size, size_t n, void *user)
 
 /* The first call to a service: region, endpoint, CA bundle, and the curl handle that keeps its
  * connection. Nothing is kept on failure, so the next call tries again. */
-static enum lr_status open_endpoint(struct lr_aws_client *c, const struct lr_aws_service *svc, struct endpoint **out)
+static enum lr_status open_endpoint(struct lr_aws_client *c, const struct lr_aws_service *svc,
+                                    struct endpoint **out)
 {
     for (size_t i = 0; i < c->n; i++)
         if (c->endpoints[i].svc == svc) {
@@ -212,10 +214,13 @@ static enum lr_status cert_error(CURL *curl)
     curl_easy_getinfo(curl, CURLINFO_SSL_VERIFYRESULT, &result);
     const char *tls = curl_version_info(CURLVERSION_NOW)->ssl_version;
     if (tls != NULL && strncmp(tls, "mbedTLS", 7) == 0) /* MBEDTLS_X509_BADCERT_* flags */
-        return (result & 0x01) ? LR_E_TLS_CERT_EXPIRED : (result & 0x04) ? LR_E_TLS_CERT_HOST : LR_E_TLS_CERT_UNTRUSTED;
+        return (result & 0x01)   ? LR_E_TLS_CERT_EXPIRED
+               : (result & 0x04) ? LR_E_TLS_CERT_HOST
+                                 : LR_E_TLS_CERT_UNTRUSTED;
     if (result == 10) /* X509_V_ERR_CERT_HAS_EXPIRED */
         return LR_E_TLS_CERT_EXPIRED;
-    return result == 0 || result == 1 || result == 62 ? LR_E_TLS_CERT_HOST : LR_E_TLS_CERT_UNTRUSTED;
+    return result == 0 || result == 1 || result == 62 ? LR_E_TLS_CERT_HOST
+                                                      : LR_E_TLS_CERT_UNTRUSTED;
 }
 
 static enum lr_status transport_error(CURL *curl, CURLcode rc, const struct exchange *x)
@@ -230,13 +235,11 @@ static enum lr_status transport_error(CURL *curl, CURLcode rc, const struct exch
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
     case CURLE_SEND_ERROR:
-    case CURLE_GOT_NOTHING:
-        return LR_E_AWS_CONNECT;
+    case CURLE_GOT_NOTHING: return LR_E_AWS_CONNECT;
     case CURLE_RECV_ERROR:
         /* a reset after the status line cut the answer short; before it, there was no answer */
         return x->resp->http_status != 0 ? LR_E_AWS_TRUNCATED : LR_E_AWS_CONNECT;
-    default:
-        return LR_E_TRANSPORT;
+    default: return LR_E_TRANSPORT;
     }
 }
 
@@ -244,7 +247,8 @@ static enum lr_status transport_error(CURL *curl, CURLcode rc, const struct exch
 static bool add_header(struct curl_slist **l, const char *name, const char *value)
 {
     char line[16384 + 64];
-    snprintf(line, sizeof(line), "%s: %s", name, value); /* values are bounded well below the size */
+    snprintf(line, sizeof(line), "%s: %s", name,
+             value); /* values are bounded well below the size */
     struct curl_slist *t = curl_slist_append(*l, line);
     if (t == NULL)
         return false;
@@ -253,7 +257,8 @@ static bool add_header(struct curl_slist **l, const char *name, const char *valu
 }
 
 /* Signs the request now and sets *list to its headers (the caller frees it). */
-static enum lr_status sign_headers(struct endpoint *e, const struct request *r, struct curl_slist **list)
+static enum lr_status sign_headers(struct endpoint *e, const struct request *r,
+                                   struct curl_slist **list)
 {
     struct lr_aws_creds cr;
     enum lr_status st = lr_aws_config_credentials(&cr);
@@ -261,21 +266,26 @@ static enum lr_status sign_headers(struct endpoint *e, const struct request *r, 
         return st;
     char content_type[64] = "application/x-www-form-urlencoded; charset=utf-8";
     if (r->svc->json_version != NULL)
-        snprintf(content_type, sizeof(content_type), "application/x-amz-json-%s", r->svc->json_version);
-    struct lr_aws_header signed_headers[] = {{"content-type", content_type}, {"x-amz-target", r->target}};
-    struct lr_aws_sign_request sr = {"POST", e->ep.host, e->ep.path, signed_headers, r->target[0] ? 2 : 1,
-                                     r->body, e->region, e->svc->signing_name, time(NULL)};
+        snprintf(content_type, sizeof(content_type), "application/x-amz-json-%s",
+                 r->svc->json_version);
+    struct lr_aws_header signed_headers[] = {{"content-type", content_type},
+                                             {"x-amz-target", r->target}};
+    struct lr_aws_sign_request sr = {"POST",         e->ep.host,           e->ep.path,
+                                     signed_headers, r->target[0] ? 2 : 1, r->body,
+                                     e->region,      e->svc->signing_name, time(NULL)};
     struct lr_aws_signature sig;
     if ((st = lr_aws_sigv4_sign(&sr, &cr, &e->key, &sig)) != LR_OK)
         return st;
     struct curl_slist *l = NULL;
-    bool ok = add_header(&l, "Host", e->ep.host) && add_header(&l, "Content-Type", content_type) &&
-              (!r->target[0] || add_header(&l, "X-Amz-Target", r->target)) &&
-              add_header(&l, "X-Amz-Date", sig.amz_date) &&
-              (cr.session_token == NULL || add_header(&l, "X-Amz-Security-Token", cr.session_token)) &&
-              add_header(&l, "Authorization", sig.authorization) &&
-              /* curl would add these two unsigned; a 100-continue round trip only costs time */
-              (l = curl_slist_append(l, "Expect:")) != NULL && (l = curl_slist_append(l, "Accept:")) != NULL;
+    bool ok =
+        add_header(&l, "Host", e->ep.host) && add_header(&l, "Content-Type", content_type) &&
+        (!r->target[0] || add_header(&l, "X-Amz-Target", r->target)) &&
+        add_header(&l, "X-Amz-Date", sig.amz_date) &&
+        (cr.session_token == NULL || add_header(&l, "X-Amz-Security-Token", cr.session_token)) &&
+        add_header(&l, "Authorization", sig.authorization) &&
+        /* curl would add these two unsigned; a 100-continue round trip only costs time */
+        (l = curl_slist_append(l, "Expect:")) != NULL &&
+        (l = curl_slist_append(l, "Accept:")) != NULL;
     memset(&sig, 0, sizeof(sig));
     if (!ok)
         oom(); /* the values were checked; curl_slist_append fails only without memory */
@@ -284,8 +294,8 @@ static enum lr_status sign_headers(struct endpoint *e, const struct request *r, 
 }
 
 /* One attempt, its transfer bounded by timeout_ms (connect by the smaller of the two). */
-static enum lr_status attempt(struct endpoint *e, const struct request *r, long timeout_ms, long connect_ms,
-                              struct lr_aws_response *resp, size_t cap)
+static enum lr_status attempt(struct endpoint *e, const struct request *r, long timeout_ms,
+                              long connect_ms, struct lr_aws_response *resp, size_t cap)
 {
     struct exchange x = {resp, "", false};
     struct curl_slist *headers = NULL;
@@ -310,13 +320,17 @@ static enum lr_status attempt(struct endpoint *e, const struct request *r, long 
     return lr_aws_answer_read(r->svc->json_version != NULL, x.error_type, resp);
 }
 
-static enum lr_status give_up(const struct request *r, const struct lr_aws_response *resp, enum lr_status last)
+static enum lr_status give_up(const struct request *r, const struct lr_aws_response *resp,
+                              enum lr_status last)
 {
     if (resp->attempts == 0)
-        lr_log(LR_LOG_WARN, "aws %s: giving up: no time left before the deadline", r->svc->signing_name);
+        lr_log(LR_LOG_WARN, "aws %s: giving up: no time left before the deadline",
+               r->svc->signing_name);
     else
-        lr_log(LR_LOG_WARN, "aws %s: giving up after %u attempt(s) before the deadline; last: %s, HTTP %ld %s",
-               r->svc->signing_name, resp->attempts, lr_status_str(last), resp->http_status, resp->error_code);
+        lr_log(LR_LOG_WARN,
+               "aws %s: giving up after %u attempt(s) before the deadline; last: %s, HTTP %ld %s",
+               r->svc->signing_name, resp->attempts, lr_status_str(last), resp->http_status,
+               resp->error_code);
     return LR_E_DEADLINE;
 }
 
@@ -339,7 +353,8 @@ static enum lr_status call(struct lr_aws_client *c, const struct request *r, int
             if (left < timeout)
                 timeout = (long)left, cut = true;
         }
-        long connect = (long)c->s.connect_timeout_ms < timeout ? (long)c->s.connect_timeout_ms : timeout;
+        long connect =
+            (long)c->s.connect_timeout_ms < timeout ? (long)c->s.connect_timeout_ms : timeout;
         resp->attempts++;
         st = attempt(e, r, timeout, connect, resp, c->s.max_response_bytes);
         if (st == LR_E_AWS_TIMEOUT && cut)
@@ -347,18 +362,22 @@ static enum lr_status call(struct lr_aws_client *c, const struct request *r, int
         if (!lr_aws_retry_is_retryable(st, resp->http_status, resp->error_code) ||
             resp->attempts >= c->s.max_attempts)
             return st;
-        uint32_t wait = lr_aws_retry_backoff_ms(resp->attempts, c->s.backoff_base_ms, c->s.backoff_max_ms, &c->rng);
-        if (deadline_ms > 0 && lr_clock_now_ms() + wait + MIN_ATTEMPT_MS > deadline_ms - (int64_t)c->s.deadline_margin_ms)
+        uint32_t wait = lr_aws_retry_backoff_ms(resp->attempts, c->s.backoff_base_ms,
+                                                c->s.backoff_max_ms, &c->rng);
+        if (deadline_ms > 0 && lr_clock_now_ms() + wait + MIN_ATTEMPT_MS >
+                                   deadline_ms - (int64_t)c->s.deadline_margin_ms)
             return give_up(r, resp, st);
-        lr_log(LR_LOG_WARN, "aws %s: attempt %u of %u: %s, HTTP %ld %s; retrying in %u ms", r->svc->signing_name,
-               resp->attempts, c->s.max_attempts, lr_status_str(st), resp->http_status, resp->error_code, wait);
+        lr_log(LR_LOG_WARN, "aws %s: attempt %u of %u: %s, HTTP %ld %s; retrying in %u ms",
+               r->svc->signing_name, resp->attempts, c->s.max_attempts, lr_status_str(st),
+               resp->http_status, resp->error_code, wait);
         sleep_ms(wait);
     }
 }
 
 static bool operation_valid(const char *op)
 {
-    size_t n = op ? strspn(op, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") : 0;
+    size_t n =
+        op ? strspn(op, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789") : 0;
     return n > 0 && n < 100 && op[n] == '\0';
 }
 
@@ -375,7 +394,8 @@ enum lr_status lr_aws_json_call(struct lr_aws_client *client, const struct lr_aw
 }
 
 enum lr_status lr_aws_query_call(struct lr_aws_client *client, const struct lr_aws_service *svc,
-                                 struct lr_str form_body, int64_t deadline_ms, struct lr_aws_response *resp)
+                                 struct lr_str form_body, int64_t deadline_ms,
+                                 struct lr_aws_response *resp)
 {
     assert(client && svc && resp);
     if (svc->target_prefix != NULL)

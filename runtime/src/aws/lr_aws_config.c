@@ -9,22 +9,28 @@
 #include <unistd.h>
 
 /* Service models: endpoint prefix, signing name, serviceId as env suffix, X-Amz-Target prefix. */
-const struct lr_aws_service lr_aws_dynamodb = {"dynamodb", "dynamodb", "DYNAMODB", "DynamoDB_20120810", "1.0"};
-const struct lr_aws_service lr_aws_dynamodb_streams = {"streams.dynamodb", "dynamodb", "DYNAMODB_STREAMS",
-                                                       "DynamoDBStreams_20120810", "1.0"};
+const struct lr_aws_service lr_aws_dynamodb = {"dynamodb", "dynamodb", "DYNAMODB",
+                                               "DynamoDB_20120810", "1.0"};
+const struct lr_aws_service lr_aws_dynamodb_streams = {
+    "streams.dynamodb", "dynamodb", "DYNAMODB_STREAMS", "DynamoDBStreams_20120810", "1.0"};
 const struct lr_aws_service lr_aws_sqs = {"sqs", "sqs", "SQS", "AmazonSQS", "1.0"};
 const struct lr_aws_service lr_aws_sns = {"sns", "sns", "SNS", NULL, NULL};
-const struct lr_aws_service lr_aws_eventbridge = {"events", "events", "EVENTBRIDGE", "AWSEvents", "1.1"};
-const struct lr_aws_service lr_aws_firehose = {"firehose", "firehose", "FIREHOSE", "Firehose_20150804", "1.1"};
+const struct lr_aws_service lr_aws_eventbridge = {"events", "events", "EVENTBRIDGE", "AWSEvents",
+                                                  "1.1"};
+const struct lr_aws_service lr_aws_firehose = {"firehose", "firehose", "FIREHOSE",
+                                               "Firehose_20150804", "1.1"};
 
 const struct lr_aws_service *lr_aws_service_by_name(const char *name)
 {
     static const struct {
         const char *name;
         const struct lr_aws_service *svc;
-    } table[] = {{"dynamodb", &lr_aws_dynamodb}, {"dynamodbstreams", &lr_aws_dynamodb_streams},
-                 {"sqs", &lr_aws_sqs},           {"sns", &lr_aws_sns},
-                 {"events", &lr_aws_eventbridge}, {"firehose", &lr_aws_firehose}};
+    } table[] = {{"dynamodb", &lr_aws_dynamodb},
+                 {"dynamodbstreams", &lr_aws_dynamodb_streams},
+                 {"sqs", &lr_aws_sqs},
+                 {"sns", &lr_aws_sns},
+                 {"events", &lr_aws_eventbridge},
+                 {"firehose", &lr_aws_firehose}};
     for (size_t i = 0; name != NULL && i < sizeof(table) / sizeof(table[0]); i++)
         if (strcmp(name, table[i].name) == 0)
             return table[i].svc;
@@ -34,7 +40,8 @@ const struct lr_aws_service *lr_aws_service_by_name(const char *name)
 static const char *env(const char *name)
 {
     const char *v = getenv(name);
-    return v != NULL && *v != '\0' ? v : NULL; /* an empty variable counts as unset, as in the SDKs */
+    return v != NULL && *v != '\0' ? v
+                                   : NULL; /* an empty variable counts as unset, as in the SDKs */
 }
 
 static bool region_valid(const char *r)
@@ -59,9 +66,9 @@ static const char *dns_suffix(const char *region)
 {
     static const struct {
         const char *prefix, *suffix;
-    } table[] = {{"cn-", "amazonaws.com.cn"},       {"us-isob-", "sc2s.sgov.gov"},
-                 {"us-isof-", "csp.hci.ic.gov"},    {"us-iso-", "c2s.ic.gov"},
-                 {"eu-isoe-", "cloud.adc-e.uk"},    {"eusc-", "amazonaws.eu"}};
+    } table[] = {{"cn-", "amazonaws.com.cn"},    {"us-isob-", "sc2s.sgov.gov"},
+                 {"us-isof-", "csp.hci.ic.gov"}, {"us-iso-", "c2s.ic.gov"},
+                 {"eu-isoe-", "cloud.adc-e.uk"}, {"eusc-", "amazonaws.eu"}};
     for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
         if (strncmp(region, table[i].prefix, strlen(table[i].prefix)) == 0)
             return table[i].suffix;
@@ -76,7 +83,9 @@ static bool fits(int n, size_t cap)
 /* authority = host[:port], host = [A-Za-z0-9.-]+ or an [IPv6] literal. */
 static bool authority_valid(const char *a, size_t n, size_t *host_len, unsigned long *port)
 {
-    size_t h = a[0] == '[' ? strcspn(a, "]") + 1 : strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-");
+    size_t h = a[0] == '['
+                   ? strcspn(a, "]") + 1
+                   : strspn(a, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-");
     if (a[0] == '[' && (h > n || strspn(a + 1, "0123456789abcdefABCDEF:.") != h - 2))
         return false;
     if (h == 0 || h > n)
@@ -94,7 +103,9 @@ static bool authority_valid(const char *a, size_t n, size_t *host_len, unsigned 
 
 enum lr_status lr_aws_config_parse_url(const char *url, struct lr_aws_endpoint *out)
 {
-    size_t scheme = strncasecmp(url, "https://", 8) == 0 ? 8 : strncasecmp(url, "http://", 7) == 0 ? 7 : 0;
+    size_t scheme = strncasecmp(url, "https://", 8) == 0  ? 8
+                    : strncasecmp(url, "http://", 7) == 0 ? 7
+                                                          : 0;
     if (scheme == 0)
         return LR_E_AWS_CONFIG;
     const char *a = url + scheme;
@@ -111,8 +122,8 @@ enum lr_status lr_aws_config_parse_url(const char *url, struct lr_aws_endpoint *
     bool default_port = port == 0 || port == (out->https ? 443u : 80u);
     int hn = snprintf(out->host, sizeof(out->host), "%.*s", (int)(default_port ? host_len : n), a);
     int pn = snprintf(out->path, sizeof(out->path), "%s", *path ? path : "/");
-    int un = snprintf(out->url, sizeof(out->url), "%s://%.*s%s", out->https ? "https" : "http", (int)n, a,
-                      out->path);
+    int un = snprintf(out->url, sizeof(out->url), "%s://%.*s%s", out->https ? "https" : "http",
+                      (int)n, a, out->path);
     return fits(hn, sizeof(out->host)) && fits(pn, sizeof(out->path)) && fits(un, sizeof(out->url))
                ? LR_OK
                : LR_E_AWS_CONFIG;
@@ -132,7 +143,8 @@ enum lr_status lr_aws_config_endpoint(const struct lr_aws_service *svc, const ch
             return lr_aws_config_parse_url(url, out);
     }
     char url[512];
-    int n = snprintf(url, sizeof(url), "https://%s.%s.%s", svc->endpoint_prefix, region, dns_suffix(region));
+    int n = snprintf(url, sizeof(url), "https://%s.%s.%s", svc->endpoint_prefix, region,
+                     dns_suffix(region));
     return fits(n, sizeof(url)) ? lr_aws_config_parse_url(url, out) : LR_E_AWS_CONFIG;
 }
 
@@ -151,8 +163,8 @@ enum lr_status lr_aws_config_credentials(struct lr_aws_creds *out)
     out->access_key_id = env("AWS_ACCESS_KEY_ID");
     out->secret_access_key = env("AWS_SECRET_ACCESS_KEY");
     out->session_token = env("AWS_SESSION_TOKEN");
-    if (out->access_key_id == NULL || out->secret_access_key == NULL || !token_valid(out->access_key_id, 128) ||
-        !token_valid(out->secret_access_key, 128) ||
+    if (out->access_key_id == NULL || out->secret_access_key == NULL ||
+        !token_valid(out->access_key_id, 128) || !token_valid(out->secret_access_key, 128) ||
         (out->session_token != NULL && !token_valid(out->session_token, 16384)))
         return LR_E_AWS_CREDENTIALS;
     return LR_OK;
@@ -160,11 +172,13 @@ enum lr_status lr_aws_config_credentials(struct lr_aws_creds *out)
 
 enum lr_status lr_aws_config_ca_bundle(const char **path)
 {
-    static const char *const defaults[] = {"/etc/pki/tls/certs/ca-bundle.crt", /* Amazon Linux 2, 2023 */
-                                           "/etc/ssl/certs/ca-certificates.crt"};
+    static const char *const defaults[] = {
+        "/etc/pki/tls/certs/ca-bundle.crt", /* Amazon Linux 2, 2023 */
+        "/etc/ssl/certs/ca-certificates.crt"};
     const char *set = env("SSL_CERT_FILE");
     if (set != NULL) {
-        *path = set; /* a bundle asked for but unreadable is an error, not a reason to trust another */
+        *path =
+            set; /* a bundle asked for but unreadable is an error, not a reason to trust another */
         return access(set, R_OK) == 0 ? LR_OK : LR_E_TLS_CA_BUNDLE;
     }
     for (size_t i = 0; i < sizeof(defaults) / sizeof(defaults[0]); i++)

@@ -11,9 +11,9 @@
 #define LR_AWS_REGION_MAX 63
 
 struct lr_aws_endpoint {
-    char url[1024];  /* what curl is given: scheme://authority/path */
-    char host[300];  /* the Host header: host[:port], the port only when not the scheme's default */
-    char path[768];  /* the request path: the override's path, else "/" */
+    char url[1024]; /* what curl is given: scheme://authority/path */
+    char host[300]; /* the Host header: host[:port], the port only when not the scheme's default */
+    char path[768]; /* the request path: the override's path, else "/" */
     bool https;
 };
 

@@ -27,5 +27,6 @@ void lr_aws_crypto_sha256(const void *data, size_t n, unsigned char out[LR_AWS_S
 void lr_aws_crypto_hmac(const void *key, size_t key_len, const void *data, size_t n,
                         unsigned char out[LR_AWS_SHA256_LEN])
 {
-    check(mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, key_len, data, n, out));
+    check(
+        mbedtls_md_hmac(mbedtls_md_info_from_type(MBEDTLS_MD_SHA256), key, key_len, data, n, out));
 }

@@ -22,7 +22,8 @@ void lr_aws_crypto_hmac(const void *key, size_t key_len, const void *data, size_
 {
     unsigned int len = 0;
     /* Fails only when libcrypto cannot allocate its context: out of memory aborts, as lr_buf does. */
-    if (HMAC(EVP_sha256(), key, (int)key_len, data, n, out, &len) == NULL || len != LR_AWS_SHA256_LEN) {
+    if (HMAC(EVP_sha256(), key, (int)key_len, data, n, out, &len) == NULL ||
+        len != LR_AWS_SHA256_LEN) {
         fputs("lambda-ddb: HMAC-SHA256 failed\n", stderr);
         abort();
     }

@@ -13,30 +13,37 @@ static bool in(const char *code, const char *const *list, size_t n)
 
 bool lr_aws_retry_is_throttling(const char *code)
 {
-    static const char *const codes[] = {
-        "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
-        "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
-        "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
-        "SlowDown", "EC2ThrottledException"};
+    static const char *const codes[] = {"Throttling",
+                                        "ThrottlingException",
+                                        "ThrottledException",
+                                        "RequestThrottledException",
+                                        "TooManyRequestsException",
+                                        "ProvisionedThroughputExceededException",
+                                        "TransactionInProgressException",
+                                        "RequestLimitExceeded",
+                                        "BandwidthLimitExceeded",
+                                        "LimitExceededException",
+                                        "RequestThrottled",
+                                        "SlowDown",
+                                        "EC2ThrottledException"};
     return in(code, codes, sizeof(codes) / sizeof(codes[0]));
 }
 
 bool lr_aws_retry_is_retryable(enum lr_status st, long http_status, const char *code)
 {
-    static const char *const transient[] = {"RequestTimeout", "RequestTimeoutException", "PriorRequestNotComplete"};
+    static const char *const transient[] = {"RequestTimeout", "RequestTimeoutException",
+                                            "PriorRequestNotComplete"};
     switch (st) {
     case LR_E_AWS_CONNECT:
     case LR_E_AWS_TIMEOUT:
     case LR_E_AWS_TRUNCATED:
     case LR_E_TLS_HANDSHAKE:
-    case LR_E_AWS_THROTTLED:
-        return true;
+    case LR_E_AWS_THROTTLED: return true;
     case LR_E_AWS_SERVICE:
     case LR_E_AWS_BAD_ERROR:
-        return in(code, transient, sizeof(transient) / sizeof(transient[0])) || http_status == 500 ||
-               http_status == 502 || http_status == 503 || http_status == 504;
-    default:
-        return false;
+        return in(code, transient, sizeof(transient) / sizeof(transient[0])) ||
+               http_status == 500 || http_status == 502 || http_status == 503 || http_status == 504;
+    default: return false;
     }
 }
 

@@ -74,7 +74,8 @@ static void sort_headers(struct lr_aws_header *h, size_t n)
 
 /* Canonical request into b, the signed header list into signed_names. */
 static enum lr_status canonical_request(const struct lr_aws_sign_request *r, const char *amz_date,
-                                        const char *token, struct lr_buf *b, struct lr_buf *signed_names)
+                                        const char *token, struct lr_buf *b,
+                                        struct lr_buf *signed_names)
 {
     struct lr_aws_header h[LR_AWS_SIGV4_MAX_HEADERS];
     size_t n = 0;
@@ -136,7 +137,8 @@ static void signing_key(const struct lr_aws_sign_request *r, const char *secret,
 /* kSigning from the cache when (date/region/service, secret) match, else computed (and cached). */
 static const unsigned char *cached_key(const struct lr_aws_sign_request *r, const char *secret,
                                        const char *date, const char *cache_id,
-                                       struct lr_aws_sigv4_cache *cache, unsigned char scratch[LR_AWS_SHA256_LEN])
+                                       struct lr_aws_sigv4_cache *cache,
+                                       unsigned char scratch[LR_AWS_SHA256_LEN])
 {
     unsigned char digest[LR_AWS_SHA256_LEN];
     if (cache == NULL) {
@@ -174,17 +176,20 @@ enum lr_status lr_aws_sigv4_sign(const struct lr_aws_sign_request *r, const stru
     lr_buf_init(&names, 512);
     enum lr_status st = canonical_request(r, out->amz_date, cr->session_token, &creq, &names);
     if (st == LR_OK) {
-        unsigned char digest[LR_AWS_SHA256_LEN], key_scratch[LR_AWS_SHA256_LEN], sig[LR_AWS_SHA256_LEN];
+        unsigned char digest[LR_AWS_SHA256_LEN], key_scratch[LR_AWS_SHA256_LEN],
+            sig[LR_AWS_SHA256_LEN];
         char digest_hex[2 * LR_AWS_SHA256_LEN + 1], sig_hex[2 * LR_AWS_SHA256_LEN + 1], sts[400];
         lr_aws_crypto_sha256(creq.data, creq.len, digest);
         hex(digest, sizeof(digest), digest_hex);
-        int tn = snprintf(sts, sizeof(sts), ALGORITHM "\n%s\n%s\n%s", out->amz_date, scope, digest_hex);
-        const unsigned char *key = cached_key(r, cr->secret_access_key, date, cache_id, cache, key_scratch);
+        int tn =
+            snprintf(sts, sizeof(sts), ALGORITHM "\n%s\n%s\n%s", out->amz_date, scope, digest_hex);
+        const unsigned char *key =
+            cached_key(r, cr->secret_access_key, date, cache_id, cache, key_scratch);
         lr_aws_crypto_hmac(key, LR_AWS_SHA256_LEN, sts, (size_t)tn, sig);
         hex(sig, sizeof(sig), sig_hex);
         int an = snprintf(out->authorization, sizeof(out->authorization),
-                          ALGORITHM " Credential=%s/%s, SignedHeaders=%s, Signature=%s", cr->access_key_id,
-                          scope, names.data, sig_hex);
+                          ALGORITHM " Credential=%s/%s, SignedHeaders=%s, Signature=%s",
+                          cr->access_key_id, scope, names.data, sig_hex);
         if (an < 0 || (size_t)an >= sizeof(out->authorization))
             st = LR_E_TOO_LARGE;
         memset(key_scratch, 0, sizeof(key_scratch));

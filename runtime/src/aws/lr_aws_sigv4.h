@@ -41,8 +41,9 @@ struct lr_aws_sign_request {
 
 /* kSigning for one (date, region, service, secret); a miss recomputes it (a new day, a rotated key). */
 struct lr_aws_sigv4_cache {
-    char scope[LR_AWS_SCOPE_MAX];                 /* "YYYYMMDD/region/service" */
-    unsigned char secret_digest[LR_AWS_SHA256_LEN]; /* SHA-256 of the secret: no copy of it is kept */
+    char scope[LR_AWS_SCOPE_MAX]; /* "YYYYMMDD/region/service" */
+    unsigned char
+        secret_digest[LR_AWS_SHA256_LEN]; /* SHA-256 of the secret: no copy of it is kept */
     unsigned char key[LR_AWS_SHA256_LEN];
     bool valid;
 };
@@ -55,6 +56,7 @@ struct lr_aws_signature {
 /* Signs r with cr. cache may be NULL. LR_E_INVALID_ARG for too many headers or names/values that
  * cannot be signed (control bytes), LR_E_TOO_LARGE when the result would not fit. */
 enum lr_status lr_aws_sigv4_sign(const struct lr_aws_sign_request *r, const struct lr_aws_creds *cr,
-                                 struct lr_aws_sigv4_cache *cache, struct lr_aws_signature *out) LR_NODISCARD;
+                                 struct lr_aws_sigv4_cache *cache,
+                                 struct lr_aws_signature *out) LR_NODISCARD;
 
 #endif

@@ -22,7 +22,8 @@ static size_t hex_escape(char out[LR_JSON_ESCAPE_MAX_UNIT], unsigned code)
     return 6;
 }
 
-static size_t ascii_unit(unsigned char c, enum lr_json_escape mode, char out[LR_JSON_ESCAPE_MAX_UNIT])
+static size_t ascii_unit(unsigned char c, enum lr_json_escape mode,
+                         char out[LR_JSON_ESCAPE_MAX_UNIT])
 {
     const char *two = NULL;
     switch (c) {
@@ -63,7 +64,8 @@ static size_t next_unit(const unsigned char *p, size_t n, enum lr_json_escape mo
     if (seq == 2 && p[0] == 0xC2 && p[1] <= 0x9F) /* C1 controls, e.g. U+009B (8-bit CSI) */
         return hex_escape(out, p[1]);
     if (seq == 3 && p[0] == 0xE2 && p[1] == 0x80 && (p[2] == 0xA8 || p[2] == 0xA9))
-        return hex_escape(out, 0x2000u | (p[2] & 0x3Fu)); /* U+2028/U+2029 end lines for some readers */
+        return hex_escape(out,
+                          0x2000u | (p[2] & 0x3Fu)); /* U+2028/U+2029 end lines for some readers */
     memcpy(out, p, seq);
     return seq;
 }
@@ -73,7 +75,6 @@ static size_t next_unit(const unsigned char *p, size_t n, enum lr_json_escape mo
  * at a time (a word-wide test for "some byte needs attention") and copied in one memcpy; only the
  * byte that stopped the run goes through next_unit(), so the output is exactly the per-character one.
  */
-
 
 /* Nonzero when a byte of w is not printable ASCII, or is " or \: a byte no mode copies blindly. */
 static uint64_t word_not_plain(uint64_t w)
@@ -164,7 +165,7 @@ static bool esc_emit(struct esc_out *o, const char *bytes, size_t len, size_t un
 }
 
 size_t lr_json_escape(char *dst, size_t cap, const char *bytes, size_t len,
-                        enum lr_json_escape mode, size_t *needed)
+                      enum lr_json_escape mode, size_t *needed)
 {
     const unsigned char *p = (const unsigned char *)bytes;
     if (len <= cap && plain_run(p, len) == len) { /* most strings: nothing to escape, and it fits */

@@ -117,8 +117,7 @@ struct walk {
 };
 
 /* Makes the batch an invoke error (the first error wins) and logs why. */
-static void fail_invoke(struct walk *w, enum lr_status st, const char *fmt, ...)
-    LR_PRINTF(3, 4);
+static void fail_invoke(struct walk *w, enum lr_status st, const char *fmt, ...) LR_PRINTF(3, 4);
 static void fail_invoke(struct walk *w, enum lr_status st, const char *fmt, ...)
 {
     w->stop = true;
@@ -154,7 +153,8 @@ static void report(struct walk *w, const struct ddb_record *rec, const char *why
         fail_invoke(w, LR_E_NO_SEQUENCE,
                     "record %zu (eventID \"%.*s\") failed (%s) but has no usable SequenceNumber, "
                     "so it cannot be reported as an item; failing the invoke so Lambda retries "
-                    "the batch", rec->index, id_len, rec->event_id.ptr ? rec->event_id.ptr : "", why);
+                    "the batch",
+                    rec->index, id_len, rec->event_id.ptr ? rec->event_id.ptr : "", why);
         return;
     }
     log_failure(rec, why);
@@ -195,8 +195,9 @@ static void walk_record(struct walk *w, const struct ddb_record *rec)
     note_age(res, rec, now);
     if (deadline_reached(w, now, &left_ms)) {
         char why[128];
-        snprintf(why, sizeof(why), "not attempted: %" PRId64 " ms left before the deadline, margin %"
-                 PRId64 " ms", left_ms, w->opts->deadline_margin_ms);
+        snprintf(why, sizeof(why),
+                 "not attempted: %" PRId64 " ms left before the deadline, margin %" PRId64 " ms",
+                 left_ms, w->opts->deadline_margin_ms);
         res->deadline_stop = true;
         w->stop = true;
         report(w, rec, why);
@@ -232,7 +233,8 @@ static void walk_records(struct walk *w, const char *json, size_t len)
     if (st != LR_OK) {
         fail_invoke(w, LR_E_INVALID_EVENT,
                     "the event is not a DynamoDB Streams batch (%s at byte %zu: %s); failing the "
-                    "invoke so Lambda retries it", lr_status_str(st), perr.offset, perr.message);
+                    "invoke so Lambda retries it",
+                    lr_status_str(st), perr.offset, perr.message);
         ddb_reader_clean_up(&reader);
         return;
     }
@@ -269,9 +271,8 @@ static void finish_body(struct walk *w)
                     LR_MAX_RESPONSE_BYTES);
 }
 
-enum lr_status lr_batch_process(const char *json, size_t len,
-                                      const struct lr_batch_options *opts, lr_batch_record_fn fn,
-                                      void *user_data, struct lr_batch_result *out)
+enum lr_status lr_batch_process(const char *json, size_t len, const struct lr_batch_options *opts,
+                                lr_batch_record_fn fn, void *user_data, struct lr_batch_result *out)
 {
     assert(out && opts && fn && (json || !len) && opts->deadline_margin_ms >= 0);
     memset(out, 0, sizeof(*out));
@@ -322,7 +323,8 @@ void lr_batch_handler_init(struct lr_batch_handler *h, lr_batch_record_fn fn, vo
     h->function_name = getenv("AWS_LAMBDA_FUNCTION_NAME");
 }
 
-struct lr_invocation_response lr_batch_handle(const struct lr_invocation_request *req, void *handler)
+struct lr_invocation_response lr_batch_handle(const struct lr_invocation_request *req,
+                                              void *handler)
 {
     const struct lr_batch_handler *h = handler;
     assert(req && h);

@@ -55,7 +55,8 @@ enum lr_status lr_batch_emit_metrics(const struct lr_batch_result *res, const ch
         {"RecordsSkipped", "Count", (int64_t)res->skipped},
         {"MaxIteratorAgeMs", "Milliseconds", res->max_iterator_age_ms},
     };
-    struct lr_emf_member dim = {"FunctionName", {function_name, function_name ? strlen(function_name) : 0}};
+    struct lr_emf_member dim = {"FunctionName",
+                                {function_name, function_name ? strlen(function_name) : 0}};
     struct lr_emf_member props[2];
     size_t n_props = 0;
     if (req->request_id.len)

@@ -11,12 +11,33 @@
 
 #include "lr/buf.h"
 
-static const char *const k_units[] = {
-    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes",
-    "Terabytes", "Bits", "Kilobits", "Megabits", "Gigabits", "Terabits", "Percent", "Count",
-    "Bytes/Second", "Kilobytes/Second", "Megabytes/Second", "Gigabytes/Second", "Terabytes/Second",
-    "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second", "Terabits/Second",
-    "Count/Second", "None"};
+static const char *const k_units[] = {"Seconds",
+                                      "Microseconds",
+                                      "Milliseconds",
+                                      "Bytes",
+                                      "Kilobytes",
+                                      "Megabytes",
+                                      "Gigabytes",
+                                      "Terabytes",
+                                      "Bits",
+                                      "Kilobits",
+                                      "Megabits",
+                                      "Gigabits",
+                                      "Terabits",
+                                      "Percent",
+                                      "Count",
+                                      "Bytes/Second",
+                                      "Kilobytes/Second",
+                                      "Megabytes/Second",
+                                      "Gigabytes/Second",
+                                      "Terabytes/Second",
+                                      "Bits/Second",
+                                      "Kilobits/Second",
+                                      "Megabits/Second",
+                                      "Gigabits/Second",
+                                      "Terabits/Second",
+                                      "Count/Second",
+                                      "None"};
 
 static bool unit_ok(const char *unit)
 {

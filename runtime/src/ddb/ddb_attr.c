@@ -9,7 +9,7 @@
 #include "lr/json.h"
 
 enum lr_status ddb_ctx_fail(struct ddb_ctx *c, enum lr_status st, size_t offset, const char *fmt,
-                             ...)
+                            ...)
 {
     if (c->error != LR_OK)
         return st;
@@ -117,12 +117,12 @@ static enum lr_status check_number(struct ddb_ctx *c, struct lr_str n, size_t at
     lr_json_escape_str(shown, sizeof(shown), n.ptr, n.len);
     const char *why = st == LR_E_NUMBER_PRECISION ? "more than 38 significant digits"
                       : st == LR_E_NUMBER_RANGE   ? "magnitude outside 1E-130..9.99E+125"
-                                                   : "not a decimal number";
+                                                  : "not a decimal number";
     return ddb_ctx_fail(c, st, at, "N \"%s\": %s", shown, why);
 }
 
 static enum lr_status decode_b64(struct ddb_ctx *c, struct lr_str text, size_t at,
-                                  struct ddb_bytes *out)
+                                 struct ddb_bytes *out)
 {
     unsigned char *buf = ddb_arena_alloc(c->arena, ddb_base64_decoded_max(text.len));
     if (!buf)
@@ -230,26 +230,22 @@ static enum lr_status parse_flag(struct ddb_ctx *c, enum ddb_type t, struct ddb_
 }
 
 static enum lr_status parse_typed(struct ddb_ctx *c, enum ddb_type t, struct ddb_attr *out,
-                                   unsigned level)
+                                  unsigned level)
 {
     switch (t) {
     case DDB_S:
     case DDB_N:
-    case DDB_B:
-        return parse_scalar(c, t, out);
+    case DDB_B: return parse_scalar(c, t, out);
     case DDB_SS:
     case DDB_NS:
-    case DDB_BS:
-        return parse_set(c, t, out);
+    case DDB_BS: return parse_set(c, t, out);
     case DDB_M:
         if (ddb_json_peek(&c->j) != '{')
             return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, c->j.pos, "M value is not an object");
         return ddb_map_parse(c, &out->v.m, level + 1);
-    case DDB_L:
-        return parse_list(c, out, level);
+    case DDB_L: return parse_list(c, out, level);
     case DDB_NULL:
-    case DDB_BOOL:
-        return parse_flag(c, t, out);
+    case DDB_BOOL: return parse_flag(c, t, out);
     }
     return LR_E_INVALID_ARG;
 }

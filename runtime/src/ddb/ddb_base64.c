@@ -54,8 +54,9 @@ bool ddb_base64_decode(const char *text, size_t len, unsigned char *out, size_t 
         for (size_t i = 0; i < 4; i++) {
             int v = i < 4 - (size_t)pad ? value_of(t[q + i]) : 0;
             if (v < 0)
-                return fail(q + i, t[q + i] == '=' ? "misplaced padding" : "character outside the alphabet",
-                            bad_pos, why);
+                return fail(
+                    q + i, t[q + i] == '=' ? "misplaced padding" : "character outside the alphabet",
+                    bad_pos, why);
             acc = acc << 6 | (unsigned long)v;
         }
         if ((pad == 1 && (acc & 0xFF)) || (pad == 2 && (acc & 0xFFFF)))

@@ -16,7 +16,7 @@
 #define ARENA_FACTOR 32
 
 struct envelope {
-    size_t start;       /* first byte of the top-level value (after the BOM) */
+    size_t start; /* first byte of the top-level value (after the BOM) */
     bool has_records;
     size_t records_pos; /* the '[' of Records */
     size_t records_count;
@@ -28,11 +28,12 @@ struct envelope {
 
 static size_t arena_cap(size_t len)
 {
-    return len > (SIZE_MAX - ARENA_FLOOR) / ARENA_FACTOR ? SIZE_MAX : len * ARENA_FACTOR + ARENA_FLOOR;
+    return len > (SIZE_MAX - ARENA_FLOOR) / ARENA_FACTOR ? SIZE_MAX
+                                                         : len * ARENA_FACTOR + ARENA_FLOOR;
 }
 
 static enum lr_status fail(struct ddb_parse_error *err, enum lr_status st, size_t offset,
-                            const char *msg)
+                           const char *msg)
 {
     if (err) {
         err->offset = offset;
@@ -42,7 +43,7 @@ static enum lr_status fail(struct ddb_parse_error *err, enum lr_status st, size_
 }
 
 static enum lr_status env_string(struct ddb_json *j, struct ddb_arena *a, struct lr_str *out,
-                                  struct ddb_parse_error *err, const char *what)
+                                 struct ddb_parse_error *err, const char *what)
 {
     if (ddb_json_peek(j) == 'n') {
         ddb_json_skip(j);
@@ -58,7 +59,7 @@ static enum lr_status env_string(struct ddb_json *j, struct ddb_arena *a, struct
 }
 
 static enum lr_status env_bool(struct ddb_json *j, bool *out, struct ddb_parse_error *err,
-                                const char *what)
+                               const char *what)
 {
     char c = ddb_json_peek(j);
     if (c != 't' && c != 'f')
@@ -69,7 +70,7 @@ static enum lr_status env_bool(struct ddb_json *j, bool *out, struct ddb_parse_e
 }
 
 static enum lr_status env_window(struct ddb_json *j, struct ddb_arena *a, struct ddb_window *w,
-                                  struct ddb_parse_error *err)
+                                 struct ddb_parse_error *err)
 {
     if (ddb_json_peek(j) != '{')
         return fail(err, LR_E_WRONG_JSON_TYPE, j->pos, "\"window\" is not an object");
@@ -89,8 +90,8 @@ static enum lr_status env_window(struct ddb_json *j, struct ddb_arena *a, struct
 
 /* One top-level member of the event. */
 static enum lr_status env_member(struct ddb_json *j, const struct ddb_jstr *key,
-                                  struct ddb_arena *a, struct envelope *env,
-                                  struct ddb_parse_error *err)
+                                 struct ddb_arena *a, struct envelope *env,
+                                 struct ddb_parse_error *err)
 {
     struct ddb_window *w = &env->window;
     const char *s = j->s;
@@ -185,7 +186,7 @@ static void check_record_text(struct ddb_arena *a, const char *json, size_t len,
 }
 
 static enum lr_status read_envelope(const char *json, size_t len, struct ddb_arena *a,
-                                     struct envelope *env, struct ddb_parse_error *err)
+                                    struct envelope *env, struct ddb_parse_error *err)
 {
     memset(env, 0, sizeof(*env));
     if (!json)
@@ -244,7 +245,7 @@ static void parse_records(struct ddb_event *ev, const char *json, size_t len,
 }
 
 enum lr_status ddb_event_parse(struct ddb_event *ev, const char *json, size_t len,
-                                struct ddb_parse_error *err)
+                               struct ddb_parse_error *err)
 {
     assert(ev && (json || !len));
     memset(ev, 0, sizeof(*ev));
@@ -283,7 +284,7 @@ void ddb_event_clean_up(struct ddb_event *ev)
 /* ---- One at a time ---- */
 
 enum lr_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t len,
-                                struct ddb_parse_error *err)
+                               struct ddb_parse_error *err)
 {
     assert(r && (json || !len));
     memset(r, 0, sizeof(*r));

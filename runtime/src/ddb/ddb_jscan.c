@@ -58,7 +58,8 @@ static bool scan_unicode_escape(const unsigned char *s, size_t end, size_t *i, c
     }
     if (cp < 0xD800 || cp > 0xDBFF)
         return true;
-    long lo = (end - *i >= 6 && s[*i] == '\\' && s[*i + 1] == 'u') ? ddb_jscan_hex4(s + *i + 2) : -1;
+    long lo =
+        (end - *i >= 6 && s[*i] == '\\' && s[*i + 1] == 'u') ? ddb_jscan_hex4(s + *i + 2) : -1;
     if (lo < 0xDC00 || lo > 0xDFFF) {
         *msg = "unpaired high surrogate in \\u escape";
         return false;
@@ -299,8 +300,11 @@ static enum lr_status scan_value_start(struct vstate *v, bool *opened)
     if (c == '"')
         return scan_string_v(v) ? LR_OK : LR_E_NOT_JSON;
     if (c == 't' || c == 'f' || c == 'n')
-        return scan_literal(v, c == 't' ? "true" : c == 'f' ? "false" : "null") ? LR_OK
-                                                                                : LR_E_NOT_JSON;
+        return scan_literal(v, c == 't'   ? "true"
+                               : c == 'f' ? "false"
+                                          : "null")
+                   ? LR_OK
+                   : LR_E_NOT_JSON;
     size_t n = ddb_jscan_number_len((const char *)v->s + v->pos, v->len - v->pos);
     if (!n) {
         v->msg = c == '-' || is_digit(c) ? "invalid number" : "unexpected character";
@@ -365,8 +369,8 @@ static enum lr_status run(struct vstate *v, size_t *err_off, const char **err_ms
 }
 
 enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
-                                   struct ddb_jscan_arrays *arrays, size_t *err_off,
-                                   const char **err_msg)
+                                  struct ddb_jscan_arrays *arrays, size_t *err_off,
+                                  const char **err_msg)
 {
     struct vstate v = {.s = (const unsigned char *)s, .len = len, .pos = start, .arrays = arrays};
     if (arrays)
@@ -384,10 +388,11 @@ enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
 }
 
 enum lr_status ddb_jscan_validate_element(const char *s, size_t len, size_t start, size_t *err_off,
-                                           const char **err_msg)
+                                          const char **err_msg)
 {
     /* Levels 0 and 1: the top object and its member array, as in the whole document. */
-    struct vstate v = {.s = (const unsigned char *)s, .len = len, .pos = start, .depth = 2, .base = 2};
+    struct vstate v = {
+        .s = (const unsigned char *)s, .len = len, .pos = start, .depth = 2, .base = 2};
     v.is_obj[0] = 1;
     return run(&v, err_off, err_msg);
 }

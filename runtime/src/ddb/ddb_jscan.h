@@ -40,14 +40,14 @@ struct ddb_jscan_arrays {
  * struct ddb_jscan_array). On error returns LR_E_NOT_JSON or LR_E_TOO_DEEP with *err_off and a
  * static *err_msg. */
 enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
-                                   struct ddb_jscan_arrays *arrays, size_t *err_off,
-                                   const char **err_msg);
+                                  struct ddb_jscan_arrays *arrays, size_t *err_off,
+                                  const char **err_msg);
 
 /* Validates the one value at s[start..len) as an element of a member array of the top object (so
  * its depth counts from 2), with no tolerance; what follows the value is not looked at. Same errors
  * as ddb_jscan_validate(). */
 enum lr_status ddb_jscan_validate_element(const char *s, size_t len, size_t start, size_t *err_off,
-                                           const char **err_msg);
+                                          const char **err_msg);
 
 /* High bit set in each of the 8 bytes of w that is a quote or a backslash, and, when any_special,
  * also a control character (< 0x20) or a non-ASCII byte (see base/lr_bytes.h for what is exact). */

@@ -14,14 +14,10 @@ const char *ddb_type_name(enum ddb_type type)
 const char *ddb_event_name_str(enum ddb_event_name name)
 {
     switch (name) {
-    case DDB_EVENT_INSERT:
-        return "INSERT";
-    case DDB_EVENT_MODIFY:
-        return "MODIFY";
-    case DDB_EVENT_REMOVE:
-        return "REMOVE";
-    case DDB_EVENT_UNKNOWN:
-        break;
+    case DDB_EVENT_INSERT: return "INSERT";
+    case DDB_EVENT_MODIFY: return "MODIFY";
+    case DDB_EVENT_REMOVE: return "REMOVE";
+    case DDB_EVENT_UNKNOWN: break;
     }
     return "UNKNOWN";
 }
@@ -29,16 +25,11 @@ const char *ddb_event_name_str(enum ddb_event_name name)
 const char *ddb_view_type_str(enum ddb_view_type view)
 {
     switch (view) {
-    case DDB_VIEW_KEYS_ONLY:
-        return "KEYS_ONLY";
-    case DDB_VIEW_NEW_IMAGE:
-        return "NEW_IMAGE";
-    case DDB_VIEW_OLD_IMAGE:
-        return "OLD_IMAGE";
-    case DDB_VIEW_NEW_AND_OLD_IMAGES:
-        return "NEW_AND_OLD_IMAGES";
-    case DDB_VIEW_UNKNOWN:
-        break;
+    case DDB_VIEW_KEYS_ONLY: return "KEYS_ONLY";
+    case DDB_VIEW_NEW_IMAGE: return "NEW_IMAGE";
+    case DDB_VIEW_OLD_IMAGE: return "OLD_IMAGE";
+    case DDB_VIEW_NEW_AND_OLD_IMAGES: return "NEW_AND_OLD_IMAGES";
+    case DDB_VIEW_UNKNOWN: break;
     }
     return "UNKNOWN";
 }

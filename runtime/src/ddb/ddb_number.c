@@ -74,7 +74,7 @@ static enum lr_status scan_exponent(const char *t, size_t len, size_t i, long *e
 
 /* Collects the significant digits (between the first and last non-zero digit). */
 static enum lr_status collect(const char *t, size_t from, size_t to, struct decimal *d,
-                               long *first_pos)
+                              long *first_pos)
 {
     size_t k = 0, last_nz = 0;
     bool seen = false;

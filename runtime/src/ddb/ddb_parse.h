@@ -15,8 +15,8 @@
 struct ddb_ctx {
     struct ddb_json j;
     struct ddb_arena *arena;
-    const char *field;    /* record member being parsed, for error details (static) */
-    struct lr_str name;   /* innermost attribute name being parsed, for error details */
+    const char *field;       /* record member being parsed, for error details (static) */
+    struct lr_str name;      /* innermost attribute name being parsed, for error details */
     bool seen_stream_record; /* the record had a "dynamodb" object */
     enum lr_status error;
     char detail[256];
@@ -24,7 +24,7 @@ struct ddb_ctx {
 
 /* Records the first error of the record (later ones are ignored) and returns st. */
 enum lr_status ddb_ctx_fail(struct ddb_ctx *c, enum lr_status st, size_t offset, const char *fmt,
-                             ...) LR_PRINTF(4, 5);
+                            ...) LR_PRINTF(4, 5);
 
 /* Parses the attribute value under the cursor, which sits inside `level` M/L containers. */
 enum lr_status ddb_attr_parse(struct ddb_ctx *c, struct ddb_attr *out, unsigned level);
@@ -35,6 +35,6 @@ enum lr_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned le
 /* Parses the record whose value starts at s[pos] into *rec (zeroed first). Malformed content marks
  * the record invalid. Returns the offset just after the record's value. */
 size_t ddb_record_parse(struct ddb_arena *a, const char *s, size_t len, size_t pos, size_t index,
-                      struct ddb_record *rec);
+                        struct ddb_record *rec);
 
 #endif

@@ -78,7 +78,9 @@ static void put_map(struct lr_buf *b, const struct ddb_map *m, enum ddb_plain_nu
 
 static void put_array(struct lr_buf *b, const struct ddb_attr *a, enum ddb_plain_numbers how)
 {
-    size_t count = a->type == DDB_BS ? a->v.bs.count : a->type == DDB_L ? a->v.l.count : a->v.ss.count;
+    size_t count = a->type == DDB_BS  ? a->v.bs.count
+                   : a->type == DDB_L ? a->v.l.count
+                                      : a->v.ss.count;
     lr_buf_put_char(b, '[');
     for (size_t i = 0; i < count && !b->overflow; i++) {
         if (i)
@@ -205,7 +207,8 @@ enum lr_status ddb_record_render_plain(const struct ddb_record *rec, enum ddb_pl
     put_string_member(out, ",\"sequenceNumber\":", rec->sequence_number);
     char when[40];
     if (rec->approximate_creation.present && format_time(&rec->approximate_creation, when))
-        put_string_member(out, ",\"approximateCreationDateTime\":", (struct lr_str){when, strlen(when)});
+        put_string_member(out,
+                          ",\"approximateCreationDateTime\":", (struct lr_str){when, strlen(when)});
     put_string_member(out, ",\"table\":", table_name(rec->event_source_arn));
     put_image_member(out, ",\"keys\":", &rec->keys, how);
     put_image_member(out, ",\"newImage\":", &rec->new_image, how);

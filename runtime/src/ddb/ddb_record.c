@@ -11,19 +11,13 @@
 static const char *peek_kind(struct ddb_ctx *c)
 {
     switch (ddb_json_peek(&c->j)) {
-    case '{':
-        return "an object";
-    case '[':
-        return "an array";
-    case '"':
-        return "a string";
+    case '{': return "an object";
+    case '[': return "an array";
+    case '"': return "a string";
     case 't':
-    case 'f':
-        return "a boolean";
-    case 'n':
-        return "null";
-    default:
-        return "a number";
+    case 'f': return "a boolean";
+    case 'n': return "null";
+    default: return "a number";
     }
 }
 
@@ -41,8 +35,7 @@ static enum lr_status str_field(struct ddb_ctx *c, struct lr_str *out)
     if (is_null(c))
         return LR_OK;
     if (ddb_json_peek(&c->j) != '"')
-        return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, c->j.pos, "is %s, not a string",
-                            peek_kind(c));
+        return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, c->j.pos, "is %s, not a string", peek_kind(c));
     struct ddb_jstr raw;
     ddb_json_read_string(&c->j, &raw);
     if (!ddb_json_str_get(c->j.s, &raw, c->arena, out))
@@ -196,7 +189,8 @@ static bool raw_is(struct lr_str s, const char *lit)
 static enum lr_status view_field(struct ddb_ctx *c, struct ddb_record *rec)
 {
     enum lr_status st = str_field(c, &rec->stream_view_type_raw);
-    static const char *const names[] = {"KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES"};
+    static const char *const names[] = {"KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE",
+                                        "NEW_AND_OLD_IMAGES"};
     for (size_t i = 0; i < 4; i++)
         if (raw_is(rec->stream_view_type_raw, names[i]))
             rec->stream_view_type = (enum ddb_view_type)(DDB_VIEW_KEYS_ONLY + (int)i);
@@ -214,7 +208,7 @@ static enum lr_status event_name_field(struct ddb_ctx *c, struct ddb_record *rec
 }
 
 typedef enum lr_status (*member_fn)(struct ddb_ctx *c, struct ddb_record *rec,
-                                     const struct ddb_jstr *key);
+                                    const struct ddb_jstr *key);
 
 /* Walks an object's members with fn; a failing member is skipped from its start. */
 static enum lr_status walk_object(struct ddb_ctx *c, struct ddb_record *rec, member_fn fn)
@@ -236,7 +230,8 @@ static enum lr_status walk_object(struct ddb_ctx *c, struct ddb_record *rec, mem
 }
 
 /* Matches a member name; on a match remembers label for error details. */
-static inline bool key_is(struct ddb_ctx *c, const struct ddb_jstr *key, const char *name, const char *label)
+static inline bool key_is(struct ddb_ctx *c, const struct ddb_jstr *key, const char *name,
+                          const char *label)
 {
     if (!ddb_json_str_eq(c->j.s, key, name))
         return false;
@@ -245,7 +240,7 @@ static inline bool key_is(struct ddb_ctx *c, const struct ddb_jstr *key, const c
 }
 
 static enum lr_status user_identity_member(struct ddb_ctx *c, struct ddb_record *rec,
-                                            const struct ddb_jstr *key)
+                                           const struct ddb_jstr *key)
 {
     if (key_is(c, key, "type", "userIdentity.type"))
         return str_field(c, &rec->user_identity.type);
@@ -256,7 +251,7 @@ static enum lr_status user_identity_member(struct ddb_ctx *c, struct ddb_record 
 }
 
 static enum lr_status stream_member(struct ddb_ctx *c, struct ddb_record *rec,
-                                     const struct ddb_jstr *key)
+                                    const struct ddb_jstr *key)
 {
     if (key_is(c, key, "Keys", "dynamodb.Keys"))
         return image_field(c, &rec->keys);
@@ -294,7 +289,7 @@ static struct lr_str *record_string(struct ddb_ctx *c, struct ddb_record *rec,
 }
 
 static enum lr_status record_member(struct ddb_ctx *c, struct ddb_record *rec,
-                                     const struct ddb_jstr *key)
+                                    const struct ddb_jstr *key)
 {
     struct lr_str *text = record_string(c, rec, key);
     if (text)
@@ -349,7 +344,8 @@ size_t ddb_record_parse(struct ddb_arena *a, const char *s, size_t len, size_t p
         if (!c.seen_stream_record) {
             c.field = "dynamodb";
             c.name = (struct lr_str){0};
-            ddb_ctx_fail(&c, LR_E_MISSING_FIELD, rec->offset, "missing (not a DynamoDB stream record)");
+            ddb_ctx_fail(&c, LR_E_MISSING_FIELD, rec->offset,
+                         "missing (not a DynamoDB stream record)");
         }
     }
     finish(&c, rec);

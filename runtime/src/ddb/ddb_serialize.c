@@ -52,7 +52,9 @@ static void put_map(struct lr_buf *b, const struct ddb_map *m)
 
 static void put_array(struct lr_buf *b, const struct ddb_attr *a)
 {
-    size_t count = a->type == DDB_BS ? a->v.bs.count : a->type == DDB_L ? a->v.l.count : a->v.ss.count;
+    size_t count = a->type == DDB_BS  ? a->v.bs.count
+                   : a->type == DDB_L ? a->v.l.count
+                                      : a->v.ss.count;
     lr_buf_put_char(b, '[');
     for (size_t i = 0; i < count && !b->overflow; i++) {
         if (a->type == DDB_SS || a->type == DDB_NS) {
@@ -73,26 +75,15 @@ static void put_value(struct lr_buf *b, const struct ddb_attr *a)
 {
     switch (a->type) {
     case DDB_S:
-    case DDB_N: /* put_attr() writes these whole */
-        return;
-    case DDB_B:
-        put_base64(b, a->v.b);
-        return;
+    case DDB_N: /* put_attr() writes these whole */ return;
+    case DDB_B: put_base64(b, a->v.b); return;
     case DDB_SS:
     case DDB_NS:
     case DDB_BS:
-    case DDB_L:
-        put_array(b, a);
-        return;
-    case DDB_M:
-        put_map(b, &a->v.m);
-        return;
-    case DDB_NULL:
-        lr_buf_put(b, "true", 4);
-        return;
-    case DDB_BOOL:
-        lr_buf_put(b, a->v.boolean ? "true" : "false", a->v.boolean ? 4 : 5);
-        return;
+    case DDB_L: put_array(b, a); return;
+    case DDB_M: put_map(b, &a->v.m); return;
+    case DDB_NULL: lr_buf_put(b, "true", 4); return;
+    case DDB_BOOL: lr_buf_put(b, a->v.boolean ? "true" : "false", a->v.boolean ? 4 : 5); return;
     }
 }
 
@@ -175,21 +166,15 @@ bool ddb_attr_equal(const struct ddb_attr *a, const struct ddb_attr *b)
         return false;
     switch (a->type) {
     case DDB_S:
-    case DDB_N:
-        return str_eq(a->v.s, b->v.s);
-    case DDB_B:
-        return bytes_eq(a->v.b, b->v.b);
+    case DDB_N: return str_eq(a->v.s, b->v.s);
+    case DDB_B: return bytes_eq(a->v.b, b->v.b);
     case DDB_SS:
     case DDB_NS:
     case DDB_BS:
-    case DDB_L:
-        return arrays_eq(a, b);
-    case DDB_M:
-        return ddb_map_equal(&a->v.m, &b->v.m);
-    case DDB_NULL:
-        return true;
-    case DDB_BOOL:
-        return a->v.boolean == b->v.boolean;
+    case DDB_L: return arrays_eq(a, b);
+    case DDB_M: return ddb_map_equal(&a->v.m, &b->v.m);
+    case DDB_NULL: return true;
+    case DDB_BOOL: return a->v.boolean == b->v.boolean;
     }
     return false;
 }

@@ -73,13 +73,16 @@ void lr_log_init_from_env(void)
     const char *level_env = getenv("AWS_LAMBDA_LOG_LEVEL");
     enum lr_log_format format = LR_LOG_FORMAT_TEXT;
     enum lr_log_level level = LR_LOG_INFO;
-    bool format_ok = format_env == NULL || *format_env == '\0' || lr_log_parse_format(format_env, &format);
-    bool level_ok = level_env == NULL || *level_env == '\0' || lr_log_parse_level(level_env, &level);
+    bool format_ok =
+        format_env == NULL || *format_env == '\0' || lr_log_parse_format(format_env, &format);
+    bool level_ok =
+        level_env == NULL || *level_env == '\0' || lr_log_parse_level(level_env, &level);
     g_log.format = format;
     g_log.min_level = level;
     g_log.configured = true;
     if (!format_ok)
-        lr_log(LR_LOG_WARN, "AWS_LAMBDA_LOG_FORMAT=%s is neither JSON nor Text (case-sensitive); using Text",
+        lr_log(LR_LOG_WARN,
+               "AWS_LAMBDA_LOG_FORMAT=%s is neither JSON nor Text (case-sensitive); using Text",
                format_env);
     if (!level_ok)
         lr_log(LR_LOG_WARN,
@@ -152,9 +155,8 @@ struct piece {
 
 static bool is_bare_char(unsigned char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '-' || c == '_' || c == '.' || c == ':' || c == '/' || c == '@' || c == '+' ||
-           c == ',';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+           c == '_' || c == '.' || c == ':' || c == '/' || c == '@' || c == '+' || c == ',';
 }
 
 /* Text-format field values are bare when that cannot be misread (key=value pairs split on spaces),
@@ -169,8 +171,8 @@ static bool can_be_bare(const char *bytes, size_t len)
     return true;
 }
 
-static void piece_escaped(struct piece *p, const char *bytes, size_t len,
-                          enum lr_json_escape mode, bool quoted)
+static void piece_escaped(struct piece *p, const char *bytes, size_t len, enum lr_json_escape mode,
+                          bool quoted)
 {
     p->bytes = bytes;
     p->len = len;

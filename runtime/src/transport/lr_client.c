@@ -25,7 +25,7 @@
 #define FALLBACK_TIMEOUT_MS INT64_C(900000)
 
 struct lr_client {
-    CURL *curl;                /* the one easy handle */
+    CURL *curl; /* the one easy handle */
     char base_url[sizeof("http://") + ENDPOINT_MAX + sizeof(API_PREFIX)];
     struct lr_buf body;        /* /next event body, capped at LR_MAX_EVENT_BYTES */
     struct lr_headers headers; /* /next headers */
@@ -266,7 +266,8 @@ enum lr_status lr_client_next(struct lr_client *client, struct lr_invocation_req
         fill_request(c, req);
         export_trace_id(req->xray_trace_id);
     } else if (st == LR_E_TOO_LARGE && lr_headers_check(&c->headers) == LR_OK) {
-        req->request_id = lr_headers_get(&c->headers, LR_HDR_REQUEST_ID); /* so it can be reported */
+        req->request_id =
+            lr_headers_get(&c->headers, LR_HDR_REQUEST_ID); /* so it can be reported */
     }
     return st;
 }

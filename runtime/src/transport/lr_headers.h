@@ -36,11 +36,11 @@ enum lr_header_id {
 };
 
 struct lr_headers {
-    struct lr_buf store;          /* values of known headers, each NUL-terminated */
-    size_t off[LR_HDR_COUNT];     /* offset of each value in store */
-    size_t len[LR_HDR_COUNT];     /* length of each value */
+    struct lr_buf store;      /* values of known headers, each NUL-terminated */
+    size_t off[LR_HDR_COUNT]; /* offset of each value in store */
+    size_t len[LR_HDR_COUNT]; /* length of each value */
     bool present[LR_HDR_COUNT];
-    size_t total;                 /* header bytes seen for this response */
+    size_t total; /* header bytes seen for this response */
 };
 
 /* Prepares an empty set. Cannot fail. */
@@ -58,7 +58,8 @@ void lr_headers_clean_up(struct lr_headers *h);
  * their values are trimmed of spaces/tabs. Errors: LR_E_TOO_LARGE for a line or a total beyond the
  * caps above; LR_E_PROTOCOL for a line without ':' or with an invalid name, a known header appearing
  * twice, or a known header value holding control bytes. */
-enum lr_status lr_headers_parse_line(struct lr_headers *h, const char *line, size_t len) LR_NODISCARD;
+enum lr_status lr_headers_parse_line(struct lr_headers *h, const char *line,
+                                     size_t len) LR_NODISCARD;
 
 /* View of a known header's value (len 0 when absent). */
 struct lr_str lr_headers_get(const struct lr_headers *h, enum lr_header_id id);

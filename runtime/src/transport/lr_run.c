@@ -62,7 +62,8 @@ static enum lr_status next_with_retries(struct lr_client *c, struct lr_invocatio
         if (st == LR_OK)
             return LR_OK;
         if (st == LR_E_HTTP_500) {
-            lr_log(LR_LOG_FATAL, "GET /next: Runtime API reported a container error (500); exiting");
+            lr_log(LR_LOG_FATAL,
+                   "GET /next: Runtime API reported a container error (500); exiting");
             return st;
         }
         if (st == LR_E_TOO_LARGE && req->request_id.len > 0) {
