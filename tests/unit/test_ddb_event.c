@@ -92,6 +92,8 @@ static const struct event_error_case event_errors[] = {
     {"{\"\\udc00\":1,\"Records\":[]}", 0, LR_E_NOT_JSON, 2, "unpaired low surrogate in \\u escape"},
     {"{\"Records\":[],\"x\":[[\"a\tb\"]]}", 0, LR_E_NOT_JSON, 22, "control character in string"},
     {"{\"Records\":[\"\\x", 0, LR_E_NOT_JSON, 13, "bad escape in string"}, /* and no end */
+    /* bad content, then a backslash as the very last byte: the lenient skip stops at the end */
+    {"{\"Records\":[\"\xff\\", 0, LR_E_NOT_JSON, 13, "invalid UTF-8 in string"},
     {"{\"Records\":[\"open", 0, LR_E_NOT_JSON, 17, "unterminated string"},
     {"{\"Records\":[1.]}", 0, LR_E_NOT_JSON, 12, "invalid number"},
     {"{\"Records\":[]\0}", 15, LR_E_NOT_JSON, 13, "expected ',' or a close"},

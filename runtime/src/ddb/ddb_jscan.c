@@ -181,6 +181,8 @@ static bool skip_string_lenient(struct vstate *v, size_t i)
             v->pos = i + 1;
             return true;
         }
+        if (v->len - i < 2)
+            break; /* a backslash as the last byte: the string never ends */
         i += 2; /* a backslash and the byte it escapes, whatever that is */
     }
     v->pos = v->len;
