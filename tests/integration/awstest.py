@@ -282,13 +282,7 @@ class Moto:
                             aws_secret_access_key=secret, aws_session_token=token)
 
     def close(self):
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        lrtest.end_process(self.proc)
         self.log.close()
         self.tmp.cleanup()
 

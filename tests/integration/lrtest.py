@@ -122,6 +122,18 @@ def valgrind_problems(text):
     return problems
 
 
+def end_process(proc, timeout_s=10):
+    """Ends a helper server the tests started (moto_server, a proxy): SIGTERM, then SIGKILL after
+    timeout_s; waits for it either way."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
 class EmulatorError(Exception):
     """The emulator did not start, or stopped unexpectedly."""
 

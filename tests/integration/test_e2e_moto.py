@@ -98,13 +98,7 @@ class EndToEndOnMoto(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        if cls.moto.poll() is None:
-            cls.moto.terminate()
-            try:
-                cls.moto.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                cls.moto.kill()
-                cls.moto.wait()
+        lrtest.end_process(cls.moto)
         cls.moto_log.close()
         cls.tmp.cleanup()
 

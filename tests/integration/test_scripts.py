@@ -89,13 +89,7 @@ class ScriptsOnMoto(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        if cls.moto.poll() is None:
-            cls.moto.terminate()
-            try:
-                cls.moto.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                cls.moto.kill()
-                cls.moto.wait()
+        lrtest.end_process(cls.moto)
         cls.moto_log.close()
         cls.tmp.cleanup()
 
