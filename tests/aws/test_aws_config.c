@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -226,6 +227,31 @@ static void client_does_nothing_until_the_first_call(void **state)
     assert_null(c);
 }
 
+/* A region in the settings replaces AWS_REGION (a target in another region); a malformed one is refused
+ * when the client is made, not on the first call. */
+static void settings_region(void **state)
+{
+    (void)state;
+    struct lr_aws_settings s;
+    struct lr_aws_client *c = NULL;
+    struct lr_aws_response resp;
+    assert_int_equal(lr_aws_settings_init(&s), LR_OK);
+    assert_string_equal(s.region, "");
+    snprintf(s.region, sizeof(s.region), "us-west-2/x");
+    assert_int_equal(lr_aws_client_new(&s, &c), LR_E_INVALID_ARG);
+    assert_null(c);
+    /* AWS_REGION unset: only the settings' region lets the call get as far as the CA bundle. */
+    snprintf(s.region, sizeof(s.region), "eu-west-3");
+    setenv("SSL_CERT_FILE", "/nonexistent/ca.pem", 1);
+    assert_int_equal(lr_aws_client_new(&s, &c), LR_OK);
+    lr_aws_response_init(&resp);
+    assert_int_equal(
+        lr_aws_json_call(c, &lr_aws_dynamodb, "ListTables", LR_STR_LIT("{}"), 0, &resp),
+        LR_E_TLS_CA_BUNDLE);
+    lr_aws_response_clean_up(&resp);
+    lr_aws_client_destroy(c);
+}
+
 static void status_names(void **state)
 {
     (void)state;
@@ -248,6 +274,7 @@ int main(void)
         cmocka_unit_test_setup(ca_bundle, clear_env),
         cmocka_unit_test_setup(max_attempts, clear_env),
         cmocka_unit_test_setup(retry_rules, clear_env),
+        cmocka_unit_test_setup(settings_region, clear_env),
         cmocka_unit_test_setup(backoff_full_jitter, clear_env),
         cmocka_unit_test_setup(client_does_nothing_until_the_first_call, clear_env),
         cmocka_unit_test(status_names)};

@@ -22,7 +22,6 @@
 
 #include "lr/buf.h"
 #include "lr/common.h"
-#include "lr/common.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -54,6 +53,8 @@ struct lr_aws_settings {
     uint32_t connect_timeout_ms; /* per attempt, further cut by the deadline: 3000 */
     uint32_t attempt_timeout_ms; /* whole attempt, further cut by the deadline: 30000 */
     size_t max_response_bytes;   /* a longer answer is LR_E_TOO_LARGE: 32 MiB */
+    char region[64]; /* "" (default): AWS_REGION, else AWS_DEFAULT_REGION; else this region, e.g.
+                        the one of a target's ARN in another region ([a-z0-9-], 1..63) */
 };
 
 /* Fills s with the defaults above, AWS_MAX_ATTEMPTS included. LR_E_AWS_CONFIG when AWS_MAX_ATTEMPTS is
@@ -63,7 +64,8 @@ enum lr_status lr_aws_settings_init(struct lr_aws_settings *s) LR_NODISCARD;
 struct lr_aws_client;
 
 /* Creates a client with a copy of *settings (NULL: lr_aws_settings_init()). Does no I/O, TLS or
- * credential work. On LR_OK *out is a heap client the caller frees with lr_aws_client_destroy(). */
+ * credential work; LR_E_INVALID_ARG for settings out of range (a region with other characters than
+ * [a-z0-9-]). On LR_OK *out is a heap client the caller frees with lr_aws_client_destroy(). */
 enum lr_status lr_aws_client_new(const struct lr_aws_settings *settings,
                                  struct lr_aws_client **out) LR_NODISCARD;
 

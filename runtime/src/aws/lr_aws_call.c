@@ -67,7 +67,7 @@ static void sleep_ms(uint32_t ms)
 
 enum lr_status lr_aws_settings_init(struct lr_aws_settings *s)
 {
-    *s = (struct lr_aws_settings){3, 500, 1000, 20000, 3000, 30000, (size_t)32 * 1024 * 1024};
+    *s = (struct lr_aws_settings){3, 500, 1000, 20000, 3000, 30000, (size_t)32 * 1024 * 1024, ""};
     return lr_aws_config_max_attempts(&s->max_attempts);
 }
 
@@ -83,7 +83,9 @@ enum lr_status lr_aws_client_new(const struct lr_aws_settings *settings, struct 
     } else {
         s = *settings;
     }
-    if (s.max_attempts < 1 || s.max_attempts > 20 || s.max_response_bytes == 0)
+    s.region[sizeof(s.region) - 1] = '\0';
+    if (s.max_attempts < 1 || s.max_attempts > 20 || s.max_response_bytes == 0 ||
+        (s.region[0] != '\0' && !lr_aws_config_region_valid(s.region)))
         return LR_E_INVALID_ARG;
     struct lr_aws_client *c = calloc(1, sizeof(*c));
     if (c == NULL)
@@ -176,7 +178,11 @@ static enum lr_status open_endpoint(struct lr_aws_client *c, const struct lr_aws
     struct endpoint *e = &c->endpoints[c->n];
     memset(e, 0, sizeof(*e));
     const char *ca = NULL;
-    enum lr_status st = lr_aws_config_region(e->region);
+    enum lr_status st = LR_OK;
+    if (c->s.region[0] != '\0')
+        memcpy(e->region, c->s.region, sizeof(e->region));
+    else
+        st = lr_aws_config_region(e->region);
     if (st == LR_OK)
         st = lr_aws_config_endpoint(svc, e->region, &e->ep);
     if (st == LR_OK && e->ep.https)

@@ -44,7 +44,7 @@ static const char *env(const char *name)
                                    : NULL; /* an empty variable counts as unset, as in the SDKs */
 }
 
-static bool region_valid(const char *r)
+bool lr_aws_config_region_valid(const char *r)
 {
     size_t n = strspn(r, "abcdefghijklmnopqrstuvwxyz0123456789-");
     return n > 0 && n <= LR_AWS_REGION_MAX && r[n] == '\0';
@@ -55,7 +55,7 @@ enum lr_status lr_aws_config_region(char out[LR_AWS_REGION_MAX + 1])
     const char *r = env("AWS_REGION");
     if (r == NULL)
         r = env("AWS_DEFAULT_REGION");
-    if (r == NULL || !region_valid(r))
+    if (r == NULL || !lr_aws_config_region_valid(r))
         return LR_E_AWS_CONFIG;
     snprintf(out, LR_AWS_REGION_MAX + 1, "%s", r);
     return LR_OK;

@@ -20,6 +20,9 @@ struct lr_aws_endpoint {
 /* AWS_REGION, else AWS_DEFAULT_REGION: 1..63 of [a-z0-9-]. LR_E_AWS_CONFIG when neither is usable. */
 enum lr_status lr_aws_config_region(char out[LR_AWS_REGION_MAX + 1]) LR_NODISCARD;
 
+/* True for a region name of 1..63 of [a-z0-9-]. */
+bool lr_aws_config_region_valid(const char *region);
+
 /* AWS_ENDPOINT_URL_<svc->env_id>, else AWS_ENDPOINT_URL (both skipped when
  * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true), else https://<prefix>.<region>.<partition's DNS suffix>.
  * LR_E_AWS_CONFIG for an override that is not an http(s) URL without user, query or fragment. */
