@@ -240,9 +240,11 @@ class EndToEndOnMoto(unittest.TestCase):
         c = self.client("lambda").get_function_configuration(FunctionName=self.main["rLoggingFunctionName"])
         self.assertEqual((c["Runtime"], c["Handler"], c["MemorySize"], c["Timeout"]),
                          ("provided.al2023", "bootstrap", 256, 300))
+        # Sink=log (the default) adds nothing: no LR_SINK, no LR_SINK_TARGET.
         self.assertEqual(c["Environment"]["Variables"], {
             "LR_BATCH_MODE": "ordered", "LR_ALL_FAILED": "items", "LR_LOG_RECORDS": "full",
             "LR_EMF": "on", "LR_EMF_NAMESPACE": "DynamoDBStreamsLambda"})
+        self.assertNotIn("oSinkTarget", self.main)
         with open(self.zip, "rb") as f:
             self.assertEqual(c["CodeSize"], len(f.read()))
         # moto's CloudFormation drops Architectures, LoggingConfig and TracingConfig (it reports its
@@ -271,8 +273,9 @@ class EndToEndOnMoto(unittest.TestCase):
         grants, nulls = self.role_grants(self.main)
         # moto keeps a null where AWS::NoValue removes a list element (its CloudFormation parser,
         # clean_json in moto/cloudformation/parsing.py, drops None from objects but not from lists).
-        # The null is the X-Ray statement that only Tracing=Active fills in; AWS leaves nothing there.
-        self.assertEqual(nulls, 1)
+        # The nulls are the X-Ray statement that only Tracing=Active fills in and the sink statement
+        # that only Sink=dynamodb fills in; AWS leaves nothing there.
+        self.assertEqual(nulls, 2)
         stream, table = self.main["oDynamoDBStreamArn"], self.main["oDynamoDBStreamArn"].split("/stream/")[0]
         group = "arn:aws:logs:%s:123456789012:log-group:%s" % (REGION, self.main["oLogGroupName"])
         self.assertEqual(grants, {
@@ -332,6 +335,40 @@ class EndToEndOnMoto(unittest.TestCase):
                 self.assertEqual(m[2:4], ["FunctionName", fn])
             elif m[1] != "UserErrors":
                 self.assertEqual(m[2:8], ["Operation", "GetRecords", "StreamLabel", label, "TableName", table])
+
+    def test_replicating_stacks_then_teardown(self):
+        """Sink=dynamodb through awscli: with CreateSinkTarget=true the stack makes the replica (the
+        source's key schema) and grants BatchWriteItem on it alone; with SinkTarget a name, on the
+        ARN built from it. The Rules are not checked here: moto does not evaluate them
+        (test_templates evaluates them instead)."""
+        ddb = self.client("dynamodb")
+        out = self.deploy("DynamoDB-Streams-Replica", "Sink=dynamodb", "CreateSinkTarget=true",
+                          "EventSourceMapping=none")
+        replica, source = out["oSinkTarget"], out["oDynamoDBTableName"]
+        self.assertNotEqual(replica, source)
+        r, t = (ddb.describe_table(TableName=n)["Table"] for n in (replica, source))
+        for key in ("KeySchema", "AttributeDefinitions", "BillingModeSummary"):
+            self.assertEqual(r[key], t[key], key)
+        self.assertNotIn("StreamSpecification", r)
+        c = self.client("lambda").get_function_configuration(FunctionName=out["rLoggingFunctionName"])
+        env = c["Environment"]["Variables"]
+        self.assertEqual((env["LR_SINK"], env["LR_SINK_TARGET"]), ("dynamodb", replica))
+        grants, nulls = self.role_grants(out)
+        self.assertEqual(nulls, 1)  # the X-Ray statement
+        self.assertEqual(grants["dynamodb:BatchWriteItem"], [r["TableArn"]])
+        self.assertEqual([a for a in grants if a not in self.role_grants(self.main)[0]],
+                         ["dynamodb:BatchWriteItem"])
+
+        named = self.deploy("DynamoDB-Streams-Named", "Sink=dynamodb", "SinkTarget=" + replica,
+                            "EventSourceMapping=none")
+        self.assertEqual(named["oSinkTarget"], replica)
+        self.assertEqual(self.role_grants(named)[0]["dynamodb:BatchWriteItem"], [r["TableArn"]])
+        before = ddb.list_tables()["TableNames"]
+        self.script("teardown", "--stack-name", "DynamoDB-Streams-Named")
+        self.assertIn(replica, ddb.list_tables()["TableNames"])  # a given target is not the stack's
+        self.script("teardown", "--stack-name", "DynamoDB-Streams-Replica")
+        after = ddb.list_tables()["TableNames"]
+        self.assertEqual(sorted(set(before) - set(after)), sorted([named["oDynamoDBTableName"], source, replica]))
 
     # -- table -> stream -> replay -> emulator -> bootstrap -----------------------------------------
 
@@ -442,7 +479,7 @@ class EndToEndOnMoto(unittest.TestCase):
         c = self.client("lambda").get_function_configuration(FunctionName=out["rLoggingFunctionName"])
         self.assertEqual(c["Runtime"], "provided.al2")
         grants, nulls = self.role_grants(out)
-        self.assertEqual(nulls, 0)
+        self.assertEqual(nulls, 1)  # the sink statement (Sink=log)
         self.assertEqual({a: r for a, r in grants.items() if a.startswith("xray:")},
                          {"xray:PutTraceSegments": ["*"], "xray:PutTelemetryRecords": ["*"]})
         self.assertEqual(c["Environment"]["Variables"]["LR_DEADLINE_MARGIN_MS"], "2500")
