@@ -33,7 +33,7 @@ LINE = re.compile(r"^status=(\S+).*? http=(\d+) attempts=(\d+) us=(\d+) code=(.*
 
 
 def aws_call_path():
-    return os.path.join(lrtest.build_dir(), "tests", "aws", "aws_call")
+    return os.path.join(lrtest.build_dir(), "tools", "aws_call", "aws_call")
 
 
 def missing_driver():
