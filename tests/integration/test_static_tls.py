@@ -185,6 +185,29 @@ class StaticAWSClientOnMoto(unittest.TestCase):
         self.assertIn("LOAD", segments)  # the control: the program headers were read
         self.assertNotIn("INTERP", segments)  # no loader, no shared libcurl or libcrypto
 
+    def test_the_static_floor_with_lr_aws_linked_calls_aws_only_when_an_invoke_asks(self):
+        # lr_bench_floor_aws, the cold-start bench's "lr_aws linked, not called" row: the client is in
+        # the binary (lr_aws's DynamoDB target prefix; not in the plain floor) and works, but nothing
+        # of it runs before an invoke asks for a call.
+        static_dir = os.path.dirname(self.program)
+        floor, floor_aws = (os.path.join(static_dir, p) for p in ("lr_bench_floor", "lr_bench_floor_aws"))
+        for path, linked in ((floor, False), (floor_aws, True)):
+            with open(path, "rb") as f:
+                self.assertEqual(linked, b"DynamoDB_20120810" in f.read(), path)
+        env = {k: None for k in os.environ if k.startswith("AWS_") or k == "SSL_CERT_FILE"}
+        env.update(AWS_ACCESS_KEY_ID=self.user[0], AWS_SECRET_ACCESS_KEY=self.user[1], AWS_REGION="us-east-1",
+                   AWS_ENDPOINT_URL="https://localhost:%d" % self.proxy.port, SSL_CERT_FILE=self.pki.ca)
+        before = self.proxy.connections
+        with lrtest.Emulator(bootstrap=floor_aws, env=env) as emu:
+            status, _, body = emu.invoke(b'{"Records":[]}')
+            self.assertEqual((200, b'{"batchItemFailures":[]}'), (status, body))
+            self.assertEqual(before, self.proxy.connections)  # no AWS connection for a plain invoke
+            status, _, body = emu.invoke(b'{"floor":"aws"}')
+            self.assertEqual((200, b'{"aws":"LR_OK"}'), (status, body))
+            self.assertEqual(before + 1, self.proxy.connections)
+            logs = emu.logs()
+        awstest.check_output(self, logs, self.user)
+
     def test_a_wrong_secret_is_refused(self):
         # The signature is checked, not ignored: moto refuses the same call signed with another secret.
         secret = self.user[1][:-4] + ("AAAA" if not self.user[1].endswith("AAAA") else "BBBB")
