@@ -130,10 +130,11 @@ class BenchScriptTest(unittest.TestCase):
     def setUpClass(cls):
         skip_without_bench_programs()
 
-    def test_prints_every_row_ratios_and_the_goal_verdict(self):
+    def run_bench(self, *options):
+        """Runs scripts/coldstart-bench briefly; returns its output and {row name: x empty}."""
         proc = subprocess.run(
             [os.path.join(lrtest.source_dir(), "scripts", "coldstart-bench"), "--build-dir",
-             lrtest.build_dir(), "--runs", "6", "--rounds", "2"],
+             lrtest.build_dir(), "--runs", "6", "--rounds", "2"] + list(options),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
         out = proc.stdout.decode()
         self.assertEqual(0, proc.returncode, out)
@@ -143,6 +144,10 @@ class BenchScriptTest(unittest.TestCase):
             m = re.match(r"^(.+?)\s+(\d+\.\d{3})\s+(\d+\.\d{3})\s+(\d+\.\d{3})\s+(\d+\.\d{2})$", line)
             if m:
                 rows[m.group(1).strip()] = float(m.group(5))
+        return out, rows
+
+    def test_prints_every_row_ratios_and_the_goal_verdict(self):
+        out, rows = self.run_bench()
         self.assertEqual(["empty static program (spawn -> exit)",
                           "raw-socket floor, static (no HTTP lib)",
                           "static bootstrap (function.zip)",
@@ -154,6 +159,22 @@ class BenchScriptTest(unittest.TestCase):
         self.assertAlmostEqual(rows["static bootstrap (function.zip)"], float(verdict.group(4)),
                                places=2)
         self.assertRegex(out, r"over the raw-socket floor: [\d.]+ ms \([\d.]+x the floor\)")
+        self.assertNotIn("lr_aws", out)  # the AWS rows only with --with-aws
+
+    def test_with_aws_adds_the_libcurl_floor_without_and_with_lr_aws_linked(self):
+        out, rows = self.run_bench("--with-aws")
+        self.assertEqual(["empty static program (spawn -> exit)",
+                          "raw-socket floor, static (no HTTP lib)",
+                          "static bootstrap (function.zip)",
+                          "libcurl floor, static (bench/floor.c)",
+                          "same, lr_aws linked, not called",
+                          "dynamic bootstrap (build/handler)"], list(rows), out)
+        diff = re.search(r"libcurl floor with lr_aws linked over the one without: ([+-][\d.]+) ms "
+                         r"\(([\d.]+)x\)", out)
+        self.assertIsNotNone(diff, out)
+        self.assertAlmostEqual(rows["same, lr_aws linked, not called"]
+                               / rows["libcurl floor, static (bench/floor.c)"], float(diff.group(2)),
+                               delta=0.02)
 
 
 if __name__ == "__main__":
