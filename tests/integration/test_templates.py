@@ -55,16 +55,26 @@ def sub_text(value):
 
 NO_VALUE = object()
 
+# The pseudo parameters a Stack fills into a Fn::Sub (an account and region of the tests' choice).
+PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId": "123456789012"}
+
 
 class Stack:
     """A template's values as CloudFormation resolves them for one set of parameter values: the
-    Conditions evaluated, Fn::If taken, parameter Refs replaced, and AWS::NoValue removed from
-    objects and from lists. Other intrinsics (resource Refs, GetAtt, Sub) are left as written."""
+    Conditions evaluated, Fn::If taken, parameter Refs replaced, Fn::Select and Fn::Split of known
+    values computed, a Fn::Sub made only of parameters and pseudo parameters (PSEUDO) filled in,
+    and AWS::NoValue removed from objects and from lists. Other intrinsics (resource Refs, GetAtt,
+    a Sub naming a resource) are left as written.
+
+    Neither cfn-lint nor moto evaluates a template's Rules; broken_rules() does, the way
+    CloudFormation does before it creates or updates a stack."""
 
     def __init__(self, template, **values):
         self.values = {k: p.get("Default") for k, p in template["Parameters"].items()}
         self.values.update(values)
         self.conditions = template.get("Conditions", {})
+        self.rules = template.get("Rules", {})
+        self.resources = template["Resources"]
 
     def holds(self, expr):
         (fn, arg), = expr.items()
@@ -72,9 +82,34 @@ class Stack:
             return self.resolve(arg[0]) == self.resolve(arg[1])
         if fn == "Fn::Not":
             return not self.holds(arg[0])
+        if fn == "Fn::And":
+            return all(self.holds(x) for x in arg)
+        if fn == "Fn::Or":
+            return any(self.holds(x) for x in arg)
         if fn == "Condition":
             return self.holds(self.conditions[arg])
         raise ValueError("condition function not handled here: %s" % fn)
+
+    def broken_rules(self):
+        """The AssertDescription of every Rules assertion these parameter values fail."""
+        out = []
+        for rule in self.rules.values():
+            if "RuleCondition" in rule and not self.holds(rule["RuleCondition"]):
+                continue
+            out += [a["AssertDescription"] for a in rule["Assertions"] if not self.holds(a["Assert"])]
+        return out
+
+    def created(self):
+        """Logical ids of the resources created with these values (Condition holds or absent)."""
+        return sorted(k for k, r in self.resources.items()
+                      if "Condition" not in r or self.holds(self.conditions[r["Condition"]]))
+
+    def sub(self, text):
+        names = re.findall(r"\$\{([^}!]+)\}", text)
+        known = dict(PSEUDO, **{k: v for k, v in self.values.items() if isinstance(v, str)})
+        if not all(n in known for n in names):
+            return {"Fn::Sub": text}
+        return re.sub(r"\$\{([^}!]+)\}", lambda m: known[m.group(1)], text)
 
     def resolve(self, node):
         if isinstance(node, list):
@@ -88,6 +123,12 @@ class Stack:
         if list(node) == ["Fn::If"]:
             name, yes, no = node["Fn::If"]
             return self.resolve(yes if self.holds(self.conditions[name]) else no)
+        if list(node) == ["Fn::Split"] and isinstance(self.resolve(node["Fn::Split"][1]), str):
+            return self.resolve(node["Fn::Split"][1]).split(node["Fn::Split"][0])
+        if list(node) == ["Fn::Select"] and isinstance(self.resolve(node["Fn::Select"][1]), list):
+            return self.resolve(node["Fn::Select"][1])[int(node["Fn::Select"][0])]
+        if list(node) == ["Fn::Sub"] and isinstance(node["Fn::Sub"], str):
+            return self.sub(node["Fn::Sub"])
         out = {k: self.resolve(v) for k, v in node.items()}
         return {k: v for k, v in out.items() if v is not NO_VALUE}
 
@@ -134,6 +175,120 @@ class TracingChecks:
             self.assertNotIn("*", resources, a)
 
 
+TODAYS_ENV = ["LR_ALL_FAILED", "LR_BATCH_MODE", "LR_EMF", "LR_EMF_NAMESPACE", "LR_LOG_RECORDS"]
+TODAYS_GRANTS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
+                 "dynamodb:ListStreams", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"]
+ORDERS_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/Orders"  # PSEUDO's account and region
+OTHER_REGION_ARN = "arn:aws:dynamodb:eu-west-1:210987654321:table/Orders-replica"
+
+
+class SinkChecks:
+    """Sink, SinkTarget and CreateSinkTarget of either template: the default stack is the stack as
+    it was, Sink=dynamodb adds exactly dynamodb:BatchWriteItem on exactly the target table, the
+    replica has the source's key schema, and the Rules refuse an ambiguous or missing target. The
+    class sets template, table, replica, function and role (logical ids), sink_sid (the statement's
+    Sid, None in SAM) and variant(**values) -> (template, Stack) of a stack with those values."""
+
+    def env(self, values):
+        t, stack = self.variant(**values)
+        return stack.resolve(t["Resources"][self.function]["Properties"])["Environment"]["Variables"]
+
+    def sink_statements(self, values):
+        t, stack = self.variant(**values)
+        role = stack.resolve(t["Resources"][self.role]["Properties"])
+        return [s for s in role["Policies"][0]["PolicyDocument"]["Statement"]
+                if "dynamodb:BatchWriteItem" in resources_named(s["Action"])]
+
+    def test_sink_parameters(self):
+        p = self.template["Parameters"]
+        self.assertEqual((p["Sink"]["Default"], p["Sink"]["AllowedValues"]), ("log", ["log", "dynamodb"]))
+        self.assertEqual(p["SinkTarget"]["Default"], "")
+        self.assertEqual((p["CreateSinkTarget"]["Default"], p["CreateSinkTarget"]["AllowedValues"]),
+                         ("false", ["true", "false"]))
+
+    def test_sink_target_pattern_takes_a_table_name_or_arn(self):
+        # CloudFormation matches AllowedPattern against the whole value (Java regex; this one means
+        # the same in Python's re).
+        pattern = self.template["Parameters"]["SinkTarget"]["AllowedPattern"]
+        for ok in ("", "Orders", "my_table.v-2", "abc", "x" * 255, ORDERS_ARN, OTHER_REGION_ARN,
+                   "arn:aws-cn:dynamodb:cn-north-1:123456789012:table/T_1"):
+            self.assertTrue(re.fullmatch(pattern, ok), ok)
+        for bad in ("ab", "x" * 256, "my table", "a:b", ORDERS_ARN + "/stream/2026-01-01T00:00:00.000",
+                    "arn:aws:sqs:us-east-1:123456789012:Orders", "arn:aws:dynamodb:us-east-1:1234:table/Orders"):
+            self.assertFalse(re.fullmatch(pattern, bad), bad)
+
+    def test_default_stack_is_todays_stack(self):
+        t, stack = self.variant()
+        self.assertEqual(stack.created(), sorted(k for k in t["Resources"] if k != self.replica))
+        self.assertEqual(sorted(self.env({})), TODAYS_ENV)
+        self.assertEqual(self.sink_statements({}), [])
+        self.assertEqual(sorted(grants(stack.resolve(t["Resources"][self.role]["Properties"]))), TODAYS_GRANTS)
+        self.assertEqual(t["Outputs"]["oSinkTarget"]["Condition"], "SinkIsDynamoDB")
+        self.assertFalse(stack.holds({"Condition": "SinkIsDynamoDB"}))
+        self.assertEqual(stack.broken_rules(), [])
+
+    def check_sink(self, values, target, resource):
+        t, stack = self.variant(**values)
+        env = self.env(values)
+        self.assertEqual(sorted(env), sorted(TODAYS_ENV + ["LR_SINK", "LR_SINK_TARGET"]))
+        self.assertEqual((env["LR_SINK"], env["LR_SINK_TARGET"]), ("dynamodb", target))
+        want = {"Effect": "Allow", "Action": ["dynamodb:BatchWriteItem"], "Resource": resource}
+        if self.sink_sid:
+            want["Sid"] = self.sink_sid
+        self.assertEqual(self.sink_statements(values), [want])
+        role = grants(stack.resolve(t["Resources"][self.role]["Properties"]))
+        self.assertEqual(sorted(role), sorted(TODAYS_GRANTS + ["dynamodb:BatchWriteItem"]))
+        self.assertEqual(stack.resolve(t["Outputs"]["oSinkTarget"]["Value"]), target)
+        self.assertEqual(stack.broken_rules(), [])
+        return stack
+
+    def test_dynamodb_sink_into_a_table_named(self):
+        stack = self.check_sink({"Sink": "dynamodb", "SinkTarget": "Orders"}, "Orders", ORDERS_ARN)
+        self.assertNotIn(self.replica, stack.created())
+
+    def test_dynamodb_sink_into_a_table_by_arn_in_another_region(self):
+        stack = self.check_sink({"Sink": "dynamodb", "SinkTarget": OTHER_REGION_ARN}, OTHER_REGION_ARN,
+                                OTHER_REGION_ARN)
+        self.assertNotIn(self.replica, stack.created())
+
+    def test_dynamodb_sink_into_a_replica_the_stack_creates(self):
+        values = {"Sink": "dynamodb", "CreateSinkTarget": "true"}
+        stack = self.check_sink(values, {"Ref": self.replica}, {"Fn::GetAtt": [self.replica, "Arn"]})
+        self.assertEqual(stack.created(), sorted(self.variant()[1].created() + [self.replica]))
+
+    def test_replica_has_the_source_tables_key_schema_and_billing(self):
+        for billing in ("PAY_PER_REQUEST", "PROVISIONED"):
+            t, stack = self.variant(Sink="dynamodb", CreateSinkTarget="true", TableBillingMode=billing)
+            source = stack.resolve(t["Resources"][self.table]["Properties"])
+            replica = stack.resolve(t["Resources"][self.replica]["Properties"])
+            self.assertEqual(t["Resources"][self.replica]["Type"], "AWS::DynamoDB::Table")
+            self.assertEqual(replica, {k: v for k, v in source.items() if k != "StreamSpecification"})
+            self.assertEqual(replica["KeySchema"], [{"AttributeName": "id", "KeyType": "HASH"}])
+            self.assertEqual(replica["BillingMode"], billing)
+
+    def test_with_active_tracing_both_optional_statements_are_there(self):
+        t, stack = self.variant(Sink="dynamodb", SinkTarget="Orders", Tracing="Active")
+        role = grants(stack.resolve(t["Resources"][self.role]["Properties"]))
+        self.assertEqual(role["dynamodb:BatchWriteItem"], [ORDERS_ARN])
+        self.assertEqual({a: role[a] for a in XRAY_WRITE}, XRAY_WRITE)
+
+    def test_rules_want_exactly_one_target_for_the_dynamodb_sink(self):
+        need_one = ("Sink=dynamodb needs either SinkTarget (a table name or ARN) or "
+                    "CreateSinkTarget=true, not both.")
+        log_only = "SinkTarget and CreateSinkTarget=true apply only to Sink=dynamodb."
+        for values, broken in (
+                ({}, []),
+                ({"Sink": "dynamodb", "SinkTarget": "Orders"}, []),
+                ({"Sink": "dynamodb", "SinkTarget": OTHER_REGION_ARN}, []),
+                ({"Sink": "dynamodb", "CreateSinkTarget": "true"}, []),
+                ({"Sink": "dynamodb"}, [need_one]),
+                ({"Sink": "dynamodb", "SinkTarget": "Orders", "CreateSinkTarget": "true"}, [need_one]),
+                ({"SinkTarget": "Orders"}, [log_only]),
+                ({"CreateSinkTarget": "true"}, [log_only])):
+            self.assertEqual([" ".join(x.split()) for x in self.variant(**values)[1].broken_rules()],
+                             broken, values)
+
+
 @unittest.skipIf(cfn_lint_command() is None, "cfn-lint is not installed")
 class CfnLint(unittest.TestCase):
     def lint(self, path):
@@ -177,6 +332,11 @@ class CfnLint(unittest.TestCase):
                        ["Runtime=provided.al2", "Tracing=none"]):
             self.assertEqual(self.findings(CFN, "CodeS3Bucket=example-bucket", *values), [], values)
             self.assertEqual(self.findings(SAM, *values), [], values)
+        for values in (["Sink=dynamodb", "SinkTarget=Orders"],
+                       ["Sink=dynamodb", "SinkTarget=" + OTHER_REGION_ARN, "Tracing=Active"],
+                       ["Sink=dynamodb", "CreateSinkTarget=true", "TableBillingMode=PROVISIONED"]):
+            self.assertEqual(self.findings(CFN, "CodeS3Bucket=example-bucket", *values), [], values)
+            self.assertEqual(self.findings(SAM, *values), [], values)
         # Guards the loop above: cfn-lint does check the values it is given.
         found = self.findings(CFN, "CodeS3Bucket=example-bucket", "Tracing=Disabled")
         self.assertTrue(found and all(":E2900:" in x for x in found), found)
@@ -210,8 +370,12 @@ class CfnLint(unittest.TestCase):
 
 
 @unittest.skipIf(yaml_parse is None, "aws-sam-translator is not installed")
-class CloudFormationTemplate(TracingChecks, unittest.TestCase):
+class CloudFormationTemplate(TracingChecks, SinkChecks, unittest.TestCase):
     function, role, mode_when_none = "rLoggingFunction", "rLambdaRole", "absent"
+    table, replica, sink_sid = "rDynamoDBTable", "rReplicaTable", "ReplicateIntoTheSinkTable"
+
+    def variant(self, **values):
+        return self.template, Stack(self.template, **values)
 
     @classmethod
     def setUpClass(cls):
@@ -347,9 +511,15 @@ def sam_translate(**parameter_values):
 
 
 @unittest.skipIf(yaml_parse is None, "aws-sam-translator is not installed")
-class SamTemplate(TracingChecks, unittest.TestCase):
+class SamTemplate(TracingChecks, SinkChecks, unittest.TestCase):
     # SAM writes TracingConfig: {Mode: <Tracing property>}, so none leaves an empty TracingConfig.
     function, role, mode_when_none = "StreamProcessorFunction", "FunctionRole", {}
+    table, replica, sink_sid = "Table", "ReplicaTable", None
+
+    def variant(self, **values):
+        """The template translated with these values (each variant goes through the translator)."""
+        out = sam_translate(**values)
+        return out, Stack(out, **values)
 
     @classmethod
     def setUpClass(cls):
@@ -361,7 +531,8 @@ class SamTemplate(TracingChecks, unittest.TestCase):
         self.assertEqual(self.metadata["BuildMethod"], "makefile")
 
     def test_transform_yields_the_application(self):
-        kinds = sorted(r["Type"] for r in self.res.values())
+        # With the defaults; the replica table of CreateSinkTarget=true is in SinkChecks.
+        kinds = sorted(self.res[k]["Type"] for k in Stack(self.out).created())
         self.assertEqual(kinds, sorted([
             "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::IAM::Role",
             "AWS::Lambda::Function", "AWS::Lambda::EventSourceMapping", "AWS::CloudWatch::Alarm",
@@ -379,6 +550,11 @@ class SamTemplate(TracingChecks, unittest.TestCase):
     def test_same_new_parameters_as_cloudformation_yaml(self):
         cfn = load(CFN)["Parameters"]
         self.assertEqual(self.out["Parameters"]["FilterPattern"], cfn["FilterPattern"])
+        for name in ("Sink", "SinkTarget", "CreateSinkTarget"):
+            self.assertEqual(self.out["Parameters"][name], cfn[name], name)
+        self.assertEqual(self.out["Rules"], load(CFN)["Rules"])
+        for name in ("SinkIsDynamoDB", "CreateReplica", "SinkTargetIsArn"):
+            self.assertEqual(self.out["Conditions"][name], load(CFN)["Conditions"][name], name)
         for name in ("Tracing", "Runtime"):  # the descriptions say what differs in SAM
             for key in ("Type", "Default", "AllowedValues"):
                 self.assertEqual(self.out["Parameters"][name][key], cfn[name][key], name)

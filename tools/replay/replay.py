@@ -7,13 +7,17 @@ and POSTs each batch as a DynamoDB Streams event to an Invoke API: the project's
 (lambda-emu, started here with --bootstrap), the Docker image's emulator, or any --invoke-url.
 Responses are honoured like the mapping with ReportBatchItemFailures: {"batchItemFailures": [...]}
 re-delivers from the lowest failed sequence number (the checkpoint); a function error
-(X-Amz-Function-Error) or an unusable identifier re-delivers the whole batch. After --max-retries
-re-deliveries the batch is discarded and reported, as the mapping reports to its on-failure
-destination. Every delivery is printed (--json: one JSON object per line).
+(X-Amz-Function-Error: an error the function posted, a crash such as a bootstrap killed with
+kill -9 (Runtime.ExitError), a timeout) or an unusable identifier re-delivers the whole batch. With
+--bisect-on-error a function error splits the batch in two halves instead, each delivered (and split
+again) on its own, as BisectBatchOnFunctionError does; a split is not a retry. After --max-retries
+re-deliveries the records are discarded and reported, as the mapping reports to its on-failure
+destination. Every delivery and split is printed (--json: one JSON object per line).
 
     tools/replay/replay.py --table NAME --bootstrap build/handler/bootstrap --starting-position TRIM_HORIZON
     tools/replay/replay.py --stream-arn ARN --invoke-url http://localhost:9000/2015-03-31/functions/function/invocations
     tools/replay/replay.py --table NAME --endpoint-url http://127.0.0.1:5000 ...   (moto)
+    tools/replay/replay.py --stream-arn ARN --bisect-on-error --max-retries 2 --bootstrap ...
 
 Exit status: 0 every record delivered; 1 some batch discarded; 2 usage or setup error.
 Needs boto3 (credentials and region as for the AWS CLI).
@@ -144,7 +148,10 @@ def parent_first(shards):
 # -- invoking ---------------------------------------------------------------------------------
 
 def invoke(url, event, timeout_s):
-    """POSTs the event; returns (function_error or None, body bytes)."""
+    """POSTs the event; returns (function_error or None, body bytes). A function error is whatever
+    fails the invoke as a whole: X-Amz-Function-Error (the function's /error, and a crash or timeout,
+    which the emulator reports as Runtime.ExitError or Sandbox.Timedout), an HTTP error, no answer
+    within timeout_s."""
     req = urllib.request.Request(url, data=json.dumps(event).encode(), method="POST",
                                  headers={"Content-Type": "application/json"})
     try:
@@ -159,6 +166,21 @@ def invoke(url, event, timeout_s):
             return "timeout after %gs" % timeout_s, b""
         # Nobody listening is a setup problem, not a failed batch: stop instead of discarding records.
         raise RuntimeError("cannot reach %s: %s" % (url, e.reason)) from None
+
+
+def error_type(body):
+    """The errorType of a function error's document, or None."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None
+    return doc.get("errorType") if isinstance(doc, dict) else None
+
+
+def halves(batch):
+    """The two halves a split makes (the first one takes the odd record)."""
+    mid = (len(batch) + 1) // 2
+    return batch[:mid], batch[mid:]
 
 
 def checkpoint(function_error, body, batch):
@@ -215,20 +237,61 @@ class Replayer:
         return batch
 
     def deliver(self, shard_id, batch, attempt):
+        """Invokes with the batch; returns (checkpoint index or None, function error or None)."""
         self.deliveries += 1
         error, body = invoke(self.url, {"Records": batch}, self.args.invoke_timeout)
         at, result = checkpoint(error, body, batch)
+        kind = error_type(body) if error else None
         seqs = [sequence_number(r) for r in batch]
         self.emit({"delivery": self.deliveries, "shard": shard_id, "attempt": attempt,
                    "sequenceNumbers": seqs, "result": result, "functionError": error,
-                   "checkpoint": None if at is None else seqs[at],
+                   "errorType": kind, "checkpoint": None if at is None else seqs[at],
                    "response": body.decode("utf-8", "replace")[:1000]},
                   "delivery %d shard %s attempt %d: %d record(s) [%s] -> %s%s" % (
                       self.deliveries, shard_id, attempt, len(batch),
                       "; ".join(describe(r) for r in batch), result,
-                      "" if at is None else " (re-deliver from %s%s)" % (
-                          seqs[at], ", function error: %s" % error if error else "")))
-        return at
+                      "" if at is None else " (from %s%s)" % (
+                          seqs[at], ", function error: %s%s" % (error, " " + kind if kind else "")
+                          if error else "")))
+        return at, error
+
+    def discard(self, shard_id, records, attempt):
+        self.discarded += [sequence_number(r) for r in records]
+        self.emit({"discarded": [sequence_number(r) for r in records], "shard": shard_id,
+                   "condition": "RetryAttemptsExhausted"},
+                  "discarded %d record(s) from %s after %d retries (RetryAttemptsExhausted)" % (
+                      len(records), sequence_number(records[0]), attempt))
+
+    def split(self, shard_id, records, attempt):
+        """Emits the split of records after a function error; returns the two halves to deliver,
+        each with the attempt count of the batch that failed (a split is not a retry)."""
+        a, b = halves(records)
+        self.emit({"split": [sequence_number(r) for r in records], "shard": shard_id, "attempt": attempt,
+                   "into": [[sequence_number(r) for r in a], [sequence_number(r) for r in b]]},
+                  "split %d record(s) from %s after a function error: %d + %d (not a retry)" % (
+                      len(records), sequence_number(records[0]), len(a), len(b)))
+        return [(a, attempt), (b, attempt)]
+
+    def bisect(self, shard_id, batch, attempt):
+        """BisectBatchOnFunctionError for a batch whose invoke failed: its halves are delivered in
+        order, each until its records are delivered or discarded. A half that fails as a whole is
+        split again (down to one record), a partial failure re-delivers the rest of the half from its
+        checkpoint (a retry), and one record that keeps failing is retried like a batch."""
+        work = self.split(shard_id, batch, attempt)
+        while work:
+            records, attempt = work.pop(0)
+            at, error = self.deliver(shard_id, records, attempt)
+            if at is None:
+                self.delivered_ok += len(records)
+                continue
+            if error and len(records) > 1:
+                work[0:0] = self.split(shard_id, records, attempt)
+                continue
+            self.delivered_ok += at
+            if attempt >= self.args.max_retries:
+                self.discard(shard_id, records[at:], attempt)
+                continue
+            work.insert(0, (records[at:], attempt + 1))
 
     def run_shard(self, shard_id, pages):
         pending, attempt = [], 0
@@ -242,18 +305,16 @@ class Replayer:
     def step(self, shard_id, pending, attempt):
         """Delivers one batch from the head of pending; returns what is left and the next attempt."""
         batch = self.batches(pending)
-        at = self.deliver(shard_id, batch, attempt)
+        at, error = self.deliver(shard_id, batch, attempt)
         if at is None:
             self.delivered_ok += len(batch)
             return pending[len(batch):], 0
+        if error and self.args.bisect_on_error and len(batch) > 1:
+            self.bisect(shard_id, batch, attempt)
+            return pending[len(batch):], 0
         self.delivered_ok += at
         if attempt >= self.args.max_retries:
-            dropped = batch[at:]
-            self.discarded += [sequence_number(r) for r in dropped]
-            self.emit({"discarded": [sequence_number(r) for r in dropped], "shard": shard_id,
-                       "condition": "RetryAttemptsExhausted"},
-                      "discarded %d record(s) from %s after %d retries (RetryAttemptsExhausted)" % (
-                          len(dropped), sequence_number(dropped[0]), attempt))
+            self.discard(shard_id, batch[at:], attempt)
             return pending[len(batch):], 0
         return pending[at:], attempt + 1
 
@@ -325,7 +386,11 @@ def parse_args(argv):
     p.add_argument("--starting-position", choices=["TRIM_HORIZON", "LATEST"], default="TRIM_HORIZON",
                    help="where to start in each shard (default TRIM_HORIZON: everything retained)")
     p.add_argument("--max-retries", type=int, default=3,
-                   help="re-deliveries of a failing batch before it is discarded (default 3)")
+                   help="re-deliveries of a failing batch before it is discarded (default 3); a split "
+                        "by --bisect-on-error does not count")
+    p.add_argument("--bisect-on-error", action="store_true",
+                   help="on a function error, split the batch in two and deliver each half "
+                        "(BisectBatchOnFunctionError)")
     p.add_argument("--idle-polls", type=int, default=2,
                    help="empty GetRecords reads after which an open shard counts as caught up")
     p.add_argument("--poll-interval", type=float, default=0.25, help="seconds between empty reads")
