@@ -238,7 +238,8 @@ static void defer(struct walk *w, const struct ddb_record *rec)
     r->index = rec->index;
     r->failed = false;
     size_t n = rec->sequence_number.len <= DDB_MAX_SEQUENCE_DIGITS ? rec->sequence_number.len : 0;
-    memcpy(r->seq, rec->sequence_number.ptr, n);
+    if (n) /* a record without a sequence number has ptr NULL */
+        memcpy(r->seq, rec->sequence_number.ptr, n);
     r->seq[n] = '\0';
     n = rec->event_id.len < sizeof(r->event_id) ? rec->event_id.len : sizeof(r->event_id) - 1;
     if (n)
