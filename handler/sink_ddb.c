@@ -365,8 +365,10 @@ enum lr_batch_record_status sink_ddb_on_record(struct sink_ddb *s, const struct 
     size_t slot = slot_for(s, &s->scratch);
     lr_buf_reset(&s->scratch);
     if (!write_request(rec, put, &s->scratch)) {
-        if (s->slots[slot].request.len == 0) /* a new slot with nothing to write */
+        if (s->slots[slot].request.len == 0) { /* a new slot with nothing to write */
+            lr_buf_reset(&s->slots[slot].key);
             s->n_slots--;
+        }
         lr_batch_reason_set(reason, "the item is larger than %zu bytes of JSON",
                             (size_t)SINK_DDB_MAX_ITEM_JSON);
         return LR_BATCH_RECORD_FAILED;

@@ -199,6 +199,21 @@ class SinkDynamoDBTest(unittest.TestCase):
         self.assertRegex(logs, r"record failed: .*ValidationException.*[Ii]tem size")
         self.assertEqual([it["pk"]["S"] for it in scan(self.ddb, DST)], ["k0", "k2"])
 
+    def test_an_item_too_large_to_send_fails_alone(self):
+        create_table(self.ddb, DST)
+        huge = "y" * (4 * 1024 * 1024 + 10)  # past the sink's 4 MiB of JSON per write
+        b = {"pk": {"S": "b"}, "sk": {"N": "0"}}
+        batch = [record(0, "INSERT", {"pk": {"S": "a"}, "sk": {"N": "0"}},
+                        {"pk": {"S": "a"}, "sk": {"N": "0"}, "v": {"S": huge}}),
+                 record(1, "INSERT", b, dict(b, v={"N": "1"})),
+                 record(2, "MODIFY", b, dict(b, v={"N": "2"}))]
+        bodies, _, logs = self.run_batches([batch], self.env(LR_BATCH_MODE="continue"))
+        self.assertEqual(bodies, [items("100")], logs)
+        self.assertIn("the item is larger than 4194304 bytes of JSON", logs)
+        self.assertEqual(scan(self.ddb, DST), [dict(b, v={"N": "2"})])
+        m = emf_lines(logs, "SinkWritesSent")[0]
+        self.assertEqual((m["SinkRequests"], m["SinkWritesSent"]), (1, 1), logs)  # b's two changes: one write
+
     def test_a_stream_without_new_image_fails_the_invoke_naming_the_view(self):
         create_table(self.ddb, DST)
         for view in ("KEYS_ONLY", "OLD_IMAGE"):
