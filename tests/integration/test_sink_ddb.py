@@ -2,7 +2,8 @@
 stream into another moto table (real SigV4 calls through libcurl, moto checking the signatures).
 
 Replication of every attribute type over more than one request, one write per key per request,
-failures mapped to the records they came from (a missing table, an item the service refuses), a
+failures mapped to the records they came from (a missing table, an item the service refuses,
+UnprocessedItems on every call and throttling on every attempt through the fault proxy), a
 stream view without NewImage failing the invoke with the view it needs, a target ARN in another
 region, and the start-up checks of the settings."""
 
@@ -15,6 +16,7 @@ import unittest
 from decimal import Decimal
 
 import awstest
+import faultproxy
 import lrtest
 
 SRC, DST = "src", "dst"
@@ -213,6 +215,33 @@ class SinkDynamoDBTest(unittest.TestCase):
         self.assertEqual(scan(self.ddb, DST), [dict(b, v={"N": "2"})])
         m = emf_lines(logs, "SinkWritesSent")[0]
         self.assertEqual((m["SinkRequests"], m["SinkWritesSent"]), (1, 1), logs)  # b's two changes: one write
+
+    def test_unprocessed_items_are_sent_again_and_throttling_fails_the_records(self):
+        create_table(self.ddb, DST)
+        batch = [record(i, "INSERT", {"pk": {"S": "k%d" % i}, "sk": {"N": "0"}},
+                        {"pk": {"S": "k%d" % i}, "sk": {"N": "0"}, "v": {"N": str(i)}}) for i in range(20)]
+        # Every call of more than one write gets part of it back as UnprocessedItems.
+        with faultproxy.FaultProxy(self.moto.endpoint, seed=3, rates={"partial": 1.0},
+                                   credentials=self.key) as proxy:
+            bodies, _, logs = self.run_batches([batch], self.env(AWS_ENDPOINT_URL_DYNAMODB=proxy.url))
+            counts = dict(proxy.counts)
+        self.assertEqual(bodies, [items()], logs)
+        self.assertEqual(len(scan(self.ddb, DST)), 20)
+        m = emf_lines(logs, "SinkWritesSent")[0]
+        self.assertEqual(m["SinkWritesSent"], 20)
+        self.assertEqual(m["SinkWritesRetried"], counts["partial_unprocessed"], counts)
+        self.assertGreater(m["SinkThrottled"], 0)
+        self.assertEqual(m["SinkRequests"], counts["requests"])
+
+        # Every call throttled, also on lr_aws's retries: every record fails, with the reason.
+        with faultproxy.FaultProxy(self.moto.endpoint, seed=4, rates={"throttling": 1.0}) as proxy:
+            env = self.env(AWS_ENDPOINT_URL_DYNAMODB=proxy.url, AWS_MAX_ATTEMPTS="2", LR_BATCH_MODE="continue",
+                           LR_SINK_TARGET="other")
+            bodies, _, logs = self.run_batches([batch[:3]], env)
+        self.assertEqual(bodies, [items("100", "101", "102")], logs)
+        self.assertIn("BatchWriteItem failed after 2 attempt(s): LR_E_AWS_THROTTLED: ThrottlingException", logs)
+        m = emf_lines(logs, "SinkWritesSent")[0]
+        self.assertEqual((m["SinkRequests"], m["SinkThrottled"], m["SinkRecordsFailed"]), (1, 1, 3), logs)
 
     def test_a_stream_without_new_image_fails_the_invoke_naming_the_view(self):
         create_table(self.ddb, DST)
