@@ -48,7 +48,7 @@ print(json.dumps({"first": (t2 - t1) * 1e6, "import": (t1 - t0) * 1e6, "steady":
 
 
 def ours(build_dir, env, calls, body_file, curl_init):
-    out = subprocess.run([os.path.join(build_dir, "tests", "aws", "aws_call"), "--repeat", str(calls + 1),
+    out = subprocess.run([os.path.join(build_dir, "tools", "aws_call", "aws_call"), "--repeat", str(calls + 1),
                           "--curl-init", str(curl_init), "dynamodb", "GetItem", body_file], env=env,
                          capture_output=True, check=True).stdout.decode()
     import awstest

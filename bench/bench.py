@@ -136,9 +136,9 @@ def run_scenario(lrtest, program, payload, invokes, warmup, env, expect=None):
 
 
 def cold_start_ms(build_dir, program, runs):
-    """Spawn to first GET /next: the packaging helper's lr_coldstart_probe when it is built (C timer,
-    posix_spawn), else a Python stand-in against a bare socket."""
-    probe = os.path.join(build_dir, "lr_coldstart_probe")
+    """Spawn to first GET /next: lr_coldstart_probe (bench/coldstart_probe.c, a C timer with
+    posix_spawn) when it is built, else a Python stand-in against a bare socket."""
+    probe = os.path.join(build_dir, "bench", "lr_coldstart_probe")
     if os.access(probe, os.X_OK):
         out = subprocess.run([probe, "--runs", str(runs), "--warmup", "5", "--mode", "next", "--", program],
                              capture_output=True, text=True, check=True).stdout

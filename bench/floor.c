@@ -2,7 +2,14 @@
  * whole event from /next, keeps the request id and answers a fixed {"batchItemFailures":[]} to
  * /response, with no JSON parsing and no logging. bench/run compares the bundled bootstrap with it.
  * It uses libcurl the way the runtime does (one easy handle, keep-alive, no total timeout), so the
- * difference between the two is the runtime's own work. */
+ * difference between the two is the runtime's own work.
+ *
+ * Built with LR_FLOOR_AWS it is lr_bench_floor_aws, the same loop with lr_aws linked but not called
+ * before the first GET /next, for the cold-start figure with and without the AWS client linked: an
+ * invoke whose payload is exactly {"floor":"aws"} makes one DynamoDB ListTables call (credentials,
+ * region, endpoint and CA bundle from the environment, as lr_aws reads them) and answers
+ * {"aws":"<status>"}. That code path keeps the whole client in the binary; nothing of it runs until an
+ * invoke asks. */
 #define _POSIX_C_SOURCE 200809L /* strncasecmp */
 
 #include <stdio.h>
@@ -13,6 +20,9 @@
 #include <curl/curl.h>
 
 #include "lr/runtime.h"
+#ifdef LR_FLOOR_AWS
+#include "lr/aws.h"
+#endif
 
 #define REQUEST_ID_MAX 128
 #define URL_MAX 512
@@ -33,6 +43,10 @@ struct floor_state {
     struct body body;
     char request_id[REQUEST_ID_MAX + 1];
     char base[URL_MAX];
+#ifdef LR_FLOOR_AWS
+    struct lr_aws_client *aws; /* made by the first invoke that asks for a call */
+    char answer[128];
+#endif
 };
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *user)
@@ -115,8 +129,36 @@ static int get_next(struct floor_state *st)
     return (code == 200 && st->request_id[0] != '\0') ? 0 : -1;
 }
 
+#ifdef LR_FLOOR_AWS
+static const char AWS_PAYLOAD[] = "{\"floor\":\"aws\"}";
+
+/* The fixed answer, or for the payload AWS_PAYLOAD the status of one ListTables call. */
+static const char *answer(struct floor_state *st)
+{
+    if (st->body.len != sizeof(AWS_PAYLOAD) - 1 ||
+        memcmp(st->body.data, AWS_PAYLOAD, st->body.len) != 0)
+        return FIXED_RESPONSE;
+    struct lr_aws_response resp;
+    enum lr_status status = st->aws ? LR_OK : lr_aws_client_new(NULL, &st->aws);
+    lr_aws_response_init(&resp);
+    if (status == LR_OK) /* no deadline: the floor does not read the invoke's */
+        status =
+            lr_aws_json_call(st->aws, &lr_aws_dynamodb, "ListTables", LR_STR_LIT("{}"), 0, &resp);
+    snprintf(st->answer, sizeof(st->answer), "{\"aws\":\"%s\"}", lr_status_str(status));
+    lr_aws_response_clean_up(&resp);
+    return st->answer;
+}
+#else
+static const char *answer(struct floor_state *st)
+{
+    (void)st;
+    return FIXED_RESPONSE;
+}
+#endif
+
 static int post_response(struct floor_state *st)
 {
+    const char *body = answer(st);
     char url[URL_MAX + REQUEST_ID_MAX + 64];
     snprintf(url, sizeof(url), "%s/runtime/invocation/%s/response", st->base, st->request_id);
     struct curl_slist *headers = NULL;
@@ -129,8 +171,8 @@ static int post_response(struct floor_state *st)
     curl_easy_setopt(st->curl, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
     curl_easy_setopt(st->curl, CURLOPT_PROXY, "");
     curl_easy_setopt(st->curl, CURLOPT_HTTPHEADER, headers);
-    curl_easy_setopt(st->curl, CURLOPT_POSTFIELDS, FIXED_RESPONSE);
-    curl_easy_setopt(st->curl, CURLOPT_POSTFIELDSIZE, (long)(sizeof(FIXED_RESPONSE) - 1));
+    curl_easy_setopt(st->curl, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(st->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
     CURLcode rc = curl_easy_perform(st->curl);
     long code = 0;
     curl_easy_getinfo(st->curl, CURLINFO_RESPONSE_CODE, &code);
@@ -158,6 +200,9 @@ int main(void)
             break;
         }
     }
+#ifdef LR_FLOOR_AWS
+    lr_aws_client_destroy(st.aws);
+#endif
     curl_easy_cleanup(st.curl);
     free(st.body.data);
     curl_global_cleanup();

@@ -5,9 +5,10 @@
  *      shape, the error-type header value safe printable ASCII.
  *   1  lr_json_escape_str (JSON mode) and lr_json_escape (both modes) at a fuzzed capacity: output free of
  *      control bytes, valid UTF-8, a valid JSON string, and lossless for valid UTF-8 when not cut.
- *   2  the batch layer end to end (lr_batch_process + lr_batch_to_response) on the input as an event,
- *      with a fuzzed mode, all-failed policy, failing records and deadline: the response is always
- *      valid JSON, either {"batchItemFailures":[{"itemIdentifier":"<digits>"},...]} or an error.
+ *   2  the batch layer end to end (lr_batch_process_deferred + lr_batch_to_response) on the input as an
+ *      event, with a fuzzed mode, all-failed policy, failing and deferred records and deadline: the
+ *      response is always valid JSON, either {"batchItemFailures":[{"itemIdentifier":"<digits>"},...]}
+ *      or an error.
  * JSON validity is checked with cJSON, UTF-8 validity with a small reference decoder; any breach
  * aborts so the fuzzer reports it. */
 #include <stdbool.h>
@@ -167,7 +168,8 @@ static void fuzz_escape(uint8_t opts, const uint8_t *data, size_t size)
     free(out);
 }
 
-/* Fails a record when the fuzz-chosen bit for its position is set. */
+/* Fails a record when the fuzz-chosen bit for its position is set, defers it when the next bit is set
+ * (the settle then fails the deferred records at odd positions). */
 struct record_plan {
     uint8_t fail_mask;
     size_t seen;
@@ -183,7 +185,16 @@ static enum lr_batch_record_status on_record(const struct ddb_record *rec, void 
         lr_batch_reason_set(reason, "planned failure of record %zu", rec->index);
         return LR_BATCH_RECORD_FAILED;
     }
-    return LR_BATCH_RECORD_OK;
+    return plan->fail_mask & (1u << ((bit + 1) % 8)) ? LR_BATCH_RECORD_DEFERRED : LR_BATCH_RECORD_OK;
+}
+
+static void on_settle(void *user, struct lr_batch_deferred *deferred)
+{
+    (void)user;
+    size_t n = lr_batch_deferred_count(deferred);
+    CHECK(n <= 10000);
+    for (size_t i = 1; i < 2 * n + 2; i += 2) /* indexes not deferred are refused */
+        (void)lr_batch_deferred_fail(deferred, i, "planned failure of a deferred record");
 }
 
 static int64_t step_clock(void *data)
@@ -225,7 +236,8 @@ static void fuzz_batch(uint8_t opts, uint8_t fail_mask, const uint8_t *data, siz
     }
     struct record_plan plan = {fail_mask, 0};
     struct lr_batch_result res;
-    enum lr_status st = lr_batch_process((const char *)data, size, &o, on_record, &plan, &res);
+    enum lr_status st =
+        lr_batch_process_deferred((const char *)data, size, &o, on_record, on_settle, &plan, &res);
     lr_clock_set_for_test(NULL, NULL);
     CHECK(st == res.status);
     CHECK(res.succeeded + res.failed == res.processed);

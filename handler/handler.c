@@ -1,8 +1,13 @@
-/* The bundled handler: settings, the record callback, and its one-call batch handler. */
+/* The bundled handler: settings, the record callback, the sink, and the invoke function. */
 #include "handler.h"
 
 #include <assert.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "lr/clock.h"
+#include "lr/emf.h"
+#include "lr/log.h"
 
 enum lr_status handler_init_from_env(struct handler *h, char *msg, size_t msg_cap)
 {
@@ -15,18 +20,86 @@ enum lr_status handler_init_from_env(struct handler *h, char *msg, size_t msg_ca
     lr_batch_handler_init(&h->batch, handler_on_record, h);
     h->batch.options = h->cfg.batch;
     h->batch.emf_namespace = h->cfg.emf ? h->cfg.emf_namespace : NULL;
-    return LR_OK;
+    if (h->cfg.sink != HANDLER_SINK_DYNAMODB)
+        return LR_OK;
+    h->batch.settle = handler_settle;
+    /* Half the batch's margin: the calls of the last settle still leave time to post the answer. */
+    uint32_t margin = (uint32_t)(h->cfg.batch.deadline_margin_ms / 2);
+    return sink_ddb_init(&h->sink, h->cfg.sink_table, h->cfg.sink_region,
+                         h->cfg.batch.mode == LR_BATCH_MODE_ORDERED, margin, msg, msg_cap);
+}
+
+/* The sink's EMF line: dimensions FunctionName (when known) and Sink. */
+static void emit_sink_metrics(const struct handler *h, const struct lr_invocation_request *req)
+{
+    const struct sink_ddb_stats *st = &h->sink.stats;
+    const struct lr_emf_metric metrics[] = {
+        {"SinkWritesSent", "Count", st->written},
+        {"SinkRecordsFailed", "Count", st->failed},
+        {"SinkWritesRetried", "Count", st->retried},
+        {"SinkThrottled", "Count", st->throttled},
+        {"SinkRequests", "Count", st->requests},
+        {"SinkCallMs", "Milliseconds", st->call_ms},
+        {"SinkCallMaxMs", "Milliseconds", st->call_max_ms},
+    };
+    const char *fn = h->batch.function_name;
+    struct lr_emf_member dims[2] = {{"Sink", {"dynamodb", 8}}, {"FunctionName", {fn, fn ? strlen(fn) : 0}}};
+    struct lr_emf_member prop = {"requestId", req->request_id};
+    struct lr_emf_doc doc = {
+        .namespace_name = h->batch.emf_namespace,
+        .timestamp_ms = lr_clock_now_ms(),
+        .dimensions = dims,
+        .n_dimensions = dims[1].value.len ? 2 : 1,
+        .metrics = metrics,
+        .n_metrics = sizeof(metrics) / sizeof(metrics[0]),
+        .properties = &prop,
+        .n_properties = req->request_id.len ? 1 : 0,
+    };
+    char *line = NULL;
+    size_t len = 0;
+    enum lr_status rc = lr_emf_render(&doc, &line, &len);
+    if (rc == LR_OK) {
+        rc = lr_log_raw_json_line(line, len);
+        free(line);
+    }
+    if (rc != LR_OK)
+        lr_log(LR_LOG_WARN, "sink metrics line not written: %s", lr_status_str(rc));
+}
+
+struct lr_invocation_response handler_invoke(const struct lr_invocation_request *req, void *user_data)
+{
+    struct handler *h = user_data;
+    assert(req && h);
+    bool sink = h->cfg.sink == HANDLER_SINK_DYNAMODB;
+    if (sink)
+        sink_ddb_begin(&h->sink, req->deadline_ms);
+    struct lr_invocation_response resp = lr_batch_handle(req, &h->batch);
+    if (sink && h->batch.emf_namespace)
+        emit_sink_metrics(h, req);
+    return resp;
+}
+
+void handler_log_record(struct handler *h, const struct ddb_record *rec)
+{
+    if (h->cfg.log_records != HANDLER_LOG_RECORDS_NONE)
+        record_log_write(&h->rl, rec, h->cfg.log_records == HANDLER_LOG_RECORDS_FULL,
+                         h->cfg.log_images == HANDLER_LOG_IMAGES_PLAIN);
 }
 
 enum lr_batch_record_status handler_on_record(const struct ddb_record *rec, void *user_data,
                                               struct lr_batch_reason *reason)
 {
-    (void)reason;
     struct handler *h = user_data;
-    if (h->cfg.log_records != HANDLER_LOG_RECORDS_NONE)
-        record_log_write(&h->rl, rec, h->cfg.log_records == HANDLER_LOG_RECORDS_FULL,
-                         h->cfg.log_images == HANDLER_LOG_IMAGES_PLAIN);
+    handler_log_record(h, rec);
+    if (h->cfg.sink == HANDLER_SINK_DYNAMODB)
+        return sink_ddb_on_record(&h->sink, rec, reason);
     return LR_BATCH_RECORD_OK;
+}
+
+void handler_settle(void *user_data, struct lr_batch_deferred *deferred)
+{
+    struct handler *h = user_data;
+    sink_ddb_settle(&h->sink, deferred);
 }
 
 void handler_clean_up(struct handler *h)
@@ -34,5 +107,6 @@ void handler_clean_up(struct handler *h)
     if (!h)
         return;
     record_log_clean_up(&h->rl);
+    sink_ddb_clean_up(&h->sink);
     memset(h, 0, sizeof(*h));
 }

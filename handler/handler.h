@@ -1,6 +1,7 @@
-/* The bundled handler as a library: its settings, its per-record callback (log the record), and the
- * one-call batch handler that runs it. handler/main.c is the production bootstrap around it; the test
- * bootstrap (tests/bootstraps/handler_test.c) wraps the same callback with its testing switches. */
+/* The bundled handler as a library: its settings, its per-record callback (log the record, and
+ * replicate it with the dynamodb sink), and the invoke function that runs a batch. handler/main.c is
+ * the production bootstrap around it; the test bootstrap (tests/bootstraps/handler_test.c) wraps the
+ * same callback with its testing switches. */
 #ifndef LR_HANDLER_HANDLER_H
 #define LR_HANDLER_HANDLER_H
 
@@ -8,23 +9,36 @@
 
 #include "handler_config.h"
 #include "lr/batch.h"
+#include "lr/runtime.h"
 #include "record_log.h"
+#include "sink_ddb.h"
 
 struct handler {
     struct handler_config cfg;
     struct record_log rl;
-    struct lr_batch_handler batch; /* run with lr_run_handler(lr_batch_handle, &h->batch) */
+    struct sink_ddb sink;          /* set up when cfg.sink is HANDLER_SINK_DYNAMODB */
+    struct lr_batch_handler batch; /* what handler_invoke() runs */
 };
 
-/* Reads the settings (handler_config_from_env()) and sets h->batch up with handler_on_record() and h
- * as its user data. LR_E_CONFIG as handler_config_from_env(); release h with handler_clean_up()
- * either way. h must stay where it is while the batch handler runs. */
+/* Reads the settings (handler_config_from_env()), sets the sink up, and sets h->batch up with
+ * handler_on_record(), handler_settle() and h as their user data. LR_E_CONFIG with msg filled on a bad
+ * setting; release h with handler_clean_up() either way. h must stay where it is while it runs. */
 enum lr_status handler_init_from_env(struct handler *h, char *msg, size_t msg_cap);
 
-/* The bundled per-record work: logs rec as LR_LOG_RECORDS says; user_data is the struct handler.
- * Never fails a record. */
+/* An lr_handler_fn (user_data: the struct handler): starts the sink's invoke, runs
+ * lr_batch_handle() on h->batch, and prints the sink's metrics line. */
+struct lr_invocation_response handler_invoke(const struct lr_invocation_request *req, void *user_data);
+
+/* Logs rec as LR_LOG_RECORDS says. */
+void handler_log_record(struct handler *h, const struct ddb_record *rec);
+
+/* The bundled per-record work (user_data: the struct handler): handler_log_record(), then the sink's
+ * answer (LR_BATCH_RECORD_OK for the log sink). */
 enum lr_batch_record_status handler_on_record(const struct ddb_record *rec, void *user_data,
                                               struct lr_batch_reason *reason);
+
+/* An lr_batch_settle_fn (user_data: the struct handler): settles the sink's deferred records. */
+void handler_settle(void *user_data, struct lr_batch_deferred *deferred);
 
 /* Frees what h owns; safe on a zeroed handler and safe to call twice. */
 void handler_clean_up(struct handler *h);

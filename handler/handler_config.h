@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "lr/batch.h"
+#include "lr/ddb.h"
 #include "lr/emf.h"
 
 enum handler_log_records {
@@ -21,6 +22,16 @@ enum handler_log_images {
     HANDLER_LOG_IMAGES_PLAIN    /* plain JSON ("x"), numbers with their exact digits */
 };
 
+enum handler_sink {
+    HANDLER_SINK_LOG = 0, /* log lines only */
+    HANDLER_SINK_DYNAMODB /* replicate every change into another table */
+};
+
+enum handler_sink_format {
+    HANDLER_SINK_FORMAT_PLAIN = 0, /* a record in messages: ddb_record_render_plain() */
+    HANDLER_SINK_FORMAT_DDB        /* the record as the stream has it */
+};
+
 #define HANDLER_DEFAULT_EMF_NAMESPACE "DynamoDBStreamsLambda"
 
 struct handler_config {
@@ -29,6 +40,11 @@ struct handler_config {
     enum handler_log_images log_images;
     bool emf;
     char emf_namespace[LR_EMF_MAX_NAMESPACE + 1];
+    enum handler_sink sink;
+    char sink_table[256];  /* dynamodb: the target's name (LR_SINK_TARGET, or the name in its ARN) */
+    char sink_region[64];  /* the region of a target ARN; "" for AWS_REGION */
+    enum handler_sink_format sink_format; /* messages of the message sinks (not dynamodb) */
+    enum ddb_plain_numbers sink_numbers;
 };
 
 /* Fills *cfg (plain values, nothing to free) from the environment. LR_E_CONFIG when a variable is

@@ -1,5 +1,6 @@
-/* The bundled DynamoDB Streams bootstrap: logs every record, reports partial batch failures, prints
- * one summary line and one EMF metrics line per invoke. Settings: docs/handler.md. */
+/* The bundled DynamoDB Streams bootstrap: logs every record (and replicates it with LR_SINK=dynamodb),
+ * reports partial batch failures, prints one summary line and the EMF metrics lines per invoke.
+ * Settings: docs/handler.md. */
 #include "handler.h"
 #include "lr/log.h"
 #include "lr/runtime.h"
@@ -13,7 +14,7 @@ int main(void)
         lr_log(LR_LOG_FATAL, "configuration error: %s", msg);
         return lr_report_init_error(msg, "Runtime.ConfigInvalid");
     }
-    int rc = lr_run_handler(lr_batch_handle, &h.batch);
+    int rc = lr_run_handler(handler_invoke, &h);
     handler_clean_up(&h);
     return rc;
 }

@@ -83,14 +83,19 @@ static enum lr_batch_record_status on_record(const struct ddb_record *rec, void 
                                              struct lr_batch_reason *reason)
 {
     struct test_handler *t = user_data;
-    handler_on_record(rec, &t->h, reason);
     if (t->delay_ms > 0)
         sleep_ms(t->delay_ms);
     if (listed(t->fail_list, rec->sequence_number)) {
+        handler_log_record(&t->h, rec);
         lr_batch_reason_set(reason, "listed in LR_TEST_FAIL_SEQUENCE_NUMBERS");
         return LR_BATCH_RECORD_FAILED;
     }
-    return LR_BATCH_RECORD_OK;
+    return handler_on_record(rec, &t->h, reason);
+}
+
+static void on_settle(void *user_data, struct lr_batch_deferred *deferred)
+{
+    handler_settle(&((struct test_handler *)user_data)->h, deferred);
 }
 
 int main(void)
@@ -104,8 +109,10 @@ int main(void)
         return lr_report_init_error(msg, "Runtime.ConfigInvalid");
     }
     t.h.batch.fn = on_record;
+    if (t.h.batch.settle)
+        t.h.batch.settle = on_settle;
     t.h.batch.user_data = &t;
-    int rc = lr_run_handler(lr_batch_handle, &t.h.batch);
+    int rc = lr_run_handler(handler_invoke, &t.h);
     handler_clean_up(&t.h);
     return rc;
 }

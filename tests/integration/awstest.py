@@ -33,7 +33,7 @@ LINE = re.compile(r"^status=(\S+).*? http=(\d+) attempts=(\d+) us=(\d+) code=(.*
 
 
 def aws_call_path():
-    return os.path.join(lrtest.build_dir(), "tests", "aws", "aws_call")
+    return os.path.join(lrtest.build_dir(), "tools", "aws_call", "aws_call")
 
 
 def missing_driver():
@@ -83,21 +83,24 @@ class Result:
         return self.calls[-1]
 
 
-def aws_call(testcase, service, operation, body, env, *options, secrets=(), timeout=120):
+def aws_call(testcase, service, operation, body, env, *options, secrets=(), timeout=120, program=None):
     """Runs aws_call once (under memcheck with LR_VALGRIND=1) and checks its output for secrets,
-    sanitizer reports and memcheck errors or leaks."""
+    sanitizer reports and memcheck errors or leaks. program: another build of aws_call, e.g. the
+    static one of the packaging superbuild, never run under memcheck (musl's static malloc is not
+    one memcheck can replace)."""
     with tempfile.TemporaryDirectory(prefix="aws-call-") as tmp:
         path = os.path.join(tmp, "body")
         with open(path, "wb") as f:
             f.write(body if isinstance(body, bytes) else body.encode())
-        cmd = [aws_call_path()] + list(options) + [service, operation, path]
+        cmd = [program or aws_call_path()] + list(options) + [service, operation, path]
         vg_log = os.path.join(tmp, "vg.log")
-        if lrtest.valgrind():
+        memcheck = lrtest.valgrind() and program is None
+        if memcheck:
             cmd = ["valgrind", "--log-file=" + vg_log] + list(lrtest.VALGRIND_ARGS) + cmd
         started = time.monotonic()
         proc = subprocess.run(cmd, env=env, capture_output=True, timeout=timeout * lrtest.slow_factor())
         res = Result(proc, time.monotonic() - started)
-        if lrtest.valgrind():
+        if memcheck:
             with open(vg_log, errors="replace") as f:
                 log = f.read()
             lrtest.VALGRIND_TOTALS["processes"] += 1

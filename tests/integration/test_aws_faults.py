@@ -1,4 +1,4 @@
-"""lr_aws (through tests/aws/aws_call) against a local server of this suite's own, for the answers AWS
+"""lr_aws (through tools/aws_call) against a local server of this suite's own, for the answers AWS
 and moto do not give on demand: each bad answer is a named error, never a crash or a hang; retries
 follow the standard mode and stop before the deadline; the keep-alive connection is reused and
 re-opened when the server dropped it; what is sent (headers, signature) is what the protocol wants;

@@ -4,6 +4,9 @@ Both print figures and assert nothing about speed (a slow machine is not a failu
 that the instrument measures what it says it measures: one sample per run, spawn -> the arrival of a
 real `GET .../runtime/invocation/next` (anything else fails the series), spawn -> exit for the
 baseline, argument checking, and the benchmark's table with every row and the goal verdict.
+
+The probe and the static baselines are benchmark programs (bench/, built only with LR_BUILD_BENCH): in a
+build without them every test here is skipped, saying so (CTest then reports the test as skipped).
 """
 
 import os
@@ -18,13 +21,33 @@ import lrtest
 import test_package  # ensure_package(); imported as a module so its tests are not collected here
 
 
+def probe_path():
+    return os.path.join(lrtest.build_dir(), "bench", "lr_coldstart_probe")
+
+
+def static_dir():
+    return os.path.join(lrtest.build_dir(), test_package.arch_dir())
+
+
+def skip_without_bench_programs():
+    """Raises SkipTest when the probe or the static baselines are not built (LR_BUILD_BENCH=OFF in the
+    build or in the packaging superbuild); builds the package first."""
+    if not os.access(probe_path(), os.X_OK):
+        raise unittest.SkipTest("benchmarks not built: no %s (this build has LR_BUILD_BENCH=OFF)"
+                                % probe_path())
+    test_package.ensure_package()
+    empty = os.path.join(static_dir(), "lr_empty")
+    if not os.access(empty, os.X_OK):
+        raise unittest.SkipTest("benchmarks not built: no %s (the packaging superbuild has "
+                                "LR_BUILD_BENCH=OFF)" % empty)
+
+
 class ProbeTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        test_package.ensure_package()
-        build = lrtest.build_dir()
-        cls.probe = os.path.join(build, "lr_coldstart_probe")
-        cls.static_dir = os.path.join(build, test_package.arch_dir())
+        skip_without_bench_programs()
+        cls.probe = probe_path()
+        cls.static_dir = static_dir()
         cls.tmp = tempfile.TemporaryDirectory(prefix="lr-coldstart-")
 
     @classmethod
@@ -103,11 +126,15 @@ class ProbeTest(unittest.TestCase):
 
 
 class BenchScriptTest(unittest.TestCase):
-    def test_prints_every_row_ratios_and_the_goal_verdict(self):
-        test_package.ensure_package()
+    @classmethod
+    def setUpClass(cls):
+        skip_without_bench_programs()
+
+    def run_bench(self, *options):
+        """Runs scripts/coldstart-bench briefly; returns its output and {row name: x empty}."""
         proc = subprocess.run(
             [os.path.join(lrtest.source_dir(), "scripts", "coldstart-bench"), "--build-dir",
-             lrtest.build_dir(), "--runs", "6", "--rounds", "2"],
+             lrtest.build_dir(), "--runs", "6", "--rounds", "2"] + list(options),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=900)
         out = proc.stdout.decode()
         self.assertEqual(0, proc.returncode, out)
@@ -117,6 +144,10 @@ class BenchScriptTest(unittest.TestCase):
             m = re.match(r"^(.+?)\s+(\d+\.\d{3})\s+(\d+\.\d{3})\s+(\d+\.\d{3})\s+(\d+\.\d{2})$", line)
             if m:
                 rows[m.group(1).strip()] = float(m.group(5))
+        return out, rows
+
+    def test_prints_every_row_ratios_and_the_goal_verdict(self):
+        out, rows = self.run_bench()
         self.assertEqual(["empty static program (spawn -> exit)",
                           "raw-socket floor, static (no HTTP lib)",
                           "static bootstrap (function.zip)",
@@ -128,6 +159,22 @@ class BenchScriptTest(unittest.TestCase):
         self.assertAlmostEqual(rows["static bootstrap (function.zip)"], float(verdict.group(4)),
                                places=2)
         self.assertRegex(out, r"over the raw-socket floor: [\d.]+ ms \([\d.]+x the floor\)")
+        self.assertNotIn("lr_aws", out)  # the AWS rows only with --with-aws
+
+    def test_with_aws_adds_the_libcurl_floor_without_and_with_lr_aws_linked(self):
+        out, rows = self.run_bench("--with-aws")
+        self.assertEqual(["empty static program (spawn -> exit)",
+                          "raw-socket floor, static (no HTTP lib)",
+                          "static bootstrap (function.zip)",
+                          "libcurl floor, static (bench/floor.c)",
+                          "same, lr_aws linked, not called",
+                          "dynamic bootstrap (build/handler)"], list(rows), out)
+        diff = re.search(r"libcurl floor with lr_aws linked over the one without: ([+-][\d.]+) ms "
+                         r"\(([\d.]+)x\)", out)
+        self.assertIsNotNone(diff, out)
+        self.assertAlmostEqual(rows["same, lr_aws linked, not called"]
+                               / rows["libcurl floor, static (bench/floor.c)"], float(diff.group(2)),
+                               delta=0.02)
 
 
 if __name__ == "__main__":

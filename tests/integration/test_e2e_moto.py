@@ -362,6 +362,7 @@ class EndToEndOnMoto(unittest.TestCase):
         self.assertEqual(grants["dynamodb:BatchWriteItem"], [r["TableArn"]])
         self.assertEqual([a for a in grants if a not in self.role_grants(self.main)[0]],
                          ["dynamodb:BatchWriteItem"])
+        self.replicate_with_the_deployed_settings(source, replica, env)
 
         named = self.deploy("DynamoDB-Streams-Named", "Sink=dynamodb", "SinkTarget=" + replica,
                             "EventSourceMapping=none")
@@ -373,6 +374,33 @@ class EndToEndOnMoto(unittest.TestCase):
         self.script("teardown", "--stack-name", "DynamoDB-Streams-Replica")
         after = ddb.list_tables()["TableNames"]
         self.assertEqual(sorted(set(before) - set(after)), sorted([named["oDynamoDBTableName"], source, replica]))
+
+    def replicate_with_the_deployed_settings(self, source, replica, deployed_env):
+        """The deployed function's own environment (LR_SINK, LR_SINK_TARGET, ...) given to the bundled
+        bootstrap under the emulator, the stack's stream replayed into it: the stack's replica then
+        equals its source."""
+        ddb = self.client("dynamodb")
+        for i in range(40):
+            ddb.put_item(TableName=source, Item={"id": {"S": "r%02d" % (i % 15)}, "n": {"N": str(i)},
+                                                 "tags": {"SS": ["a", "b%d" % i]}})
+        for i in range(0, 15, 4):
+            ddb.delete_item(TableName=source, Key={"id": {"S": "r%02d" % i}})
+        env = {k: v for k, v in deployed_env.items() if k.startswith("LR_") or k.startswith("AWS_LAMBDA_")}
+        env.update(AWS_ENDPOINT_URL_DYNAMODB=self.endpoint, AWS_REGION=REGION, AWS_ACCESS_KEY_ID="testing",
+                   AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN=None, AWS_PROFILE=None)
+        with lrtest.Emulator(env=env) as emu:
+            cmd = [sys.executable, os.path.join(SRC, "tools", "replay", "replay.py"), "--json",
+                   "--endpoint-url", self.endpoint, "--region", REGION, "--table", source,
+                   "--starting-position", "TRIM_HORIZON", "--batch-size", "10", "--invoke-url", emu.invoke_url]
+            proc = subprocess.run(cmd, env=self.env, capture_output=True, text=True,
+                                  timeout=300 * lrtest.slow_factor())
+            logs = emu.logs()
+        self.assertEqual(proc.returncode, 0, proc.stderr + logs)
+
+        def items(table):
+            return sorted(ddb.scan(TableName=table, ConsistentRead=True)["Items"], key=lambda x: x["id"]["S"])
+        self.assertEqual(items(replica), items(source))
+        self.assertEqual(len(items(replica)), 11)
 
     # -- table -> stream -> replay -> emulator -> bootstrap -----------------------------------------
 

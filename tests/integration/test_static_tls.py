@@ -1,14 +1,20 @@
 """TLS of the static bootstrap's libcurl (mbedTLS, docs/packaging.md "TLS"), through the static client
 bench/tls_client.c, which the packaging superbuild links exactly like the bootstrap: a CA made at test
 time, a local HTTPS server (Python ssl), and certificates that must be accepted or refused.
+
+Then lr_aws in the static build (LR_AWS_CRYPTO=mbedtls, libcurl over mbedTLS) end to end: the static
+aws_call (tools/aws_call) against moto_server with IAM authentication on, behind the test TLS terminator.
 """
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import tempfile
 import unittest
 
+import awstest
 import lrtest
 import test_package  # ensure_package(); imported as a module so its tests are not collected here
 import tlstest
@@ -103,6 +109,122 @@ class StaticTLSTest(unittest.TestCase):
         self.assertNotIn("#define MBEDTLS_SSL_SRV_C", config)
         for lib in ("libmbedtls.a", "libmbedx509.a", "libmbedcrypto.a"):
             self.assertTrue(os.path.isfile(os.path.join(self.prefix, "lib", lib)), lib)
+
+
+ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+SYSTEM_BUNDLES = ("/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt")  # lr_aws's order
+
+
+class StaticAWSClientOnMoto(unittest.TestCase):
+    """The static aws_call, linked like the bootstrap, signs DynamoDB calls that moto (IAM authentication
+    on) accepts over TLS when SSL_CERT_FILE names the test CA, and refuses the server without it."""
+
+    @classmethod
+    def setUpClass(cls):
+        reason = awstest.moto_missing() or awstest.pki_missing()
+        if reason:
+            raise unittest.SkipTest(reason)
+        test_package.ensure_package()
+        cls.program = os.path.join(lrtest.build_dir(), test_package.arch_dir(), "aws_call")
+        if not os.access(cls.program, os.X_OK):
+            raise unittest.SkipTest("the superbuild was configured with LR_BUILD_BENCH=OFF: no static "
+                                    "aws_call to test with")
+        cls.tmp = tempfile.TemporaryDirectory(prefix="static-aws-")
+        cls.pki = awstest.TestPKI(cls.tmp.name)
+        # Three unauthenticated actions: create_user, put_user_policy, create_access_key.
+        cls.moto = awstest.Moto(INITIAL_NO_AUTH_ACTION_COUNT="3")
+        cls.proxy = None
+        try:
+            iam = cls.moto.client("iam")
+            iam.create_user(UserName="static")
+            iam.put_user_policy(UserName="static", PolicyName="all", PolicyDocument=ALLOW_ALL)
+            key = iam.create_access_key(UserName="static")["AccessKey"]
+            cls.user = (key["AccessKeyId"], key["SecretAccessKey"])
+            cls.proxy = awstest.TLSProxy(cls.pki.server_context(cls.pki.good), cls.moto.port)
+        except BaseException:
+            cls.tearDownClass()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.proxy:
+            cls.proxy.close()
+        cls.moto.close()
+        cls.tmp.cleanup()
+
+    def call(self, op, body, secret=None, **env):
+        env.setdefault("SSL_CERT_FILE", self.pki.ca)
+        e = awstest.base_env(AWS_ACCESS_KEY_ID=self.user[0], AWS_SECRET_ACCESS_KEY=secret or self.user[1],
+                             AWS_ENDPOINT_URL="https://localhost:%d" % self.proxy.port, **env)
+        return awstest.aws_call(self, "dynamodb", op, json.dumps(body), e, secrets=self.user,
+                                program=self.program)
+
+    def ok(self, op, body):
+        res = self.call(op, body)
+        self.assertEqual("LR_OK", res.status, res.out + res.err)
+        return json.loads(res.body)
+
+    def test_a_signed_dynamodb_round_trip_over_tls(self):
+        before = self.proxy.connections
+        self.ok("CreateTable", {"TableName": "static", "BillingMode": "PAY_PER_REQUEST",
+                                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]})
+        self.ok("PutItem", {"TableName": "static", "Item": {"pk": {"S": "caf\u00e9"}, "n": {"N": "42"}}})
+        got = self.ok("GetItem", {"TableName": "static", "Key": {"pk": {"S": "caf\u00e9"}}})
+        self.assertEqual({"pk": {"S": "caf\u00e9"}, "n": {"N": "42"}}, got["Item"])
+        self.assertEqual(3, self.proxy.connections - before)  # all three went through the terminator
+        # boto3, independently, reads what the static client wrote.
+        item = self.moto.client("dynamodb", *self.user).get_item(TableName="static", Key={"pk": {"S": "caf\u00e9"}})
+        self.assertEqual({"N": "42"}, item["Item"]["n"])
+
+    def test_the_client_under_test_is_the_static_one(self):
+        if shutil.which("readelf") is None:
+            self.skipTest("readelf (binutils) is not installed")
+        segments = subprocess.run(["readelf", "-lW", self.program], stdout=subprocess.PIPE,
+                                  check=True).stdout.decode()
+        self.assertIn("LOAD", segments)  # the control: the program headers were read
+        self.assertNotIn("INTERP", segments)  # no loader, no shared libcurl or libcrypto
+
+    def test_the_static_floor_with_lr_aws_linked_calls_aws_only_when_an_invoke_asks(self):
+        # lr_bench_floor_aws, the cold-start bench's "lr_aws linked, not called" row: the client is in
+        # the binary (lr_aws's DynamoDB target prefix; not in the plain floor) and works, but nothing
+        # of it runs before an invoke asks for a call.
+        static_dir = os.path.dirname(self.program)
+        floor, floor_aws = (os.path.join(static_dir, p) for p in ("lr_bench_floor", "lr_bench_floor_aws"))
+        for path, linked in ((floor, False), (floor_aws, True)):
+            with open(path, "rb") as f:
+                self.assertEqual(linked, b"DynamoDB_20120810" in f.read(), path)
+        env = {k: None for k in os.environ if k.startswith("AWS_") or k == "SSL_CERT_FILE"}
+        env.update(AWS_ACCESS_KEY_ID=self.user[0], AWS_SECRET_ACCESS_KEY=self.user[1], AWS_REGION="us-east-1",
+                   AWS_ENDPOINT_URL="https://localhost:%d" % self.proxy.port, SSL_CERT_FILE=self.pki.ca)
+        before = self.proxy.connections
+        with lrtest.Emulator(bootstrap=floor_aws, env=env) as emu:
+            status, _, body = emu.invoke(b'{"Records":[]}')
+            self.assertEqual((200, b'{"batchItemFailures":[]}'), (status, body))
+            self.assertEqual(before, self.proxy.connections)  # no AWS connection for a plain invoke
+            status, _, body = emu.invoke(b'{"floor":"aws"}')
+            self.assertEqual((200, b'{"aws":"LR_OK"}'), (status, body))
+            self.assertEqual(before + 1, self.proxy.connections)
+            logs = emu.logs()
+        awstest.check_output(self, logs, self.user)
+
+    def test_a_wrong_secret_is_refused(self):
+        # The signature is checked, not ignored: moto refuses the same call signed with another secret.
+        secret = self.user[1][:-4] + ("AAAA" if not self.user[1].endswith("AAAA") else "BBBB")
+        res = self.call("ListTables", {}, secret=secret)
+        self.assertEqual(("LR_E_AWS_SERVICE", 403, "SignatureDoesNotMatch"),
+                         (res.status, res.last["http"], res.last["code"]))
+
+    def test_without_the_test_ca_the_server_is_refused(self):
+        # SSL_CERT_FILE unset: lr_aws takes the first system bundle, which does not hold the test CA.
+        res = self.call("ListTables", {}, SSL_CERT_FILE=None)
+        if any(os.access(p, os.R_OK) for p in SYSTEM_BUNDLES):
+            self.assertEqual(("LR_E_TLS_CERT_UNTRUSTED", 1), (res.status, res.last["attempts"]), res.out)
+        else:
+            self.assertEqual(("LR_E_TLS_CA_BUNDLE", 1), (res.status, res.last["attempts"]), res.out)
+        stranger = awstest.TestPKI(tempfile.mkdtemp(dir=self.tmp.name))  # a CA bundle of another CA
+        res = self.call("ListTables", {}, SSL_CERT_FILE=stranger.ca)
+        self.assertEqual(("LR_E_TLS_CERT_UNTRUSTED", 1), (res.status, res.last["attempts"]), res.out)
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 /* lr_batch_process: exact response bodies for every case of the partial batch contract, the deadline
- * guard and the iterator age with an injected clock, the all-failed policy, and env configuration. */
+ * guard and the iterator age with an injected clock, the all-failed policy, env configuration, and
+ * deferred records (settle order, abort, misuse). */
 #define _POSIX_C_SOURCE 200809L /* setenv/unsetenv */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -334,6 +335,7 @@ static void use_fake_clock(struct fake_clock *c)
 
 static void use_real_clock(void)
 {
+    lr_clock_set_for_test(NULL, NULL);
     lr_log_configure(LR_LOG_FORMAT_TEXT, LR_LOG_INFO, NULL, 0);
 }
 
@@ -661,6 +663,203 @@ static void test_deadline_margin_spellings(void **state)
     unsetenv("LR_DEADLINE_MARGIN_MS");
 }
 
+/* ---- deferred records ---- */
+
+/* A sink double: per record index an action ('o' ok, 'f' fail, 'd' defer, 'a' abort); settle fails
+ * the deferred records listed in fail_at_settle and records how many records each settle saw. */
+struct sink {
+    const char *actions;
+    bool fail_at_settle[16];
+    size_t settles[8];
+    size_t n_settles;
+    size_t calls;
+};
+
+static enum lr_batch_record_status sink_fn(const struct ddb_record *rec, void *user,
+                                           struct lr_batch_reason *reason)
+{
+    struct sink *s = user;
+    s->calls++;
+    switch (s->actions[rec->index]) {
+    case 'o': return LR_BATCH_RECORD_OK;
+    case 'd': return LR_BATCH_RECORD_DEFERRED;
+    case 'a':
+        lr_batch_reason_set(reason, "the stream has no NewImage: use NEW_IMAGE");
+        return LR_BATCH_RECORD_ABORT;
+    default: lr_batch_reason_set(reason, "rejected"); return LR_BATCH_RECORD_FAILED;
+    }
+}
+
+static void sink_settle(void *user, struct lr_batch_deferred *d)
+{
+    struct sink *s = user;
+    assert_true(s->n_settles < 8);
+    s->settles[s->n_settles++] = lr_batch_deferred_count(d);
+    for (size_t i = 0; i < 16; i++)
+        if (s->fail_at_settle[i])
+            (void)lr_batch_deferred_fail(d, i, "throttled"); /* not deferred now: refused */
+}
+
+static void run_sink(struct sink *s, const char *actions, enum lr_batch_mode mode,
+                     enum lr_status want, struct lr_batch_result *r)
+{
+    struct event e = make_event(strlen(actions), NULL);
+    s->actions = actions;
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    o.mode = mode;
+    assert_int_equal(lr_batch_process_deferred(e.json, e.len, &o, sink_fn, sink_settle, s, r),
+                     want);
+    assert_int_equal(r->processed + r->skipped, strlen(actions));
+    free(e.json);
+}
+
+static void test_deferred_failures_keep_record_order(void **state)
+{
+    (void)state;
+    /* continue: record 2's failure settles 0 and 1 first, the end settles 3 and 4. */
+    struct sink s = {.fail_at_settle = {[1] = true, [4] = true}};
+    struct lr_batch_result r;
+    run_sink(&s, "ddfdd", LR_BATCH_MODE_CONTINUE, LR_OK, &r);
+    assert_string_equal(r.body, ITEMS(ID("222") "," ID("333") "," ID("555")));
+    assert_int_equal(s.n_settles, 2);
+    assert_int_equal(s.settles[0], 2);
+    assert_int_equal(s.settles[1], 2);
+    assert_int_equal(r.succeeded, 2);
+    assert_int_equal(r.failed, 3);
+    assert_string_equal(r.checkpoint, "222");
+    lr_batch_result_clean_up(&r);
+
+    /* ordered: only the lowest failure is reported, the later failed one still counts. */
+    s = (struct sink){.fail_at_settle = {[1] = true, [3] = true}};
+    run_sink(&s, "ddddd", LR_BATCH_MODE_ORDERED, LR_OK, &r);
+    assert_string_equal(r.body, ITEMS(ID("222")));
+    assert_int_equal(s.n_settles, 1);
+    assert_int_equal(s.settles[0], 5);
+    assert_int_equal(r.succeeded, 3);
+    assert_int_equal(r.failed, 2);
+    lr_batch_result_clean_up(&r);
+
+    /* ordered: a deferred failure settled before a later record fails is the checkpoint, and the
+     * walk stops there. */
+    s = (struct sink){.fail_at_settle = {[0] = true}};
+    run_sink(&s, "dfo", LR_BATCH_MODE_ORDERED, LR_OK, &r);
+    assert_string_equal(r.body, ITEMS(ID("111")));
+    assert_int_equal(s.calls, 2);
+    assert_int_equal(r.skipped, 1);
+    lr_batch_result_clean_up(&r);
+}
+
+static void test_settle_runs_at_every_end(void **state)
+{
+    (void)state;
+    struct sink s = {.fail_at_settle = {0}};
+    struct lr_batch_result r;
+    run_sink(&s, "oo", LR_BATCH_MODE_ORDERED, LR_OK, &r);
+    assert_string_equal(r.body, NONE);
+    assert_int_equal(s.n_settles, 1); /* nothing deferred: settle still resets the sink */
+    assert_int_equal(s.settles[0], 0);
+    lr_batch_result_clean_up(&r);
+
+    /* An abort fails the invoke with a configuration error; the deferred record is settled. */
+    s = (struct sink){.fail_at_settle = {0}};
+    run_sink(&s, "dao", LR_BATCH_MODE_CONTINUE, LR_E_CONFIG, &r);
+    assert_null(r.body);
+    assert_non_null(strstr(r.error_message, "record 1: the stream has no NewImage: use NEW_IMAGE"));
+    assert_string_equal(lr_batch_error_type(r.status), "Function.ConfigInvalid");
+    assert_int_equal(s.calls, 2);
+    assert_int_equal(s.n_settles, 1);
+    assert_int_equal(s.settles[0], 1);
+    lr_batch_result_clean_up(&r);
+}
+
+static void test_defer_without_settle_fails_the_record(void **state)
+{
+    (void)state;
+    struct event e = make_event(2, NULL);
+    struct sink s = {.actions = "do"};
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    o.mode = LR_BATCH_MODE_CONTINUE;
+    struct lr_batch_result r;
+    assert_int_equal(lr_batch_process(e.json, e.len, &o, sink_fn, &s, &r), LR_OK);
+    assert_string_equal(r.body, ITEMS(ID("111")));
+    assert_int_equal(r.failed, 1);
+    assert_int_equal(r.succeeded, 1);
+    lr_batch_result_clean_up(&r);
+    free(e.json);
+}
+
+/* A settle that marks one record twice and one never deferred: only the first mark counts. */
+static void settle_misuse(void *user, struct lr_batch_deferred *d)
+{
+    (void)user;
+    assert_int_equal(lr_batch_deferred_fail(d, 1, "first"), LR_OK);
+    assert_int_equal(lr_batch_deferred_fail(d, 1, "again"), LR_E_INVALID_ARG);
+    assert_int_equal(lr_batch_deferred_fail(d, 0, "not deferred"), LR_E_INVALID_ARG);
+    assert_int_equal(lr_batch_deferred_fail(d, 9, "not in the batch"), LR_E_INVALID_ARG);
+}
+
+static void test_deferred_fail_refuses_unknown_records(void **state)
+{
+    (void)state;
+    struct event e = make_event(3, NULL);
+    struct sink s = {.actions = "odd"};
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    struct lr_batch_result r;
+    assert_int_equal(
+        lr_batch_process_deferred(e.json, e.len, &o, sink_fn, settle_misuse, &s, &r), LR_OK);
+    assert_string_equal(r.body, ITEMS(ID("222")));
+    assert_int_equal(r.succeeded, 2);
+    assert_int_equal(r.failed, 1);
+    lr_batch_result_clean_up(&r);
+    free(e.json);
+}
+
+static void test_deadline_settles_deferred_first(void **state)
+{
+    (void)state;
+    struct event e = make_event(4, NULL);
+    struct sink s = {.actions = "dddd", .fail_at_settle = {[1] = true}};
+    static struct fake_clock clk; /* static: the clock is process-wide, a frame is not */
+    clk = (struct fake_clock){1000, 100, 0};
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    o.mode = LR_BATCH_MODE_CONTINUE;
+    use_fake_clock(&clk);
+    o.deadline_ms = 1500;
+    o.deadline_margin_ms = 250; /* record 2 sees 200 ms left: stop there */
+    struct lr_batch_result r;
+    assert_int_equal(
+        lr_batch_process_deferred(e.json, e.len, &o, sink_fn, sink_settle, &s, &r), LR_OK);
+    assert_string_equal(r.body, ITEMS(ID("222") "," ID("333")));
+    assert_int_equal(s.n_settles, 2);
+    assert_int_equal(s.settles[0], 2);
+    assert_int_equal(s.settles[1], 0);
+    assert_true(r.deadline_stop);
+    assert_int_equal(r.skipped, 2);
+    lr_batch_result_clean_up(&r);
+    use_real_clock();
+    free(e.json);
+}
+
+static void test_deferred_without_sequence_fails_the_invoke(void **state)
+{
+    (void)state;
+    const enum rec_kind kinds[] = {REC_OK, REC_NO_SEQ};
+    struct event e = make_event(2, kinds);
+    struct sink s = {.actions = "dd", .fail_at_settle = {[1] = true}};
+    struct lr_batch_options o;
+    lr_batch_options_init(&o);
+    struct lr_batch_result r;
+    assert_int_equal(
+        lr_batch_process_deferred(e.json, e.len, &o, sink_fn, sink_settle, &s, &r),
+        LR_E_NO_SEQUENCE);
+    lr_batch_result_clean_up(&r);
+    free(e.json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -683,6 +882,12 @@ int main(void)
         cmocka_unit_test_teardown(test_largest_batch_reports_every_record, reset_clock),
         cmocka_unit_test_teardown(test_options_from_env, reset_clock),
         cmocka_unit_test_teardown(test_deadline_margin_spellings, reset_clock),
+        cmocka_unit_test_teardown(test_deferred_failures_keep_record_order, reset_clock),
+        cmocka_unit_test_teardown(test_settle_runs_at_every_end, reset_clock),
+        cmocka_unit_test_teardown(test_defer_without_settle_fails_the_record, reset_clock),
+        cmocka_unit_test_teardown(test_deferred_fail_refuses_unknown_records, reset_clock),
+        cmocka_unit_test_teardown(test_deadline_settles_deferred_first, reset_clock),
+        cmocka_unit_test_teardown(test_deferred_without_sequence_fails_the_invoke, reset_clock),
     };
     return cmocka_run_group_tests(tests, setup_log, teardown_log);
 }

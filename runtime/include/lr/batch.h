@@ -9,8 +9,9 @@
  *
  * What is reported, and why:
  *  - A record the parser marked invalid counts as failed with its SequenceNumber.
- *  - ordered mode stops at the first failure: Lambda re-delivers from the lowest reported sequence
- *    number anyway, and working on record k+1 before record k succeeded would break per-key order.
+ *  - ordered mode stops at the first failure and reports only it, the checkpoint: Lambda re-delivers
+ *    from the lowest reported sequence number anyway, and working on record k+1 before record k
+ *    succeeded would break per-key order.
  *  - continue mode processes every record and reports every failure (what Powertools does).
  *  - A failed record without a usable SequenceNumber cannot be reported item-wise (an empty or
  *    made-up identifier fails the batch in undocumented ways), so the whole invoke becomes an error
@@ -20,6 +21,10 @@
  *  - Deadline guard: before each record, if less than the margin remains, the layer stops and reports
  *    that first unprocessed record as failed, so the batch is retried from there instead of timing
  *    out as a whole (a timeout fails the entire batch).
+ *  - Deferred records (a sink that writes many records per request): the record function answers
+ *    LR_BATCH_RECORD_DEFERRED and the settle function decides them later. The layer settles before
+ *    it reports any later record's failure and once at the end, so the reported failures stay in
+ *    record order and the lowest one is the checkpoint.
  */
 #ifndef LR_BATCH_H
 #define LR_BATCH_H
@@ -58,15 +63,23 @@ enum lr_batch_all_failed {
 };
 
 /* Outcome of one batch: LR_OK (body holds the batchItemFailures document), or an invoke error (POST
- * /error): LR_E_INVALID_EVENT, LR_E_NO_SEQUENCE, LR_E_ALL_FAILED, or LR_E_TOO_LARGE when the response
- * would pass LR_MAX_RESPONSE_BYTES. */
+ * /error): LR_E_INVALID_EVENT, LR_E_NO_SEQUENCE, LR_E_ALL_FAILED, LR_E_CONFIG (a record function
+ * aborted), or LR_E_TOO_LARGE when the response would pass LR_MAX_RESPONSE_BYTES. */
 
 /* Static Lambda error type reported for a status (e.g. "Function.InvalidEvent"); "" for LR_OK.
  * They follow RIE's (Runtime|Function).Reason rule so they survive its normalisation. */
 const char *lr_batch_error_type(enum lr_status st);
 
 /* What a record function says about one record. */
-enum lr_batch_record_status { LR_BATCH_RECORD_OK = 0, LR_BATCH_RECORD_FAILED };
+enum lr_batch_record_status {
+    LR_BATCH_RECORD_OK = 0,
+    LR_BATCH_RECORD_FAILED,
+    /* Accepted, outcome decided by the settle function (a failed record without one). */
+    LR_BATCH_RECORD_DEFERRED,
+    /* The batch cannot be processed as configured (a stream view without the image a sink needs):
+     * the invoke fails with LR_E_CONFIG ("Function.ConfigInvalid") and the reason as its message. */
+    LR_BATCH_RECORD_ABORT
+};
 
 /* Caller storage where a record function explains a failure (logged with the record's identity). */
 struct lr_batch_reason {
@@ -81,6 +94,22 @@ void lr_batch_reason_set(struct lr_batch_reason *reason, const char *fmt, ...) L
 typedef enum lr_batch_record_status (*lr_batch_record_fn)(const struct ddb_record *rec,
                                                           void *user_data,
                                                           struct lr_batch_reason *reason);
+
+/* The records deferred since the last settle; only valid inside a settle function. */
+struct lr_batch_deferred;
+
+/* Decides the deferred records (all of them succeeded unless marked with lr_batch_deferred_fail()).
+ * Called before a later record's failure is reported and once at the end of every batch, even one
+ * without deferred records or one that ends in an invoke error, so it can also reset its state. */
+typedef void (*lr_batch_settle_fn)(void *user_data, struct lr_batch_deferred *deferred);
+
+/* Number of records awaiting a decision. */
+size_t lr_batch_deferred_count(const struct lr_batch_deferred *deferred);
+
+/* Marks the deferred record with ddb_record.index record_index as failed and logs why (reason is
+ * read during the call). LR_E_INVALID_ARG when no such record awaits a decision or it is marked. */
+enum lr_status lr_batch_deferred_fail(struct lr_batch_deferred *deferred, size_t record_index,
+                                      const char *reason);
 
 struct lr_batch_options {
     enum lr_batch_mode mode;
@@ -126,6 +155,13 @@ enum lr_status lr_batch_process(const char *json, size_t len, const struct lr_ba
                                 lr_batch_record_fn fn, void *user_data,
                                 struct lr_batch_result *out);
 
+/* lr_batch_process() for a record function that may defer records: settle (never NULL) decides
+ * them, with the same user_data. */
+enum lr_status lr_batch_process_deferred(const char *json, size_t len,
+                                         const struct lr_batch_options *opts, lr_batch_record_fn fn,
+                                         lr_batch_settle_fn settle, void *user_data,
+                                         struct lr_batch_result *out);
+
 /* Turns a result into the Runtime API response: LR_OK takes the body (the result no longer
  * owns it), anything else becomes lr_response_failure(error_message, lr_batch_error_type()). */
 struct lr_invocation_response lr_batch_to_response(struct lr_batch_result *res);
@@ -152,12 +188,13 @@ struct lr_batch_handler {
     struct lr_batch_options
         options;               /* options.deadline_ms is ignored: each request brings its own */
     lr_batch_record_fn fn;     /* never NULL */
-    void *user_data;           /* passed to fn */
+    lr_batch_settle_fn settle; /* NULL: fn never defers */
+    void *user_data;           /* passed to fn and settle */
     const char *emf_namespace; /* NULL: no metrics line */
     const char *function_name; /* the metrics' FunctionName dimension; NULL or "": none */
 };
 
-/* Defaults: lr_batch_options_init(), fn and user_data as given, no metrics line, function_name from
+/* Defaults: lr_batch_options_init(), fn and user_data as given, no settle, no metrics line, function_name from
  * AWS_LAMBDA_FUNCTION_NAME (a view of the environment). */
 void lr_batch_handler_init(struct lr_batch_handler *h, lr_batch_record_fn fn, void *user_data);
 

@@ -26,6 +26,7 @@ const char *lr_batch_error_type(enum lr_status st)
     case LR_E_NO_SEQUENCE: return "Function.MissingSequenceNumber";
     case LR_E_ALL_FAILED: return "Function.AllRecordsFailed";
     case LR_E_TOO_LARGE: return "Function.ResponseSizeTooLarge";
+    case LR_E_CONFIG: return "Function.ConfigInvalid";
     default: return "Function.Unknown"; /* not an outcome of lr_batch_process() */
     }
 }
@@ -107,12 +108,27 @@ enum lr_status lr_batch_options_from_env(struct lr_batch_options *opts, char *ms
 
 /* ---- the walk ---- */
 
+/* What the layer keeps of a deferred record: the borrowed record is gone once fn returns. */
+struct deferred_rec {
+    size_t index;
+    char seq[DDB_MAX_SEQUENCE_DIGITS + 1]; /* "" when the record has no usable SequenceNumber */
+    char event_id[65];                     /* for the logs; cut at 64 bytes */
+    bool failed;
+};
+
+struct lr_batch_deferred {
+    struct deferred_rec *v; /* one slot per record of the batch, allocated when the walk starts */
+    size_t n;
+};
+
 struct walk {
     const struct lr_batch_options *opts;
     lr_batch_record_fn fn;
+    lr_batch_settle_fn settle;
     void *user_data;
     struct lr_batch_result *res;
     struct lr_buf body;
+    struct lr_batch_deferred deferred;
     bool stop;
 };
 
@@ -131,40 +147,127 @@ static void fail_invoke(struct walk *w, enum lr_status st, const char *fmt, ...)
     lr_log(LR_LOG_ERROR, "%s: %s", lr_batch_error_type(st), w->res->error_message);
 }
 
-static void log_failure(const struct ddb_record *rec, const char *why)
+/* Who a failure is about: a live record, or what the layer kept of a deferred one. */
+struct failure {
+    size_t index;
+    struct lr_str seq;
+    struct lr_str event_id;
+};
+
+static void log_failure(const struct failure *f, const char *why)
 {
     char index[24];
-    snprintf(index, sizeof(index), "%zu", rec->index);
+    snprintf(index, sizeof(index), "%zu", f->index);
     const struct lr_log_field fields[] = {
-        {"sequenceNumber", rec->sequence_number, false},
-        {"eventID", rec->event_id, false},
+        {"sequenceNumber", f->seq, false},
+        {"eventID", f->event_id, false},
         {"recordIndex", {index, strlen(index)}, true},
         {"reason", {why, strlen(why)}, false},
     };
     lr_log_fields(LR_LOG_WARN, fields, 4, "record failed: %s", why);
 }
 
-/* Adds rec to batchItemFailures, or turns the invoke into an error when it has no identifier. */
-static void report(struct walk *w, const struct ddb_record *rec, const char *why)
+/* Adds a failed record to batchItemFailures (in ordered mode only the first one, the checkpoint),
+ * or turns the invoke into an error when it has no identifier. Logging is the caller's. */
+static void report(struct walk *w, const struct failure *f, const char *why)
 {
     struct lr_batch_result *res = w->res;
-    if (rec->sequence_number.len == 0 || rec->sequence_number.len > DDB_MAX_SEQUENCE_DIGITS) {
-        int id_len = rec->event_id.len > 64 ? 64 : (int)rec->event_id.len;
+    if (f->seq.len == 0 || f->seq.len > DDB_MAX_SEQUENCE_DIGITS) {
+        int id_len = f->event_id.len > 64 ? 64 : (int)f->event_id.len;
         fail_invoke(w, LR_E_NO_SEQUENCE,
                     "record %zu (eventID \"%.*s\") failed (%s) but has no usable SequenceNumber, "
                     "so it cannot be reported as an item; failing the invoke so Lambda retries "
                     "the batch",
-                    rec->index, id_len, rec->event_id.ptr ? rec->event_id.ptr : "", why);
+                    f->index, id_len, f->event_id.ptr ? f->event_id.ptr : "", why);
         return;
     }
-    log_failure(rec, why);
+    if (w->opts->mode == LR_BATCH_MODE_ORDERED && res->reported > 0)
+        return;
     if (res->reported == 0)
-        memcpy(res->checkpoint, rec->sequence_number.ptr, rec->sequence_number.len);
+        memcpy(res->checkpoint, f->seq.ptr, f->seq.len);
     lr_buf_put_str(&w->body, res->reported ? ",{\"itemIdentifier\":" : "{\"itemIdentifier\":");
-    lr_buf_put_json_string(&w->body, rec->sequence_number.ptr, rec->sequence_number.len,
-                           LR_JSON_ESCAPE_MIN);
+    lr_buf_put_json_string(&w->body, f->seq.ptr, f->seq.len, LR_JSON_ESCAPE_MIN);
     lr_buf_put(&w->body, "}", 1);
     res->reported++;
+}
+
+static void fail_record(struct walk *w, const struct ddb_record *rec, const char *why)
+{
+    const struct failure f = {rec->index, rec->sequence_number, rec->event_id};
+    log_failure(&f, why);
+    report(w, &f, why);
+}
+
+/* ---- deferred records ---- */
+
+size_t lr_batch_deferred_count(const struct lr_batch_deferred *d)
+{
+    assert(d);
+    return d->n;
+}
+
+static struct failure deferred_failure(const struct deferred_rec *r)
+{
+    return (struct failure){r->index, {r->seq, strlen(r->seq)}, {r->event_id, strlen(r->event_id)}};
+}
+
+enum lr_status lr_batch_deferred_fail(struct lr_batch_deferred *d, size_t record_index,
+                                      const char *reason)
+{
+    assert(d && reason);
+    size_t lo = 0, hi = d->n; /* deferred in record order, so the indices are sorted */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->v[mid].index < record_index)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == d->n || d->v[lo].index != record_index || d->v[lo].failed)
+        return LR_E_INVALID_ARG;
+    d->v[lo].failed = true;
+    const struct failure f = deferred_failure(&d->v[lo]);
+    log_failure(&f, reason);
+    return LR_OK;
+}
+
+/* Keeps what reporting rec later needs. The slots were sized for the whole batch. */
+static void defer(struct walk *w, const struct ddb_record *rec)
+{
+    struct deferred_rec *r = &w->deferred.v[w->deferred.n++];
+    r->index = rec->index;
+    r->failed = false;
+    size_t n = rec->sequence_number.len <= DDB_MAX_SEQUENCE_DIGITS ? rec->sequence_number.len : 0;
+    if (n) /* a record without a sequence number has ptr NULL */
+        memcpy(r->seq, rec->sequence_number.ptr, n);
+    r->seq[n] = '\0';
+    n = rec->event_id.len < sizeof(r->event_id) ? rec->event_id.len : sizeof(r->event_id) - 1;
+    if (n)
+        memcpy(r->event_id, rec->event_id.ptr, n);
+    r->event_id[n] = '\0';
+}
+
+/* Lets the settle function decide the deferred records, then counts and reports them in order.
+ * final: the end of the batch, where settle runs even with nothing deferred. */
+static void settle(struct walk *w, bool final)
+{
+    if (!w->settle || (!final && w->deferred.n == 0))
+        return;
+    w->settle(w->user_data, &w->deferred);
+    struct lr_batch_result *res = w->res;
+    for (size_t i = 0; i < w->deferred.n; i++) {
+        const struct deferred_rec *r = &w->deferred.v[i];
+        if (!r->failed) {
+            res->succeeded++;
+            continue;
+        }
+        res->failed++;
+        const struct failure f = deferred_failure(r);
+        report(w, &f, "deferred write failed");
+        if (w->opts->mode == LR_BATCH_MODE_ORDERED)
+            w->stop = true;
+    }
+    w->deferred.n = 0;
 }
 
 static void note_age(struct lr_batch_result *res, const struct ddb_record *rec, int64_t now)
@@ -200,26 +303,41 @@ static void walk_record(struct walk *w, const struct ddb_record *rec)
                  left_ms, w->opts->deadline_margin_ms);
         res->deadline_stop = true;
         w->stop = true;
-        report(w, rec, why);
+        settle(w, false);
+        fail_record(w, rec, why);
         return;
     }
     struct lr_batch_reason reason = {{0}};
-    bool ok = false;
+    enum lr_batch_record_status st = LR_BATCH_RECORD_FAILED;
     if (!rec->valid) {
         res->invalid++;
         lr_batch_reason_set(&reason, "invalid record: %s: %s", lr_status_str(rec->error),
                             rec->error_detail ? rec->error_detail : "");
     } else {
-        ok = w->fn(rec, w->user_data, &reason) == LR_BATCH_RECORD_OK;
+        st = w->fn(rec, w->user_data, &reason);
         reason.text[sizeof(reason.text) - 1] = '\0'; /* never trust the user to terminate it */
     }
     res->processed++;
-    if (ok) {
+    if (st == LR_BATCH_RECORD_DEFERRED && w->settle) {
+        defer(w, rec);
+        return;
+    }
+    if (st == LR_BATCH_RECORD_ABORT) {
+        res->processed--; /* the invoke fails as a whole: no record's outcome is decided */
+        fail_invoke(w, LR_E_CONFIG, "record %zu: %s", rec->index,
+                    reason.text[0] ? reason.text : "the record function aborted the batch");
+        return;
+    }
+    if (st == LR_BATCH_RECORD_OK) {
         res->succeeded++;
         return;
     }
+    if (st == LR_BATCH_RECORD_DEFERRED)
+        lr_batch_reason_set(&reason, "the record function deferred a record without a settle "
+                                     "function");
     res->failed++;
-    report(w, rec, reason.text[0] ? reason.text : "record function reported a failure");
+    settle(w, false); /* earlier records first, so the lowest reported one is the checkpoint */
+    fail_record(w, rec, reason.text[0] ? reason.text : "record function reported a failure");
     if (w->opts->mode == LR_BATCH_MODE_ORDERED)
         w->stop = true;
 }
@@ -239,6 +357,13 @@ static void walk_records(struct walk *w, const char *json, size_t len)
         return;
     }
     w->res->batch_size = reader.count;
+    if (w->settle && reader.count) {
+        w->deferred.v = malloc(reader.count * sizeof(*w->deferred.v));
+        if (!w->deferred.v) { /* as everywhere in the runtime: Lambda replaces a crashed sandbox */
+            fputs("lambda-ddb: out of memory\n", stderr);
+            abort();
+        }
+    }
     struct ddb_record rec;
     while (!w->stop && ddb_reader_next(&reader, &rec))
         walk_record(w, &rec);
@@ -274,15 +399,26 @@ static void finish_body(struct walk *w)
 enum lr_status lr_batch_process(const char *json, size_t len, const struct lr_batch_options *opts,
                                 lr_batch_record_fn fn, void *user_data, struct lr_batch_result *out)
 {
+    return lr_batch_process_deferred(json, len, opts, fn, NULL, user_data, out);
+}
+
+enum lr_status lr_batch_process_deferred(const char *json, size_t len,
+                                         const struct lr_batch_options *opts, lr_batch_record_fn fn,
+                                         lr_batch_settle_fn settle_fn, void *user_data,
+                                         struct lr_batch_result *out)
+{
     assert(out && opts && fn && (json || !len) && opts->deadline_margin_ms >= 0);
     memset(out, 0, sizeof(*out));
     out->max_iterator_age_ms = -1;
     out->bytes = len;
-    struct walk w = {.opts = opts, .fn = fn, .user_data = user_data, .res = out, .stop = false};
+    struct walk w = {.opts = opts, .fn = fn, .settle = settle_fn, .user_data = user_data,
+                     .res = out, .stop = false};
     int64_t start = lr_clock_now_ms();
     lr_buf_init(&w.body, LR_MAX_RESPONSE_BYTES);
     lr_buf_put(&w.body, k_body_open, sizeof(k_body_open) - 1);
     walk_records(&w, json ? json : "", len);
+    settle(&w, true);
+    free(w.deferred.v);
     out->skipped = out->batch_size - out->processed;
     apply_all_failed(&w);
     finish_body(&w);
@@ -331,7 +467,8 @@ struct lr_invocation_response lr_batch_handle(const struct lr_invocation_request
     struct lr_batch_options opts = h->options;
     opts.deadline_ms = req->deadline_ms; /* the deadline guard cannot be forgotten */
     struct lr_batch_result res;
-    lr_batch_process(req->payload.ptr, req->payload.len, &opts, h->fn, h->user_data, &res);
+    lr_batch_process_deferred(req->payload.ptr, req->payload.len, &opts, h->fn, h->settle,
+                              h->user_data, &res);
     lr_batch_log_summary(&res);
     if (h->emf_namespace)
         (void)lr_batch_emit_metrics(&res, h->emf_namespace, h->function_name, req);

@@ -1,4 +1,5 @@
-/* aws_call: drives lr_aws from the integration tests and the benchmark.
+/* aws_call: drives lr_aws from the integration tests and the benchmark; the packaging superbuild also
+ * links it statically (mbedTLS), for the static build's end-to-end test against moto over TLS.
  *   aws_call [--repeat N] [--deadline-ms MS] [--backoff-base-ms MS] [--curl-init 1]
  *            [--max-response-bytes N] [--connect-timeout-ms MS] SERVICE OPERATION BODY_FILE
  * SERVICE is dynamodb, dynamodbstreams, sqs, events, firehose (JSON protocols: OPERATION is e.g.

@@ -1,0 +1,414 @@
+/* The dynamodb sink: requests of up to 25 keys, UnprocessedItems matched back to their keys and sent
+ * again, failures mapped onto the records they came from. */
+#define _POSIX_C_SOURCE 200809L /* nanosleep */
+#include "sink_ddb.h"
+
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "lr/clock.h"
+#include "lr/json.h"
+
+static const char k_not_attempted[] = "not written: an earlier write of this batch failed (ordered)";
+
+enum lr_status sink_ddb_init(struct sink_ddb *s, const char *table, const char *region, bool ordered,
+                             uint32_t call_margin_ms, char *msg, size_t msg_cap)
+{
+    assert(s && table && region && msg);
+    memset(s, 0, sizeof(*s));
+    struct lr_aws_settings set;
+    if (lr_aws_settings_init(&set) != LR_OK) {
+        snprintf(msg, msg_cap, "invalid AWS_MAX_ATTEMPTS=\"%.16s\": expected 1..20",
+                 getenv("AWS_MAX_ATTEMPTS"));
+        return LR_E_CONFIG;
+    }
+    set.deadline_margin_ms = call_margin_ms;
+    snprintf(set.region, sizeof(set.region), "%s", region);
+    if (lr_aws_client_new(&set, &s->aws) != LR_OK) {
+        snprintf(msg, msg_cap, "the sink's AWS client cannot be set up for region \"%.63s\"", region);
+        return LR_E_CONFIG;
+    }
+    snprintf(s->table, sizeof(s->table), "%s", table);
+    s->ordered = ordered;
+    for (size_t i = 0; i < SINK_DDB_MAX_KEYS; i++) {
+        lr_buf_init(&s->slots[i].key, SINK_DDB_MAX_ITEM_JSON);
+        lr_buf_init(&s->slots[i].request, SINK_DDB_MAX_ITEM_JSON);
+    }
+    lr_buf_init(&s->reasons, (size_t)SINK_DDB_MAX_PENDING * 2 * LR_BATCH_REASON_MAX);
+    lr_buf_init(&s->body, SINK_DDB_MAX_BODY);
+    lr_buf_init(&s->scratch, SINK_DDB_MAX_ITEM_JSON);
+    lr_aws_response_init(&s->resp);
+    s->rng = ((uint64_t)lr_clock_now_ms() << 16) ^ (uint64_t)getpid() ^ 0x9E3779B97F4A7C15u;
+    return LR_OK;
+}
+
+void sink_ddb_begin(struct sink_ddb *s, int64_t deadline_ms)
+{
+    assert(s && s->n_pending == 0 && s->n_failures == 0); /* the last invoke settled */
+    s->deadline_ms = deadline_ms;
+    s->write_failed = false;
+    s->aborted = false;
+    memset(&s->stats, 0, sizeof(s->stats));
+}
+
+/* ---- bookkeeping ---- */
+
+static void push(struct sink_ddb_entry **v, size_t *n, size_t *cap, size_t record_index, size_t ref)
+{
+    if (*n == *cap) {
+        size_t want = *cap ? *cap * 2 : 64;
+        struct sink_ddb_entry *p = realloc(*v, want * sizeof(**v));
+        if (!p) { /* as everywhere in the runtime: Lambda replaces a crashed sandbox */
+            fputs("lambda-ddb: out of memory\n", stderr);
+            abort();
+        }
+        *v = p;
+        *cap = want;
+    }
+    (*v)[(*n)++] = (struct sink_ddb_entry){record_index, ref};
+}
+
+/* Stores a reason once; returns its offset (reasons overflowing the cap read as ""). */
+static size_t add_reason(struct sink_ddb *s, const char *text)
+{
+    size_t off = s->reasons.len;
+    lr_buf_put(&s->reasons, text, strlen(text) + 1);
+    return s->reasons.overflow ? 0 : off;
+}
+
+static void fail_slot(struct sink_ddb *s, size_t slot, size_t reason_off)
+{
+    s->slots[slot].failed = true;
+    s->slots[slot].reason_off = reason_off;
+    s->write_failed = true;
+}
+
+/* ---- one call ---- */
+
+static void build_body(struct sink_ddb *s, const size_t *live, size_t n)
+{
+    lr_buf_reset(&s->body);
+    lr_buf_put_str(&s->body, "{\"RequestItems\":{");
+    lr_buf_put_json_string(&s->body, s->table, strlen(s->table), LR_JSON_ESCAPE_MIN);
+    lr_buf_put_str(&s->body, ":[");
+    for (size_t i = 0; i < n; i++) {
+        const struct lr_buf *r = &s->slots[live[i]].request;
+        if (i)
+            lr_buf_put(&s->body, ",", 1);
+        lr_buf_put(&s->body, r->data, r->len);
+    }
+    lr_buf_put_str(&s->body, "]}}");
+}
+
+static enum lr_status call(struct sink_ddb *s)
+{
+    int64_t start = lr_clock_now_ms();
+    enum lr_status st = lr_aws_json_call(s->aws, &lr_aws_dynamodb, "BatchWriteItem",
+                                         (struct lr_str){s->body.data, s->body.len},
+                                         s->deadline_ms, &s->resp);
+    int64_t ms = lr_clock_now_ms() - start;
+    s->stats.requests++;
+    s->stats.call_ms += ms;
+    if (ms > s->stats.call_max_ms)
+        s->stats.call_max_ms = ms;
+    if (st == LR_E_AWS_THROTTLED)
+        s->stats.throttled++;
+    return st;
+}
+
+/* True when the write request entry (a PutRequest's Item or a DeleteRequest's Key) is for slot's key. */
+static bool same_key(const struct sink_ddb_slot *slot, const cJSON *entry)
+{
+    const cJSON *put = cJSON_GetObjectItemCaseSensitive(entry, "PutRequest");
+    const cJSON *del = cJSON_GetObjectItemCaseSensitive(entry, "DeleteRequest");
+    const cJSON *item = put ? cJSON_GetObjectItemCaseSensitive(put, "Item")
+                            : cJSON_GetObjectItemCaseSensitive(del, "Key");
+    cJSON *key = cJSON_ParseWithLength(slot->key.data, slot->key.len);
+    bool same = cJSON_IsObject(item) && key != NULL;
+    for (const cJSON *k = key ? key->child : NULL; same && k; k = k->next) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(item, k->string);
+        same = v && cJSON_Compare(k, v, true);
+    }
+    cJSON_Delete(key);
+    return same;
+}
+
+/* Keeps in live[0..n) the slots UnprocessedItems names, in order; returns how many. An entry that
+ * matches no slot leaves them all: sending a key's latest write again is harmless, losing one is not. */
+static size_t unprocessed(struct sink_ddb *s, size_t *live, size_t n)
+{
+    const cJSON *all = cJSON_GetObjectItemCaseSensitive(s->resp.json, "UnprocessedItems");
+    const cJSON *mine = cJSON_GetObjectItemCaseSensitive(all, s->table);
+    if (cJSON_GetArraySize(all) == 0)
+        return 0;
+    if (!cJSON_IsArray(mine) || cJSON_GetArraySize(all) != 1)
+        return n;
+    bool keep[SINK_DDB_MAX_KEYS] = {false};
+    const cJSON *entry;
+    cJSON_ArrayForEach(entry, mine) {
+        size_t i = 0;
+        while (i < n && (keep[i] || !same_key(&s->slots[live[i]], entry)))
+            i++;
+        if (i == n)
+            return n;
+        keep[i] = true;
+    }
+    size_t left = 0;
+    for (size_t i = 0; i < n; i++)
+        if (keep[i])
+            live[left++] = live[i];
+    return left;
+}
+
+/* Waits before round+1; false when that would pass the deadline's margin. */
+static bool back_off(struct sink_ddb *s, unsigned round)
+{
+    uint64_t ceiling = (uint64_t)SINK_DDB_BACKOFF_BASE_MS << (round - 1);
+    if (ceiling > SINK_DDB_BACKOFF_CAP_MS)
+        ceiling = SINK_DDB_BACKOFF_CAP_MS;
+    s->rng ^= s->rng << 13; /* xorshift64: jitter needs no quality, only spread */
+    s->rng ^= s->rng >> 7;
+    s->rng ^= s->rng << 17;
+    int64_t wait = (int64_t)(s->rng % (ceiling + 1));
+    if (s->deadline_ms > 0 && lr_clock_now_ms() + wait >= s->deadline_ms)
+        return false;
+    struct timespec ts = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0) {
+        /* interrupted: sleep the rest */
+    }
+    return true;
+}
+
+static void fail_slots(struct sink_ddb *s, const size_t *live, size_t n, const char *why)
+{
+    size_t off = add_reason(s, why);
+    for (size_t i = 0; i < n; i++)
+        fail_slot(s, live[i], off);
+}
+
+static void call_failed(struct sink_ddb *s, const size_t *live, size_t n, enum lr_status st)
+{
+    char why[1024];
+    snprintf(why, sizeof(why), "BatchWriteItem failed after %u attempt(s): %s%s%.128s%s%.400s",
+             s->resp.attempts, lr_status_str(st), s->resp.error_code[0] ? ": " : "",
+             s->resp.error_code, s->resp.error_message[0] ? ": " : "", s->resp.error_message);
+    fail_slots(s, live, n, why);
+}
+
+/* Writes the slots live[0..n) until they landed, failed, or the rounds or the deadline ran out. */
+static void send_slots(struct sink_ddb *s, size_t *live, size_t n)
+{
+    for (unsigned round = 1; n > 0; round++) {
+        build_body(s, live, n);
+        if (s->body.overflow) { /* 25 items of at most 4 MiB of JSON each can pass 16 MiB */
+            size_t half = n / 2;
+            if (n == 1)
+                return fail_slots(s, live, n, "the write request is larger than a call can carry");
+            send_slots(s, live, half);
+            return send_slots(s, live + half, n - half);
+        }
+        enum lr_status st = call(s);
+        if (st == LR_E_AWS_SERVICE && n > 1 &&
+            strcmp(s->resp.error_code, "ValidationException") == 0) {
+            /* One item the service refuses (too large, a bad key) fails the whole call: one by one,
+             * only that item's records fail, with the service's reason. */
+            for (size_t i = 0; i < n; i++)
+                send_slots(s, live + i, 1);
+            return;
+        }
+        if (st != LR_OK)
+            return call_failed(s, live, n, st);
+        size_t left = unprocessed(s, live, n);
+        s->stats.written += (int64_t)(n - left);
+        n = left;
+        if (n == 0)
+            return;
+        s->stats.throttled++;
+        char why[160];
+        if (round == SINK_DDB_MAX_ROUNDS) {
+            snprintf(why, sizeof(why), "UnprocessedItems after %d BatchWriteItem calls",
+                     SINK_DDB_MAX_ROUNDS);
+            return fail_slots(s, live, n, why);
+        }
+        if (!back_off(s, round)) {
+            snprintf(why, sizeof(why), "UnprocessedItems after %u call(s) and no time left before "
+                                       "the deadline", round);
+            return fail_slots(s, live, n, why);
+        }
+        s->stats.retried += (int64_t)n;
+    }
+}
+
+/* Sends the request being filled (or drops it), then records the failures of its records. */
+static void flush(struct sink_ddb *s)
+{
+    size_t live[SINK_DDB_MAX_KEYS];
+    for (size_t i = 0; i < s->n_slots; i++)
+        live[i] = i;
+    if (s->n_slots && !s->aborted) {
+        if (s->ordered && s->write_failed)
+            fail_slots(s, live, s->n_slots, k_not_attempted);
+        else
+            send_slots(s, live, s->n_slots);
+    }
+    for (size_t i = 0; i < s->n_pending && !s->aborted; i++) {
+        const struct sink_ddb_slot *slot = &s->slots[s->pending[i].ref];
+        if (slot->failed)
+            push(&s->failures, &s->n_failures, &s->cap_failures, s->pending[i].record_index,
+                 slot->reason_off);
+    }
+    for (size_t i = 0; i < s->n_slots; i++) {
+        lr_buf_reset(&s->slots[i].key);
+        lr_buf_reset(&s->slots[i].request);
+        s->slots[i].failed = false;
+    }
+    s->n_slots = 0;
+    s->n_pending = 0;
+}
+
+/* ---- records ---- */
+
+static int name_cmp(const struct ddb_member *a, const struct ddb_member *b)
+{
+    size_t n = a->name.len < b->name.len ? a->name.len : b->name.len;
+    int c = memcmp(a->name.ptr, b->name.ptr, n);
+    return c ? c : (a->name.len > b->name.len) - (a->name.len < b->name.len);
+}
+
+/* Writes rec's Keys into out with the members sorted by name: one text per key, whatever order
+ * the records list them in. */
+static bool canonical_key(const struct ddb_map *keys, struct lr_buf *out)
+{
+    const struct ddb_member *m = keys->members;
+    size_t order[2] = {0, 1};
+    if (keys->count == 2 && name_cmp(&m[0], &m[1]) > 0) {
+        order[0] = 1;
+        order[1] = 0;
+    }
+    lr_buf_put(out, "{", 1);
+    for (size_t i = 0; i < keys->count; i++) {
+        const struct ddb_member *k = &m[order[i]];
+        if (i)
+            lr_buf_put(out, ",", 1);
+        lr_buf_put_json_string(out, k->name.ptr, k->name.len, LR_JSON_ESCAPE_MIN);
+        lr_buf_put(out, ":", 1);
+        if (ddb_attr_serialize(&k->value, out) != LR_OK)
+            return false;
+    }
+    lr_buf_put(out, "}", 1);
+    return !out->overflow;
+}
+
+/* The slot holding key (scratch) or a new one; flushes a full request first. */
+static size_t slot_for(struct sink_ddb *s, const struct lr_buf *key)
+{
+    for (size_t i = 0; i < s->n_slots; i++)
+        if (s->slots[i].key.len == key->len && memcmp(s->slots[i].key.data, key->data, key->len) == 0)
+            return i;
+    if (s->n_slots == SINK_DDB_MAX_KEYS)
+        flush(s);
+    size_t i = s->n_slots++;
+    lr_buf_put(&s->slots[i].key, key->data, key->len);
+    return i;
+}
+
+static bool write_request(const struct ddb_record *rec, bool put, struct lr_buf *out)
+{
+    lr_buf_put_str(out, put ? "{\"PutRequest\":{\"Item\":" : "{\"DeleteRequest\":{\"Key\":");
+    if (ddb_image_serialize(put ? &rec->new_image : &rec->keys, out) != LR_OK)
+        return false;
+    lr_buf_put_str(out, "}}");
+    return !out->overflow;
+}
+
+enum lr_batch_record_status sink_ddb_on_record(struct sink_ddb *s, const struct ddb_record *rec,
+                                               struct lr_batch_reason *reason)
+{
+    assert(s && rec && reason);
+    if (s->ordered && s->write_failed) {
+        lr_batch_reason_set(reason, "%s", k_not_attempted);
+        return LR_BATCH_RECORD_FAILED;
+    }
+    bool put = rec->event_name == DDB_EVENT_INSERT || rec->event_name == DDB_EVENT_MODIFY;
+    if (!put && rec->event_name != DDB_EVENT_REMOVE) {
+        const struct lr_str *n = &rec->event_name_raw;
+        lr_batch_reason_set(reason, "eventName \"%.*s\" is not INSERT, MODIFY or REMOVE",
+                            n->len > 32 ? 32 : (int)n->len, n->ptr ? n->ptr : "");
+        return LR_BATCH_RECORD_FAILED;
+    }
+    if (put && !rec->new_image.present) {
+        s->aborted = true;
+        lr_batch_reason_set(reason,
+                            "%s without NewImage (StreamViewType %s): replicating needs the "
+                            "stream view NEW_IMAGE or NEW_AND_OLD_IMAGES",
+                            ddb_event_name_str(rec->event_name),
+                            rec->stream_view_type_raw.len ? ddb_view_type_str(rec->stream_view_type)
+                                                          : "absent");
+        return LR_BATCH_RECORD_ABORT;
+    }
+    lr_buf_reset(&s->scratch);
+    if (rec->keys.count < 1 || rec->keys.count > 2 || !canonical_key(&rec->keys, &s->scratch)) {
+        lr_batch_reason_set(reason, "Keys must hold the table's 1 or 2 key attributes (%zu given)",
+                            rec->keys.count);
+        return LR_BATCH_RECORD_FAILED;
+    }
+    if (s->n_pending == SINK_DDB_MAX_PENDING) {
+        lr_batch_reason_set(reason, "more than %d records awaiting one write", SINK_DDB_MAX_PENDING);
+        return LR_BATCH_RECORD_FAILED;
+    }
+    size_t slot = slot_for(s, &s->scratch);
+    lr_buf_reset(&s->scratch);
+    if (!write_request(rec, put, &s->scratch)) {
+        if (s->slots[slot].request.len == 0) { /* a new slot with nothing to write */
+            lr_buf_reset(&s->slots[slot].key);
+            s->n_slots--;
+        }
+        lr_batch_reason_set(reason, "the item is larger than %zu bytes of JSON",
+                            (size_t)SINK_DDB_MAX_ITEM_JSON);
+        return LR_BATCH_RECORD_FAILED;
+    }
+    /* The latest change of a key replaces the earlier one: swap, no copy. */
+    struct lr_buf t = s->slots[slot].request;
+    s->slots[slot].request = s->scratch;
+    s->scratch = t;
+    push(&s->pending, &s->n_pending, &s->cap_pending, rec->index, slot);
+    return LR_BATCH_RECORD_DEFERRED;
+}
+
+void sink_ddb_settle(struct sink_ddb *s, struct lr_batch_deferred *deferred)
+{
+    assert(s && deferred);
+    flush(s);
+    for (size_t i = 0; i < s->n_failures; i++) {
+        const struct sink_ddb_entry *f = &s->failures[i];
+        const char *why = s->reasons.data ? s->reasons.data + f->ref : "";
+        if (lr_batch_deferred_fail(deferred, f->record_index, why) == LR_OK)
+            s->stats.failed++;
+    }
+    s->n_failures = 0;
+    lr_buf_reset(&s->reasons);
+}
+
+void sink_ddb_clean_up(struct sink_ddb *s)
+{
+    if (!s)
+        return;
+    lr_aws_client_destroy(s->aws);
+    for (size_t i = 0; i < SINK_DDB_MAX_KEYS; i++) {
+        lr_buf_clean_up(&s->slots[i].key);
+        lr_buf_clean_up(&s->slots[i].request);
+    }
+    free(s->pending);
+    free(s->failures);
+    lr_buf_clean_up(&s->reasons);
+    lr_buf_clean_up(&s->body);
+    lr_buf_clean_up(&s->scratch);
+    lr_aws_response_clean_up(&s->resp);
+    memset(s, 0, sizeof(*s));
+}

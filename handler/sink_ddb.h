@@ -1,0 +1,98 @@
+/* The dynamodb sink of the bundled handler: replicates every change of the stream into a target table
+ * with BatchWriteItem. INSERT and MODIFY put the NewImage, REMOVE deletes by Keys. Records are
+ * deferred (lr/batch.h) and written 25 keys per request; within a request the latest change of a key
+ * replaces the earlier ones, so a request never holds two writes of one key and keeps the final
+ * state. UnprocessedItems are sent again with back-off; a request refused as invalid is split to find
+ * the item at fault; whatever did not land fails the records it came from, with the reason.
+ *
+ * Ownership: struct sink_ddb owns its AWS client and every buffer; records are borrowed for the
+ * record call only (what a request needs is copied into it). One sink per thread. */
+#ifndef LR_HANDLER_SINK_DDB_H
+#define LR_HANDLER_SINK_DDB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lr/aws.h"
+#include "lr/batch.h"
+
+/* BatchWriteItem's limit of write requests per call. */
+#define SINK_DDB_MAX_KEYS 25
+/* Calls per request while UnprocessedItems remain (the deadline may stop earlier). */
+#define SINK_DDB_MAX_ROUNDS 8
+/* Back-off before the next round: random(0, min(cap, base * 2^(round-1))) ms, as the AWS SDKs. */
+#define SINK_DDB_BACKOFF_BASE_MS 50
+#define SINK_DDB_BACKOFF_CAP_MS 2000
+/* Records awaiting an outcome between two settles (a Lambda event holds at most 10,000). */
+#define SINK_DDB_MAX_PENDING 100000
+/* One serialised write request and one call's body (BatchWriteItem accepts 16 MB). */
+#define SINK_DDB_MAX_ITEM_JSON ((size_t)4 * 1024 * 1024)
+#define SINK_DDB_MAX_BODY ((size_t)16 * 1024 * 1024)
+
+/* Counts of one invoke, for the sink's metrics line. */
+struct sink_ddb_stats {
+    int64_t written;     /* write requests that landed */
+    int64_t failed;      /* records reported failed by the sink */
+    int64_t retried;     /* write requests sent again after UnprocessedItems */
+    int64_t throttled;   /* calls ending in a throttling error, and rounds leaving UnprocessedItems */
+    int64_t requests;    /* BatchWriteItem calls */
+    int64_t call_ms;     /* time spent in those calls */
+    int64_t call_max_ms; /* the longest call */
+};
+
+struct sink_ddb_slot {
+    struct lr_buf key;     /* canonical Keys: members sorted by name, DynamoDB JSON */
+    struct lr_buf request; /* {"PutRequest":{"Item":..}} or {"DeleteRequest":{"Key":..}} */
+    bool failed;
+    size_t reason_off; /* into sink_ddb.reasons when failed */
+};
+
+struct sink_ddb_entry {
+    size_t record_index;
+    size_t ref; /* pending: slot number; failure: offset of its reason */
+};
+
+struct sink_ddb {
+    struct lr_aws_client *aws;
+    char table[256];
+    bool ordered;      /* LR_BATCH_MODE_ORDERED: after a failed write nothing later is written */
+    int64_t deadline_ms;
+    bool write_failed; /* this invoke */
+    bool aborted;      /* this invoke: drop what is pending */
+    struct sink_ddb_slot slots[SINK_DDB_MAX_KEYS];
+    size_t n_slots;
+    struct sink_ddb_entry *pending; /* records of the request being filled, with their slot */
+    size_t n_pending, cap_pending;
+    struct sink_ddb_entry *failures; /* failed records not yet handed to the batch layer */
+    size_t n_failures, cap_failures;
+    struct lr_buf reasons; /* NUL-terminated reasons, referenced by offset */
+    struct lr_buf body;    /* the call being sent */
+    struct lr_buf scratch; /* the record at hand's key, then its write request */
+    struct lr_aws_response resp;
+    struct sink_ddb_stats stats;
+    uint64_t rng;
+};
+
+/* Sets s up for table (a name) in region ("" for AWS_REGION / AWS_DEFAULT_REGION). Calls stop
+ * call_margin_ms before each invoke's deadline. LR_E_CONFIG with msg filled when the AWS settings
+ * are unusable; release s with sink_ddb_clean_up() either way. */
+enum lr_status sink_ddb_init(struct sink_ddb *s, const char *table, const char *region, bool ordered,
+                             uint32_t call_margin_ms, char *msg, size_t msg_cap);
+
+/* Starts an invoke: its deadline (epoch ms, 0 for none), fresh counts and failure state. */
+void sink_ddb_begin(struct sink_ddb *s, int64_t deadline_ms);
+
+/* An lr_batch_record_fn body: adds rec's write to the request being filled (DEFERRED), or FAILED
+ * (an unknown eventName, unusable Keys, an item too large to send, ordered mode after a failed
+ * write), or ABORT for a put without NewImage (the stream view lacks it). */
+enum lr_batch_record_status sink_ddb_on_record(struct sink_ddb *s, const struct ddb_record *rec,
+                                               struct lr_batch_reason *reason);
+
+/* An lr_batch_settle_fn body: sends what is pending and marks the records whose writes did not land. */
+void sink_ddb_settle(struct sink_ddb *s, struct lr_batch_deferred *deferred);
+
+/* Frees everything s owns; safe on a zeroed sink and safe to call twice. */
+void sink_ddb_clean_up(struct sink_ddb *s);
+
+#endif
