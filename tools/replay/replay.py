@@ -19,8 +19,25 @@ destination. Every delivery and split is printed (--json: one JSON object per li
     tools/replay/replay.py --table NAME --endpoint-url http://127.0.0.1:5000 ...   (moto)
     tools/replay/replay.py --stream-arn ARN --bisect-on-error --max-retries 2 --bootstrap ...
 
-Exit status: 0 every record delivered; 1 some batch discarded; 2 usage or setup error.
-Needs boto3 (credentials and region as for the AWS CLI).
+Redrive (--redrive-queue QUEUE_URL): the batches the mapping discarded, from its on-failure
+destination queue. Each message there is an invocation record whose DDBStreamBatchInfo names the
+batch (shardId, startSequenceNumber, endSequenceNumber, streamArn; not the records). The queue is
+read with ReceiveMessage (--visibility-timeout, no long polling) until it is empty; each message is
+validated (one that is not a DDBStreamBatchInfo document is reported and left in the queue), its
+records are read again (GetShardIterator AT_SEQUENCE_NUMBER startSequenceNumber, GetRecords up to
+endSequenceNumber, compared as numbers) and delivered as above (batches, checkpoints, retries,
+--bisect-on-error). The message is deleted only once all its records were delivered: a batch
+discarded again, a range no longer in the stream (trimmed after 24 hours, or missing) or a stream
+that cannot be read keeps it, visible again after the visibility timeout. With --write-events DIR
+nothing is delivered or deleted: each batch is written to DIR/event-SHARD-START.json, the event the
+function would get. One line per message (--json: one JSON object), then a summary.
+
+    tools/replay/replay.py --redrive-queue URL --bootstrap build/handler/bootstrap
+    tools/replay/replay.py --redrive-queue URL --write-events events/ --endpoint-url http://127.0.0.1:5000
+
+Exit status: 0 every record delivered (redrive: every message redriven and deleted, or with
+--write-events written); 1 some batch discarded (redrive: some message kept); 2 usage or setup
+error. Needs boto3 (credentials and region as for the AWS CLI).
 """
 
 import argparse
@@ -28,6 +45,7 @@ import base64
 import datetime
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -77,6 +95,13 @@ def lambda_record(rec, stream_arn):
 def seq_key(seq):
     """Sequence numbers are decimal strings of up to 40 digits: order by length, then text."""
     return (len(seq), seq)
+
+
+def seq_int(seq):
+    """A sequence number as an integer, for numeric comparison; None unless 1-40 decimal digits."""
+    if isinstance(seq, str) and 1 <= len(seq) <= 40 and seq.isascii() and seq.isdigit():
+        return int(seq)
+    return None
 
 
 def sequence_number(record):
@@ -318,11 +343,222 @@ class Replayer:
             return pending[len(batch):], 0
         return pending[at:], attempt + 1
 
+    def deliver_all(self, shard_id, records):
+        """Delivers records (in the event format) in batches from the first one, as run_shard does;
+        returns True when none of them was discarded."""
+        before = len(self.discarded)
+        pending, attempt = list(records), 0
+        while pending:
+            pending, attempt = self.step(shard_id, pending, attempt)
+        return len(self.discarded) == before
+
     def summary(self):
         self.emit({"summary": {"deliveries": self.deliveries, "recordsDelivered": self.delivered_ok,
                                "discarded": self.discarded}},
                   "done: %d deliveries, %d record(s) delivered, %d discarded" % (
                       self.deliveries, self.delivered_ok, len(self.discarded)))
+
+
+# -- redrive from the on-failure destination ---------------------------------------------------
+
+SHARD_ID = re.compile(r"[A-Za-z0-9_.-]{1,65}")
+STREAM_ARN = re.compile(r"arn:[a-z0-9-]+:dynamodb:[a-z0-9-]+:[0-9]{12}:table/[A-Za-z0-9_.-]{1,255}/stream/[^/\s]+")
+
+
+def batch_info(body):
+    """(DDBStreamBatchInfo, condition, None) for an on-failure destination message body, or
+    (None, None, why it is not one). An SNS notification (a topic delivering to the queue without raw
+    message delivery) is unwrapped first."""
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return None, None, "not JSON"
+    if isinstance(doc, dict) and doc.get("Type") == "Notification" and isinstance(doc.get("Message"), str):
+        try:
+            doc = json.loads(doc["Message"])
+        except ValueError:
+            return None, None, "an SNS notification whose Message is not JSON"
+    if not isinstance(doc, dict) or not isinstance(doc.get("DDBStreamBatchInfo"), dict):
+        return None, None, "no DDBStreamBatchInfo object"
+    info = doc["DDBStreamBatchInfo"]
+    if not isinstance(info.get("shardId"), str) or not SHARD_ID.fullmatch(info["shardId"]):
+        return None, None, "DDBStreamBatchInfo.shardId is missing or not a shard id"
+    for key in ("startSequenceNumber", "endSequenceNumber"):
+        if seq_int(info.get(key)) is None:
+            return None, None, "DDBStreamBatchInfo.%s is missing or not 1-40 decimal digits" % key
+    if seq_int(info["startSequenceNumber"]) > seq_int(info["endSequenceNumber"]):
+        return None, None, "DDBStreamBatchInfo.startSequenceNumber is after endSequenceNumber"
+    if not isinstance(info.get("streamArn"), str) or not STREAM_ARN.fullmatch(info["streamArn"]):
+        return None, None, "DDBStreamBatchInfo.streamArn is missing or not a DynamoDB stream ARN"
+    size = info.get("batchSize")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 1):
+        return None, None, "DDBStreamBatchInfo.batchSize is not a positive integer"
+    context = doc.get("requestContext")
+    condition = context.get("condition") if isinstance(context, dict) else None
+    return info, condition if isinstance(condition, str) else None, None
+
+
+class RangeUnavailable(Exception):
+    """The stream no longer holds the records of a range (result: "trimmed"), or cannot be read
+    ("unreadable")."""
+
+    def __init__(self, result, reason):
+        super().__init__(reason)
+        self.result = result
+
+
+def range_records(streams, info, idle_polls, poll_interval_s):
+    """The GetRecords records startSequenceNumber..endSequenceNumber of info's shard, in order.
+    Raises RangeUnavailable unless the stream still holds both ends of the range."""
+    from botocore.exceptions import ClientError
+    start, end = seq_int(info["startSequenceNumber"]), seq_int(info["endSequenceNumber"])
+    out = []
+    try:
+        it = streams.get_shard_iterator(StreamArn=info["streamArn"], ShardId=info["shardId"],
+                                        ShardIteratorType="AT_SEQUENCE_NUMBER",
+                                        SequenceNumber=info["startSequenceNumber"])["ShardIterator"]
+        idle = 0
+        while it and idle < idle_polls:
+            page = streams.get_records(ShardIterator=it, Limit=1000)
+            it = page.get("NextShardIterator")
+            if not page.get("Records"):
+                idle += 1
+                if it and idle < idle_polls:
+                    time.sleep(poll_interval_s)
+                continue
+            idle = 0
+            for rec in page["Records"]:
+                n = seq_int(rec["dynamodb"].get("SequenceNumber"))
+                if n is None or n < start:
+                    continue
+                if n > end:
+                    it = None
+                    break
+                out.append(rec)
+                if n == end:
+                    it = None
+                    break
+    except ClientError as e:
+        err = e.response.get("Error", {})
+        code = err.get("Code", "")
+        result = "trimmed" if code in ("TrimmedDataAccessException", "ResourceNotFoundException") else "unreadable"
+        raise RangeUnavailable(result, "%s: %s" % (code, err.get("Message", ""))) from None
+    if not out or sequence_number_of(out[0]) != start:
+        raise RangeUnavailable("trimmed", "the stream no longer holds %s (%s)" % (
+            info["startSequenceNumber"],
+            "its next record there is %s" % out[0]["dynamodb"]["SequenceNumber"] if out else "no record there"))
+    if sequence_number_of(out[-1]) != end:
+        raise RangeUnavailable("trimmed", "the stream does not hold %s (the range ends at %s there)" % (
+            info["endSequenceNumber"], out[-1]["dynamodb"]["SequenceNumber"]))
+    return out
+
+
+def sequence_number_of(rec):
+    return seq_int(rec["dynamodb"].get("SequenceNumber"))
+
+
+def write_event(directory, info, records):
+    """Writes the event of one batch to DIR/event-SHARD-START.json (atomically); returns its path."""
+    path = os.path.join(directory, "event-%s-%s.json" % (info["shardId"], info["startSequenceNumber"]))
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump({"Records": records}, f, indent=2)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+class Redriver:
+    """Reads the on-failure destination queue one message at a time and redrives each batch."""
+
+    def __init__(self, args, sqs, streams, replayer):
+        self.args = args
+        self.sqs = sqs
+        self.streams = streams
+        self.replayer = replayer
+        self.results = {}
+        self.messages = 0
+        self.deleted = 0
+
+    def run(self):
+        seen, idle = set(), 0
+        while idle < self.args.idle_polls:
+            resp = self.sqs.receive_message(QueueUrl=self.args.redrive_queue, MaxNumberOfMessages=1,
+                                            VisibilityTimeout=self.args.visibility_timeout,
+                                            WaitTimeSeconds=0)
+            # A message seen before is one kept earlier whose visibility timeout ran out: not again.
+            fresh = [m for m in resp.get("Messages", []) if m["MessageId"] not in seen]
+            if not fresh:
+                idle += 1
+                if idle < self.args.idle_polls:
+                    time.sleep(self.args.poll_interval)
+                continue
+            idle = 0
+            for message in fresh:
+                seen.add(message["MessageId"])
+                self.handle(message)
+        self.summary()
+        done = self.results.get("written", 0) if self.args.write_events else self.deleted
+        return 0 if done == self.messages else 1
+
+    def handle(self, message):
+        self.messages += 1
+        line = {"message": message["MessageId"], "deleted": False}
+        info, condition, why = batch_info(message.get("Body", ""))
+        if why:
+            return self.report(line, "invalid", why)
+        line.update(shard=info["shardId"], startSequenceNumber=info["startSequenceNumber"],
+                    endSequenceNumber=info["endSequenceNumber"], batchSize=info.get("batchSize"),
+                    condition=condition, streamArn=info["streamArn"])
+        try:
+            raw = range_records(self.streams, info, self.args.idle_polls, self.args.poll_interval)
+        except RangeUnavailable as e:
+            return self.report(line, e.result, str(e))
+        records = [lambda_record(r, info["streamArn"]) for r in raw]
+        line["records"] = len(records)
+        if self.args.write_events:
+            line["file"] = write_event(self.args.write_events, info, records)
+            return self.report(line, "written", None)
+        if not self.replayer.deliver_all(info["shardId"], records):
+            return self.report(line, "failed", "discarded again after %d retries" % self.args.max_retries)
+        from botocore.exceptions import ClientError
+        try:
+            self.sqs.delete_message(QueueUrl=self.args.redrive_queue, ReceiptHandle=message["ReceiptHandle"])
+        except ClientError as e:
+            err = e.response.get("Error", {})
+            return self.report(line, "redriven", "not deleted: %s: %s" % (err.get("Code"), err.get("Message")))
+        line["deleted"] = True
+        self.deleted += 1
+        return self.report(line, "redriven", None)
+
+    def report(self, line, result, reason):
+        self.results[result] = self.results.get(result, 0) + 1
+        line.update(result=result, reason=reason)
+        text = "message %s" % line["message"]
+        if "shard" in line:
+            text += " %s %s..%s" % (line["shard"], line["startSequenceNumber"], line["endSequenceNumber"])
+            if "records" in line:
+                text += " (%d record(s)%s)" % (line["records"], ", batchSize %s" % line["batchSize"]
+                                               if line["batchSize"] not in (None, line["records"]) else "")
+        text += ": %s" % result
+        if reason:
+            text += " (%s)" % reason
+        if "file" in line:
+            text += " -> %s" % line["file"]
+        text += ", deleted" if line["deleted"] else ", kept in the queue"
+        self.replayer.emit(line, text)
+
+    def summary(self):
+        r = self.replayer
+        kept = self.messages - self.deleted
+        self.replayer.emit(
+            {"summary": {"messages": self.messages, "deleted": self.deleted, "kept": kept,
+                         "results": self.results, "deliveries": r.deliveries,
+                         "recordsDelivered": r.delivered_ok, "discarded": r.discarded}},
+            "done: %d message(s), %d deleted, %d kept (%s); %d deliveries, %d record(s) delivered, "
+            "%d discarded" % (self.messages, self.deleted, kept,
+                              ", ".join("%s %d" % kv for kv in sorted(self.results.items())) or "none",
+                              r.deliveries, r.delivered_ok, len(r.discarded)))
 
 
 # -- the local emulator -----------------------------------------------------------------------
@@ -380,6 +616,9 @@ def parse_args(argv):
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--table", help="table name (its latest stream is replayed)")
     src.add_argument("--stream-arn", help="stream ARN")
+    src.add_argument("--redrive-queue", metavar="QUEUE_URL",
+                     help="redrive the batches named by the on-failure destination messages in this SQS "
+                          "queue (DDBStreamBatchInfo)")
     p.add_argument("--endpoint-url", help="AWS endpoint (e.g. moto_server); default: real AWS")
     p.add_argument("--region", help="AWS region (default: as the AWS CLI finds it)")
     p.add_argument("--batch-size", type=int, default=100, help="records per batch, 1-10000 (default 100)")
@@ -398,33 +637,53 @@ def parse_args(argv):
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--invoke-url", help="an Invoke API URL (e.g. the Docker image on :9000)")
     target.add_argument("--bootstrap", help="start lambda-emu with this bootstrap and invoke it")
+    target.add_argument("--write-events", metavar="DIR",
+                        help="with --redrive-queue: write each batch to DIR/event-SHARD-START.json instead "
+                             "of delivering it (the messages stay in the queue)")
+    p.add_argument("--visibility-timeout", type=int, default=300,
+                   help="with --redrive-queue: seconds a received message stays hidden (default 300); a "
+                        "kept message is visible again after it, so make it longer than the redrive")
     p.add_argument("--emulator", help="lambda-emu path (default: $LR_BUILD_DIR or build/, then PATH)")
     p.add_argument("--emulator-log", help="file for the emulator's and bootstrap's output (default stderr)")
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="environment for the bootstrap (repeatable), e.g. LR_LOG_RECORDS=keys")
-    p.add_argument("--json", action="store_true", help="print one JSON object per delivery")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object per delivery (and per message with --redrive-queue)")
     args = p.parse_args(argv)
     if not 1 <= args.batch_size <= 10000:
         p.error("--batch-size must be 1-10000")
     if args.max_retries < 0 or args.idle_polls < 1:
         p.error("--max-retries must be >= 0 and --idle-polls >= 1")
+    if args.write_events and not args.redrive_queue:
+        p.error("--write-events needs --redrive-queue")
+    if not 0 <= args.visibility_timeout <= 43200:
+        p.error("--visibility-timeout must be 0-43200")
     for pair in args.env:
         if "=" not in pair:
             p.error("--env wants KEY=VALUE, got %r" % pair)
     return args
 
 
-def clients(args):
+def clients(args, *services):
     try:
         import boto3  # imported here so that --help works without it
     except ImportError:
         raise RuntimeError("needs boto3 (Debian: apt install python3-boto3)") from None
     session = boto3.session.Session(region_name=args.region)
     kw = {"endpoint_url": args.endpoint_url} if args.endpoint_url else {}
-    return session.client("dynamodb", **kw), session.client("dynamodbstreams", **kw)
+    return [session.client(s, **kw) for s in services or ("dynamodb", "dynamodbstreams")]
+
+
+def redrive(args, url):
+    sqs, streams = clients(args, "sqs", "dynamodbstreams")
+    if args.write_events:
+        os.makedirs(args.write_events, exist_ok=True)
+    return Redriver(args, sqs, streams, Replayer(args, url, sys.stdout)).run()
 
 
 def run(args, url):
+    if args.redrive_queue:
+        return redrive(args, url)
     ddb, streams = clients(args)
     if args.table:
         desc = ddb.describe_table(TableName=args.table)["Table"]
@@ -443,7 +702,7 @@ def run(args, url):
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        if args.invoke_url:
+        if args.invoke_url or args.write_events:
             return run(args, args.invoke_url)
         emulator = args.emulator or default_emulator()
         if not emulator:
