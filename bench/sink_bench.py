@@ -33,11 +33,9 @@ boto3. Exit status: 0 when every replica equals its source, 1 when one does not,
 """
 
 import argparse
-import importlib.util
 import json
 import os
 import platform
-import re
 import stat
 import sys
 import tempfile
@@ -51,13 +49,6 @@ BATCH = 100
 SEED = 7
 OK_BODY = {"batchItemFailures": []}
 IMPLS = (("c", "bundled bootstrap (C)"), ("python", "Python + boto3"))
-
-
-def load_module(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def machine():
@@ -112,29 +103,6 @@ def python_bootstrap(tmp):
         f.write("#!%s\n" % exe + "\n".join(lines))
     os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
     return path
-
-
-def create_table(ddb, name, stream):
-    kw = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}} if stream else {}
-    ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                     KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], **kw)
-
-
-def stream_records(ddb, streams, replay, table):
-    """The table's whole stream in the Lambda event form (as tests/integration/test_sink_ddb.py reads it)."""
-    arn = ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-    out = []
-    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        while it:
-            page = streams.get_records(ShardIterator=it, Limit=1000)
-            out += [replay.lambda_record(r, arn) for r in page["Records"]]
-            if not page["Records"]:
-                break
-            it = page.get("NextShardIterator")
-    return out
 
 
 def counting_proxy(faultproxy, upstream):
@@ -294,7 +262,7 @@ def main():
         if not os.access(path, os.X_OK):
             print("sink_bench: not built: %s (scripts/build)" % path, file=sys.stderr)
             return 2
-    replay = load_module("replay", os.path.join(SOURCE, "tools", "replay", "replay.py"))
+    replay = awstest.load_replay()
 
     result = {"command": " ".join(["bench/sink_bench.py"] + sys.argv[1:]), "machine": machine(),
               "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -312,10 +280,11 @@ def main():
             streams = moto.client("dynamodbstreams")
             for n in sizes:
                 src = "src-%d" % n
-                create_table(ddb, src, stream=True)
+                streamload.create_table(ddb, src)
                 t0 = time.monotonic()
                 load = streamload.write(ddb, src, seed=SEED, operations=n, keys=args.keys)
-                records = stream_records(ddb, streams, replay, src)
+                arn = ddb.describe_table(TableName=src)["Table"]["LatestStreamArn"]
+                records = [replay.lambda_record(r, arn) for r in awstest.stream_records(streams, arn)]
                 source = streamload.scan_state(ddb, src)
                 if source != load.expected or len(records) != load.moto_records:
                     raise RuntimeError("the source table or its stream is not what the workload wrote")
@@ -325,7 +294,7 @@ def main():
                        "setup_s": time.monotonic() - t0}
                 for key, _ in IMPLS:
                     dst = "dst-%s-%d" % (key, n)
-                    create_table(ddb, dst, stream=False)
+                    streamload.create_table(ddb, dst, stream=False)
                     fig = run_impl(lrtest, awstest, faultproxy, moto, programs[key], dst, batches, len(records))
                     fig["replica_equals_source"] = streamload.scan_state(ddb, dst) == source
                     all_equal = all_equal and fig["replica_equals_source"]

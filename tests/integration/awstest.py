@@ -7,6 +7,7 @@ the session token or any request signature a server of this module has seen."""
 
 import datetime
 import ipaddress
+import json
 import os
 import re
 import select
@@ -27,6 +28,8 @@ AK = "AKIDLAMBDADDBTEST01"
 SK = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
 TOKEN = "FwoGZXIvYXdzEXAMPLEtokenAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/with+slash="
 SIGNATURES = set()  # every Signature=... a server here received
+# An IAM policy allowing everything, for the users made on a moto with IAM authentication on.
+ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 _SIG = re.compile(r"Signature=([0-9a-f]{64})")
 
 LINE = re.compile(r"^status=(\S+).*? http=(\d+) attempts=(\d+) us=(\d+) code=(.*?) message=(.*)$", re.M)
@@ -279,15 +282,51 @@ class Moto:
                     raise RuntimeError("moto_server did not answer on %s" % self.endpoint)
                 time.sleep(0.1)
 
-    def client(self, service, key=AK, secret=SK, token=None):
+    def client(self, service, key=AK, secret=SK, token=None, region="us-east-1"):
         import boto3
-        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1", aws_access_key_id=key,
+        return boto3.client(service, endpoint_url=self.endpoint, region_name=region, aws_access_key_id=key,
                             aws_secret_access_key=secret, aws_session_token=token)
+
+    def iam_user(self, name):
+        """Makes an IAM user allowed everything and its access key: three actions (create_user,
+        put_user_policy, create_access_key), the unauthenticated ones of INITIAL_NO_AUTH_ACTION_COUNT=3.
+        Returns (access key id, secret key)."""
+        iam = self.client("iam")
+        iam.create_user(UserName=name)
+        iam.put_user_policy(UserName=name, PolicyName="all", PolicyDocument=ALLOW_ALL)
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        return key["AccessKeyId"], key["SecretAccessKey"]
 
     def close(self):
         lrtest.end_process(self.proc)
         self.log.close()
         self.tmp.cleanup()
+
+
+def stream_records(streams, arn):
+    """Every record of the stream arn, every shard from TRIM_HORIZON, as GetRecords returns them
+    (streams: a boto3 dynamodbstreams client)."""
+    out = []
+    for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
+        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
+                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+        while it:
+            page = streams.get_records(ShardIterator=it, Limit=1000)
+            if not page["Records"]:
+                break
+            out += page["Records"]
+            it = page.get("NextShardIterator")
+    return out
+
+
+def load_replay():
+    """tools/replay/replay.py as a module (lambda_record, wire_value, ...)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("replay", os.path.join(lrtest.source_dir(), "tools", "replay",
+                                                                         "replay.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 # -- a scriptable HTTP(S) server ----------------------------------------------------------------------

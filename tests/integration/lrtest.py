@@ -122,6 +122,17 @@ def valgrind_problems(text):
     return problems
 
 
+def record_lines(logs):
+    """The bundled handler's record lines (JSON log format) in the emulator's output, in order."""
+    out = []
+    for line in logs.splitlines():
+        if line.startswith("{") and '"keys":' in line:
+            doc = json.loads(line)
+            if "sequenceNumber" in doc and "eventName" in doc:
+                out.append(doc)
+    return out
+
+
 def end_process(proc, timeout_s=10):
     """Ends a helper server the tests started (moto_server, a proxy): SIGTERM, then SIGKILL after
     timeout_s; waits for it either way."""

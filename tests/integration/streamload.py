@@ -239,15 +239,15 @@ def digest(operations):
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
-def create_table(client, table, key_name="id"):
-    """An on-demand table with a NEW_AND_OLD_IMAGES stream and partition key key_name (S), once active;
-    returns its stream ARN."""
+def create_table(client, table, key_name="id", stream=True):
+    """An on-demand table with partition key key_name (S) and, with stream, a NEW_AND_OLD_IMAGES
+    stream, once active; returns its stream ARN (None without a stream)."""
+    kw = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}} if stream else {}
     client.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",
                         KeySchema=[{"AttributeName": key_name, "KeyType": "HASH"}],
-                        AttributeDefinitions=[{"AttributeName": key_name, "AttributeType": "S"}],
-                        StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
+                        AttributeDefinitions=[{"AttributeName": key_name, "AttributeType": "S"}], **kw)
     client.get_waiter("table_exists").wait(TableName=table, WaiterConfig={"Delay": 1, "MaxAttempts": 60})
-    return client.describe_table(TableName=table)["Table"]["LatestStreamArn"]
+    return client.describe_table(TableName=table)["Table"].get("LatestStreamArn")
 
 
 def parse_args(argv):

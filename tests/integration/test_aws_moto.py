@@ -12,7 +12,7 @@ import unittest
 import awstest
 from awstest import aws_call
 
-ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+ALLOW_ALL = awstest.ALLOW_ALL
 TRUST_ALL = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}]})
 _why = awstest.missing_driver() or awstest.moto_missing() or awstest.pki_missing()
@@ -28,12 +28,8 @@ class OnMoto(unittest.TestCase):
         cls.moto = awstest.Moto(INITIAL_NO_AUTH_ACTION_COUNT="4")
         cls.proxy = None
         try:
-            iam = cls.moto.client("iam")
-            iam.create_user(UserName="lambda-ddb")
-            iam.put_user_policy(UserName="lambda-ddb", PolicyName="all", PolicyDocument=ALLOW_ALL)
-            key = iam.create_access_key(UserName="lambda-ddb")["AccessKey"]
-            role = iam.create_role(RoleName="handler", AssumeRolePolicyDocument=TRUST_ALL)["Role"]
-            cls.user = (key["AccessKeyId"], key["SecretAccessKey"])
+            cls.user = cls.moto.iam_user("lambda-ddb")
+            role = cls.moto.client("iam").create_role(RoleName="handler", AssumeRolePolicyDocument=TRUST_ALL)["Role"]
             cls.moto.client("iam", *cls.user).put_role_policy(RoleName="handler", PolicyName="all", PolicyDocument=ALLOW_ALL)
             c = cls.moto.client("sts", *cls.user).assume_role(RoleArn=role["Arn"], RoleSessionName="handler")["Credentials"]
             # What Lambda hands a function: temporary credentials with a session token.

@@ -535,25 +535,6 @@ class EndToEndOnMoto(unittest.TestCase):
         self.assertTrue(status == "DELETE_COMPLETE" or "does not exist" in status, status)
 
 
-def load_replay_module():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("replay", os.path.join(SRC, "tools", "replay", "replay.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def record_lines(logs):
-    """The bundled handler's record lines (JSON log format) in the emulator's output, in order."""
-    out = []
-    for line in logs.splitlines():
-        if line.startswith("{") and '"keys":' in line:
-            doc = json.loads(line)
-            if "sequenceNumber" in doc and "eventName" in doc:
-                out.append(doc)
-    return out
-
-
 @unittest.skipIf(missing_tools(), "not installed: %s" % ", ".join(missing_tools()))
 class ReplayUnderFailures(unittest.TestCase):
     """tools/replay against moto tables read by --stream-arn, into the real bundled bootstrap (with
@@ -589,18 +570,7 @@ class ReplayUnderFailures(unittest.TestCase):
 
     @classmethod
     def stream(cls, table):
-        """Every record of a table's (single-shard) stream, through GetRecords pages."""
-        streams = cls.moto.client("dynamodbstreams")
-        shard = streams.describe_stream(StreamArn=cls.arns[table])["StreamDescription"]["Shards"][0]
-        it = streams.get_shard_iterator(StreamArn=cls.arns[table], ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        out = []
-        while True:
-            page = streams.get_records(ShardIterator=it, Limit=1000)
-            if not page["Records"]:
-                return out
-            out += page["Records"]
-            it = page["NextShardIterator"]
+        return awstest.stream_records(cls.moto.client("dynamodbstreams"), cls.arns[table])
 
     def replay(self, table, emulator, *args):
         env = awstest.base_env()
@@ -652,7 +622,7 @@ class ReplayUnderFailures(unittest.TestCase):
         self.assertEqual(lines[-1]["summary"], {"deliveries": 8, "recordsDelivered": 7, "discarded": s[:1]})
         # What the function saw: the same deliveries, each record line once per delivery.
         ok = [x["sequenceNumbers"] for x in lines if x.get("result") == "ok"]
-        self.assertEqual([r["sequenceNumber"] for r in record_lines(logs)][-7:], sum(ok, []))
+        self.assertEqual([r["sequenceNumber"] for r in lrtest.record_lines(logs)][-7:], sum(ok, []))
 
     def test_without_bisect_a_function_error_retries_the_whole_batch(self):
         s = self.seqs
@@ -681,7 +651,7 @@ class ReplayUnderFailures(unittest.TestCase):
         """A thread that kill -9s the bootstrap once it has logged after_records record lines."""
         def run():
             limit = time.monotonic() + 60 * lrtest.slow_factor()
-            while time.monotonic() < limit and len(record_lines(emu.logs())) < after_records:
+            while time.monotonic() < limit and len(lrtest.record_lines(emu.logs())) < after_records:
                 time.sleep(0.01)
             killed.append(emu.stats()["child_pid"])
             os.kill(killed[0], signal.SIGKILL)
@@ -709,9 +679,9 @@ class ReplayUnderFailures(unittest.TestCase):
         # The record lines the killed invoke wrote (at least after_records; the kill lands while
         # the bootstrap sleeps on the next record, or a little later on a loaded machine).
         second_invoke = [m.start() for m in re.finditer(r"^START RequestId:", logs, re.M)][1]
-        done = len(record_lines(logs[:second_invoke]))
+        done = len(lrtest.record_lines(logs[:second_invoke]))
         self.assertTrue(after_records <= done < len(self.seqs), done)
-        return proc, lines, [r["sequenceNumber"] for r in record_lines(logs)], done
+        return proc, lines, [r["sequenceNumber"] for r in lrtest.record_lines(logs)], done
 
     def test_a_bootstrap_killed_mid_batch_is_delivered_again(self):
         s = self.seqs
@@ -753,7 +723,7 @@ class ReplayUnderFailures(unittest.TestCase):
         self.assertEqual(lines[-1]["summary"], {"deliveries": len(deliveries), "recordsDelivered": len(seqs),
                                                 "discarded": []})
         # What the bootstrap logged, applied in order, is the table: every change arrived.
-        logged = record_lines(logs)
+        logged = lrtest.record_lines(logs)
         self.assertEqual([r["sequenceNumber"] for r in logged], seqs)
         final = {}
         for r in logged:
@@ -761,7 +731,7 @@ class ReplayUnderFailures(unittest.TestCase):
                 final.pop(r["keys"]["id"]["S"], None)
             else:
                 final[r["keys"]["id"]["S"]] = r["newImage"]
-        wire = load_replay_module().wire_value
+        wire = awstest.load_replay().wire_value
         self.assertEqual(streamload.state(final.values()),
                          streamload.state(wire(load.expected).values()))
 
@@ -771,7 +741,7 @@ class ReplayRules(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.r = load_replay_module()
+        cls.r = awstest.load_replay()
         cls.batch = [{"dynamodb": {"SequenceNumber": s}} for s in ("900", "1000", "1001")]
 
     def check(self, error, body):

@@ -19,7 +19,6 @@ import awstest
 import lrtest
 from faultproxy import FaultProxy
 
-ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -31,14 +30,10 @@ def key(pk):
 class FaultProxyOnMoto(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        # Three unauthenticated actions: create_user, put_user_policy, create_access_key.
+        # Three unauthenticated actions: the IAM user's.
         cls.moto = awstest.Moto(INITIAL_NO_AUTH_ACTION_COUNT="3")
         try:
-            iam = cls.moto.client("iam")
-            iam.create_user(UserName="faults")
-            iam.put_user_policy(UserName="faults", PolicyName="all", PolicyDocument=ALLOW_ALL)
-            k = iam.create_access_key(UserName="faults")["AccessKey"]
-            cls.creds = (k["AccessKeyId"], k["SecretAccessKey"])
+            cls.creds = cls.moto.iam_user("faults")
             cls.direct = cls.moto.client("dynamodb", *cls.creds)
             for table in ("a", "b"):
                 cls.direct.create_table(TableName=table, BillingMode="PAY_PER_REQUEST",

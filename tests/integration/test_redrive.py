@@ -70,25 +70,6 @@ def iso(value):
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def load_replay_module():
-    import importlib.util
-    spec = importlib.util.spec_from_file_location("replay", REPLAY)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def record_lines(logs):
-    """The bundled handler's record lines (JSON log format) in the emulator's output, in order."""
-    out = []
-    for line in logs.splitlines():
-        if line.startswith("{") and '"keys":' in line:
-            doc = json.loads(line)
-            if "sequenceNumber" in doc and "eventName" in doc:
-                out.append(doc)
-    return out
-
-
 def failure_lines(logs):
     """The bundled handler's failed-record lines (JSON log format), in order."""
     out = []
@@ -137,9 +118,7 @@ class RedriveFromTheDestinationQueue(unittest.TestCase):
     def stream(cls):
         streams = cls.moto.client("dynamodbstreams")
         shard = streams.describe_stream(StreamArn=cls.arn)["StreamDescription"]["Shards"][0]["ShardId"]
-        it = streams.get_shard_iterator(StreamArn=cls.arn, ShardId=shard,
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        return streams.get_records(ShardIterator=it, Limit=1000)["Records"], shard
+        return awstest.stream_records(streams, cls.arn), shard
 
     # -- the queue ------------------------------------------------------------------------------------
 
@@ -235,9 +214,9 @@ class RedriveFromTheDestinationQueue(unittest.TestCase):
         # What the bootstrap saw: the records of the good range, each once and in order, and of the
         # failing range only its first record, once per attempt (ordered mode stops there), failed
         # both times; nothing outside the two ranges.
-        seen = [r["sequenceNumber"] for r in record_lines(logs)]
+        seen = [r["sequenceNumber"] for r in lrtest.record_lines(logs)]
         self.assertEqual(sorted(seen), sorted(s[2:5] + [s[5], s[5]]), seen)
-        good_lines = [r for r in record_lines(logs) if r["sequenceNumber"] in s[2:5]]
+        good_lines = [r for r in lrtest.record_lines(logs) if r["sequenceNumber"] in s[2:5]]
         self.assertEqual([r["sequenceNumber"] for r in good_lines], s[2:5])
         self.assertEqual([r["keys"]["id"]["S"] for r in good_lines],
                          [r["dynamodb"]["Keys"]["id"]["S"] for r in self.records[2:5]])
@@ -252,7 +231,7 @@ class RedriveFromTheDestinationQueue(unittest.TestCase):
     def test_write_events_writes_the_exact_event_files(self):
         s = self.seqs
         url = self.queue("export", [self.message(0, 2), self.message(3, 3), "not json"])
-        wire = load_replay_module()
+        wire = awstest.load_replay()
         with tempfile.TemporaryDirectory(prefix="redrive-") as out:
             events = os.path.join(out, "events")
             proc, per_message, lines = self.redrive(url, "--write-events", events)
@@ -283,7 +262,7 @@ class RedriveFromTheDestinationQueue(unittest.TestCase):
         # --batch-size 2 cuts the three records of the second range into two invokes.
         self.assertEqual(sorted(x["sequenceNumbers"] for x in lines if "delivery" in x),
                          sorted([self.seqs[0:1], self.seqs[1:3], self.seqs[3:4]]))
-        self.assertEqual(sorted(r["sequenceNumber"] for r in record_lines(logs)), sorted(self.seqs[0:4]))
+        self.assertEqual(sorted(r["sequenceNumber"] for r in lrtest.record_lines(logs)), sorted(self.seqs[0:4]))
         time.sleep(self.VISIBILITY_S * lrtest.slow_factor() + 0.5)
         self.assertEqual(self.queue_bodies(url), [])
 
@@ -293,7 +272,7 @@ class DestinationMessages(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.r = load_replay_module()
+        cls.r = awstest.load_replay()
 
     def body(self, **info):
         doc = json.loads(json.dumps(DOCUMENTED_MESSAGE))

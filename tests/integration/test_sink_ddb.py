@@ -8,7 +8,6 @@ stream view without NewImage failing the invoke with the view it needs, a target
 region, and the start-up checks of the settings."""
 
 import base64
-import importlib.util
 import json
 import os
 import re
@@ -20,17 +19,7 @@ import faultproxy
 import lrtest
 
 SRC, DST = "src", "dst"
-ALLOW_ALL = json.dumps({"Version": "2012-10-17",
-                        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/src/stream/2026-01-01T00:00:00.000"
-
-
-def load_replay():
-    path = os.path.join(lrtest.source_dir(), "tools", "replay", "replay.py")
-    spec = importlib.util.spec_from_file_location("replay", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def items(*seqs):
@@ -81,17 +70,8 @@ class SinkDynamoDBTest(unittest.TestCase):
         # must carry a valid SigV4 signature of the user's key.
         self.moto = awstest.Moto(INITIAL_NO_AUTH_ACTION_COUNT="3")
         self.addCleanup(self.moto.close)
-        iam = self.moto.client("iam")
-        iam.create_user(UserName="replicator")
-        iam.put_user_policy(UserName="replicator", PolicyName="all", PolicyDocument=ALLOW_ALL)
-        key = iam.create_access_key(UserName="replicator")["AccessKey"]
-        self.key = (key["AccessKeyId"], key["SecretAccessKey"])
+        self.key = self.moto.iam_user("replicator")
         self.ddb = self.moto.client("dynamodb", *self.key)
-
-    def client(self, service, region="us-east-1"):
-        import boto3
-        return boto3.client(service, endpoint_url=self.moto.endpoint, region_name=region,
-                            aws_access_key_id=self.key[0], aws_secret_access_key=self.key[1])
 
     def env(self, **extra):
         env = awstest.base_env(LR_SINK="dynamodb", LR_SINK_TARGET=DST, LR_LOG_RECORDS="none",
@@ -120,20 +100,10 @@ class SinkDynamoDBTest(unittest.TestCase):
     # -- the stream of a real (moto) table -------------------------------------------------------
 
     def stream_records(self, table):
-        streams = self.client("dynamodbstreams")
         arn = self.ddb.describe_table(TableName=table)["Table"]["LatestStreamArn"]
-        replay = load_replay()
-        out = []
-        for shard in streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"]:
-            it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                            ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-            while it:
-                page = streams.get_records(ShardIterator=it, Limit=1000)
-                out += [replay.lambda_record(r, arn) for r in page["Records"]]
-                if not page["Records"]:
-                    break
-                it = page.get("NextShardIterator")
-        return out
+        replay = awstest.load_replay()
+        streams = self.moto.client("dynamodbstreams", *self.key)
+        return [replay.lambda_record(r, arn) for r in awstest.stream_records(streams, arn)]
 
     def test_replicates_every_change_of_a_table(self):
         create_table(self.ddb, SRC, "NEW_AND_OLD_IMAGES")
@@ -256,7 +226,7 @@ class SinkDynamoDBTest(unittest.TestCase):
         self.assertEqual(scan(self.ddb, DST), [])  # the REMOVE before it was not sent either
 
     def test_a_target_arn_in_another_region(self):
-        eu = self.client("dynamodb", "eu-west-1")
+        eu = self.moto.client("dynamodb", *self.key, region="eu-west-1")
         create_table(eu, DST)
         create_table(self.ddb, DST)
         key = {"pk": {"S": "a"}, "sk": {"N": "1"}}

@@ -31,8 +31,6 @@ import faultproxy
 import lrtest
 import streamload
 
-ALLOW_ALL = json.dumps({"Version": "2012-10-17",
-                        "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 RATES = {"throughput": 0.05, "throttling": 0.05, "internal": 0.05, "reset": 0.05,
          "reset_mid_body": 0.05, "partial": 0.2}
 KILLS = 4
@@ -45,15 +43,10 @@ class ReplicaEqualsSourceUnderFaults(unittest.TestCase):
     def setUpClass(cls):
         cls.moto = awstest.Moto(INITIAL_NO_AUTH_ACTION_COUNT="3")
         try:
-            iam = cls.moto.client("iam")
-            iam.create_user(UserName="replicator")
-            iam.put_user_policy(UserName="replicator", PolicyName="all", PolicyDocument=ALLOW_ALL)
-            key = iam.create_access_key(UserName="replicator")["AccessKey"]
-            cls.key = (key["AccessKeyId"], key["SecretAccessKey"])
+            cls.key = cls.moto.iam_user("replicator")
             cls.ddb = cls.moto.client("dynamodb", *cls.key)
-            cls.create("source", stream=True)
+            cls.arn = streamload.create_table(cls.ddb, "source")
             cls.load = streamload.write(cls.ddb, "source", seed=2026, operations=2000, keys=300)
-            cls.arn = cls.ddb.describe_table(TableName="source")["Table"]["LatestStreamArn"]
         except BaseException:
             cls.moto.close()
             raise
@@ -61,13 +54,6 @@ class ReplicaEqualsSourceUnderFaults(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.moto.close()
-
-    @classmethod
-    def create(cls, name, stream=False):
-        kw = {"StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}} if stream else {}
-        cls.ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                             KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], **kw)
 
     def env(self):
         # base_env drops the caller's AWS_ variables; the emulator must not bring them back.
@@ -109,7 +95,7 @@ class ReplicaEqualsSourceUnderFaults(unittest.TestCase):
 
     def replicate(self, mode, seed):
         replica = "replica-" + mode
-        self.create(replica)
+        streamload.create_table(self.ddb, replica, stream=False)
         rng = random.Random(seed)
         env = self.env()
         env.update(LR_SINK="dynamodb", LR_SINK_TARGET=replica, LR_BATCH_MODE=mode, LR_LOG_RECORDS="none",

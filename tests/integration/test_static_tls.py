@@ -111,7 +111,6 @@ class StaticTLSTest(unittest.TestCase):
             self.assertTrue(os.path.isfile(os.path.join(self.prefix, "lib", lib)), lib)
 
 
-ALLOW_ALL = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
 SYSTEM_BUNDLES = ("/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/certs/ca-certificates.crt")  # lr_aws's order
 
 
@@ -131,15 +130,11 @@ class StaticAWSClientOnMoto(unittest.TestCase):
                                     "aws_call to test with")
         cls.tmp = tempfile.TemporaryDirectory(prefix="static-aws-")
         cls.pki = awstest.TestPKI(cls.tmp.name)
-        # Three unauthenticated actions: create_user, put_user_policy, create_access_key.
+        # Three unauthenticated actions: the IAM user's.
         cls.moto = awstest.Moto(INITIAL_NO_AUTH_ACTION_COUNT="3")
         cls.proxy = None
         try:
-            iam = cls.moto.client("iam")
-            iam.create_user(UserName="static")
-            iam.put_user_policy(UserName="static", PolicyName="all", PolicyDocument=ALLOW_ALL)
-            key = iam.create_access_key(UserName="static")["AccessKey"]
-            cls.user = (key["AccessKeyId"], key["SecretAccessKey"])
+            cls.user = cls.moto.iam_user("static")
             cls.proxy = awstest.TLSProxy(cls.pki.server_context(cls.pki.good), cls.moto.port)
         except BaseException:
             cls.tearDownClass()

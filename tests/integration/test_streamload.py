@@ -92,26 +92,13 @@ class OnMoto(unittest.TestCase):
     def tearDownClass(cls):
         cls.moto.close()
 
-    def stream(self, arn):
-        streams = self.moto.client("dynamodbstreams")
-        shard = streams.describe_stream(StreamArn=arn)["StreamDescription"]["Shards"][0]
-        it = streams.get_shard_iterator(StreamArn=arn, ShardId=shard["ShardId"],
-                                        ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
-        out = []
-        while True:
-            page = streams.get_records(ShardIterator=it, Limit=1000)
-            if not page["Records"]:
-                return out
-            out += page["Records"]
-            it = page["NextShardIterator"]
-
     def test_the_table_and_its_stream_end_at_expected(self):
         arn = streamload.create_table(self.ddb, "written")
         load = streamload.write(self.ddb, "written", seed=9, changes=400, keys=20)
         self.assertEqual(load.changes, 400)
         self.assertEqual(sum(load.operations.values()), len(streamload.plan(seed=9, changes=400, keys=20)))
         self.assertEqual(streamload.scan_state(self.ddb, "written"), load.expected)
-        records = self.stream(arn)
+        records = awstest.stream_records(self.moto.client("dynamodbstreams"), arn)
         self.assertEqual(len(records), load.moto_records)
         self.assertEqual(streamload.state(streamload.fold(records).values()), load.expected)
 
