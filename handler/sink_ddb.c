@@ -1,14 +1,11 @@
 /* The dynamodb sink: requests of up to 25 keys, UnprocessedItems matched back to their keys and sent
  * again, failures mapped onto the records they came from. */
-#define _POSIX_C_SOURCE 200809L /* nanosleep */
 #include "sink_ddb.h"
 
 #include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <cjson/cJSON.h>
 
@@ -40,17 +37,18 @@ enum lr_status sink_ddb_init(struct sink_ddb *s, const char *table, const char *
         lr_buf_init(&s->slots[i].key, SINK_DDB_MAX_ITEM_JSON);
         lr_buf_init(&s->slots[i].request, SINK_DDB_MAX_ITEM_JSON);
     }
+    lr_buf_init(&s->pending, SINK_DDB_MAX_PENDING * sizeof(struct sink_ddb_entry));
+    lr_buf_init(&s->failures, SINK_DDB_MAX_PENDING * sizeof(struct sink_ddb_entry));
     lr_buf_init(&s->reasons, (size_t)SINK_DDB_MAX_PENDING * 2 * LR_BATCH_REASON_MAX);
     lr_buf_init(&s->body, SINK_DDB_MAX_BODY);
     lr_buf_init(&s->scratch, SINK_DDB_MAX_ITEM_JSON);
     lr_aws_response_init(&s->resp);
-    s->rng = ((uint64_t)lr_clock_now_ms() << 16) ^ (uint64_t)getpid() ^ 0x9E3779B97F4A7C15u;
     return LR_OK;
 }
 
 void sink_ddb_begin(struct sink_ddb *s, int64_t deadline_ms)
 {
-    assert(s && s->n_pending == 0 && s->n_failures == 0); /* the last invoke settled */
+    assert(s && s->pending.len == 0 && s->failures.len == 0); /* the last invoke settled */
     s->deadline_ms = deadline_ms;
     s->write_failed = false;
     s->aborted = false;
@@ -59,19 +57,19 @@ void sink_ddb_begin(struct sink_ddb *s, int64_t deadline_ms)
 
 /* ---- bookkeeping ---- */
 
-static void push(struct sink_ddb_entry **v, size_t *n, size_t *cap, size_t record_index, size_t ref)
+/* The entries of a list (lr_buf memory is malloc's, aligned for any type) and their count. */
+static const struct sink_ddb_entry *entries(const struct lr_buf *list, size_t *n)
 {
-    if (*n == *cap) {
-        size_t want = *cap ? *cap * 2 : 64;
-        struct sink_ddb_entry *p = realloc(*v, want * sizeof(**v));
-        if (!p) { /* as everywhere in the runtime: Lambda replaces a crashed sandbox */
-            fputs("lambda-ddb: out of memory\n", stderr);
-            abort();
-        }
-        *v = p;
-        *cap = want;
-    }
-    (*v)[(*n)++] = (struct sink_ddb_entry){record_index, ref};
+    *n = list->len / sizeof(struct sink_ddb_entry);
+    return (const struct sink_ddb_entry *)(const void *)list->data;
+}
+
+/* Appends to a list. Together the lists hold at most SINK_DDB_MAX_PENDING entries (the records
+ * deferred since the last settle), which sink_ddb_on_record() checks first. */
+static void push(struct lr_buf *list, size_t record_index, size_t ref)
+{
+    const struct sink_ddb_entry e = {record_index, ref};
+    lr_buf_put(list, &e, sizeof(e));
 }
 
 /* Stores a reason once; returns its offset (reasons overflowing the cap read as ""). */
@@ -166,25 +164,6 @@ static size_t unprocessed(struct sink_ddb *s, size_t *live, size_t n)
     return left;
 }
 
-/* Waits before round+1; false when that would pass the deadline's margin. */
-static bool back_off(struct sink_ddb *s, unsigned round)
-{
-    uint64_t ceiling = (uint64_t)SINK_DDB_BACKOFF_BASE_MS << (round - 1);
-    if (ceiling > SINK_DDB_BACKOFF_CAP_MS)
-        ceiling = SINK_DDB_BACKOFF_CAP_MS;
-    s->rng ^= s->rng << 13; /* xorshift64: jitter needs no quality, only spread */
-    s->rng ^= s->rng >> 7;
-    s->rng ^= s->rng << 17;
-    int64_t wait = (int64_t)(s->rng % (ceiling + 1));
-    if (s->deadline_ms > 0 && lr_clock_now_ms() + wait >= s->deadline_ms)
-        return false;
-    struct timespec ts = {(time_t)(wait / 1000), (long)(wait % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-        /* interrupted: sleep the rest */
-    }
-    return true;
-}
-
 static void fail_slots(struct sink_ddb *s, const size_t *live, size_t n, const char *why)
 {
     size_t off = add_reason(s, why);
@@ -236,7 +215,8 @@ static void send_slots(struct sink_ddb *s, size_t *live, size_t n)
                      SINK_DDB_MAX_ROUNDS);
             return fail_slots(s, live, n, why);
         }
-        if (!back_off(s, round)) {
+        if (!lr_aws_back_off(s->aws, round, SINK_DDB_BACKOFF_BASE_MS, SINK_DDB_BACKOFF_CAP_MS,
+                             s->deadline_ms)) {
             snprintf(why, sizeof(why), "UnprocessedItems after %u call(s) and no time left before "
                                        "the deadline", round);
             return fail_slots(s, live, n, why);
@@ -257,19 +237,18 @@ static void flush(struct sink_ddb *s)
         else
             send_slots(s, live, s->n_slots);
     }
-    for (size_t i = 0; i < s->n_pending && !s->aborted; i++) {
-        const struct sink_ddb_slot *slot = &s->slots[s->pending[i].ref];
-        if (slot->failed)
-            push(&s->failures, &s->n_failures, &s->cap_failures, s->pending[i].record_index,
-                 slot->reason_off);
-    }
+    size_t n;
+    const struct sink_ddb_entry *p = entries(&s->pending, &n);
+    for (size_t i = 0; i < n && !s->aborted; i++)
+        if (s->slots[p[i].ref].failed)
+            push(&s->failures, p[i].record_index, s->slots[p[i].ref].reason_off);
     for (size_t i = 0; i < s->n_slots; i++) {
         lr_buf_reset(&s->slots[i].key);
         lr_buf_reset(&s->slots[i].request);
         s->slots[i].failed = false;
     }
     s->n_slots = 0;
-    s->n_pending = 0;
+    lr_buf_reset(&s->pending);
 }
 
 /* ---- records ---- */
@@ -358,8 +337,8 @@ enum lr_batch_record_status sink_ddb_on_record(struct sink_ddb *s, const struct 
                             rec->keys.count);
         return LR_BATCH_RECORD_FAILED;
     }
-    if (s->n_pending == SINK_DDB_MAX_PENDING) {
-        lr_batch_reason_set(reason, "more than %d records awaiting one write", SINK_DDB_MAX_PENDING);
+    if (s->pending.len + s->failures.len == s->pending.cap) { /* so neither list can overflow */
+        lr_batch_reason_set(reason, "more than %d records awaiting the outcome of their writes", SINK_DDB_MAX_PENDING);
         return LR_BATCH_RECORD_FAILED;
     }
     size_t slot = slot_for(s, &s->scratch);
@@ -377,7 +356,7 @@ enum lr_batch_record_status sink_ddb_on_record(struct sink_ddb *s, const struct 
     struct lr_buf t = s->slots[slot].request;
     s->slots[slot].request = s->scratch;
     s->scratch = t;
-    push(&s->pending, &s->n_pending, &s->cap_pending, rec->index, slot);
+    push(&s->pending, rec->index, slot);
     return LR_BATCH_RECORD_DEFERRED;
 }
 
@@ -385,13 +364,14 @@ void sink_ddb_settle(struct sink_ddb *s, struct lr_batch_deferred *deferred)
 {
     assert(s && deferred);
     flush(s);
-    for (size_t i = 0; i < s->n_failures; i++) {
-        const struct sink_ddb_entry *f = &s->failures[i];
-        const char *why = s->reasons.data ? s->reasons.data + f->ref : "";
-        if (lr_batch_deferred_fail(deferred, f->record_index, why) == LR_OK)
+    size_t n;
+    const struct sink_ddb_entry *f = entries(&s->failures, &n);
+    for (size_t i = 0; i < n; i++) {
+        const char *why = s->reasons.data ? s->reasons.data + f[i].ref : "";
+        if (lr_batch_deferred_fail(deferred, f[i].record_index, why) == LR_OK)
             s->stats.failed++;
     }
-    s->n_failures = 0;
+    lr_buf_reset(&s->failures);
     lr_buf_reset(&s->reasons);
 }
 
@@ -404,8 +384,8 @@ void sink_ddb_clean_up(struct sink_ddb *s)
         lr_buf_clean_up(&s->slots[i].key);
         lr_buf_clean_up(&s->slots[i].request);
     }
-    free(s->pending);
-    free(s->failures);
+    lr_buf_clean_up(&s->pending);
+    lr_buf_clean_up(&s->failures);
     lr_buf_clean_up(&s->reasons);
     lr_buf_clean_up(&s->body);
     lr_buf_clean_up(&s->scratch);

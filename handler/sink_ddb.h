@@ -62,16 +62,13 @@ struct sink_ddb {
     bool aborted;      /* this invoke: drop what is pending */
     struct sink_ddb_slot slots[SINK_DDB_MAX_KEYS];
     size_t n_slots;
-    struct sink_ddb_entry *pending; /* records of the request being filled, with their slot */
-    size_t n_pending, cap_pending;
-    struct sink_ddb_entry *failures; /* failed records not yet handed to the batch layer */
-    size_t n_failures, cap_failures;
-    struct lr_buf reasons; /* NUL-terminated reasons, referenced by offset */
+    struct lr_buf pending;  /* sink_ddb_entry: records of the request being filled, with their slot */
+    struct lr_buf failures; /* sink_ddb_entry: failed records not yet handed to the batch layer */
+    struct lr_buf reasons;  /* NUL-terminated reasons, referenced by offset */
     struct lr_buf body;    /* the call being sent */
     struct lr_buf scratch; /* the record at hand's key, then its write request */
     struct lr_aws_response resp;
     struct sink_ddb_stats stats;
-    uint64_t rng;
 };
 
 /* Sets s up for table (a name) in region ("" for AWS_REGION / AWS_DEFAULT_REGION). Calls stop

@@ -97,6 +97,13 @@ enum lr_status lr_aws_json_call(struct lr_aws_client *client, const struct lr_aw
                                 const char *operation, struct lr_str body, int64_t deadline_ms,
                                 struct lr_aws_response *resp) LR_NODISCARD;
 
+/* Waits before retry n (1 for the first) of a retry loop of the caller's own, such as sending a batch
+ * API's unprocessed entries again: random(0,1) * min(max_ms, base_ms * 2^(n-1)) ms, the client's
+ * full-jitter back-off. Returns false at once, without waiting, when after the wait no attempt could
+ * end before deadline_ms (epoch ms, 0 for none) minus the client's deadline margin. */
+bool lr_aws_back_off(struct lr_aws_client *client, unsigned n, uint32_t base_ms, uint32_t max_ms,
+                     int64_t deadline_ms);
+
 /* Posts the form-encoded body (borrowed for the call; "Action=...&Version=...&...", already
  * percent-encoded) to a query-protocol service. LR_OK on a 2xx XML answer (in resp->body); errors as
  * lr_aws_json_call(), the code and message taken from the XML <Code> and <Message>. */

@@ -326,6 +326,13 @@ static enum lr_status attempt(struct endpoint *e, const struct request *r, long 
     return lr_aws_answer_read(r->svc->json_version != NULL, x.error_type, resp);
 }
 
+/* True when, after waiting wait ms, an attempt could still run before the deadline's margin. */
+static bool wait_fits(const struct lr_aws_client *c, uint32_t wait, int64_t deadline_ms)
+{
+    return deadline_ms <= 0 ||
+           lr_clock_now_ms() + wait + MIN_ATTEMPT_MS <= deadline_ms - (int64_t)c->s.deadline_margin_ms;
+}
+
 static enum lr_status give_up(const struct request *r, const struct lr_aws_response *resp,
                               enum lr_status last)
 {
@@ -370,14 +377,24 @@ static enum lr_status call(struct lr_aws_client *c, const struct request *r, int
             return st;
         uint32_t wait = lr_aws_retry_backoff_ms(resp->attempts, c->s.backoff_base_ms,
                                                 c->s.backoff_max_ms, &c->rng);
-        if (deadline_ms > 0 && lr_clock_now_ms() + wait + MIN_ATTEMPT_MS >
-                                   deadline_ms - (int64_t)c->s.deadline_margin_ms)
+        if (!wait_fits(c, wait, deadline_ms))
             return give_up(r, resp, st);
         lr_log(LR_LOG_WARN, "aws %s: attempt %u of %u: %s, HTTP %ld %s; retrying in %u ms",
                r->svc->signing_name, resp->attempts, c->s.max_attempts, lr_status_str(st),
                resp->http_status, resp->error_code, wait);
         sleep_ms(wait);
     }
+}
+
+bool lr_aws_back_off(struct lr_aws_client *client, unsigned n, uint32_t base_ms, uint32_t max_ms,
+                     int64_t deadline_ms)
+{
+    assert(client && n > 0);
+    uint32_t wait = lr_aws_retry_backoff_ms(n, base_ms, max_ms, &client->rng);
+    if (!wait_fits(client, wait, deadline_ms))
+        return false;
+    sleep_ms(wait);
+    return true;
 }
 
 static bool operation_valid(const char *op)
