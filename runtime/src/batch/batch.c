@@ -117,8 +117,9 @@ struct deferred_rec {
 };
 
 struct lr_batch_deferred {
-    struct deferred_rec *v; /* one slot per record of the batch, allocated when the walk starts */
+    struct deferred_rec *v; /* one slot per record of the batch, in mem */
     size_t n;
+    struct lr_buf mem; /* allocated when the walk starts (out of memory aborts, as lr_buf does) */
 };
 
 struct walk {
@@ -317,15 +318,14 @@ static void walk_record(struct walk *w, const struct ddb_record *rec)
         st = w->fn(rec, w->user_data, &reason);
         reason.text[sizeof(reason.text) - 1] = '\0'; /* never trust the user to terminate it */
     }
+    if (st == LR_BATCH_RECORD_ABORT) { /* the invoke fails as a whole: no outcome is decided */
+        fail_invoke(w, LR_E_CONFIG, "record %zu: %s", rec->index,
+                    reason.text[0] ? reason.text : "the record function aborted the batch");
+        return;
+    }
     res->processed++;
     if (st == LR_BATCH_RECORD_DEFERRED && w->settle) {
         defer(w, rec);
-        return;
-    }
-    if (st == LR_BATCH_RECORD_ABORT) {
-        res->processed--; /* the invoke fails as a whole: no record's outcome is decided */
-        fail_invoke(w, LR_E_CONFIG, "record %zu: %s", rec->index,
-                    reason.text[0] ? reason.text : "the record function aborted the batch");
         return;
     }
     if (st == LR_BATCH_RECORD_OK) {
@@ -358,11 +358,9 @@ static void walk_records(struct walk *w, const char *json, size_t len)
     }
     w->res->batch_size = reader.count;
     if (w->settle && reader.count) {
-        w->deferred.v = malloc(reader.count * sizeof(*w->deferred.v));
-        if (!w->deferred.v) { /* as everywhere in the runtime: Lambda replaces a crashed sandbox */
-            fputs("lambda-ddb: out of memory\n", stderr);
-            abort();
-        }
+        size_t bytes = reader.count * sizeof(*w->deferred.v);
+        lr_buf_init(&w->deferred.mem, bytes);
+        w->deferred.v = (struct deferred_rec *)(void *)lr_buf_reserve(&w->deferred.mem, bytes);
     }
     struct ddb_record rec;
     while (!w->stop && ddb_reader_next(&reader, &rec))
@@ -418,7 +416,7 @@ enum lr_status lr_batch_process_deferred(const char *json, size_t len,
     lr_buf_put(&w.body, k_body_open, sizeof(k_body_open) - 1);
     walk_records(&w, json ? json : "", len);
     settle(&w, true);
-    free(w.deferred.v);
+    lr_buf_clean_up(&w.deferred.mem);
     out->skipped = out->batch_size - out->processed;
     apply_all_failed(&w);
     finish_body(&w);
