@@ -185,7 +185,8 @@ static enum lr_batch_record_status on_record(const struct ddb_record *rec, void 
         lr_batch_reason_set(reason, "planned failure of record %zu", rec->index);
         return LR_BATCH_RECORD_FAILED;
     }
-    return plan->fail_mask & (1u << ((bit + 1) % 8)) ? LR_BATCH_RECORD_DEFERRED : LR_BATCH_RECORD_OK;
+    return plan->fail_mask & (1u << ((bit + 1) % 8)) ? LR_BATCH_RECORD_DEFERRED
+                                                     : LR_BATCH_RECORD_OK;
 }
 
 static void on_settle(void *user, struct lr_batch_deferred *deferred)

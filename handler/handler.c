@@ -43,7 +43,8 @@ static void emit_sink_metrics(const struct handler *h, const struct lr_invocatio
         {"SinkCallMaxMs", "Milliseconds", st->call_max_ms},
     };
     const char *fn = h->batch.function_name;
-    struct lr_emf_member dims[2] = {{"Sink", {"dynamodb", 8}}, {"FunctionName", {fn, fn ? strlen(fn) : 0}}};
+    struct lr_emf_member dims[2] = {{"Sink", {"dynamodb", 8}},
+                                    {"FunctionName", {fn, fn ? strlen(fn) : 0}}};
     struct lr_emf_member prop = {"requestId", req->request_id};
     struct lr_emf_doc doc = {
         .namespace_name = h->batch.emf_namespace,
@@ -66,7 +67,8 @@ static void emit_sink_metrics(const struct handler *h, const struct lr_invocatio
         lr_log(LR_LOG_WARN, "sink metrics line not written: %s", lr_status_str(rc));
 }
 
-struct lr_invocation_response handler_invoke(const struct lr_invocation_request *req, void *user_data)
+struct lr_invocation_response handler_invoke(const struct lr_invocation_request *req,
+                                             void *user_data)
 {
     struct handler *h = user_data;
     assert(req && h);

@@ -27,7 +27,8 @@ enum lr_status handler_init_from_env(struct handler *h, char *msg, size_t msg_ca
 
 /* An lr_handler_fn (user_data: the struct handler): starts the sink's invoke, runs
  * lr_batch_handle() on h->batch, and prints the sink's metrics line. */
-struct lr_invocation_response handler_invoke(const struct lr_invocation_request *req, void *user_data);
+struct lr_invocation_response handler_invoke(const struct lr_invocation_request *req,
+                                             void *user_data);
 
 /* Logs rec as LR_LOG_RECORDS says. */
 void handler_log_record(struct handler *h, const struct ddb_record *rec);

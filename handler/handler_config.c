@@ -79,7 +79,8 @@ static int one_of(const char *value, const char *const *names, int n)
 /* A DynamoDB table name: 3..255 of [A-Za-z0-9_.-]. */
 static bool table_name_ok(const char *name, size_t len)
 {
-    static const char allowed[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
+    static const char allowed[] =
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-";
     return len >= 3 && len <= 255 && strspn(name, allowed) >= len;
 }
 
@@ -100,8 +101,8 @@ static bool parse_table_arn(struct handler_config *cfg, const char *arn)
     const char *region_chars = "abcdefghijklmnopqrstuvwxyz0123456789-";
     if (len[0] != 3 || memcmp(f[0], "arn", 3) != 0 || len[1] == 0 || strspn(f[1], lower) < len[1] ||
         len[2] != 8 || memcmp(f[2], "dynamodb", 8) != 0 || len[3] == 0 ||
-        len[3] >= sizeof(cfg->sink_region) || strspn(f[3], region_chars) < len[3] ||
-        len[4] != 12 || strspn(f[4], "0123456789") < 12 || strncmp(f[5], "table/", 6) != 0 ||
+        len[3] >= sizeof(cfg->sink_region) || strspn(f[3], region_chars) < len[3] || len[4] != 12 ||
+        strspn(f[4], "0123456789") < 12 || strncmp(f[5], "table/", 6) != 0 ||
         !table_name_ok(f[5] + 6, len[5] - 6))
         return false;
     memcpy(cfg->sink_region, f[3], len[3]);
@@ -119,7 +120,8 @@ static bool parse_sink_target(struct handler_config *cfg, char *msg, size_t cap)
         return true;
     }
     if (!*v)
-        return bad(msg, cap, "LR_SINK_TARGET", v, "the target table's name or ARN with LR_SINK=dynamodb");
+        return bad(msg, cap, "LR_SINK_TARGET", v,
+                   "the target table's name or ARN with LR_SINK=dynamodb");
     if (strncmp(v, "arn:", 4) == 0) {
         if (!parse_table_arn(cfg, v))
             return bad(msg, cap, "LR_SINK_TARGET", v,
@@ -127,9 +129,11 @@ static bool parse_sink_target(struct handler_config *cfg, char *msg, size_t cap)
     } else if (table_name_ok(v, strlen(v))) {
         memcpy(cfg->sink_table, v, strlen(v) + 1);
     } else {
-        return bad(msg, cap, "LR_SINK_TARGET", v, "a table name (3..255 of A-Z a-z 0-9 _ . -) or ARN");
+        return bad(msg, cap, "LR_SINK_TARGET", v,
+                   "a table name (3..255 of A-Z a-z 0-9 _ . -) or ARN");
     }
-    if (!cfg->sink_region[0] && !*env_or_empty("AWS_REGION") && !*env_or_empty("AWS_DEFAULT_REGION"))
+    if (!cfg->sink_region[0] && !*env_or_empty("AWS_REGION") &&
+        !*env_or_empty("AWS_DEFAULT_REGION"))
         return bad(msg, cap, "LR_SINK_TARGET", v,
                    "a region: AWS_REGION (Lambda sets it), AWS_DEFAULT_REGION, or a table ARN");
     return true;

@@ -41,8 +41,8 @@ struct handler_config {
     bool emf;
     char emf_namespace[LR_EMF_MAX_NAMESPACE + 1];
     enum handler_sink sink;
-    char sink_table[256];  /* dynamodb: the target's name (LR_SINK_TARGET, or the name in its ARN) */
-    char sink_region[64];  /* the region of a target ARN; "" for AWS_REGION */
+    char sink_table[256]; /* dynamodb: the target's name (LR_SINK_TARGET, or the name in its ARN) */
+    char sink_region[64]; /* the region of a target ARN; "" for AWS_REGION */
     enum handler_sink_format sink_format; /* messages of the message sinks (not dynamodb) */
     enum ddb_plain_numbers sink_numbers;
 };

@@ -12,10 +12,11 @@
 #include "lr/clock.h"
 #include "lr/json.h"
 
-static const char k_not_attempted[] = "not written: an earlier write of this batch failed (ordered)";
+static const char k_not_attempted[] =
+    "not written: an earlier write of this batch failed (ordered)";
 
-enum lr_status sink_ddb_init(struct sink_ddb *s, const char *table, const char *region, bool ordered,
-                             uint32_t call_margin_ms, char *msg, size_t msg_cap)
+enum lr_status sink_ddb_init(struct sink_ddb *s, const char *table, const char *region,
+                             bool ordered, uint32_t call_margin_ms, char *msg, size_t msg_cap)
 {
     assert(s && table && region && msg);
     memset(s, 0, sizeof(*s));
@@ -28,7 +29,8 @@ enum lr_status sink_ddb_init(struct sink_ddb *s, const char *table, const char *
     set.deadline_margin_ms = call_margin_ms;
     snprintf(set.region, sizeof(set.region), "%s", region);
     if (lr_aws_client_new(&set, &s->aws) != LR_OK) {
-        snprintf(msg, msg_cap, "the sink's AWS client cannot be set up for region \"%.63s\"", region);
+        snprintf(msg, msg_cap, "the sink's AWS client cannot be set up for region \"%.63s\"",
+                 region);
         return LR_E_CONFIG;
     }
     snprintf(s->table, sizeof(s->table), "%s", table);
@@ -107,9 +109,9 @@ static void build_body(struct sink_ddb *s, const size_t *live, size_t n)
 static enum lr_status call(struct sink_ddb *s)
 {
     int64_t start = lr_clock_now_ms();
-    enum lr_status st = lr_aws_json_call(s->aws, &lr_aws_dynamodb, "BatchWriteItem",
-                                         (struct lr_str){s->body.data, s->body.len},
-                                         s->deadline_ms, &s->resp);
+    enum lr_status st =
+        lr_aws_json_call(s->aws, &lr_aws_dynamodb, "BatchWriteItem",
+                         (struct lr_str){s->body.data, s->body.len}, s->deadline_ms, &s->resp);
     int64_t ms = lr_clock_now_ms() - start;
     s->stats.requests++;
     s->stats.call_ms += ms;
@@ -149,7 +151,7 @@ static size_t unprocessed(struct sink_ddb *s, size_t *live, size_t n)
         return n;
     bool keep[SINK_DDB_MAX_KEYS] = {false};
     const cJSON *entry;
-    cJSON_ArrayForEach(entry, mine) {
+    cJSON_ArrayForEach (entry, mine) {
         size_t i = 0;
         while (i < n && (keep[i] || !same_key(&s->slots[live[i]], entry)))
             i++;
@@ -217,8 +219,10 @@ static void send_slots(struct sink_ddb *s, size_t *live, size_t n)
         }
         if (!lr_aws_back_off(s->aws, round, SINK_DDB_BACKOFF_BASE_MS, SINK_DDB_BACKOFF_CAP_MS,
                              s->deadline_ms)) {
-            snprintf(why, sizeof(why), "UnprocessedItems after %u call(s) and no time left before "
-                                       "the deadline", round);
+            snprintf(why, sizeof(why),
+                     "UnprocessedItems after %u call(s) and no time left before "
+                     "the deadline",
+                     round);
             return fail_slots(s, live, n, why);
         }
         s->stats.retried += (int64_t)n;
@@ -288,7 +292,8 @@ static bool canonical_key(const struct ddb_map *keys, struct lr_buf *out)
 static size_t slot_for(struct sink_ddb *s, const struct lr_buf *key)
 {
     for (size_t i = 0; i < s->n_slots; i++)
-        if (s->slots[i].key.len == key->len && memcmp(s->slots[i].key.data, key->data, key->len) == 0)
+        if (s->slots[i].key.len == key->len &&
+            memcmp(s->slots[i].key.data, key->data, key->len) == 0)
             return i;
     if (s->n_slots == SINK_DDB_MAX_KEYS)
         flush(s);
@@ -338,7 +343,8 @@ enum lr_batch_record_status sink_ddb_on_record(struct sink_ddb *s, const struct 
         return LR_BATCH_RECORD_FAILED;
     }
     if (s->pending.len + s->failures.len == s->pending.cap) { /* so neither list can overflow */
-        lr_batch_reason_set(reason, "more than %d records awaiting the outcome of their writes", SINK_DDB_MAX_PENDING);
+        lr_batch_reason_set(reason, "more than %d records awaiting the outcome of their writes",
+                            SINK_DDB_MAX_PENDING);
         return LR_BATCH_RECORD_FAILED;
     }
     size_t slot = slot_for(s, &s->scratch);

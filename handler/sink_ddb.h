@@ -32,12 +32,12 @@
 
 /* Counts of one invoke, for the sink's metrics line. */
 struct sink_ddb_stats {
-    int64_t written;     /* write requests that landed */
-    int64_t failed;      /* records reported failed by the sink */
-    int64_t retried;     /* write requests sent again after UnprocessedItems */
-    int64_t throttled;   /* calls ending in a throttling error, and rounds leaving UnprocessedItems */
-    int64_t requests;    /* BatchWriteItem calls */
-    int64_t call_ms;     /* time spent in those calls */
+    int64_t written;   /* write requests that landed */
+    int64_t failed;    /* records reported failed by the sink */
+    int64_t retried;   /* write requests sent again after UnprocessedItems */
+    int64_t throttled; /* calls ending in a throttling error, and rounds leaving UnprocessedItems */
+    int64_t requests;  /* BatchWriteItem calls */
+    int64_t call_ms;   /* time spent in those calls */
     int64_t call_max_ms; /* the longest call */
 };
 
@@ -56,17 +56,18 @@ struct sink_ddb_entry {
 struct sink_ddb {
     struct lr_aws_client *aws;
     char table[256];
-    bool ordered;      /* LR_BATCH_MODE_ORDERED: after a failed write nothing later is written */
+    bool ordered; /* LR_BATCH_MODE_ORDERED: after a failed write nothing later is written */
     int64_t deadline_ms;
     bool write_failed; /* this invoke */
     bool aborted;      /* this invoke: drop what is pending */
     struct sink_ddb_slot slots[SINK_DDB_MAX_KEYS];
     size_t n_slots;
-    struct lr_buf pending;  /* sink_ddb_entry: records of the request being filled, with their slot */
+    struct lr_buf
+        pending; /* sink_ddb_entry: records of the request being filled, with their slot */
     struct lr_buf failures; /* sink_ddb_entry: failed records not yet handed to the batch layer */
     struct lr_buf reasons;  /* NUL-terminated reasons, referenced by offset */
-    struct lr_buf body;    /* the call being sent */
-    struct lr_buf scratch; /* the record at hand's key, then its write request */
+    struct lr_buf body;     /* the call being sent */
+    struct lr_buf scratch;  /* the record at hand's key, then its write request */
     struct lr_aws_response resp;
     struct sink_ddb_stats stats;
 };
@@ -74,8 +75,8 @@ struct sink_ddb {
 /* Sets s up for table (a name) in region ("" for AWS_REGION / AWS_DEFAULT_REGION). Calls stop
  * call_margin_ms before each invoke's deadline. LR_E_CONFIG with msg filled when the AWS settings
  * are unusable; release s with sink_ddb_clean_up() either way. */
-enum lr_status sink_ddb_init(struct sink_ddb *s, const char *table, const char *region, bool ordered,
-                             uint32_t call_margin_ms, char *msg, size_t msg_cap);
+enum lr_status sink_ddb_init(struct sink_ddb *s, const char *table, const char *region,
+                             bool ordered, uint32_t call_margin_ms, char *msg, size_t msg_cap);
 
 /* Starts an invoke: its deadline (epoch ms, 0 for none), fresh counts and failure state. */
 void sink_ddb_begin(struct sink_ddb *s, int64_t deadline_ms);

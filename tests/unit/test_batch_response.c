@@ -808,8 +808,8 @@ static void test_deferred_fail_refuses_unknown_records(void **state)
     struct lr_batch_options o;
     lr_batch_options_init(&o);
     struct lr_batch_result r;
-    assert_int_equal(
-        lr_batch_process_deferred(e.json, e.len, &o, sink_fn, settle_misuse, &s, &r), LR_OK);
+    assert_int_equal(lr_batch_process_deferred(e.json, e.len, &o, sink_fn, settle_misuse, &s, &r),
+                     LR_OK);
     assert_string_equal(r.body, ITEMS(ID("222")));
     assert_int_equal(r.succeeded, 2);
     assert_int_equal(r.failed, 1);
@@ -831,8 +831,8 @@ static void test_deadline_settles_deferred_first(void **state)
     o.deadline_ms = 1500;
     o.deadline_margin_ms = 250; /* record 2 sees 200 ms left: stop there */
     struct lr_batch_result r;
-    assert_int_equal(
-        lr_batch_process_deferred(e.json, e.len, &o, sink_fn, sink_settle, &s, &r), LR_OK);
+    assert_int_equal(lr_batch_process_deferred(e.json, e.len, &o, sink_fn, sink_settle, &s, &r),
+                     LR_OK);
     assert_string_equal(r.body, ITEMS(ID("222") "," ID("333")));
     assert_int_equal(s.n_settles, 2);
     assert_int_equal(s.settles[0], 2);
@@ -853,9 +853,8 @@ static void test_deferred_without_sequence_fails_the_invoke(void **state)
     struct lr_batch_options o;
     lr_batch_options_init(&o);
     struct lr_batch_result r;
-    assert_int_equal(
-        lr_batch_process_deferred(e.json, e.len, &o, sink_fn, sink_settle, &s, &r),
-        LR_E_NO_SEQUENCE);
+    assert_int_equal(lr_batch_process_deferred(e.json, e.len, &o, sink_fn, sink_settle, &s, &r),
+                     LR_E_NO_SEQUENCE);
     lr_batch_result_clean_up(&r);
     free(e.json);
 }

@@ -329,8 +329,8 @@ static enum lr_status attempt(struct endpoint *e, const struct request *r, long 
 /* True when, after waiting wait ms, an attempt could still run before the deadline's margin. */
 static bool wait_fits(const struct lr_aws_client *c, uint32_t wait, int64_t deadline_ms)
 {
-    return deadline_ms <= 0 ||
-           lr_clock_now_ms() + wait + MIN_ATTEMPT_MS <= deadline_ms - (int64_t)c->s.deadline_margin_ms;
+    return deadline_ms <= 0 || lr_clock_now_ms() + wait + MIN_ATTEMPT_MS <=
+                                   deadline_ms - (int64_t)c->s.deadline_margin_ms;
 }
 
 static enum lr_status give_up(const struct request *r, const struct lr_aws_response *resp,

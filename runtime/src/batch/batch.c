@@ -409,8 +409,12 @@ enum lr_status lr_batch_process_deferred(const char *json, size_t len,
     memset(out, 0, sizeof(*out));
     out->max_iterator_age_ms = -1;
     out->bytes = len;
-    struct walk w = {.opts = opts, .fn = fn, .settle = settle_fn, .user_data = user_data,
-                     .res = out, .stop = false};
+    struct walk w = {.opts = opts,
+                     .fn = fn,
+                     .settle = settle_fn,
+                     .user_data = user_data,
+                     .res = out,
+                     .stop = false};
     int64_t start = lr_clock_now_ms();
     lr_buf_init(&w.body, LR_MAX_RESPONSE_BYTES);
     lr_buf_put(&w.body, k_body_open, sizeof(k_body_open) - 1);
