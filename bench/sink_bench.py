@@ -35,7 +35,6 @@ boto3. Exit status: 0 when every replica equals its source, 1 when one does not,
 import argparse
 import json
 import os
-import platform
 import stat
 import sys
 import tempfile
@@ -52,15 +51,10 @@ IMPLS = (("c", "bundled bootstrap (C)"), ("python", "Python + boto3"))
 
 
 def machine():
-    model = "unknown"
-    with open("/proc/cpuinfo") as f:
-        for line in f:
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
+    """bench/bench.py's description of the machine, with boto3's version."""
+    import bench
     import boto3
-    return {"nproc": os.cpu_count(), "cpu_model": model, "kernel": platform.release(),
-            "python": platform.python_version(), "boto3": boto3.__version__}
+    return dict(bench.machine(), boto3=boto3.__version__)
 
 
 def cpu_seconds(pid):
