@@ -319,6 +319,18 @@ def stream_records(streams, arn):
     return out
 
 
+def run_replay(endpoint, *args, env=None, timeout_s=600):
+    """Runs tools/replay/replay.py --json against endpoint (region us-east-1) with args, in env (default
+    base_env()); returns (the completed process, its JSON lines)."""
+    env = dict(base_env() if env is None else env)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    cmd = [sys.executable, os.path.join(lrtest.source_dir(), "tools", "replay", "replay.py"), "--json",
+           "--endpoint-url", endpoint, "--region", "us-east-1"]
+    proc = subprocess.run(cmd + list(args), env=env, capture_output=True, text=True,
+                          timeout=timeout_s * lrtest.slow_factor())
+    return proc, [json.loads(line) for line in proc.stdout.splitlines()]
+
+
 def load_replay():
     """tools/replay/replay.py as a module (lambda_record, wire_value, ...)."""
     import importlib.util

@@ -573,15 +573,8 @@ class ReplayUnderFailures(unittest.TestCase):
         return awstest.stream_records(cls.moto.client("dynamodbstreams"), cls.arns[table])
 
     def replay(self, table, emulator, *args):
-        env = awstest.base_env()
-        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-        cmd = [sys.executable, os.path.join(SRC, "tools", "replay", "replay.py"), "--json",
-               "--endpoint-url", self.moto.endpoint, "--region", REGION, "--stream-arn", self.arns[table],
-               "--invoke-url", emulator.invoke_url, "--idle-polls", "1"]
-        proc = subprocess.run(cmd + list(args), env=env, capture_output=True, text=True,
-                              timeout=600 * lrtest.slow_factor())
-        lines = [json.loads(line) for line in proc.stdout.splitlines()]
-        return proc, lines
+        return awstest.run_replay(self.moto.endpoint, "--stream-arn", self.arns[table],
+                                  "--invoke-url", emulator.invoke_url, "--idle-polls", "1", *args)
 
     @staticmethod
     def steps(lines):

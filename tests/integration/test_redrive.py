@@ -11,7 +11,6 @@ says which on stderr."""
 import glob
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -20,9 +19,6 @@ import unittest
 import awstest
 import lrtest
 
-SRC = lrtest.source_dir()
-REGION = "us-east-1"
-REPLAY = os.path.join(SRC, "tools", "replay", "replay.py")
 
 # The on-failure destination's invocation record as the Lambda docs show it for DynamoDB streams
 # (requestContext, responseContext, version, timestamp, DDBStreamBatchInfo); the values of
@@ -152,15 +148,10 @@ class RedriveFromTheDestinationQueue(unittest.TestCase):
             bodies += [m["Body"] for m in got]
 
     def redrive(self, url, *args):
-        env = awstest.base_env()
-        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-        cmd = [sys.executable, REPLAY, "--json", "--endpoint-url", self.moto.endpoint, "--region", REGION,
-               "--redrive-queue", url, "--visibility-timeout", str(self.VISIBILITY_S * lrtest.slow_factor()),
-               "--idle-polls", "1"]
-        proc = subprocess.run(cmd + list(args), env=env, capture_output=True, text=True,
-                              timeout=300 * lrtest.slow_factor())
+        proc, lines = awstest.run_replay(
+            self.moto.endpoint, "--redrive-queue", url, "--visibility-timeout",
+            str(self.VISIBILITY_S * lrtest.slow_factor()), "--idle-polls", "1", *args, timeout_s=300)
         awstest.check_output(self, proc.stdout + proc.stderr)
-        lines = [json.loads(line) for line in proc.stdout.splitlines()]
         return proc, {x["message"]: x for x in lines if "message" in x}, lines
 
     # -- the tests ------------------------------------------------------------------------------------

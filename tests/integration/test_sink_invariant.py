@@ -15,13 +15,10 @@ happened and reached the records (reported failures, crashes), so it cannot pass
 LR_TEST_RECORD_DELAY_MS=1 (the bundled handler built with its testing switches) makes a batch last
 about 100 ms, so that a kill lands inside one."""
 
-import json
 import os
 import random
 import re
 import signal
-import subprocess
-import sys
 import threading
 import time
 import unittest
@@ -63,13 +60,9 @@ class ReplicaEqualsSourceUnderFaults(unittest.TestCase):
 
     def replay(self, emu):
         env = {k: v for k, v in self.env().items() if v is not None}
-        env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
-        cmd = [sys.executable, os.path.join(lrtest.source_dir(), "tools", "replay", "replay.py"), "--json",
-               "--endpoint-url", self.moto.endpoint, "--region", "us-east-1", "--stream-arn", self.arn,
-               "--invoke-url", emu.invoke_url, "--idle-polls", "1", "--batch-size", "100",
-               "--bisect-on-error", "--max-retries", "10000"]
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900 * lrtest.slow_factor())
-        return proc, [json.loads(line) for line in proc.stdout.splitlines()]
+        return awstest.run_replay(self.moto.endpoint, "--stream-arn", self.arn, "--invoke-url", emu.invoke_url,
+                                  "--idle-polls", "1", "--batch-size", "100", "--bisect-on-error",
+                                  "--max-retries", "10000", env=env, timeout_s=900)
 
     @staticmethod
     def killer(emu, rng, done):
