@@ -122,13 +122,15 @@ def valgrind_problems(text):
     return problems
 
 
-def record_lines(logs):
-    """The bundled handler's record lines (JSON log format) in the emulator's output, in order."""
+def record_lines(logs, kind="record"):
+    """The bundled handler's lines (JSON log format) in the emulator's output, in order: kind "record"
+    the line per processed record (keys and images), kind "failure" the line per failed record."""
+    marker, member = ('"keys":', "eventName") if kind == "record" else ('"reason":', "recordIndex")
     out = []
     for line in logs.splitlines():
-        if line.startswith("{") and '"keys":' in line:
+        if line.startswith("{") and marker in line:
             doc = json.loads(line)
-            if "sequenceNumber" in doc and "eventName" in doc:
+            if "sequenceNumber" in doc and member in doc:
                 out.append(doc)
     return out
 

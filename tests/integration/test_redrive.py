@@ -66,17 +66,6 @@ def iso(value):
     return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def failure_lines(logs):
-    """The bundled handler's failed-record lines (JSON log format), in order."""
-    out = []
-    for line in logs.splitlines():
-        if line.startswith("{") and '"reason":' in line:
-            doc = json.loads(line)
-            if "sequenceNumber" in doc and "recordIndex" in doc:
-                out.append(doc)
-    return out
-
-
 @unittest.skipIf(awstest.moto_missing(), awstest.moto_missing())
 class RedriveFromTheDestinationQueue(unittest.TestCase):
     VISIBILITY_S = 3
@@ -211,7 +200,7 @@ class RedriveFromTheDestinationQueue(unittest.TestCase):
         self.assertEqual([r["sequenceNumber"] for r in good_lines], s[2:5])
         self.assertEqual([r["keys"]["id"]["S"] for r in good_lines],
                          [r["dynamodb"]["Keys"]["id"]["S"] for r in self.records[2:5]])
-        self.assertEqual([(r["sequenceNumber"], r["reason"]) for r in failure_lines(logs)],
+        self.assertEqual([(r["sequenceNumber"], r["reason"]) for r in lrtest.record_lines(logs, "failure")],
                          [(s[5], "listed in LR_TEST_FAIL_SEQUENCE_NUMBERS")] * 2)
 
         # The queue: the good message is gone; the other three come back after the visibility timeout.
