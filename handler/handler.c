@@ -2,12 +2,10 @@
 #include "handler.h"
 
 #include <assert.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "lr/clock.h"
 #include "lr/emf.h"
-#include "lr/log.h"
 
 enum lr_status handler_init_from_env(struct handler *h, char *msg, size_t msg_cap)
 {
@@ -56,15 +54,7 @@ static void emit_sink_metrics(const struct handler *h, const struct lr_invocatio
         .properties = &prop,
         .n_properties = req->request_id.len ? 1 : 0,
     };
-    char *line = NULL;
-    size_t len = 0;
-    enum lr_status rc = lr_emf_render(&doc, &line, &len);
-    if (rc == LR_OK) {
-        rc = lr_log_raw_json_line(line, len);
-        free(line);
-    }
-    if (rc != LR_OK)
-        lr_log(LR_LOG_WARN, "sink metrics line not written: %s", lr_status_str(rc));
+    (void)lr_emf_print(&doc);
 }
 
 struct lr_invocation_response handler_invoke(const struct lr_invocation_request *req,

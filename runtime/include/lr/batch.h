@@ -175,8 +175,7 @@ void lr_batch_log_summary(const struct lr_batch_result *res);
 /* Prints the batch's Embedded Metric Format line (BatchSize, RecordsProcessed, RecordsFailed,
  * RecordsSkipped, MaxIteratorAgeMs when known) under namespace_name, with dimension FunctionName
  * when function_name is non-empty, and req's request id and X-Ray trace id as plain properties
- * (requestId, traceId; left out when empty). Returns the lr_emf_render() error, or the logger's
- * refusal (lr_log_raw_json_line()); the reason is also logged. */
+ * (requestId, traceId; left out when empty). Returns lr_emf_print()'s status. */
 enum lr_status lr_batch_emit_metrics(const struct lr_batch_result *res, const char *namespace_name,
                                      const char *function_name,
                                      const struct lr_invocation_request *req);

@@ -57,6 +57,10 @@ struct lr_emf_doc {
 enum lr_status lr_emf_render(const struct lr_emf_doc *doc, char **out,
                              size_t *out_len) LR_NODISCARD;
 
+/* Renders doc and prints it as one line on stdout through the logger (lr_log_raw_json_line(), which
+ * Lambda reads as metrics). Returns the render or logger error, which is also logged as one WARN. */
+enum lr_status lr_emf_print(const struct lr_emf_doc *doc);
+
 #ifdef __cplusplus
 }
 #endif

@@ -3,7 +3,6 @@
 #include <assert.h>
 #include <inttypes.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "lr/batch.h"
@@ -74,14 +73,5 @@ enum lr_status lr_batch_emit_metrics(const struct lr_batch_result *res, const ch
         .properties = props,
         .n_properties = n_props,
     };
-    char *line = NULL;
-    size_t len = 0;
-    enum lr_status st = lr_emf_render(&doc, &line, &len);
-    if (st == LR_OK) {
-        st = lr_log_raw_json_line(line, len);
-        free(line);
-    }
-    if (st != LR_OK)
-        lr_log(LR_LOG_WARN, "metrics line not written: %s", lr_status_str(st));
-    return st;
+    return lr_emf_print(&doc);
 }

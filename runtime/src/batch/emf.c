@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "lr/buf.h"
+#include "lr/log.h"
 
 static const char *const k_units[] = {"Seconds",
                                       "Microseconds",
@@ -175,4 +176,18 @@ enum lr_status lr_emf_render(const struct lr_emf_doc *doc, char **out, size_t *o
     lr_buf_put(&b, "}", 1);
     *out = lr_buf_take(&b, out_len);
     return *out ? LR_OK : LR_E_TOO_LARGE;
+}
+
+enum lr_status lr_emf_print(const struct lr_emf_doc *doc)
+{
+    char *line = NULL;
+    size_t len = 0;
+    enum lr_status st = lr_emf_render(doc, &line, &len);
+    if (st == LR_OK) {
+        st = lr_log_raw_json_line(line, len);
+        free(line);
+    }
+    if (st != LR_OK)
+        lr_log(LR_LOG_WARN, "metrics line not written: %s", lr_status_str(st));
+    return st;
 }
