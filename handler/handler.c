@@ -30,9 +30,9 @@ enum lr_status handler_init_from_env(struct handler *h, char *msg, size_t msg_ca
 /* The sink's EMF line: dimensions FunctionName (when known) and Sink. */
 static void emit_sink_metrics(const struct handler *h, const struct lr_invocation_request *req)
 {
-    const struct sink_ddb_stats *st = &h->sink.stats;
+    const struct sink_stats *st = &h->sink.core.stats;
     const struct lr_emf_metric metrics[] = {
-        {"SinkWritesSent", "Count", st->written},
+        {"SinkWritesSent", "Count", st->sent},
         {"SinkRecordsFailed", "Count", st->failed},
         {"SinkWritesRetried", "Count", st->retried},
         {"SinkThrottled", "Count", st->throttled},
