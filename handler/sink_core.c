@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "lr/clock.h"
+#include "lr/json.h"
 
 struct sink_failure {
     size_t record_index;
@@ -113,6 +114,39 @@ void sink_core_settle(struct sink_core *c, struct lr_batch_deferred *deferred)
     }
     lr_buf_reset(&c->failures);
     lr_buf_reset(&c->reasons);
+}
+
+static int name_cmp(const struct ddb_member *a, const struct ddb_member *b)
+{
+    size_t n = a->name.len < b->name.len ? a->name.len : b->name.len;
+    int c = memcmp(a->name.ptr, b->name.ptr, n);
+    return c ? c : (a->name.len > b->name.len) - (a->name.len < b->name.len);
+}
+
+bool sink_core_key(const struct ddb_map *keys, struct lr_buf *out, struct lr_batch_reason *reason)
+{
+    if (keys->count < 1 || keys->count > 2) {
+        lr_batch_reason_set(reason, "Keys must hold the table's 1 or 2 key attributes (%zu given)",
+                            keys->count);
+        return false;
+    }
+    const struct ddb_member *m = keys->members;
+    size_t first = keys->count == 2 && name_cmp(&m[0], &m[1]) > 0;
+    bool ok = true;
+    lr_buf_put(out, "{", 1);
+    for (size_t i = 0; i < keys->count; i++) {
+        const struct ddb_member *k = &m[i ? 1 - first : first];
+        if (i)
+            lr_buf_put(out, ",", 1);
+        lr_buf_put_json_string(out, k->name.ptr, k->name.len, LR_JSON_ESCAPE_MIN);
+        lr_buf_put(out, ":", 1);
+        ok = ok && ddb_attr_serialize(&k->value, out) == LR_OK;
+    }
+    lr_buf_put(out, "}", 1);
+    if (!ok || out->overflow)
+        lr_batch_reason_set(
+            reason, "the item's Keys cannot be written as at most %zu bytes of JSON", out->cap);
+    return ok && !out->overflow;
 }
 
 void sink_core_clean_up(struct sink_core *c)

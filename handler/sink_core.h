@@ -77,6 +77,11 @@ void sink_core_call_error(const struct sink_core *c, const char *operation, enum
 /* Hands the failures to the batch layer (an lr_batch_settle_fn's last step) and empties them. */
 void sink_core_settle(struct sink_core *c, struct lr_batch_deferred *deferred);
 
+/* Writes Keys into out (reset by the caller) as DynamoDB JSON with the members sorted by name: one
+ * text per item, whatever order the records list them in. False, with reason set, for Keys that
+ * are not 1 or 2 attributes or do not fit out. */
+bool sink_core_key(const struct ddb_map *keys, struct lr_buf *out, struct lr_batch_reason *reason);
+
 /* Frees everything c owns; safe on a zeroed core and safe to call twice. */
 void sink_core_clean_up(struct sink_core *c);
 

@@ -196,37 +196,6 @@ static void flush(struct sink_ddb *s)
 
 /* ---- records ---- */
 
-static int name_cmp(const struct ddb_member *a, const struct ddb_member *b)
-{
-    size_t n = a->name.len < b->name.len ? a->name.len : b->name.len;
-    int c = memcmp(a->name.ptr, b->name.ptr, n);
-    return c ? c : (a->name.len > b->name.len) - (a->name.len < b->name.len);
-}
-
-/* Writes rec's Keys into out with the members sorted by name: one text per key, whatever order
- * the records list them in. */
-static bool canonical_key(const struct ddb_map *keys, struct lr_buf *out)
-{
-    const struct ddb_member *m = keys->members;
-    size_t order[2] = {0, 1};
-    if (keys->count == 2 && name_cmp(&m[0], &m[1]) > 0) {
-        order[0] = 1;
-        order[1] = 0;
-    }
-    lr_buf_put(out, "{", 1);
-    for (size_t i = 0; i < keys->count; i++) {
-        const struct ddb_member *k = &m[order[i]];
-        if (i)
-            lr_buf_put(out, ",", 1);
-        lr_buf_put_json_string(out, k->name.ptr, k->name.len, LR_JSON_ESCAPE_MIN);
-        lr_buf_put(out, ":", 1);
-        if (ddb_attr_serialize(&k->value, out) != LR_OK)
-            return false;
-    }
-    lr_buf_put(out, "}", 1);
-    return !out->overflow;
-}
-
 /* The slot holding key (scratch) or a new one; flushes a full request first. */
 static size_t slot_for(struct sink_ddb *s, const struct lr_buf *key)
 {
@@ -276,11 +245,8 @@ enum lr_batch_record_status sink_ddb_on_record(struct sink_ddb *s, const struct 
         return LR_BATCH_RECORD_ABORT;
     }
     lr_buf_reset(&s->scratch);
-    if (rec->keys.count < 1 || rec->keys.count > 2 || !canonical_key(&rec->keys, &s->scratch)) {
-        lr_batch_reason_set(reason, "Keys must hold the table's 1 or 2 key attributes (%zu given)",
-                            rec->keys.count);
+    if (!sink_core_key(&rec->keys, &s->scratch, reason))
         return LR_BATCH_RECORD_FAILED;
-    }
     if (!sink_core_has_room(&s->core, s->pending.len / sizeof(struct sink_ddb_pending), reason))
         return LR_BATCH_RECORD_FAILED;
     size_t slot = slot_for(s, &s->scratch);
