@@ -35,9 +35,40 @@ function would get. One line per message (--json: one JSON object), then a summa
     tools/replay/replay.py --redrive-queue URL --bootstrap build/handler/bootstrap
     tools/replay/replay.py --redrive-queue URL --write-events events/ --endpoint-url http://127.0.0.1:5000
 
+Tumbling windows (--tumbling-window SECONDS, 1-900; the mapping's TumblingWindowInSeconds): each
+shard's records are grouped by window, aligned on the clock: start = floor(ApproximateCreationDateTime
+/ W) * W (a record stamped before the open window's start stays in it). A batch never spans two
+windows. Each invoke gets {"Records", "window": {"start", "end"} (RFC 3339 UTC), "state", "shardId",
+"eventSourceARN", "isFinalInvokeForWindow", "isWindowTerminatedEarly"}, and must answer {"state":
+{...}, "batchItemFailures": [...]}. The rules replay follows:
+  - state: {} on the first invoke of a window, then the state of the window's last successful invoke.
+    A failed invoke (a function error, a response without "state" or whose "state" is not an
+    object, a partial failure) changes nothing: its state is dropped and the batch is delivered
+    again, whole (not from the checkpoint), with the state it had the first time, so the records
+    before the checkpoint are delivered twice but counted once in the state. With
+    --bisect-on-error an error (also a missing state) splits the batch; each half gets the state in
+    force when it is delivered. After --max-retries the batch is discarded whole: the state does
+    not hold any of its records.
+  - final invoke: a window is over when a record of a later window arrives, or the shard ends (closed,
+    or caught up after --idle-polls with the window's end past on the clock: until then an open
+    shard is read on, as the window can still get records). Replay then sends a separate invoke with
+    "Records": [], the window's state and isFinalInvokeForWindow true, once per window, after its
+    last batch: the function sees the complete state, and retrying a failed final invoke (up to
+    --max-retries, then the window is reported failed) delivers no record again.
+  - a state over 1 MB ends the window early: the final invoke follows at once, with
+    isWindowTerminatedEarly true; the window's later records go to a new instance of it, state {}.
+A line per window (--json: windowSummary: start, end, shard, invokes, records, recordDeliveries,
+recordsCounted, discarded, final, finalState, terminatedEarly) follows its final invoke. With
+--write-events DIR nothing is invoked: each invoke's event is written to DIR/event-SHARD-wSTART-NNNN.json
+(state {} throughout: without a function there is no state to carry).
+
+    tools/replay/replay.py --table NAME --tumbling-window 60 --bootstrap build/handler/bootstrap
+    tools/replay/replay.py --table NAME --tumbling-window 60 --write-events events/
+
 Exit status: 0 every record delivered (redrive: every message redriven and deleted, or with
---write-events written); 1 some batch discarded (redrive: some message kept); 2 usage or setup
-error. Needs boto3 (credentials and region as for the AWS CLI).
+--write-events written); 1 some batch discarded (redrive: some message kept; windows: also a final
+invoke that kept failing); 2 usage or setup error. Needs boto3 (credentials and region as for the
+AWS CLI).
 """
 
 import argparse
@@ -139,12 +170,15 @@ class StreamReader:
             if not start:
                 return parent_first(shards)
 
-    def records(self, shard_id):
-        """Yields lists of records of one shard until it is closed or --idle-polls reads were empty."""
+    def records(self, shard_id, hold=None):
+        """Yields lists of records of one shard until it is closed or --idle-polls reads were empty.
+        While hold() is true an open shard that is caught up is read on (a tumbling window that has
+        not ended yet can still get records)."""
         it = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard_id,
                                              ShardIteratorType=self.starting_position)["ShardIterator"]
         idle = 0
-        while it and idle < self.idle_polls:
+        more = lambda: idle < self.idle_polls or (hold is not None and hold())
+        while it and more():
             page = self.streams.get_records(ShardIterator=it, Limit=min(self.batch_size, 1000))
             it = page.get("NextShardIterator")
             if page["Records"]:
@@ -152,7 +186,7 @@ class StreamReader:
                 yield page["Records"]
             else:
                 idle += 1
-                if it and idle < self.idle_polls:
+                if it and more():
                     time.sleep(self.poll_interval_s)
 
 
@@ -357,6 +391,283 @@ class Replayer:
                                "discarded": self.discarded}},
                   "done: %d deliveries, %d record(s) delivered, %d discarded" % (
                       self.deliveries, self.delivered_ok, len(self.discarded)))
+
+
+# -- tumbling windows (--tumbling-window) ------------------------------------------------------
+
+WINDOW_STATE_LIMIT = 1024 * 1024  # the state Lambda keeps per shard; a larger one ends the window early
+SHOWN_STATE_BYTES = 4096          # a state printed in a --json line; a larger one is shown by its size
+
+
+def rfc3339(epoch):
+    return datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def state_bytes(state):
+    return len(json.dumps(state, separators=(",", ":")).encode())
+
+
+def shown_state(state):
+    """A state for an output line: itself when small, else a note of its size."""
+    if state is None:
+        return None
+    size = state_bytes(state)
+    return state if size <= SHOWN_STATE_BYTES else "(%d bytes, not shown)" % size
+
+
+def window_response(function_error, body, batch):
+    """(result, state, checkpoint index or None, reason) for the response to a window invoke.
+
+    "ok": a JSON object whose "state" is an object and without batch item failures; "partial": the
+    same with valid batchItemFailures (the index of the lowest one); "error": a function error, a
+    response that is not such an object, a missing or non-object "state" (Lambda counts a response
+    without state as a failed invoke), or an empty, null or unknown itemIdentifier."""
+    if function_error:
+        return "error", None, 0, "function error"
+    try:
+        resp = json.loads(body) if body.strip() else None
+    except ValueError:
+        return "error", None, 0, "the response is not JSON"
+    if not isinstance(resp, dict):
+        return "error", None, 0, "the response is not a JSON object with a state"
+    state = resp.get("state")
+    if not isinstance(state, dict):
+        return "error", None, 0, ("the response has no state" if state is None
+                                  else "the response's state is not an object")
+    at, result = checkpoint(None, json.dumps({"batchItemFailures": resp.get("batchItemFailures")}).encode(),
+                            batch)
+    if result == "error":
+        return "error", state, 0, "an empty, null or unknown itemIdentifier"
+    return result, state, at, None
+
+
+class Window:
+    """One tumbling window of one shard: [start, end) on the clock, the state the function returned
+    last, and what was done in it. A window ended early (its state grew over 1 MB) is followed by a
+    fresh instance with the same start and end."""
+
+    def __init__(self, shard_id, start, seconds):
+        self.shard_id = shard_id
+        self.start = start
+        self.end = start + seconds
+        self.state = {}
+        self.invokes = 0
+        self.seen = {}               # sequence numbers handed to an invoke of this window, in order
+        self.record_deliveries = 0   # records sent, counting every re-delivery
+        self.counted = 0             # records of the invokes whose state was kept
+        self.discarded = []
+        self.terminated_early = False
+        self.final = None            # "ok", "failed" or "written"
+        self.final_state = None
+
+    def span(self):
+        return {"start": rfc3339(self.start), "end": rfc3339(self.end)}
+
+
+class WindowReplayer(Replayer):
+    """Delivers a shard in tumbling windows of --tumbling-window seconds, as the event source mapping
+    with TumblingWindowInSeconds does (the rules are in the module documentation)."""
+
+    def __init__(self, args, url, out):
+        super().__init__(args, url, out)
+        self.seconds = args.tumbling_window
+        self.window = None
+        self.windows = 0
+        self.final_failed = []
+        self.written = 0
+
+    def holding(self):
+        """True while the open window has not ended on the clock (plus one poll interval, so that the
+        shard is read once more after its end): its records may still be coming."""
+        return self.window is not None and time.time() < self.window.end + self.args.poll_interval
+
+    def window_start(self, record):
+        """floor(ApproximateCreationDateTime / W) * W; never before the open window (a record
+        stamped earlier than the one before it stays in the open window)."""
+        ts = record["dynamodb"].get("ApproximateCreationDateTime")
+        if not isinstance(ts, (int, float)) or isinstance(ts, bool):
+            ts = self.window.start if self.window else time.time()
+        start = int(ts // self.seconds) * self.seconds
+        return max(start, self.window.start) if self.window else start
+
+    def event(self, records, final):
+        w = self.window
+        return {"Records": records, "window": w.span(), "state": w.state, "shardId": w.shard_id,
+                "eventSourceARN": self.args.stream_arn, "isFinalInvokeForWindow": final,
+                "isWindowTerminatedEarly": final and w.terminated_early}
+
+    def batches(self, pending):
+        """Cuts the next batch of the open window: at most batch_size records, and the whole event
+        (with the window, the state and the other members) at most MAX_EVENT_BYTES."""
+        batch, size = [], len(json.dumps(self.event([], False)))
+        for rec in pending:
+            rec_size = len(json.dumps(rec)) + 1
+            if batch and (len(batch) >= self.args.batch_size or size + rec_size > MAX_EVENT_BYTES):
+                break
+            batch.append(rec)
+            size += rec_size
+        return batch
+
+    def run_shard(self, shard_id, pages):
+        pending = []
+        for page in pages:
+            for raw in page:
+                rec = lambda_record(raw, self.args.stream_arn)
+                start = self.window_start(rec)
+                if self.window is None or start > self.window.start:
+                    if self.window:
+                        self.close(pending)
+                        pending = []
+                    self.window = Window(shard_id, start, self.seconds)
+                pending.append(rec)
+            while len(pending) >= self.args.batch_size:
+                pending = self.step(pending)
+        if self.window:
+            self.close(pending)
+        self.window = None
+
+    def step(self, pending):
+        batch = self.batches(pending)
+        self.deliver_batch(batch)
+        return pending[len(batch):]
+
+    def close(self, pending):
+        """The window is over (a record of a later window came, or the shard ended): its remaining
+        records, then the final invoke."""
+        while pending:
+            pending = self.step(pending)
+        self.finish()
+
+    def deliver_batch(self, batch):
+        """Delivers one batch of the open window until it succeeded or was discarded. A failed invoke
+        (function error, no state, partial failure) does not change the window's state: the batch is
+        delivered again, whole, with the state it had before (or split with --bisect-on-error after
+        an error; a split is not a retry)."""
+        shard_id = self.window.shard_id
+        work = [(batch, 0)]
+        while work:
+            records, attempt = work.pop(0)
+            if self.args.write_events:
+                self.write(records, False)
+                continue
+            result, state = self.invoke_window(records, attempt, False)
+            if result == "ok":
+                self.window.state = state
+                self.window.counted += len(records)
+                self.delivered_ok += len(records)
+                if state_bytes(state) > WINDOW_STATE_LIMIT:
+                    self.end_early()
+                continue
+            if result == "error" and self.args.bisect_on_error and len(records) > 1:
+                work[0:0] = self.split(shard_id, records, attempt)
+                continue
+            if attempt >= self.args.max_retries:
+                self.discard(shard_id, records, attempt)
+                self.window.discarded += [sequence_number(r) for r in records]
+                continue
+            work.insert(0, (records, attempt + 1))
+
+    def end_early(self):
+        """The state is over 1 MB: the window ends here (final invoke with isWindowTerminatedEarly);
+        its later records go to a fresh instance of the same window, starting from {}."""
+        w = self.window
+        w.terminated_early = True
+        self.finish()
+        self.window = Window(w.shard_id, w.start, self.seconds)
+
+    def finish(self):
+        """The final invoke of the open window: no records, isFinalInvokeForWindow, the window's
+        state; retried like a batch until it succeeds or --max-retries is used up."""
+        w = self.window
+        if self.args.write_events:
+            self.write([], True)
+            w.final = "written"
+        else:
+            attempt = 0
+            while True:
+                result, state = self.invoke_window([], attempt, True)
+                if result == "ok":
+                    w.final, w.final_state = "ok", state
+                    break
+                if attempt >= self.args.max_retries:
+                    w.final = "failed"
+                    self.final_failed.append(dict(w.span(), shard=w.shard_id))
+                    break
+                attempt += 1
+        self.windows += 1
+        line = dict(w.span(), shard=w.shard_id, invokes=w.invokes, records=len(w.seen),
+                    recordDeliveries=w.record_deliveries, recordsCounted=w.counted, discarded=w.discarded,
+                    final=w.final, finalState=shown_state(w.final_state), terminatedEarly=w.terminated_early)
+        if self.args.write_events:
+            line["eventsWritten"] = w.invokes
+        self.emit({"windowSummary": line},
+                  "window %s..%s shard %s: %d record(s), %d invoke(s), %d record deliveries, %d discarded, "
+                  "final %s%s%s" % (line["start"], line["end"], w.shard_id, len(w.seen), w.invokes,
+                                    w.record_deliveries, len(w.discarded), w.final,
+                                    ", ended early (state over 1 MB)" if w.terminated_early else "",
+                                    "" if w.final_state is None else
+                                    ", state %s" % json.dumps(w.final_state, sort_keys=True)[:300]))
+
+    def track(self, records):
+        w = self.window
+        w.invokes += 1
+        w.record_deliveries += len(records)
+        for r in records:
+            w.seen[sequence_number(r)] = None
+
+    def invoke_window(self, records, attempt, final):
+        """One invoke of the open window; prints it; returns (result, state returned)."""
+        w = self.window
+        self.track(records)
+        self.deliveries += 1
+        sent = w.state
+        error, body = invoke(self.url, self.event(records, final), self.args.invoke_timeout)
+        result, state, at, reason = window_response(error, body, records)
+        kind = error_type(body) if error else None
+        seqs = [sequence_number(r) for r in records]
+        self.emit({"delivery": self.deliveries, "shard": w.shard_id, "attempt": attempt,
+                   "sequenceNumbers": seqs, "result": result, "functionError": error,
+                   "errorType": kind, "checkpoint": None if at is None else seqs[at] if seqs else None,
+                   "response": body.decode("utf-8", "replace")[:1000], "window": w.span(),
+                   "final": final, "terminatedEarly": final and w.terminated_early,
+                   "stateIn": shown_state(sent), "stateOut": shown_state(state),
+                   "stateKept": result == "ok", "reason": reason},
+                  "delivery %d shard %s window %s attempt %d: %s -> %s%s" % (
+                      self.deliveries, w.shard_id, w.span()["start"], attempt,
+                      "final invoke" if final else "%d record(s) [%s]" % (
+                          len(records), "; ".join(describe(r) for r in records)),
+                      result, "" if reason is None else " (%s%s)" % (
+                          reason, ": %s%s" % (error, " " + kind if kind else "") if error else "")))
+        return result, state
+
+    def write(self, records, final):
+        """--write-events: the invoke's event to DIR/event-SHARD-wSTART-NNNN.json (NNNN counts the
+        window's invokes from 1). Without a function there is no state to carry: every event has the
+        state a window starts with, {}."""
+        w = self.window
+        self.track(records)
+        self.written += 1
+        path = os.path.join(self.args.write_events, "event-%s-w%d-%04d.json" % (w.shard_id, w.start, w.invokes))
+        tmp = path + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(self.event(records, final), f, indent=2)
+            f.write("\n")
+        os.replace(tmp, path)
+        seqs = [sequence_number(r) for r in records]
+        self.emit({"written": path, "shard": w.shard_id, "window": w.span(), "final": final,
+                   "sequenceNumbers": seqs},
+                  "wrote %s: %s" % (path, "final invoke" if final else "%d record(s)" % len(records)))
+
+    def summary(self):
+        line = {"deliveries": self.deliveries, "recordsDelivered": self.delivered_ok,
+                "discarded": self.discarded, "windows": self.windows, "finalFailed": self.final_failed}
+        if self.args.write_events:
+            line["eventsWritten"] = self.written
+        self.emit({"summary": line},
+                  "done: %d deliveries, %d record(s) delivered, %d discarded; %d window(s), %d final "
+                  "invoke(s) failed%s" % (self.deliveries, self.delivered_ok, len(self.discarded), self.windows,
+                                          len(self.final_failed), ", %d event file(s) written" % self.written
+                                          if self.args.write_events else ""))
 
 
 # -- redrive from the on-failure destination ---------------------------------------------------
@@ -639,7 +950,11 @@ def parse_args(argv):
     target.add_argument("--bootstrap", help="start lambda-emu with this bootstrap and invoke it")
     target.add_argument("--write-events", metavar="DIR",
                         help="with --redrive-queue: write each batch to DIR/event-SHARD-START.json instead "
-                             "of delivering it (the messages stay in the queue)")
+                             "of delivering it (the messages stay in the queue); with --tumbling-window: "
+                             "write each window invoke to DIR/event-SHARD-wSTART-NNNN.json")
+    p.add_argument("--tumbling-window", type=int, metavar="SECONDS",
+                   help="deliver in tumbling windows of 1-900 seconds (TumblingWindowInSeconds): window "
+                        "events with the state the function returned, a final invoke per window")
     p.add_argument("--visibility-timeout", type=int, default=300,
                    help="with --redrive-queue: seconds a received message stays hidden (default 300); a "
                         "kept message is visible again after it, so make it longer than the redrive")
@@ -648,14 +963,20 @@ def parse_args(argv):
     p.add_argument("--env", action="append", default=[], metavar="KEY=VALUE",
                    help="environment for the bootstrap (repeatable), e.g. LR_LOG_RECORDS=keys")
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object per delivery (and per message with --redrive-queue)")
+                   help="print one JSON object per delivery (and per message with --redrive-queue, per "
+                        "window with --tumbling-window)")
     args = p.parse_args(argv)
     if not 1 <= args.batch_size <= 10000:
         p.error("--batch-size must be 1-10000")
     if args.max_retries < 0 or args.idle_polls < 1:
         p.error("--max-retries must be >= 0 and --idle-polls >= 1")
-    if args.write_events and not args.redrive_queue:
-        p.error("--write-events needs --redrive-queue")
+    if args.write_events and not (args.redrive_queue or args.tumbling_window is not None):
+        p.error("--write-events needs --redrive-queue or --tumbling-window")
+    if args.tumbling_window is not None:
+        if not 1 <= args.tumbling_window <= 900:
+            p.error("--tumbling-window must be 1-900 seconds")
+        if args.redrive_queue:
+            p.error("--tumbling-window does not go with --redrive-queue (a redriven batch has no window state)")
     if not 0 <= args.visibility_timeout <= 43200:
         p.error("--visibility-timeout must be 0-43200")
     for pair in args.env:
@@ -692,11 +1013,19 @@ def run(args, url):
         args.stream_arn = desc["LatestStreamArn"]
     reader = StreamReader(streams, args.stream_arn, args.starting_position, args.batch_size,
                           args.idle_polls, args.poll_interval)
-    replayer = Replayer(args, url, sys.stdout)
+    if args.tumbling_window is None:
+        replayer = Replayer(args, url, sys.stdout)
+        for shard in reader.shards():
+            replayer.run_shard(shard["ShardId"], reader.records(shard["ShardId"]))
+        replayer.summary()
+        return 1 if replayer.discarded else 0
+    if args.write_events:
+        os.makedirs(args.write_events, exist_ok=True)
+    replayer = WindowReplayer(args, url, sys.stdout)
     for shard in reader.shards():
-        replayer.run_shard(shard["ShardId"], reader.records(shard["ShardId"]))
+        replayer.run_shard(shard["ShardId"], reader.records(shard["ShardId"], hold=replayer.holding))
     replayer.summary()
-    return 1 if replayer.discarded else 0
+    return 1 if replayer.discarded or replayer.final_failed else 0
 
 
 def main(argv=None):
