@@ -536,7 +536,8 @@ class WindowReplayer(Replayer):
         records, then the final invoke."""
         while pending:
             pending = self.step(pending)
-        self.finish()
+        if self.window.invokes:  # not an instance begun after an early end that got no records
+            self.finish()
 
     def deliver_batch(self, batch):
         """Delivers one batch of the open window until it succeeded or was discarded. A failed invoke
