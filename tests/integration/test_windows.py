@@ -5,6 +5,7 @@ line and one EMF line, failed records are not counted, and an event without a wi
 before. tools/replay's emulation of the mapping's windows is test_replay_windows's."""
 
 import json
+import os
 import unittest
 
 import lrtest
@@ -88,6 +89,41 @@ class TumblingWindows(unittest.TestCase):
         with lrtest.Emulator(env={"LR_LOG_RECORDS": "none"}) as emu:
             status, _, body = emu.invoke_json({"Records": [record(0, "INSERT")]})
         self.assertEqual((status, body), (200, {"batchItemFailures": []}))
+
+
+class UnitsSoldExample(unittest.TestCase):
+    """examples/units_sold: a user's own window state (units per product) through the same API."""
+
+    def line(self, i, product, units, name="INSERT"):
+        rec = record(i, name)
+        rec["dynamodb"]["NewImage"] = {"Product": {"S": product}, "Units": {"N": units}}
+        return rec
+
+    def test_units_per_product_over_a_window(self):
+        path = os.path.join(lrtest.build_dir(), "examples", "units_sold", "bootstrap")
+        if not os.access(path, os.X_OK):
+            self.skipTest("example not built (LR_BUILD_EXAMPLES=OFF)")
+        batches = [[self.line(0, "tea", "2"), self.line(1, "cake", "1"), self.line(2, "tea", "3", "MODIFY")],
+                   [self.line(3, "tea", "4"), self.line(4, "bad", "-1"), self.line(5, "cake", "9")],
+                   [self.line(4, "bad", "1"), self.line(5, "cake", "9")],
+                   []]
+        state, answers = {}, []
+        with lrtest.Emulator(bootstrap=path) as emu:
+            for i, batch in enumerate(batches):
+                status, _, body = emu.invoke_json(window_event(batch, state, final=i == 3))
+                self.assertEqual(status, 200, emu.logs())
+                answers.append(body)
+                state = body["state"]
+            status, _, plain = emu.invoke_json({"Records": [self.line(9, "tea", "1")]})
+            logs = emu.logs()
+        # The bad line fails (ordered: the checkpoint, cake after it not counted), then is redelivered.
+        self.assertEqual([a["batchItemFailures"] for a in answers], [[], [{"itemIdentifier": "104"}], [], []])
+        self.assertEqual([a["state"] for a in answers],
+                         [{"tea": 2, "cake": 1}, {"tea": 6, "cake": 1}, {"tea": 6, "cake": 10, "bad": 1},
+                          {"tea": 6, "cake": 10, "bad": 1}])
+        self.assertIn('units sold from 2026-12-06T10:00:00Z to 2026-12-06T10:05:00Z: '
+                      '{"tea":6,"cake":10,"bad":1}', logs)
+        self.assertEqual(plain, {"batchItemFailures": []})  # no window: no state
 
 
 if __name__ == "__main__":
