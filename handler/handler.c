@@ -18,21 +18,49 @@ enum lr_status handler_init_from_env(struct handler *h, char *msg, size_t msg_ca
     lr_batch_handler_init(&h->batch, handler_on_record, h);
     h->batch.options = h->cfg.batch;
     h->batch.emf_namespace = h->cfg.emf ? h->cfg.emf_namespace : NULL;
-    if (h->cfg.sink != HANDLER_SINK_DYNAMODB)
+    if (h->cfg.sink == HANDLER_SINK_LOG)
         return LR_OK;
     h->batch.settle = handler_settle;
     /* Half the batch's margin: the calls of the last settle still leave time to post the answer. */
     uint32_t margin = (uint32_t)(h->cfg.batch.deadline_margin_ms / 2);
-    return sink_ddb_init(&h->sink, h->cfg.sink_table, h->cfg.sink_region,
-                         h->cfg.batch.mode == LR_BATCH_MODE_ORDERED, margin, msg, msg_cap);
+    bool ordered = h->cfg.batch.mode == LR_BATCH_MODE_ORDERED;
+    if (h->cfg.sink == HANDLER_SINK_DYNAMODB)
+        return sink_ddb_init(&h->sink, h->cfg.sink_table, h->cfg.sink_region, ordered, margin, msg,
+                             msg_cap);
+    const struct sink_msg_settings set = {
+        .kind = h->cfg.sink == HANDLER_SINK_SQS   ? SINK_MSG_SQS
+                : h->cfg.sink == HANDLER_SINK_SNS ? SINK_MSG_SNS
+                                                  : SINK_MSG_EVENTBRIDGE,
+        .target = h->cfg.sink_target,
+        .region = h->cfg.sink_region,
+        .fifo = h->cfg.sink_fifo,
+        .max_bytes = h->cfg.sink_max_bytes,
+        .event_source = h->cfg.event_source,
+        .ddb_images = h->cfg.sink_format == HANDLER_SINK_FORMAT_DDB,
+        .numbers = h->cfg.sink_numbers,
+        .ordered = ordered,
+        .call_margin_ms = margin,
+    };
+    return sink_msg_init(&h->messages, &set, msg, msg_cap);
+}
+
+static const char *sink_name(enum handler_sink sink)
+{
+    static const char *const names[] = {"log", "dynamodb", "sqs", "sns", "eventbridge"};
+    return names[sink];
+}
+
+static struct sink_core *core(struct handler *h)
+{
+    return h->cfg.sink == HANDLER_SINK_DYNAMODB ? &h->sink.core : &h->messages.core;
 }
 
 /* The sink's EMF line: dimensions FunctionName (when known) and Sink. */
-static void emit_sink_metrics(const struct handler *h, const struct lr_invocation_request *req)
+static void emit_sink_metrics(struct handler *h, const struct lr_invocation_request *req)
 {
-    const struct sink_ddb_stats *st = &h->sink.stats;
+    const struct sink_stats *st = &core(h)->stats;
     const struct lr_emf_metric metrics[] = {
-        {"SinkWritesSent", "Count", st->written},
+        {"SinkWritesSent", "Count", st->sent},
         {"SinkRecordsFailed", "Count", st->failed},
         {"SinkWritesRetried", "Count", st->retried},
         {"SinkThrottled", "Count", st->throttled},
@@ -41,7 +69,8 @@ static void emit_sink_metrics(const struct handler *h, const struct lr_invocatio
         {"SinkCallMaxMs", "Milliseconds", st->call_max_ms},
     };
     const char *fn = h->batch.function_name;
-    struct lr_emf_member dims[2] = {{"Sink", {"dynamodb", 8}},
+    const char *sink = sink_name(h->cfg.sink);
+    struct lr_emf_member dims[2] = {{"Sink", {sink, strlen(sink)}},
                                     {"FunctionName", {fn, fn ? strlen(fn) : 0}}};
     struct lr_emf_member prop = {"requestId", req->request_id};
     struct lr_emf_doc doc = {
@@ -62,9 +91,11 @@ struct lr_invocation_response handler_invoke(const struct lr_invocation_request 
 {
     struct handler *h = user_data;
     assert(req && h);
-    bool sink = h->cfg.sink == HANDLER_SINK_DYNAMODB;
-    if (sink)
+    bool sink = h->cfg.sink != HANDLER_SINK_LOG;
+    if (h->cfg.sink == HANDLER_SINK_DYNAMODB)
         sink_ddb_begin(&h->sink, req->deadline_ms);
+    else if (sink)
+        sink_msg_begin(&h->messages, req->deadline_ms);
     struct lr_invocation_response resp = lr_batch_handle(req, &h->batch);
     if (sink && h->batch.emf_namespace)
         emit_sink_metrics(h, req);
@@ -85,13 +116,18 @@ enum lr_batch_record_status handler_on_record(const struct ddb_record *rec, void
     handler_log_record(h, rec);
     if (h->cfg.sink == HANDLER_SINK_DYNAMODB)
         return sink_ddb_on_record(&h->sink, rec, reason);
+    if (h->cfg.sink != HANDLER_SINK_LOG)
+        return sink_msg_on_record(&h->messages, rec, reason);
     return LR_BATCH_RECORD_OK;
 }
 
 void handler_settle(void *user_data, struct lr_batch_deferred *deferred)
 {
     struct handler *h = user_data;
-    sink_ddb_settle(&h->sink, deferred);
+    if (h->cfg.sink == HANDLER_SINK_DYNAMODB)
+        sink_ddb_settle(&h->sink, deferred);
+    else
+        sink_msg_settle(&h->messages, deferred);
 }
 
 void handler_clean_up(struct handler *h)
@@ -100,5 +136,6 @@ void handler_clean_up(struct handler *h)
         return;
     record_log_clean_up(&h->rl);
     sink_ddb_clean_up(&h->sink);
+    sink_msg_clean_up(&h->messages);
     memset(h, 0, sizeof(*h));
 }

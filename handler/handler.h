@@ -1,5 +1,5 @@
 /* The bundled handler as a library: its settings, its per-record callback (log the record, and
- * replicate it with the dynamodb sink), and the invoke function that runs a batch. handler/main.c is
+ * send it with the sink), and the invoke function that runs a batch. handler/main.c is
  * the production bootstrap around it; the test bootstrap (tests/bootstraps/handler_test.c) wraps the
  * same callback with its testing switches. */
 #ifndef LR_HANDLER_HANDLER_H
@@ -12,11 +12,13 @@
 #include "lr/runtime.h"
 #include "record_log.h"
 #include "sink_ddb.h"
+#include "sink_msg.h"
 
 struct handler {
     struct handler_config cfg;
     struct record_log rl;
     struct sink_ddb sink;          /* set up when cfg.sink is HANDLER_SINK_DYNAMODB */
+    struct sink_msg messages;      /* set up when cfg.sink is sqs, sns or eventbridge */
     struct lr_batch_handler batch; /* what handler_invoke() runs */
 };
 

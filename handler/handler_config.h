@@ -23,9 +23,19 @@ enum handler_log_images {
 };
 
 enum handler_sink {
-    HANDLER_SINK_LOG = 0, /* log lines only */
-    HANDLER_SINK_DYNAMODB /* replicate every change into another table */
+    HANDLER_SINK_LOG = 0,    /* log lines only */
+    HANDLER_SINK_DYNAMODB,   /* replicate every change into another table */
+    HANDLER_SINK_SQS,        /* a message per change to a queue */
+    HANDLER_SINK_SNS,        /* ... to a topic */
+    HANDLER_SINK_EVENTBRIDGE /* an event per change on a bus */
 };
+
+/* LR_SINK_MAX_BYTES: a message's size limit, and a request's (default 256 KiB, the limit every
+ * queue, topic and bus accepts; 1 MiB where the target takes it). */
+#define HANDLER_SINK_MAX_BYTES_DEFAULT 262144
+#define HANDLER_SINK_MAX_BYTES_MIN 1024
+#define HANDLER_SINK_MAX_BYTES_MAX 1048576
+#define HANDLER_DEFAULT_EVENT_SOURCE "lambda-ddb"
 
 enum handler_sink_format {
     HANDLER_SINK_FORMAT_PLAIN = 0, /* a record in messages: ddb_record_render_plain() */
@@ -42,7 +52,11 @@ struct handler_config {
     char emf_namespace[LR_EMF_MAX_NAMESPACE + 1];
     enum handler_sink sink;
     char sink_table[256]; /* dynamodb: the target's name (LR_SINK_TARGET, or the name in its ARN) */
-    char sink_region[64]; /* the region of a target ARN; "" for AWS_REGION */
+    char sink_target[1024]; /* sqs, sns, eventbridge: LR_SINK_TARGET as given */
+    char sink_region[64];   /* the region of a target ARN or queue URL; "" for AWS_REGION */
+    bool sink_fifo;         /* a FIFO queue or topic (its name ends in ".fifo") */
+    size_t sink_max_bytes;  /* LR_SINK_MAX_BYTES */
+    char event_source[257]; /* eventbridge: LR_EVENT_SOURCE */
     enum handler_sink_format sink_format; /* messages of the message sinks (not dynamodb) */
     enum ddb_plain_numbers sink_numbers;
 };

@@ -9,7 +9,6 @@
 
 #include <cjson/cJSON.h>
 
-#include "lr/clock.h"
 #include "lr/json.h"
 
 static const char k_not_attempted[] =
@@ -20,106 +19,46 @@ enum lr_status sink_ddb_init(struct sink_ddb *s, const char *table, const char *
 {
     assert(s && table && region && msg);
     memset(s, 0, sizeof(*s));
-    struct lr_aws_settings set;
-    if (lr_aws_settings_init(&set) != LR_OK) {
-        snprintf(msg, msg_cap, "invalid AWS_MAX_ATTEMPTS=\"%.16s\": expected 1..20",
-                 getenv("AWS_MAX_ATTEMPTS"));
-        return LR_E_CONFIG;
-    }
-    set.deadline_margin_ms = call_margin_ms;
-    snprintf(set.region, sizeof(set.region), "%s", region);
-    if (lr_aws_client_new(&set, &s->aws) != LR_OK) {
-        snprintf(msg, msg_cap, "the sink's AWS client cannot be set up for region \"%.63s\"",
-                 region);
-        return LR_E_CONFIG;
-    }
-    snprintf(s->table, sizeof(s->table), "%s", table);
-    s->ordered = ordered;
     for (size_t i = 0; i < SINK_DDB_MAX_KEYS; i++) {
         lr_buf_init(&s->slots[i].key, SINK_DDB_MAX_ITEM_JSON);
         lr_buf_init(&s->slots[i].request, SINK_DDB_MAX_ITEM_JSON);
     }
-    lr_buf_init(&s->pending, SINK_DDB_MAX_PENDING * sizeof(struct sink_ddb_entry));
-    lr_buf_init(&s->failures, SINK_DDB_MAX_PENDING * sizeof(struct sink_ddb_entry));
-    lr_buf_init(&s->reasons, (size_t)SINK_DDB_MAX_PENDING * 2 * LR_BATCH_REASON_MAX);
-    lr_buf_init(&s->body, SINK_DDB_MAX_BODY);
+    lr_buf_init(&s->pending, SINK_MAX_PENDING * sizeof(struct sink_ddb_pending));
     lr_buf_init(&s->scratch, SINK_DDB_MAX_ITEM_JSON);
-    lr_aws_response_init(&s->resp);
-    return LR_OK;
+    snprintf(s->table, sizeof(s->table), "%s", table);
+    return sink_core_init(&s->core, region, ordered, call_margin_ms, SINK_DDB_MAX_BODY, msg,
+                          msg_cap);
 }
 
 void sink_ddb_begin(struct sink_ddb *s, int64_t deadline_ms)
 {
-    assert(s && s->pending.len == 0 && s->failures.len == 0); /* the last invoke settled */
-    s->deadline_ms = deadline_ms;
-    s->write_failed = false;
-    s->aborted = false;
-    memset(&s->stats, 0, sizeof(s->stats));
-}
-
-/* ---- bookkeeping ---- */
-
-/* The entries of a list (lr_buf memory is malloc's, aligned for any type) and their count. */
-static const struct sink_ddb_entry *entries(const struct lr_buf *list, size_t *n)
-{
-    *n = list->len / sizeof(struct sink_ddb_entry);
-    return (const struct sink_ddb_entry *)(const void *)list->data;
-}
-
-/* Appends to a list. Together the lists hold at most SINK_DDB_MAX_PENDING entries (the records
- * deferred since the last settle), which sink_ddb_on_record() checks first. */
-static void push(struct lr_buf *list, size_t record_index, size_t ref)
-{
-    const struct sink_ddb_entry e = {record_index, ref};
-    lr_buf_put(list, &e, sizeof(e));
-}
-
-/* Stores a reason once; returns its offset (reasons overflowing the cap read as ""). */
-static size_t add_reason(struct sink_ddb *s, const char *text)
-{
-    size_t off = s->reasons.len;
-    lr_buf_put(&s->reasons, text, strlen(text) + 1);
-    return s->reasons.overflow ? 0 : off;
+    assert(s && s->pending.len == 0); /* the last invoke settled */
+    sink_core_begin(&s->core, deadline_ms);
 }
 
 static void fail_slot(struct sink_ddb *s, size_t slot, size_t reason_off)
 {
     s->slots[slot].failed = true;
     s->slots[slot].reason_off = reason_off;
-    s->write_failed = true;
+    s->core.failed = true;
 }
 
 /* ---- one call ---- */
 
 static void build_body(struct sink_ddb *s, const size_t *live, size_t n)
 {
-    lr_buf_reset(&s->body);
-    lr_buf_put_str(&s->body, "{\"RequestItems\":{");
-    lr_buf_put_json_string(&s->body, s->table, strlen(s->table), LR_JSON_ESCAPE_MIN);
-    lr_buf_put_str(&s->body, ":[");
+    struct lr_buf *body = &s->core.body;
+    lr_buf_reset(body);
+    lr_buf_put_str(body, "{\"RequestItems\":{");
+    lr_buf_put_json_string(body, s->table, strlen(s->table), LR_JSON_ESCAPE_MIN);
+    lr_buf_put_str(body, ":[");
     for (size_t i = 0; i < n; i++) {
         const struct lr_buf *r = &s->slots[live[i]].request;
         if (i)
-            lr_buf_put(&s->body, ",", 1);
-        lr_buf_put(&s->body, r->data, r->len);
+            lr_buf_put(body, ",", 1);
+        lr_buf_put(body, r->data, r->len);
     }
-    lr_buf_put_str(&s->body, "]}}");
-}
-
-static enum lr_status call(struct sink_ddb *s)
-{
-    int64_t start = lr_clock_now_ms();
-    enum lr_status st =
-        lr_aws_json_call(s->aws, &lr_aws_dynamodb, "BatchWriteItem",
-                         (struct lr_str){s->body.data, s->body.len}, s->deadline_ms, &s->resp);
-    int64_t ms = lr_clock_now_ms() - start;
-    s->stats.requests++;
-    s->stats.call_ms += ms;
-    if (ms > s->stats.call_max_ms)
-        s->stats.call_max_ms = ms;
-    if (st == LR_E_AWS_THROTTLED)
-        s->stats.throttled++;
-    return st;
+    lr_buf_put_str(body, "]}}");
 }
 
 /* True when the write request entry (a PutRequest's Item or a DeleteRequest's Key) is for slot's key. */
@@ -143,7 +82,7 @@ static bool same_key(const struct sink_ddb_slot *slot, const cJSON *entry)
  * matches no slot leaves them all: sending a key's latest write again is harmless, losing one is not. */
 static size_t unprocessed(struct sink_ddb *s, size_t *live, size_t n)
 {
-    const cJSON *all = cJSON_GetObjectItemCaseSensitive(s->resp.json, "UnprocessedItems");
+    const cJSON *all = cJSON_GetObjectItemCaseSensitive(s->core.resp.json, "UnprocessedItems");
     const cJSON *mine = cJSON_GetObjectItemCaseSensitive(all, s->table);
     if (cJSON_GetArraySize(all) == 0)
         return 0;
@@ -168,7 +107,7 @@ static size_t unprocessed(struct sink_ddb *s, size_t *live, size_t n)
 
 static void fail_slots(struct sink_ddb *s, const size_t *live, size_t n, const char *why)
 {
-    size_t off = add_reason(s, why);
+    size_t off = sink_core_reason(&s->core, why);
     for (size_t i = 0; i < n; i++)
         fail_slot(s, live[i], off);
 }
@@ -176,9 +115,7 @@ static void fail_slots(struct sink_ddb *s, const size_t *live, size_t n, const c
 static void call_failed(struct sink_ddb *s, const size_t *live, size_t n, enum lr_status st)
 {
     char why[1024];
-    snprintf(why, sizeof(why), "BatchWriteItem failed after %u attempt(s): %s%s%.128s%s%.400s",
-             s->resp.attempts, lr_status_str(st), s->resp.error_code[0] ? ": " : "",
-             s->resp.error_code, s->resp.error_message[0] ? ": " : "", s->resp.error_message);
+    sink_core_call_error(&s->core, "BatchWriteItem", st, why, sizeof(why));
     fail_slots(s, live, n, why);
 }
 
@@ -187,16 +124,16 @@ static void send_slots(struct sink_ddb *s, size_t *live, size_t n)
 {
     for (unsigned round = 1; n > 0; round++) {
         build_body(s, live, n);
-        if (s->body.overflow) { /* 25 items of at most 4 MiB of JSON each can pass 16 MiB */
+        if (s->core.body.overflow) { /* 25 items of at most 4 MiB of JSON each can pass 16 MiB */
             size_t half = n / 2;
             if (n == 1)
                 return fail_slots(s, live, n, "the write request is larger than a call can carry");
             send_slots(s, live, half);
             return send_slots(s, live + half, n - half);
         }
-        enum lr_status st = call(s);
+        enum lr_status st = sink_core_call(&s->core, &lr_aws_dynamodb, "BatchWriteItem");
         if (st == LR_E_AWS_SERVICE && n > 1 &&
-            strcmp(s->resp.error_code, "ValidationException") == 0) {
+            strcmp(s->core.resp.error_code, "ValidationException") == 0) {
             /* One item the service refuses (too large, a bad key) fails the whole call: one by one,
              * only that item's records fail, with the service's reason. */
             for (size_t i = 0; i < n; i++)
@@ -206,26 +143,26 @@ static void send_slots(struct sink_ddb *s, size_t *live, size_t n)
         if (st != LR_OK)
             return call_failed(s, live, n, st);
         size_t left = unprocessed(s, live, n);
-        s->stats.written += (int64_t)(n - left);
+        s->core.stats.sent += (int64_t)(n - left);
         n = left;
         if (n == 0)
             return;
-        s->stats.throttled++;
+        s->core.stats.throttled++;
         char why[160];
-        if (round == SINK_DDB_MAX_ROUNDS) {
+        if (round == SINK_MAX_ROUNDS) {
             snprintf(why, sizeof(why), "UnprocessedItems after %d BatchWriteItem calls",
-                     SINK_DDB_MAX_ROUNDS);
+                     SINK_MAX_ROUNDS);
             return fail_slots(s, live, n, why);
         }
-        if (!lr_aws_back_off(s->aws, round, SINK_DDB_BACKOFF_BASE_MS, SINK_DDB_BACKOFF_CAP_MS,
-                             s->deadline_ms)) {
+        if (!lr_aws_back_off(s->core.aws, round, SINK_BACKOFF_BASE_MS, SINK_BACKOFF_CAP_MS,
+                             s->core.deadline_ms)) {
             snprintf(why, sizeof(why),
                      "UnprocessedItems after %u call(s) and no time left before "
                      "the deadline",
                      round);
             return fail_slots(s, live, n, why);
         }
-        s->stats.retried += (int64_t)n;
+        s->core.stats.retried += (int64_t)n;
     }
 }
 
@@ -235,17 +172,19 @@ static void flush(struct sink_ddb *s)
     size_t live[SINK_DDB_MAX_KEYS];
     for (size_t i = 0; i < s->n_slots; i++)
         live[i] = i;
-    if (s->n_slots && !s->aborted) {
-        if (s->ordered && s->write_failed)
+    if (s->n_slots && !s->core.aborted) {
+        if (s->core.ordered && s->core.failed)
             fail_slots(s, live, s->n_slots, k_not_attempted);
         else
             send_slots(s, live, s->n_slots);
     }
-    size_t n;
-    const struct sink_ddb_entry *p = entries(&s->pending, &n);
-    for (size_t i = 0; i < n && !s->aborted; i++)
-        if (s->slots[p[i].ref].failed)
-            push(&s->failures, p[i].record_index, s->slots[p[i].ref].reason_off);
+    size_t n = s->pending.len / sizeof(struct sink_ddb_pending);
+    /* lr_buf memory is malloc's, aligned for any type */
+    const struct sink_ddb_pending *p =
+        (const struct sink_ddb_pending *)(const void *)s->pending.data;
+    for (size_t i = 0; i < n && !s->core.aborted; i++)
+        if (s->slots[p[i].slot].failed)
+            sink_core_fail(&s->core, p[i].record_index, s->slots[p[i].slot].reason_off);
     for (size_t i = 0; i < s->n_slots; i++) {
         lr_buf_reset(&s->slots[i].key);
         lr_buf_reset(&s->slots[i].request);
@@ -256,37 +195,6 @@ static void flush(struct sink_ddb *s)
 }
 
 /* ---- records ---- */
-
-static int name_cmp(const struct ddb_member *a, const struct ddb_member *b)
-{
-    size_t n = a->name.len < b->name.len ? a->name.len : b->name.len;
-    int c = memcmp(a->name.ptr, b->name.ptr, n);
-    return c ? c : (a->name.len > b->name.len) - (a->name.len < b->name.len);
-}
-
-/* Writes rec's Keys into out with the members sorted by name: one text per key, whatever order
- * the records list them in. */
-static bool canonical_key(const struct ddb_map *keys, struct lr_buf *out)
-{
-    const struct ddb_member *m = keys->members;
-    size_t order[2] = {0, 1};
-    if (keys->count == 2 && name_cmp(&m[0], &m[1]) > 0) {
-        order[0] = 1;
-        order[1] = 0;
-    }
-    lr_buf_put(out, "{", 1);
-    for (size_t i = 0; i < keys->count; i++) {
-        const struct ddb_member *k = &m[order[i]];
-        if (i)
-            lr_buf_put(out, ",", 1);
-        lr_buf_put_json_string(out, k->name.ptr, k->name.len, LR_JSON_ESCAPE_MIN);
-        lr_buf_put(out, ":", 1);
-        if (ddb_attr_serialize(&k->value, out) != LR_OK)
-            return false;
-    }
-    lr_buf_put(out, "}", 1);
-    return !out->overflow;
-}
 
 /* The slot holding key (scratch) or a new one; flushes a full request first. */
 static size_t slot_for(struct sink_ddb *s, const struct lr_buf *key)
@@ -315,7 +223,7 @@ enum lr_batch_record_status sink_ddb_on_record(struct sink_ddb *s, const struct 
                                                struct lr_batch_reason *reason)
 {
     assert(s && rec && reason);
-    if (s->ordered && s->write_failed) {
+    if (s->core.ordered && s->core.failed) {
         lr_batch_reason_set(reason, "%s", k_not_attempted);
         return LR_BATCH_RECORD_FAILED;
     }
@@ -327,7 +235,7 @@ enum lr_batch_record_status sink_ddb_on_record(struct sink_ddb *s, const struct 
         return LR_BATCH_RECORD_FAILED;
     }
     if (put && !rec->new_image.present) {
-        s->aborted = true;
+        s->core.aborted = true;
         lr_batch_reason_set(reason,
                             "%s without NewImage (StreamViewType %s): replicating needs the "
                             "stream view NEW_IMAGE or NEW_AND_OLD_IMAGES",
@@ -337,16 +245,10 @@ enum lr_batch_record_status sink_ddb_on_record(struct sink_ddb *s, const struct 
         return LR_BATCH_RECORD_ABORT;
     }
     lr_buf_reset(&s->scratch);
-    if (rec->keys.count < 1 || rec->keys.count > 2 || !canonical_key(&rec->keys, &s->scratch)) {
-        lr_batch_reason_set(reason, "Keys must hold the table's 1 or 2 key attributes (%zu given)",
-                            rec->keys.count);
+    if (!sink_core_key(&rec->keys, &s->scratch, reason))
         return LR_BATCH_RECORD_FAILED;
-    }
-    if (s->pending.len + s->failures.len == s->pending.cap) { /* so neither list can overflow */
-        lr_batch_reason_set(reason, "more than %d records awaiting the outcome of their writes",
-                            SINK_DDB_MAX_PENDING);
+    if (!sink_core_has_room(&s->core, s->pending.len / sizeof(struct sink_ddb_pending), reason))
         return LR_BATCH_RECORD_FAILED;
-    }
     size_t slot = slot_for(s, &s->scratch);
     lr_buf_reset(&s->scratch);
     if (!write_request(rec, put, &s->scratch)) {
@@ -362,7 +264,8 @@ enum lr_batch_record_status sink_ddb_on_record(struct sink_ddb *s, const struct 
     struct lr_buf t = s->slots[slot].request;
     s->slots[slot].request = s->scratch;
     s->scratch = t;
-    push(&s->pending, rec->index, slot);
+    const struct sink_ddb_pending p = {rec->index, slot};
+    lr_buf_put(&s->pending, &p, sizeof(p));
     return LR_BATCH_RECORD_DEFERRED;
 }
 
@@ -370,31 +273,19 @@ void sink_ddb_settle(struct sink_ddb *s, struct lr_batch_deferred *deferred)
 {
     assert(s && deferred);
     flush(s);
-    size_t n;
-    const struct sink_ddb_entry *f = entries(&s->failures, &n);
-    for (size_t i = 0; i < n; i++) {
-        const char *why = s->reasons.data ? s->reasons.data + f[i].ref : "";
-        if (lr_batch_deferred_fail(deferred, f[i].record_index, why) == LR_OK)
-            s->stats.failed++;
-    }
-    lr_buf_reset(&s->failures);
-    lr_buf_reset(&s->reasons);
+    sink_core_settle(&s->core, deferred);
 }
 
 void sink_ddb_clean_up(struct sink_ddb *s)
 {
     if (!s)
         return;
-    lr_aws_client_destroy(s->aws);
+    sink_core_clean_up(&s->core);
     for (size_t i = 0; i < SINK_DDB_MAX_KEYS; i++) {
         lr_buf_clean_up(&s->slots[i].key);
         lr_buf_clean_up(&s->slots[i].request);
     }
     lr_buf_clean_up(&s->pending);
-    lr_buf_clean_up(&s->failures);
-    lr_buf_clean_up(&s->reasons);
-    lr_buf_clean_up(&s->body);
     lr_buf_clean_up(&s->scratch);
-    lr_aws_response_clean_up(&s->resp);
     memset(s, 0, sizeof(*s));
 }

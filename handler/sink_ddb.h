@@ -5,7 +5,7 @@
  * state. UnprocessedItems are sent again with back-off; a request refused as invalid is split to find
  * the item at fault; whatever did not land fails the records it came from, with the reason.
  *
- * Ownership: struct sink_ddb owns its AWS client and every buffer; records are borrowed for the
+ * Ownership: struct sink_ddb owns its core (client, buffers) and its slots; records are borrowed for the
  * record call only (what a request needs is copied into it). One sink per thread. */
 #ifndef LR_HANDLER_SINK_DDB_H
 #define LR_HANDLER_SINK_DDB_H
@@ -14,32 +14,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lr/aws.h"
 #include "lr/batch.h"
+#include "sink_core.h"
 
 /* BatchWriteItem's limit of write requests per call. */
 #define SINK_DDB_MAX_KEYS 25
-/* Calls per request while UnprocessedItems remain (the deadline may stop earlier). */
-#define SINK_DDB_MAX_ROUNDS 8
-/* Back-off before the next round: random(0, min(cap, base * 2^(round-1))) ms, as the AWS SDKs. */
-#define SINK_DDB_BACKOFF_BASE_MS 50
-#define SINK_DDB_BACKOFF_CAP_MS 2000
-/* Records awaiting an outcome between two settles (a Lambda event holds at most 10,000). */
-#define SINK_DDB_MAX_PENDING 100000
 /* One serialised write request and one call's body (BatchWriteItem accepts 16 MB). */
 #define SINK_DDB_MAX_ITEM_JSON ((size_t)4 * 1024 * 1024)
 #define SINK_DDB_MAX_BODY ((size_t)16 * 1024 * 1024)
-
-/* Counts of one invoke, for the sink's metrics line. */
-struct sink_ddb_stats {
-    int64_t written;   /* write requests that landed */
-    int64_t failed;    /* records reported failed by the sink */
-    int64_t retried;   /* write requests sent again after UnprocessedItems */
-    int64_t throttled; /* calls ending in a throttling error, and rounds leaving UnprocessedItems */
-    int64_t requests;  /* BatchWriteItem calls */
-    int64_t call_ms;   /* time spent in those calls */
-    int64_t call_max_ms; /* the longest call */
-};
 
 struct sink_ddb_slot {
     struct lr_buf key;     /* canonical Keys: members sorted by name, DynamoDB JSON */
@@ -48,28 +30,18 @@ struct sink_ddb_slot {
     size_t reason_off; /* into sink_ddb.reasons when failed */
 };
 
-struct sink_ddb_entry {
+struct sink_ddb_pending {
     size_t record_index;
-    size_t ref; /* pending: slot number; failure: offset of its reason */
+    size_t slot;
 };
 
 struct sink_ddb {
-    struct lr_aws_client *aws;
+    struct sink_core core;
     char table[256];
-    bool ordered; /* LR_BATCH_MODE_ORDERED: after a failed write nothing later is written */
-    int64_t deadline_ms;
-    bool write_failed; /* this invoke */
-    bool aborted;      /* this invoke: drop what is pending */
     struct sink_ddb_slot slots[SINK_DDB_MAX_KEYS];
     size_t n_slots;
-    struct lr_buf
-        pending; /* sink_ddb_entry: records of the request being filled, with their slot */
-    struct lr_buf failures; /* sink_ddb_entry: failed records not yet handed to the batch layer */
-    struct lr_buf reasons;  /* NUL-terminated reasons, referenced by offset */
-    struct lr_buf body;     /* the call being sent */
-    struct lr_buf scratch;  /* the record at hand's key, then its write request */
-    struct lr_aws_response resp;
-    struct sink_ddb_stats stats;
+    struct lr_buf pending; /* sink_ddb_pending: records of the request being filled */
+    struct lr_buf scratch; /* the record at hand's key, then its write request */
 };
 
 /* Sets s up for table (a name) in region ("" for AWS_REGION / AWS_DEFAULT_REGION). Calls stop

@@ -104,12 +104,24 @@ enum lr_status lr_aws_json_call(struct lr_aws_client *client, const struct lr_aw
 bool lr_aws_back_off(struct lr_aws_client *client, unsigned n, uint32_t base_ms, uint32_t max_ms,
                      int64_t deadline_ms);
 
+/* True when an entry a batch API reports failed with this error code (SQS and SNS Failed[].Code,
+ * EventBridge Entries[].ErrorCode) is worth sending again: throttling, transient and internal errors. */
+bool lr_aws_entry_is_retryable(const char *code);
+
 /* Posts the form-encoded body (borrowed for the call; "Action=...&Version=...&...", already
  * percent-encoded) to a query-protocol service. LR_OK on a 2xx XML answer (in resp->body); errors as
  * lr_aws_json_call(), the code and message taken from the XML <Code> and <Message>. */
 enum lr_status lr_aws_query_call(struct lr_aws_client *client, const struct lr_aws_service *svc,
                                  struct lr_str form_body, int64_t deadline_ms,
                                  struct lr_aws_response *resp) LR_NODISCARD;
+
+/* Appends "&name=value" (no '&' into an empty b) to a query-protocol body, value percent-encoded
+ * as RFC 3986 wants it (A-Z a-z 0-9 - . _ ~ kept). name is written as given. */
+void lr_aws_form_put(struct lr_buf *b, const char *name, const char *value, size_t len);
+
+/* SHA-256 of data[0..n) as 64 lower-case hex digits and a NUL, e.g. a bounded, stable identifier
+ * made from text of any length. */
+void lr_aws_sha256_hex(const void *data, size_t n, char out[65]);
 
 #ifdef __cplusplus
 }

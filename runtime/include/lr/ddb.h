@@ -309,6 +309,14 @@ enum lr_status ddb_image_render_plain(const struct ddb_map *map, enum ddb_plain_
 enum lr_status ddb_record_render_plain(const struct ddb_record *rec, enum ddb_plain_numbers numbers,
                                        struct lr_buf *out) LR_NODISCARD;
 
+/* The same record with keys and images as DynamoDB JSON ({"id":{"S":"x"}}), for consumers that
+ * want the types; the other members as ddb_record_render_plain(). */
+enum lr_status ddb_record_render_ddb(const struct ddb_record *rec, struct lr_buf *out) LR_NODISCARD;
+
+/* The table's name in an eventSourceARN "arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL"
+ * (a view into arn), or {NULL, 0} when it names none. */
+struct lr_str ddb_arn_table_name(struct lr_str arn);
+
 /* Deep equality of two values / maps (same types, same text, same bytes, same order). For tests and
  * round trips. */
 bool ddb_attr_equal(const struct ddb_attr *a, const struct ddb_attr *b);

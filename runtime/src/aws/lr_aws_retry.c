@@ -1,6 +1,8 @@
 /* Standard-mode retry rules (the codes and statuses the AWS SDKs retry) and full-jitter backoff. */
 #include "aws/lr_aws_retry.h"
 
+#include "lr/aws.h"
+
 #include <string.h>
 
 static bool in(const char *code, const char *const *list, size_t n)
@@ -45,6 +47,16 @@ bool lr_aws_retry_is_retryable(enum lr_status st, long http_status, const char *
                http_status == 500 || http_status == 502 || http_status == 503 || http_status == 504;
     default: return false;
     }
+}
+
+bool lr_aws_entry_is_retryable(const char *code)
+{
+    static const char *const server[] = {"InternalError",      "InternalFailure",
+                                         "InternalException",  "InternalServerError",
+                                         "ServiceUnavailable", "ServiceUnavailableException"};
+    return lr_aws_retry_is_throttling(code) ||
+           lr_aws_retry_is_retryable(LR_E_AWS_SERVICE, 0, code) ||
+           in(code, server, sizeof(server) / sizeof(server[0]));
 }
 
 uint32_t lr_aws_retry_backoff_ms(unsigned n, uint32_t base_ms, uint32_t max_ms, uint64_t *rng)

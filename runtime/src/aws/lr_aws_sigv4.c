@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lr/aws.h"
 #include "lr/buf.h"
 
 #define ALGORITHM "AWS4-HMAC-SHA256"
@@ -20,6 +21,13 @@ static void hex(const unsigned char *d, size_t n, char *out)
         out[2 * i + 1] = digits[d[i] & 15];
     }
     out[2 * n] = '\0';
+}
+
+void lr_aws_sha256_hex(const void *data, size_t n, char out[65])
+{
+    unsigned char digest[LR_AWS_SHA256_LEN];
+    lr_aws_crypto_sha256(data, n, digest);
+    hex(digest, sizeof(digest), out);
 }
 
 static bool unreserved(unsigned char c)
@@ -37,6 +45,24 @@ static void put_canonical_path(struct lr_buf *b, const char *path)
         } else {
             char esc[4];
             snprintf(esc, sizeof(esc), "%%%02X", *p);
+            lr_buf_put(b, esc, 3);
+        }
+    }
+}
+
+void lr_aws_form_put(struct lr_buf *b, const char *name, const char *value, size_t len)
+{
+    if (b->len)
+        lr_buf_put_char(b, '&');
+    lr_buf_put_str(b, name);
+    lr_buf_put_char(b, '=');
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if (unreserved(c)) {
+            lr_buf_put_char(b, (char)c);
+        } else {
+            char esc[4];
+            snprintf(esc, sizeof(esc), "%%%02X", c);
             lr_buf_put(b, esc, 3);
         }
     }

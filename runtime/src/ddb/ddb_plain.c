@@ -148,8 +148,7 @@ enum lr_status ddb_image_render_plain(const struct ddb_map *map, enum ddb_plain_
     return finish(out, before);
 }
 
-/* The table's name in "arn:aws:dynamodb:REGION:ACCOUNT:table/NAME/stream/LABEL"; len 0 if none. */
-static struct lr_str table_name(struct lr_str arn)
+struct lr_str ddb_arn_table_name(struct lr_str arn)
 {
     static const char marker[] = ":table/";
     for (size_t i = 0; i + sizeof(marker) - 1 <= arn.len; i++) {
@@ -186,17 +185,22 @@ static void put_string_member(struct lr_buf *b, const char *pre, struct lr_str v
         put_quoted(b, (struct lr_str){pre, strlen(pre)}, value, LIT(""));
 }
 
-static void put_image_member(struct lr_buf *b, const char *pre, const struct ddb_map *m,
-                             enum ddb_plain_numbers how)
+/* An image in plain JSON, or as DynamoDB JSON when ddb_json (whose failure the final cap check
+ * reports, as it leaves the buffer overflowed or the record invalid). */
+static bool put_image_member(struct lr_buf *b, const char *pre, const struct ddb_map *m,
+                             enum ddb_plain_numbers how, bool ddb_json)
 {
     if (!m->present)
-        return;
+        return true;
     lr_buf_put_str(b, pre);
+    if (ddb_json)
+        return ddb_image_serialize(m, b) == LR_OK;
     put_map(b, m, how);
+    return true;
 }
 
-enum lr_status ddb_record_render_plain(const struct ddb_record *rec, enum ddb_plain_numbers how,
-                                       struct lr_buf *out)
+static enum lr_status render_record(const struct ddb_record *rec, enum ddb_plain_numbers how,
+                                    bool ddb_json, struct lr_buf *out)
 {
     assert(rec && out);
     if (out->overflow)
@@ -209,10 +213,25 @@ enum lr_status ddb_record_render_plain(const struct ddb_record *rec, enum ddb_pl
     if (rec->approximate_creation.present && format_time(&rec->approximate_creation, when))
         put_string_member(out,
                           ",\"approximateCreationDateTime\":", (struct lr_str){when, strlen(when)});
-    put_string_member(out, ",\"table\":", table_name(rec->event_source_arn));
-    put_image_member(out, ",\"keys\":", &rec->keys, how);
-    put_image_member(out, ",\"newImage\":", &rec->new_image, how);
-    put_image_member(out, ",\"oldImage\":", &rec->old_image, how);
+    put_string_member(out, ",\"table\":", ddb_arn_table_name(rec->event_source_arn));
+    bool ok = put_image_member(out, ",\"keys\":", &rec->keys, how, ddb_json) &&
+              put_image_member(out, ",\"newImage\":", &rec->new_image, how, ddb_json) &&
+              put_image_member(out, ",\"oldImage\":", &rec->old_image, how, ddb_json);
     lr_buf_put_char(out, '}');
+    if (!ok && !out->overflow) {
+        lr_buf_rewind(out, before);
+        return LR_E_INVALID_ARG;
+    }
     return finish(out, before);
+}
+
+enum lr_status ddb_record_render_plain(const struct ddb_record *rec, enum ddb_plain_numbers how,
+                                       struct lr_buf *out)
+{
+    return render_record(rec, how, false, out);
+}
+
+enum lr_status ddb_record_render_ddb(const struct ddb_record *rec, struct lr_buf *out)
+{
+    return render_record(rec, DDB_PLAIN_NUMBERS_NUMBER, true, out);
 }
