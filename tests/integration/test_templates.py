@@ -477,6 +477,20 @@ class CfnLint(unittest.TestCase):
         self.assertIn(proc.returncode, (0, 2, 4, 6), proc.stderr)  # 2 errors, 4 warnings
         return proc.stdout.splitlines()
 
+    def findings_of_sets(self, path, sets):
+        """One cfn-lint run with a parameter set per element of sets (each a list of KEY=VALUE):
+        cfn-lint resolves each Ref once per set, as separate stacks, and costs one start-up."""
+        args = [a for values in sets for a in ["--parameters", *values]]
+        proc = subprocess.run(cfn_lint_command() + ["--format", "parseable"] + args + ["--", path],
+                              capture_output=True, text=True, timeout=300)
+        self.assertIn(proc.returncode, (0, 2, 4, 6), proc.stderr)
+        return proc.stdout.splitlines()
+
+    def lint_sets(self, sets):
+        """Both templates with every set; cloudformation.yaml's sets also name the code bucket."""
+        self.assertEqual(self.findings_of_sets(CFN, [["CodeS3Bucket=example-bucket", *v] for v in sets]), [])
+        self.assertEqual(self.findings_of_sets(SAM, sets), [])
+
     def test_w1030_ignore_is_still_needed_and_hides_nothing_else(self):
         # provided.al2 is no longer the default but stays allowed, and cfn-lint checks every
         # allowed value: without the ignore, that is its one finding.
@@ -494,33 +508,34 @@ class CfnLint(unittest.TestCase):
 
     def test_stacks_with_each_runtime_and_the_new_options_lint_clean(self):
         pattern = 'FilterPattern={"eventName":["INSERT","MODIFY"]}'
-        for values in (["Runtime=provided.al2", "Tracing=Active", pattern],
-                       ["Runtime=provided.al2023", "Tracing=PassThrough"],
-                       ["Runtime=provided.al2", "Tracing=none"]):
-            self.assertEqual(self.findings(CFN, "CodeS3Bucket=example-bucket", *values), [], values)
-            self.assertEqual(self.findings(SAM, *values), [], values)
-        for values in (["Sink=dynamodb", "SinkTarget=Orders"],
-                       ["Sink=dynamodb", "SinkTarget=" + OTHER_REGION_ARN, "Tracing=Active"],
-                       ["Sink=dynamodb", "CreateSinkTarget=true", "TableBillingMode=PROVISIONED"]):
-            self.assertEqual(self.findings(CFN, "CodeS3Bucket=example-bucket", *values), [], values)
-            self.assertEqual(self.findings(SAM, *values), [], values)
+        self.lint_sets([["Runtime=provided.al2", "Tracing=Active", pattern],
+                        ["Runtime=provided.al2023", "Tracing=PassThrough"],
+                        ["Runtime=provided.al2", "Tracing=none"],
+                        ["Sink=dynamodb", "SinkTarget=Orders"],
+                        ["Sink=dynamodb", "SinkTarget=" + OTHER_REGION_ARN, "Tracing=Active"],
+                        ["Sink=dynamodb", "CreateSinkTarget=true", "TableBillingMode=PROVISIONED"]])
 
     def test_stacks_with_each_message_sink_lint_clean(self):
-        for values in (["Sink=sqs", "SinkTarget=" + QUEUE_URL],
-                       ["Sink=sqs", "SinkTarget=" + FIFO_QUEUE_URL, "Tracing=Active"],
-                       ["Sink=sqs", "CreateSinkTarget=true"],
-                       ["Sink=sqs", "CreateSinkTarget=true", "SinkFifo=true"],
-                       ["Sink=sns", "SinkTarget=" + TOPIC_ARN],
-                       ["Sink=sns", "CreateSinkTarget=true"],
-                       ["Sink=sns", "CreateSinkTarget=true", "SinkFifo=true"],
-                       ["Sink=eventbridge", "SinkTarget=changes"],
-                       ["Sink=eventbridge", "SinkTarget=" + BUS_ARN],
-                       ["Sink=eventbridge", "CreateSinkTarget=true"]):
-            self.assertEqual(self.findings(CFN, "CodeS3Bucket=example-bucket", *values), [], values)
-            self.assertEqual(self.findings(SAM, *values), [], values)
-        # Guards the loop above: cfn-lint does check the values it is given.
+        self.lint_sets([["Sink=sqs", "SinkTarget=" + QUEUE_URL],
+                        ["Sink=sqs", "SinkTarget=" + FIFO_QUEUE_URL, "Tracing=Active"],
+                        ["Sink=sqs", "CreateSinkTarget=true"],
+                        ["Sink=sqs", "CreateSinkTarget=true", "SinkFifo=true"],
+                        ["Sink=sns", "SinkTarget=" + TOPIC_ARN],
+                        ["Sink=sns", "CreateSinkTarget=true"],
+                        ["Sink=sns", "CreateSinkTarget=true", "SinkFifo=true"],
+                        ["Sink=eventbridge", "SinkTarget=changes"],
+                        ["Sink=eventbridge", "SinkTarget=" + BUS_ARN],
+                        ["Sink=eventbridge", "CreateSinkTarget=true"]])
+
+    def test_lint_checks_the_values_it_is_given_in_every_set(self):
+        # Guards the two tests above: cfn-lint does check the values it is given, in a set that is
+        # not the first one too (a set that is not checked would pass unseen).
         found = self.findings(CFN, "CodeS3Bucket=example-bucket", "Tracing=Disabled")
         self.assertTrue(found and all(":E2900:" in x for x in found), found)
+        found = self.findings_of_sets(CFN, [["CodeS3Bucket=example-bucket", "Sink=sqs", "SinkTarget=" + QUEUE_URL],
+                                            ["CodeS3Bucket=example-bucket", "Tracing=Disabled"],
+                                            ["CodeS3Bucket=example-bucket", "Tracing=none"]])
+        self.assertTrue(found and all(":E2900:" in x and "'Disabled'" in x for x in found), found)
 
     def test_lint_really_reports_problems(self):
         # Guards the two tests above: a template with a known error must be reported.
