@@ -362,7 +362,7 @@ static void send_entries(struct sink_msg *s, size_t *live, size_t n)
                                                        SINK_BACKOFF_CAP_MS, s->core.deadline_ms);
         for (size_t i = 0; i < n && !more; i++) {
             char why[sizeof(s->entries[0].error)];
-            snprintf(why, sizeof(why), "not delivered after %u %s call(s)%s: %s", round,
+            snprintf(why, sizeof(why), "not delivered after %u %s call(s)%s: %.200s", round,
                      operation(s->kind), round < SINK_MAX_ROUNDS ? " and no time left" : "",
                      s->entries[live[i]].error);
             fail_entry(s, live[i], why);

@@ -115,8 +115,9 @@ enum lr_status lr_aws_query_call(struct lr_aws_client *client, const struct lr_a
                                  struct lr_str form_body, int64_t deadline_ms,
                                  struct lr_aws_response *resp) LR_NODISCARD;
 
-/* Appends "&name=value" (no '&' into an empty b) to a query-protocol body, value percent-encoded
- * as RFC 3986 wants it (A-Z a-z 0-9 - . _ ~ kept). name is written as given. */
+/* Appends "&name=value" (no '&' into an empty b) to a query-protocol body, value form-encoded as
+ * the AWS SDKs send it: A-Z a-z 0-9 - . _ ~ kept, a space as '+', every other byte as %XX. name is
+ * written as given. */
 void lr_aws_form_put(struct lr_buf *b, const char *name, const char *value, size_t len);
 
 /* SHA-256 of data[0..n) as 64 lower-case hex digits and a NUL, e.g. a bounded, stable identifier

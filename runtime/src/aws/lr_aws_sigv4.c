@@ -58,8 +58,8 @@ void lr_aws_form_put(struct lr_buf *b, const char *name, const char *value, size
     lr_buf_put_char(b, '=');
     for (size_t i = 0; i < len; i++) {
         unsigned char c = (unsigned char)value[i];
-        if (unreserved(c)) {
-            lr_buf_put_char(b, (char)c);
+        if (unreserved(c) || c == ' ') { /* '+' for a space, as botocore's form bodies have it */
+            lr_buf_put_char(b, c == ' ' ? '+' : (char)c);
         } else {
             char esc[4];
             snprintf(esc, sizeof(esc), "%%%02X", c);
