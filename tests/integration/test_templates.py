@@ -34,9 +34,12 @@ def load(path):
 
 
 def lint_findings(path, parameters=None):
-    """cfn-lint's findings for the template at path with the given parameter values (a dict), in its
-    parseable format (path:line:column:endline:endcolumn:rule:message), in this process when cfnlint
-    imports, else through the program. None when cfn-lint is not installed."""
+    """cfn-lint's findings for the template at path with the given parameter values (a dict, or a
+    list of dicts: parameter sets, each a stack of its own, for which cfn-lint resolves every Ref
+    once per set in one run), in its parseable format (path:line:column:endline:endcolumn:rule:
+    message), in this process when cfnlint imports, else through the program. None when cfn-lint is
+    not installed."""
+    sets = parameters if isinstance(parameters, list) else [parameters] if parameters else []
     try:
         from cfnlint.api import ManualArgs, lint
     except ImportError:
@@ -44,14 +47,14 @@ def lint_findings(path, parameters=None):
     if lint is not None:
         with open(path) as f:
             text = f.read()
-        config = ManualArgs(parameters=[parameters]) if parameters else ManualArgs()
+        config = ManualArgs(parameters=sets) if sets else ManualArgs()
         return ["%s:%d:%d:%d:%d:%s:%s" % (path, m.linenumber, m.columnnumber, m.linenumberend,
                                           m.columnnumberend, m.rule.id, m.message)
                 for m in lint(text, config=config)]
     command = cfn_lint_command()
     if command is None:
         return None
-    args = ["--parameters"] + ["%s=%s" % kv for kv in parameters.items()] if parameters else []
+    args = [a for values in sets for a in ["--parameters"] + ["%s=%s" % kv for kv in values.items()]]
     proc = subprocess.run(command + ["--format", "parseable"] + args + ["--", path],
                           capture_output=True, text=True, timeout=300)
     if proc.returncode not in (0, 2, 4, 6):  # 2 errors, 4 warnings
@@ -498,13 +501,8 @@ class CfnLint(unittest.TestCase):
         return lint_findings(path, dict(p.split("=", 1) for p in parameters))
 
     def findings_of_sets(self, path, sets):
-        """One cfn-lint run with a parameter set per element of sets (each a list of KEY=VALUE):
-        cfn-lint resolves each Ref once per set, as separate stacks, and costs one start-up."""
-        args = [a for values in sets for a in ["--parameters", *values]]
-        proc = subprocess.run(cfn_lint_command() + ["--format", "parseable"] + args + ["--", path],
-                              capture_output=True, text=True, timeout=300)
-        self.assertIn(proc.returncode, (0, 2, 4, 6), proc.stderr)
-        return proc.stdout.splitlines()
+        """One lint of path with a parameter set per element of sets (each a list of KEY=VALUE)."""
+        return lint_findings(path, [dict(p.split("=", 1) for p in values) for values in sets])
 
     def lint_sets(self, sets):
         """Both templates with every set; cloudformation.yaml's sets also name the code bucket."""
