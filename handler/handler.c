@@ -4,8 +4,14 @@
 #include <assert.h>
 #include <string.h>
 
+#include <inttypes.h>
+#include <stdio.h>
+
+#include <cjson/cJSON.h>
+
 #include "lr/clock.h"
 #include "lr/emf.h"
+#include "lr/log.h"
 
 enum lr_status handler_init_from_env(struct handler *h, char *msg, size_t msg_cap)
 {
@@ -18,6 +24,7 @@ enum lr_status handler_init_from_env(struct handler *h, char *msg, size_t msg_ca
     lr_batch_handler_init(&h->batch, handler_on_record, h);
     h->batch.options = h->cfg.batch;
     h->batch.emf_namespace = h->cfg.emf ? h->cfg.emf_namespace : NULL;
+    h->batch.window = handler_window;
     if (h->cfg.sink == HANDLER_SINK_LOG)
         return LR_OK;
     h->batch.settle = handler_settle;
@@ -128,6 +135,79 @@ void handler_settle(void *user_data, struct lr_batch_deferred *deferred)
         sink_ddb_settle(&h->sink, deferred);
     else
         sink_msg_settle(&h->messages, deferred);
+}
+
+/* The window's totals: the incoming state's members (0 when absent) plus this invoke's successes. */
+enum window_total { W_RECORDS, W_INSERT, W_MODIFY, W_REMOVE, W_BYTES, W_N };
+static const char *const k_window_names[W_N] = {"records", "INSERT", "MODIFY", "REMOVE", "bytes"};
+
+static void read_state(struct lr_str in, int64_t totals[W_N])
+{
+    cJSON *state = in.len ? cJSON_ParseWithLength(in.ptr, in.len) : NULL;
+    if (in.len && !cJSON_IsObject(state))
+        lr_log(LR_LOG_WARN, "the window's incoming state is not a JSON object: counting from 0");
+    for (int i = 0; i < W_N; i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(state, k_window_names[i]);
+        /* counts stay far below 2^53, where a double is exact */
+        totals[i] = cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9e15
+                        ? (int64_t)v->valuedouble
+                        : 0;
+    }
+    cJSON_Delete(state);
+}
+
+static void log_window(const struct handler *h, const struct ddb_window *w, const int64_t t[W_N])
+{
+    lr_log(LR_LOG_INFO,
+           "window done: %.*s to %.*s: %" PRId64 " records, %" PRId64 " INSERT, %" PRId64
+           " MODIFY, %" PRId64 " REMOVE, %" PRId64 " bytes%s",
+           (int)(w->start.len > 40 ? 40 : w->start.len), w->start.ptr ? w->start.ptr : "",
+           (int)(w->end.len > 40 ? 40 : w->end.len), w->end.ptr ? w->end.ptr : "", t[W_RECORDS],
+           t[W_INSERT], t[W_MODIFY], t[W_REMOVE], t[W_BYTES],
+           w->is_window_terminated_early ? " (ended early: the state reached its limit)" : "");
+    if (!h->batch.emf_namespace)
+        return;
+    const struct lr_emf_metric metrics[] = {
+        {"WindowRecords", "Count", t[W_RECORDS]}, {"WindowInserts", "Count", t[W_INSERT]},
+        {"WindowModifies", "Count", t[W_MODIFY]}, {"WindowRemoves", "Count", t[W_REMOVE]},
+        {"WindowBytes", "Bytes", t[W_BYTES]},
+    };
+    const char *fn = h->batch.function_name;
+    struct lr_emf_member dim = {"FunctionName", {fn, fn ? strlen(fn) : 0}};
+    struct lr_emf_member props[] = {
+        {"windowStart", w->start}, {"windowEnd", w->end}, {"shardId", w->shard_id}};
+    struct lr_emf_doc doc = {
+        .namespace_name = h->batch.emf_namespace,
+        .timestamp_ms = lr_clock_now_ms(),
+        .dimensions = &dim,
+        .n_dimensions = dim.value.len ? 1 : 0,
+        .metrics = metrics,
+        .n_metrics = sizeof(metrics) / sizeof(metrics[0]),
+        .properties = props,
+        .n_properties = sizeof(props) / sizeof(props[0]),
+    };
+    (void)lr_emf_print(&doc);
+}
+
+enum lr_status handler_window(void *user_data, const struct ddb_window *w,
+                              const struct lr_batch_result *res, struct lr_buf *state)
+{
+    const struct handler *h = user_data;
+    int64_t t[W_N];
+    read_state(w->state_json, t);
+    t[W_RECORDS] += (int64_t)res->succeeded;
+    for (int i = W_INSERT; i <= W_REMOVE; i++)
+        t[i] += (int64_t)res->succeeded_by_event[DDB_EVENT_INSERT + (i - W_INSERT)];
+    t[W_BYTES] += res->succeeded_size_bytes;
+    char text[256];
+    snprintf(text, sizeof(text),
+             "{\"records\":%" PRId64 ",\"INSERT\":%" PRId64 ",\"MODIFY\":%" PRId64
+             ",\"REMOVE\":%" PRId64 ",\"bytes\":%" PRId64 "}",
+             t[W_RECORDS], t[W_INSERT], t[W_MODIFY], t[W_REMOVE], t[W_BYTES]);
+    lr_buf_put_str(state, text);
+    if (w->is_final_invoke_for_window)
+        log_window(h, w, t);
+    return LR_OK;
 }
 
 void handler_clean_up(struct handler *h)

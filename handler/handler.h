@@ -43,6 +43,12 @@ enum lr_batch_record_status handler_on_record(const struct ddb_record *rec, void
 /* An lr_batch_settle_fn (user_data: the struct handler): settles the sink's deferred records. */
 void handler_settle(void *user_data, struct lr_batch_deferred *deferred);
 
+/* An lr_batch_window_fn (user_data: the struct handler): the state of a tumbling window is
+ * {"records","INSERT","MODIFY","REMOVE","bytes"}, the incoming totals plus this invoke's successful
+ * records; the final invoke of a window logs the totals in one line and one EMF line. */
+enum lr_status handler_window(void *user_data, const struct ddb_window *w,
+                              const struct lr_batch_result *res, struct lr_buf *state);
+
 /* Frees what h owns; safe on a zeroed handler and safe to call twice. */
 void handler_clean_up(struct handler *h);
 

@@ -466,21 +466,10 @@ static bool group_pending(const struct sink_msg *s, const char *group)
     return false;
 }
 
-enum lr_batch_record_status sink_msg_on_record(struct sink_msg *s, const struct ddb_record *rec,
-                                               struct lr_batch_reason *reason)
+/* Renders rec's message and adds it to the call being filled (group: its FIFO group, or ""). */
+static enum lr_batch_record_status add(struct sink_msg *s, const struct ddb_record *rec,
+                                       const char *group, struct lr_batch_reason *reason)
 {
-    assert(s && rec && reason);
-    if (s->core.ordered && s->core.failed) {
-        lr_batch_reason_set(reason, "%s", k_not_attempted);
-        return LR_BATCH_RECORD_FAILED;
-    }
-    char group[65] = "";
-    if (s->fifo) {
-        lr_buf_reset(&s->key);
-        if (!sink_core_key(&rec->keys, &s->key, reason))
-            return LR_BATCH_RECORD_FAILED;
-        lr_aws_sha256_hex(s->key.data, s->key.len, group);
-    }
     lr_buf_reset(&s->scratch);
     enum lr_status st = s->ddb_images ? ddb_record_render_ddb(rec, &s->scratch)
                                       : ddb_record_render_plain(rec, s->numbers, &s->scratch);
@@ -517,11 +506,33 @@ enum lr_batch_record_status sink_msg_on_record(struct sink_msg *s, const struct 
     s->scratch = e->body; /* the message moves into its entry: swap, no copy */
     *e = next;
     if (group[0]) {
-        memcpy(e->group, group, sizeof(group));
+        memcpy(e->group, group, sizeof(e->group));
         dedup_id(rec, e->dedup);
     }
     s->bytes += e->size;
     return LR_BATCH_RECORD_DEFERRED;
+}
+
+enum lr_batch_record_status sink_msg_on_record(struct sink_msg *s, const struct ddb_record *rec,
+                                               struct lr_batch_reason *reason)
+{
+    assert(s && rec && reason);
+    if (s->core.ordered && s->core.failed) {
+        lr_batch_reason_set(reason, "%s", k_not_attempted);
+        return LR_BATCH_RECORD_FAILED;
+    }
+    char group[65] = "";
+    if (s->fifo) {
+        lr_buf_reset(&s->key);
+        if (!sink_core_key(&rec->keys, &s->key, reason))
+            return LR_BATCH_RECORD_FAILED;
+        lr_aws_sha256_hex(s->key.data, s->key.len, group);
+    }
+    enum lr_batch_record_status st = add(s, rec, group, reason);
+    /* A FIFO key whose change failed sends nothing more in this invoke, whatever the cause. */
+    if (st == LR_BATCH_RECORD_FAILED && group[0] && !group_blocked(s, group))
+        lr_buf_put(&s->blocked, group, 65);
+    return st;
 }
 
 void sink_msg_settle(struct sink_msg *s, struct lr_batch_deferred *deferred)

@@ -208,6 +208,16 @@ class SinkMessagesTest(unittest.TestCase):
         m = emf(logs)[0]
         self.assertEqual((m["SinkRequests"], m["SinkWritesSent"]), (3, 5), logs)  # two ~900-byte messages a call
 
+    def test_fifo_a_key_whose_change_failed_sends_nothing_more(self):
+        url, _ = self.queue("order.fifo", fifo=True)
+        a, b = {"pk": {"S": "a"}}, {"pk": {"S": "b"}}
+        batch = [record(0, a, {"pad": {"S": "x" * 3000}}), record(1, b), record(2, a), record(3, b)]
+        env = self.env("sqs", url, LR_SINK_MAX_BYTES="2048", LR_BATCH_MODE="continue")
+        bodies, _, logs = self.run_batches([batch], env)
+        self.assertEqual(bodies, [items("100", "102")], logs)
+        self.assertIn("an earlier change of this key was not delivered (FIFO order)", logs)
+        self.assertEqual([json.loads(m["Body"])["eventID"] for m in self.receive(url)], ["e1", "e3"])
+
     def test_sns_topic_and_fifo_topic(self):
         sns = self.moto.client("sns", *self.key)
         for fifo in (False, True):

@@ -859,6 +859,150 @@ static void test_deferred_without_sequence_fails_the_invoke(void **state)
     free(e.json);
 }
 
+/* ---- tumbling windows ---- */
+
+/* An event of the records actions says (as run_sink) inside a window envelope; state_json NULL
+ * leaves "state" out. */
+static struct event window_event(size_t n, const char *state_json)
+{
+    struct event e = make_event(n, NULL);
+    e.len -= 1; /* drop the closing brace */
+    e.json[e.len] = '\0';
+    ev_add(&e, ",\"window\":{\"start\":\"2026-12-06T10:00:00Z\",\"end\":\"2026-12-06T10:05:00Z\"},"
+               "\"shardId\":\"shard-1\",\"isFinalInvokeForWindow\":false,"
+               "\"isWindowTerminatedEarly\":false");
+    if (state_json) {
+        ev_add(&e, ",\"state\":");
+        ev_add(&e, state_json);
+    }
+    ev_add(&e, "}");
+    return e;
+}
+
+struct windowed {
+    struct sink sink;
+    const char *write; /* what the window function writes ("" nothing) */
+    size_t fill;       /* or this many bytes of a JSON string */
+    enum lr_status answer;
+    size_t calls;
+    size_t succeeded, inserts;
+    int64_t bytes;
+    char seen_state[64];
+};
+
+static enum lr_batch_record_status windowed_fn(const struct ddb_record *rec, void *user,
+                                               struct lr_batch_reason *reason)
+{
+    return sink_fn(rec, &((struct windowed *)user)->sink, reason);
+}
+
+static void windowed_settle(void *user, struct lr_batch_deferred *d)
+{
+    sink_settle(&((struct windowed *)user)->sink, d);
+}
+
+static enum lr_status window_fn(void *user, const struct ddb_window *w,
+                                const struct lr_batch_result *res, struct lr_buf *state)
+{
+    struct windowed *x = user;
+    x->calls++;
+    x->succeeded = res->succeeded;
+    x->inserts = res->succeeded_by_event[DDB_EVENT_INSERT];
+    x->bytes = res->succeeded_size_bytes;
+    snprintf(x->seen_state, sizeof(x->seen_state), "%.*s", (int)w->state_json.len,
+             w->state_json.ptr ? w->state_json.ptr : "");
+    lr_buf_put_str(state, x->write);
+    if (x->fill) {
+        lr_buf_put_str(state, "{\"pad\":\"");
+        for (size_t i = 0; i < x->fill; i++)
+            lr_buf_put(state, "x", 1);
+        lr_buf_put_str(state, "\"}");
+    }
+    return x->answer;
+}
+
+static void run_window(struct windowed *x, const char *actions, const char *state_json,
+                       bool with_fn, enum lr_status want, struct lr_batch_result *r)
+{
+    struct event e = window_event(strlen(actions), state_json);
+    x->sink.actions = actions;
+    struct lr_batch_handler h;
+    lr_batch_handler_init(&h, windowed_fn, x);
+    h.settle = windowed_settle;
+    h.window = with_fn ? window_fn : NULL;
+    h.options.mode = LR_BATCH_MODE_CONTINUE;
+    assert_int_equal(lr_batch_process_handler(&h, e.json, e.len, 0, r), want);
+    free(e.json);
+}
+
+static void test_window_state_passes_on_unless_the_function_writes_one(void **state)
+{
+    (void)state;
+    struct windowed x = {.write = ""};
+    struct lr_batch_result r;
+    run_window(&x, "oo", "{\"n\":5}", false, LR_OK, &r); /* no window function */
+    assert_string_equal(r.body, "{\"batchItemFailures\":[],\"state\":{\"n\":5}}");
+    lr_batch_result_clean_up(&r);
+    run_window(&x, "oo", NULL, false, LR_OK, &r); /* no state yet: an empty one */
+    assert_string_equal(r.body, "{\"batchItemFailures\":[],\"state\":{}}");
+    lr_batch_result_clean_up(&r);
+    run_window(&x, "of", "{\"n\":5}", true, LR_OK, &r); /* the function leaves it unset */
+    assert_string_equal(r.body, "{\"batchItemFailures\":[" ID("222") "],\"state\":{\"n\":5}}");
+    lr_batch_result_clean_up(&r);
+}
+
+static void test_window_function_state_counts_and_errors(void **state)
+{
+    (void)state;
+    /* records 0 and 2 succeed (2 deferred), 1 fails, 3 fails at settle: the counts are of successes */
+    struct windowed x = {.write = "{\"total\":2}", .sink = {.fail_at_settle = {[3] = true}}};
+    struct lr_batch_result r;
+    run_window(&x, "ofdd", "{\"total\":0}", true, LR_OK, &r);
+    assert_string_equal(
+        r.body, "{\"batchItemFailures\":[" ID("222") "," ID("444") "],\"state\":{\"total\":2}}");
+    assert_int_equal(x.calls, 1);
+    assert_string_equal(x.seen_state, "{\"total\":0}");
+    assert_int_equal(x.succeeded, 2);
+    assert_int_equal(x.inserts, 2);
+    assert_int_equal(x.bytes, 2 * 26);
+    lr_batch_result_clean_up(&r);
+
+    /* a state over the limit fails the invoke with its own error, never truncated */
+    x = (struct windowed){.write = "", .fill = LR_BATCH_MAX_STATE_BYTES};
+    run_window(&x, "o", "{}", true, LR_E_STATE_TOO_LARGE, &r);
+    assert_null(r.body);
+    assert_string_equal(lr_batch_error_type(r.status), "Function.StateTooLarge");
+    lr_batch_result_clean_up(&r);
+
+    /* the function's own error fails the invoke */
+    x = (struct windowed){.write = "", .answer = LR_E_INVALID_ARG};
+    run_window(&x, "o", "{}", true, LR_E_INVALID_ARG, &r);
+    assert_non_null(strstr(r.error_message, "the window function failed"));
+    lr_batch_result_clean_up(&r);
+
+    /* an invoke error before it: the window function is not called */
+    x = (struct windowed){.write = "{}"};
+    run_window(&x, "a", "{}", true, LR_E_CONFIG, &r);
+    assert_int_equal(x.calls, 0);
+    lr_batch_result_clean_up(&r);
+}
+
+static void test_no_window_no_state(void **state)
+{
+    (void)state;
+    struct event e = make_event(1, NULL);
+    struct windowed x = {.write = "{}", .sink = {.actions = "o"}};
+    struct lr_batch_handler h;
+    lr_batch_handler_init(&h, windowed_fn, &x);
+    h.window = window_fn;
+    struct lr_batch_result r;
+    assert_int_equal(lr_batch_process_handler(&h, e.json, e.len, 0, &r), LR_OK);
+    assert_string_equal(r.body, NONE);
+    assert_int_equal(x.calls, 0);
+    lr_batch_result_clean_up(&r);
+    free(e.json);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -887,6 +1031,10 @@ int main(void)
         cmocka_unit_test_teardown(test_deferred_fail_refuses_unknown_records, reset_clock),
         cmocka_unit_test_teardown(test_deadline_settles_deferred_first, reset_clock),
         cmocka_unit_test_teardown(test_deferred_without_sequence_fails_the_invoke, reset_clock),
+        cmocka_unit_test_teardown(test_window_state_passes_on_unless_the_function_writes_one,
+                                  reset_clock),
+        cmocka_unit_test_teardown(test_window_function_state_counts_and_errors, reset_clock),
+        cmocka_unit_test_teardown(test_no_window_no_state, reset_clock),
     };
     return cmocka_run_group_tests(tests, setup_log, teardown_log);
 }

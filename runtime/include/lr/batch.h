@@ -21,6 +21,9 @@
  *  - Deadline guard: before each record, if less than the margin remains, the layer stops and reports
  *    that first unprocessed record as failed, so the batch is retried from there instead of timing
  *    out as a whole (a timeout fails the entire batch).
+ *  - Tumbling windows: when the event has a window, the response carries "state" (Lambda counts an
+ *    answer without it as a failed invoke): the window function's, else the incoming one unchanged,
+ *    else {}. A state over LR_BATCH_MAX_STATE_BYTES fails the invoke; it is never truncated.
  *  - Deferred records (a sink that writes many records per request): the record function answers
  *    LR_BATCH_RECORD_DEFERRED and the settle function decides them later. The layer settles before
  *    it reports any later record's failure and once at the end, so the reported failures stay in
@@ -49,6 +52,8 @@ extern "C" {
 #define LR_BATCH_DEFAULT_DEADLINE_MARGIN_MS 500
 /* Upper bound of a configured margin: Lambda's maximum timeout, 15 minutes. */
 #define LR_BATCH_MAX_DEADLINE_MARGIN_MS ((int64_t)15 * 60 * 1000)
+/* Largest tumbling-window state Lambda keeps per shard (1 MB). */
+#define LR_BATCH_MAX_STATE_BYTES ((size_t)1024 * 1024)
 /* Size of the reason buffer a record function may fill. */
 #define LR_BATCH_REASON_MAX 256
 
@@ -64,7 +69,8 @@ enum lr_batch_all_failed {
 
 /* Outcome of one batch: LR_OK (body holds the batchItemFailures document), or an invoke error (POST
  * /error): LR_E_INVALID_EVENT, LR_E_NO_SEQUENCE, LR_E_ALL_FAILED, LR_E_CONFIG (a record function
- * aborted), or LR_E_TOO_LARGE when the response would pass LR_MAX_RESPONSE_BYTES. */
+ * aborted), LR_E_TOO_LARGE when the response would pass LR_MAX_RESPONSE_BYTES, or LR_E_STATE_TOO_LARGE
+ * (a window state over LR_BATCH_MAX_STATE_BYTES) and a window function's own error. */
 
 /* Static Lambda error type reported for a status (e.g. "Function.InvalidEvent"); "" for LR_OK.
  * They follow RIE's (Runtime|Function).Reason rule so they survive its normalisation. */
@@ -111,6 +117,18 @@ size_t lr_batch_deferred_count(const struct lr_batch_deferred *deferred);
 enum lr_status lr_batch_deferred_fail(struct lr_batch_deferred *deferred, size_t record_index,
                                       const char *reason);
 
+/* Tumbling windows: called once per invoke whose event has a window (window->present), after every
+ * record was decided, unless the batch already is an invoke error. window is the event's (views into
+ * it; window->state_json is the state the function returned last time, len 0 when none) and res the
+ * counts so far (res->status LR_OK). Write the outgoing state, a JSON object, into state (empty on
+ * entry, capped at LR_BATCH_MAX_STATE_BYTES: overflowing it fails the invoke with
+ * LR_E_STATE_TOO_LARGE); leaving it empty passes the incoming state on unchanged. Any other status
+ * returned fails the invoke. */
+struct lr_batch_result;
+typedef enum lr_status (*lr_batch_window_fn)(void *user_data, const struct ddb_window *window,
+                                             const struct lr_batch_result *res,
+                                             struct lr_buf *state);
+
 struct lr_batch_options {
     enum lr_batch_mode mode;
     enum lr_batch_all_failed all_failed;
@@ -137,6 +155,8 @@ struct lr_batch_result {
     size_t batch_size;       /* records in the event */
     size_t processed;        /* records whose outcome was decided: succeeded + failed */
     size_t succeeded;
+    size_t succeeded_by_event[4]; /* succeeded, by enum ddb_event_name (UNKNOWN, INSERT, ...) */
+    int64_t succeeded_size_bytes; /* sum of their SizeBytes (absent counts 0) */
     size_t failed;      /* failed records, invalid ones included (deadline stops excluded) */
     size_t invalid;     /* records the parser marked invalid */
     size_t skipped;     /* records never attempted (after an ordered stop or the deadline) */
@@ -188,6 +208,7 @@ struct lr_batch_handler {
         options;               /* options.deadline_ms is ignored: each request brings its own */
     lr_batch_record_fn fn;     /* never NULL */
     lr_batch_settle_fn settle; /* NULL: fn never defers */
+    lr_batch_window_fn window; /* NULL: a window's state passes on unchanged */
     void *user_data;           /* passed to fn and settle */
     const char *emf_namespace; /* NULL: no metrics line */
     const char *function_name; /* the metrics' FunctionName dimension; NULL or "": none */
@@ -196,6 +217,12 @@ struct lr_batch_handler {
 /* Defaults: lr_batch_options_init(), fn and user_data as given, no settle, no metrics line, function_name from
  * AWS_LAMBDA_FUNCTION_NAME (a view of the environment). */
 void lr_batch_handler_init(struct lr_batch_handler *h, lr_batch_record_fn fn, void *user_data);
+
+/* The whole of h's processing of one event: fn, settle and window as h has them, under deadline_ms
+ * (epoch ms, 0 for none; h->options.deadline_ms is ignored). Otherwise as lr_batch_process(). */
+enum lr_status lr_batch_process_handler(const struct lr_batch_handler *h, const char *json,
+                                        size_t len, int64_t deadline_ms,
+                                        struct lr_batch_result *out);
 
 /* An lr_handler_fn: pass it to lr_run_handler() with a const struct lr_batch_handler * as user_data.
  * Processes req's event under the request's own deadline, logs the summary line, prints the metrics

@@ -55,8 +55,10 @@ const char *lr_status_str(enum lr_status st)
         "LR_E_AWS_THROTTLED",
         "LR_E_AWS_SERVICE",
         "LR_E_DEADLINE",
+        "LR_E_STATE_TOO_LARGE",
     };
-    _Static_assert(sizeof(names) / sizeof(names[0]) == LR_E_DEADLINE + 1, "a name per status");
+    _Static_assert(sizeof(names) / sizeof(names[0]) == LR_E_STATE_TOO_LARGE + 1,
+                   "a name per status");
     if ((unsigned)st < sizeof(names) / sizeof(names[0]))
         return names[st];
     return "LR_E_UNKNOWN";

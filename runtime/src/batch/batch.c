@@ -16,7 +16,6 @@
 #include "lr/log.h"
 
 static const char k_body_open[] = "{\"batchItemFailures\":[";
-static const char k_body_close[] = "]}";
 
 const char *lr_batch_error_type(enum lr_status st)
 {
@@ -27,6 +26,7 @@ const char *lr_batch_error_type(enum lr_status st)
     case LR_E_ALL_FAILED: return "Function.AllRecordsFailed";
     case LR_E_TOO_LARGE: return "Function.ResponseSizeTooLarge";
     case LR_E_CONFIG: return "Function.ConfigInvalid";
+    case LR_E_STATE_TOO_LARGE: return "Function.StateTooLarge";
     default: return "Function.Unknown"; /* not an outcome of lr_batch_process() */
     }
 }
@@ -111,6 +111,8 @@ enum lr_status lr_batch_options_from_env(struct lr_batch_options *opts, char *ms
 /* What the layer keeps of a deferred record: the borrowed record is gone once fn returns. */
 struct deferred_rec {
     size_t index;
+    enum ddb_event_name event_name;
+    int64_t size_bytes;
     char seq[DDB_MAX_SEQUENCE_DIGITS + 1]; /* "" when the record has no usable SequenceNumber */
     char event_id[65];                     /* for the logs; cut at 64 bytes */
     bool failed;
@@ -126,6 +128,8 @@ struct walk {
     const struct lr_batch_options *opts;
     lr_batch_record_fn fn;
     lr_batch_settle_fn settle;
+    lr_batch_window_fn window_fn;
+    struct ddb_window window; /* the event's: views into it */
     void *user_data;
     struct lr_batch_result *res;
     struct lr_buf body;
@@ -237,6 +241,8 @@ static void defer(struct walk *w, const struct ddb_record *rec)
 {
     struct deferred_rec *r = &w->deferred.v[w->deferred.n++];
     r->index = rec->index;
+    r->event_name = rec->event_name;
+    r->size_bytes = rec->size_bytes;
     r->failed = false;
     size_t n = rec->sequence_number.len <= DDB_MAX_SEQUENCE_DIGITS ? rec->sequence_number.len : 0;
     if (n) /* a record without a sequence number has ptr NULL */
@@ -246,6 +252,14 @@ static void defer(struct walk *w, const struct ddb_record *rec)
     if (n)
         memcpy(r->event_id, rec->event_id.ptr, n);
     r->event_id[n] = '\0';
+}
+
+static void count_success(struct lr_batch_result *res, enum ddb_event_name name, int64_t size)
+{
+    res->succeeded++;
+    res->succeeded_by_event[(unsigned)name < 4 ? name : DDB_EVENT_UNKNOWN]++;
+    if (size > 0 && size <= INT64_MAX - res->succeeded_size_bytes)
+        res->succeeded_size_bytes += size;
 }
 
 /* Lets the settle function decide the deferred records, then counts and reports them in order.
@@ -259,7 +273,7 @@ static void settle(struct walk *w, bool final)
     for (size_t i = 0; i < w->deferred.n; i++) {
         const struct deferred_rec *r = &w->deferred.v[i];
         if (!r->failed) {
-            res->succeeded++;
+            count_success(res, r->event_name, r->size_bytes);
             continue;
         }
         res->failed++;
@@ -329,7 +343,7 @@ static void walk_record(struct walk *w, const struct ddb_record *rec)
         return;
     }
     if (st == LR_BATCH_RECORD_OK) {
-        res->succeeded++;
+        count_success(res, rec->event_name, rec->size_bytes);
         return;
     }
     if (st == LR_BATCH_RECORD_DEFERRED)
@@ -357,6 +371,7 @@ static void walk_records(struct walk *w, const char *json, size_t len)
         return;
     }
     w->res->batch_size = reader.count;
+    w->window = reader.window;
     if (w->settle && reader.count) {
         size_t bytes = reader.count * sizeof(*w->deferred.v);
         lr_buf_init(&w->deferred.mem, bytes);
@@ -382,10 +397,37 @@ static void apply_all_failed(struct walk *w)
                 res->failed, res->skipped, res->checkpoint);
 }
 
+/* ,"state":<state> for an event with a window: the window function's, else the incoming one. */
+static void put_state(struct walk *w)
+{
+    if (!w->window.present || w->res->status != LR_OK)
+        return;
+    struct lr_buf state;
+    lr_buf_init(&state, LR_BATCH_MAX_STATE_BYTES);
+    enum lr_status st =
+        w->window_fn ? w->window_fn(w->user_data, &w->window, w->res, &state) : LR_OK;
+    struct lr_str in = w->window.state_json;
+    if (st == LR_OK && state.len == 0 && !state.overflow)
+        lr_buf_put(&state, in.len ? in.ptr : "{}", in.len ? in.len : 2);
+    if (st == LR_OK && state.overflow)
+        fail_invoke(w, LR_E_STATE_TOO_LARGE,
+                    "the tumbling window's state is larger than %zu bytes, what Lambda keeps",
+                    LR_BATCH_MAX_STATE_BYTES);
+    else if (st != LR_OK)
+        fail_invoke(w, st, "the window function failed: %s", lr_status_str(st));
+    else {
+        lr_buf_put_str(&w->body, ",\"state\":");
+        lr_buf_put(&w->body, state.data, state.len);
+    }
+    lr_buf_clean_up(&state);
+}
+
 static void finish_body(struct walk *w)
 {
     struct lr_batch_result *res = w->res;
-    lr_buf_put(&w->body, k_body_close, sizeof(k_body_close) - 1);
+    lr_buf_put(&w->body, "]", 1);
+    put_state(w);
+    lr_buf_put(&w->body, "}", 1);
     if (res->status != LR_OK)
         return;
     res->body = lr_buf_take(&w->body, &res->body_len);
@@ -400,19 +442,18 @@ enum lr_status lr_batch_process(const char *json, size_t len, const struct lr_ba
     return lr_batch_process_deferred(json, len, opts, fn, NULL, user_data, out);
 }
 
-enum lr_status lr_batch_process_deferred(const char *json, size_t len,
-                                         const struct lr_batch_options *opts, lr_batch_record_fn fn,
-                                         lr_batch_settle_fn settle_fn, void *user_data,
-                                         struct lr_batch_result *out)
+static enum lr_status process(const char *json, size_t len, const struct lr_batch_options *opts,
+                              const struct lr_batch_handler *h, struct lr_batch_result *out)
 {
-    assert(out && opts && fn && (json || !len) && opts->deadline_margin_ms >= 0);
+    assert(out && opts && h->fn && (json || !len) && opts->deadline_margin_ms >= 0);
     memset(out, 0, sizeof(*out));
     out->max_iterator_age_ms = -1;
     out->bytes = len;
     struct walk w = {.opts = opts,
-                     .fn = fn,
-                     .settle = settle_fn,
-                     .user_data = user_data,
+                     .fn = h->fn,
+                     .settle = h->settle,
+                     .window_fn = h->window,
+                     .user_data = h->user_data,
                      .res = out,
                      .stop = false};
     int64_t start = lr_clock_now_ms();
@@ -427,6 +468,25 @@ enum lr_status lr_batch_process_deferred(const char *json, size_t len,
     lr_buf_clean_up(&w.body);
     out->elapsed_ms = lr_clock_now_ms() - start;
     return out->status;
+}
+
+enum lr_status lr_batch_process_deferred(const char *json, size_t len,
+                                         const struct lr_batch_options *opts, lr_batch_record_fn fn,
+                                         lr_batch_settle_fn settle_fn, void *user_data,
+                                         struct lr_batch_result *out)
+{
+    const struct lr_batch_handler h = {.fn = fn, .settle = settle_fn, .user_data = user_data};
+    return process(json, len, opts, &h, out);
+}
+
+enum lr_status lr_batch_process_handler(const struct lr_batch_handler *h, const char *json,
+                                        size_t len, int64_t deadline_ms,
+                                        struct lr_batch_result *out)
+{
+    assert(h);
+    struct lr_batch_options opts = h->options;
+    opts.deadline_ms = deadline_ms; /* the deadline guard cannot be forgotten */
+    return process(json, len, &opts, h, out);
 }
 
 struct lr_invocation_response lr_batch_to_response(struct lr_batch_result *res)
@@ -466,11 +526,8 @@ struct lr_invocation_response lr_batch_handle(const struct lr_invocation_request
 {
     const struct lr_batch_handler *h = handler;
     assert(req && h);
-    struct lr_batch_options opts = h->options;
-    opts.deadline_ms = req->deadline_ms; /* the deadline guard cannot be forgotten */
     struct lr_batch_result res;
-    lr_batch_process_deferred(req->payload.ptr, req->payload.len, &opts, h->fn, h->settle,
-                              h->user_data, &res);
+    lr_batch_process_handler(h, req->payload.ptr, req->payload.len, req->deadline_ms, &res);
     lr_batch_log_summary(&res);
     if (h->emf_namespace)
         (void)lr_batch_emit_metrics(&res, h->emf_namespace, h->function_name, req);
