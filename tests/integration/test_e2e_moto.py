@@ -14,6 +14,12 @@ the default one (mapping enabled), whose resources are asserted but whose table 
 and one with EventSourceMapping=none, whose stream carries the demo changes to the replay tool.
 moto's CloudFormation also does not create AWS::CloudWatch::Alarm resources; the alarms of the
 deployed template are therefore resolved against the stack and sent through PutMetricAlarm.
+
+The sinks: a stack per sink (dynamodb, sqs standard and FIFO, sns, eventbridge) with the target it
+creates, its stream replayed into the bundled bootstrap with the deployed environment, and every
+change looked for where the sink put it (an SQS queue subscribed to the topic, or targeted by a rule
+on the bus, stands in for the consumer). moto's Ref of an AWS::Events::EventBus is the Python
+object's repr, not the bus's name, so the templates take the name with GetAtt Name (as good on AWS).
 """
 
 import ast
@@ -278,7 +284,7 @@ class EndToEndOnMoto(unittest.TestCase):
         # moto keeps a null where AWS::NoValue removes a list element (its CloudFormation parser,
         # clean_json in moto/cloudformation/parsing.py, drops None from objects but not from lists).
         # The nulls are the X-Ray statement that only Tracing=Active fills in and the sink statement
-        # that only Sink=dynamodb fills in; AWS leaves nothing there.
+        # that only a sink other than log fills in; AWS leaves nothing there.
         self.assertEqual(nulls, 2)
         stream, table = self.main["oDynamoDBStreamArn"], self.main["oDynamoDBStreamArn"].split("/stream/")[0]
         group = "arn:aws:logs:%s:123456789012:log-group:%s" % (REGION, self.main["oLogGroupName"])
@@ -380,14 +386,33 @@ class EndToEndOnMoto(unittest.TestCase):
         bootstrap under the emulator, the stack's stream replayed into it: the stack's replica then
         equals its source."""
         ddb = self.client("dynamodb")
+        self.write_changes(source)
+        self.run_with_the_deployed_env(source, deployed_env)
+
+        def items(table):
+            return sorted(ddb.scan(TableName=table, ConsistentRead=True)["Items"], key=lambda x: x["id"]["S"])
+        self.assertEqual(items(replica), items(source))
+        self.assertEqual(len(items(replica)), 11)
+
+    def write_changes(self, source):
+        """40 puts on 15 keys (INSERT, then MODIFY), then 4 of the keys deleted (REMOVE)."""
+        ddb = self.client("dynamodb")
         for i in range(40):
             ddb.put_item(TableName=source, Item={"id": {"S": "r%02d" % (i % 15)}, "n": {"N": str(i)},
                                                  "tags": {"SS": ["a", "b%d" % i]}})
         for i in range(0, 15, 4):
             ddb.delete_item(TableName=source, Key={"id": {"S": "r%02d" % i}})
+
+    def run_with_the_deployed_env(self, source, deployed_env):
+        """Replays source's stream from TRIM_HORIZON, 10 records per batch, into the bundled bootstrap
+        with the deployed LR_ settings and every AWS endpoint it may call pointed at moto; asserts
+        every batch succeeded and returns the emulator's logs."""
         env = {k: v for k, v in deployed_env.items() if k.startswith("LR_") or k.startswith("AWS_LAMBDA_")}
-        env.update(AWS_ENDPOINT_URL_DYNAMODB=self.endpoint, AWS_REGION=REGION, AWS_ACCESS_KEY_ID="testing",
-                   AWS_SECRET_ACCESS_KEY="testing", AWS_SESSION_TOKEN=None, AWS_PROFILE=None)
+        # The names the bootstrap reads (lr_aws_config.c): EventBridge's is AWS_ENDPOINT_URL_EVENTBRIDGE.
+        for service in ("DYNAMODB", "SQS", "SNS", "EVENTBRIDGE"):
+            env["AWS_ENDPOINT_URL_" + service] = self.endpoint
+        env.update(AWS_REGION=REGION, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
+                   AWS_SESSION_TOKEN=None, AWS_PROFILE=None)
         with lrtest.Emulator(env=env) as emu:
             cmd = [sys.executable, os.path.join(SRC, "tools", "replay", "replay.py"), "--json",
                    "--endpoint-url", self.endpoint, "--region", REGION, "--table", source,
@@ -396,11 +421,204 @@ class EndToEndOnMoto(unittest.TestCase):
                                   timeout=300 * lrtest.slow_factor())
             logs = emu.logs()
         self.assertEqual(proc.returncode, 0, proc.stderr + logs)
+        deliveries = [json.loads(line) for line in proc.stdout.splitlines() if '"delivery"' in line]
+        self.assertTrue(deliveries and all(d["result"] == "ok" for d in deliveries), proc.stdout + logs)
+        return logs
 
-        def items(table):
-            return sorted(ddb.scan(TableName=table, ConsistentRead=True)["Items"], key=lambda x: x["id"]["S"])
-        self.assertEqual(items(replica), items(source))
-        self.assertEqual(len(items(replica)), 11)
+    # -- the message sinks: sqs, sns, eventbridge ---------------------------------------------------
+
+    def deploy_message_sink(self, stack, sink, *overrides):
+        """A stack with Sink=sink and CreateSinkTarget=true (no mapping): its outputs, the deployed
+        environment, and the role's sink statement, asserted to be the one statement the stack adds
+        to the default stack's."""
+        out = self.deploy(stack, "Sink=" + sink, "CreateSinkTarget=true", "EventSourceMapping=none", *overrides)
+        c = self.client("lambda").get_function_configuration(FunctionName=out["rLoggingFunctionName"])
+        env = c["Environment"]["Variables"]
+        self.assertEqual((env["LR_SINK"], env["LR_SINK_TARGET"]), (sink, out["oSinkTarget"]))
+        self.assertEqual(sorted(env), sorted(["LR_BATCH_MODE", "LR_ALL_FAILED", "LR_LOG_RECORDS", "LR_EMF",
+                                              "LR_EMF_NAMESPACE", "LR_SINK", "LR_SINK_TARGET"]))
+        statements, nulls = self.role_statements(out)
+        self.assertEqual(nulls, 1)  # the X-Ray statement (Tracing=none); see test_role_policy_is_scoped...
+        base, _ = self.role_statements(self.main)
+        self.assertEqual([(s["Action"], len(as_list(s["Resource"]))) for s in statements[:-1]],
+                         [(s["Action"], len(as_list(s["Resource"]))) for s in base])
+        sink_statement = statements[-1]
+        return out, env, sink_statement
+
+    def role_statements(self, outputs):
+        """The non-null statements of the deployed function's role's one policy, and how many moto nulled."""
+        role = self.client("lambda").get_function_configuration(
+            FunctionName=outputs["rLoggingFunctionName"])["Role"]
+        name = role.rsplit("/", 1)[1]
+        iam = self.client("iam")
+        self.assertEqual(iam.list_role_policies(RoleName=name)["PolicyNames"], ["LambdaRolePolicy"])
+        doc = policy_document(iam.get_role_policy(RoleName=name, PolicyName="LambdaRolePolicy")["PolicyDocument"])
+        return [s for s in doc["Statement"] if s is not None], doc["Statement"].count(None)
+
+    def assert_grant(self, statement, sid, action, resource):
+        """Exactly one action on exactly one resource."""
+        self.assertEqual((statement.get("Sid"), statement["Effect"], as_list(statement["Action"]),
+                          as_list(statement["Resource"])), (sid, "Allow", [action], [resource]))
+
+    def consumer_queue(self, name, fifo=False):
+        """A queue the test reads the delivered messages from: (URL, ARN)."""
+        sqs = self.client("sqs")
+        attrs = {"FifoQueue": "true", "ContentBasedDeduplication": "true"} if fifo else {}
+        url = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
+        return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    def drain(self, url):
+        """Every message on the queue, in the order received (each batch deleted before the next, so a
+        FIFO group's next message becomes visible)."""
+        sqs, out = self.client("sqs"), []
+        while True:
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+                                      MessageAttributeNames=["All"], AttributeNames=["All"]).get("Messages", [])
+            if not got:
+                return out
+            out += got
+            sqs.delete_message_batch(QueueUrl=url, Entries=[
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(got)])
+
+    def assert_every_change_arrived(self, source, records):
+        """records: the plain JSON records the consumer got, one per change, in the order received.
+        Each stream record is there once, with its name, keys and images; applied in sequence order
+        they give the table."""
+        stream = self.client("dynamodbstreams")
+        arn = self.client("dynamodb").describe_table(TableName=source)["Table"]["LatestStreamArn"]
+        want = [(r["eventName"], r["eventID"], r["dynamodb"]["SequenceNumber"], r["dynamodb"]["Keys"]["id"]["S"])
+                for r in awstest.stream_records(stream, arn)]
+        self.assertEqual(len(want), 44)  # write_changes: 40 puts, 4 deletes
+        by_seq = sorted(records, key=lambda r: int(r["sequenceNumber"]))
+        self.assertEqual([(r["eventName"], r["eventID"], r["sequenceNumber"], r["keys"]["id"]) for r in by_seq], want)
+        for r in records:
+            self.assertEqual(r["table"], source)
+            self.assertEqual(("newImage" in r, "oldImage" in r),
+                             {"INSERT": (True, False), "MODIFY": (True, True), "REMOVE": (False, True)}[r["eventName"]],
+                             r)
+            self.assertRegex(r["approximateCreationDateTime"], r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")
+        # Per key, the order received is the stream's order (a FIFO queue guarantees it per group).
+        for key in {r["keys"]["id"] for r in records}:
+            got = [int(r["sequenceNumber"]) for r in records if r["keys"]["id"] == key]
+            self.assertEqual(got, sorted(got), key)
+        final = {}
+        for r in by_seq:
+            if r["eventName"] == "REMOVE":
+                final.pop(r["keys"]["id"])
+            else:
+                final[r["keys"]["id"]] = (r["newImage"]["n"], sorted(r["newImage"]["tags"]))
+        items = self.client("dynamodb").scan(TableName=source, ConsistentRead=True)["Items"]
+        self.assertEqual(final, {x["id"]["S"]: (int(x["n"]["N"]), sorted(x["tags"]["SS"])) for x in items})
+        self.assertEqual(len(final), 11)
+
+    def assert_attributes(self, message, record):
+        """The SQS message attributes eventName, sequenceNumber and table of a queue or topic message."""
+        self.assertEqual({k: (v["DataType"], v["StringValue"]) for k, v in message["MessageAttributes"].items()},
+                         {"eventName": ("String", record["eventName"]),
+                          "sequenceNumber": ("String", record["sequenceNumber"]),
+                          "table": ("String", record["table"])})
+
+    def teardown_removes(self, stack, still_there):
+        """scripts/teardown; still_there() then says whether the created target is left."""
+        self.assertTrue(still_there())
+        self.script("teardown", "--stack-name", stack)
+        self.assertFalse(still_there())
+
+    def check_queue_sink(self, stack, fifo):
+        sqs = self.client("sqs")
+        out, env, statement = self.deploy_message_sink(stack, "sqs", *(["SinkFifo=true"] if fifo else []))
+        url = out["oSinkTarget"]
+        name = url.rsplit("/", 1)[1]
+        self.assertTrue(url.startswith("https://sqs.%s.amazonaws.com/123456789012/" % REGION), url)
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        self.assertEqual(attrs["SqsManagedSseEnabled"], "true")
+        self.assertNotIn("KmsMasterKeyId", attrs)
+        self.assertEqual(attrs["MessageRetentionPeriod"], "1209600")
+        if fifo:
+            self.assertEqual(name, stack + "-sink.fifo")
+            self.assertEqual((attrs["FifoQueue"], attrs["ContentBasedDeduplication"]), ("true", "false"))
+        else:
+            self.assertFalse(name.endswith(".fifo"), name)
+            self.assertEqual(attrs.get("FifoQueue", "false"), "false")
+        self.assert_grant(statement, "SendToTheSinkQueue", "sqs:SendMessage", attrs["QueueArn"])
+
+        self.write_changes(out["oDynamoDBTableName"])
+        self.run_with_the_deployed_env(out["oDynamoDBTableName"], env)
+        messages = self.drain(url)
+        records = [json.loads(m["Body"]) for m in messages]
+        for m, r in zip(messages, records):
+            self.assert_attributes(m, r)
+            if fifo:  # the sink's ids: the eventID, and one group per item key
+                self.assertEqual(m["Attributes"]["MessageDeduplicationId"], r["eventID"])
+                self.assertRegex(m["Attributes"]["MessageGroupId"], r"^[0-9a-f]{64}$")
+        if fifo:
+            groups = {}
+            for m, r in zip(messages, records):
+                groups.setdefault(r["keys"]["id"], set()).add(m["Attributes"]["MessageGroupId"])
+            self.assertTrue(all(len(g) == 1 for g in groups.values()), groups)
+            self.assertEqual(len({next(iter(g)) for g in groups.values()}), len(groups))
+        self.assert_every_change_arrived(out["oDynamoDBTableName"], records)
+        # ListQueues gives URLs on the endpoint asked (moto's), so compare the names.
+        self.teardown_removes(stack, lambda: name in [u.rsplit("/", 1)[1] for u in
+                                                     sqs.list_queues(QueueNamePrefix=name).get("QueueUrls", [])])
+
+    def test_sqs_sink_stack_then_teardown(self):
+        """Sink=sqs CreateSinkTarget=true: an SSE-SQS queue, sqs:SendMessage on its ARN alone, the
+        queue URL as LR_SINK_TARGET; every change of the stream arrives on it as a message."""
+        self.check_queue_sink("DynamoDB-Streams-Sqs", fifo=False)
+
+    def test_sqs_fifo_sink_stack_then_teardown(self):
+        """SinkFifo=true: a FIFO queue named STACK-sink.fifo without content-based deduplication; the
+        sink's group (per item key) and deduplication (eventID) ids keep each key in order."""
+        self.check_queue_sink("DynamoDB-Streams-SqsFifo", fifo=True)
+
+    def test_sns_sink_stack_then_teardown(self):
+        """Sink=sns CreateSinkTarget=true: a topic encrypted with the AWS managed key, sns:Publish on
+        its ARN alone; an SQS queue subscribed with raw delivery gets every change."""
+        stack, sns = "DynamoDB-Streams-Sns", self.client("sns")
+        out, env, statement = self.deploy_message_sink(stack, "sns")
+        topic = out["oSinkTarget"]
+        self.assertTrue(topic.startswith("arn:aws:sns:%s:123456789012:%s-" % (REGION, stack)), topic)
+        attrs = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+        self.assertEqual(attrs["KmsMasterKeyId"], "alias/aws/sns")
+        self.assertNotEqual(attrs.get("FifoTopic"), "true")
+        self.assert_grant(statement, "PublishToTheSinkTopic", "sns:Publish", topic)
+
+        url, arn = self.consumer_queue("sns-sink-consumer")
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+        self.write_changes(out["oDynamoDBTableName"])
+        self.run_with_the_deployed_env(out["oDynamoDBTableName"], env)
+        messages = self.drain(url)
+        records = [json.loads(m["Body"]) for m in messages]
+        for m, r in zip(messages, records):
+            self.assert_attributes(m, r)
+        self.assert_every_change_arrived(out["oDynamoDBTableName"], records)
+        self.teardown_removes(stack, lambda: topic in [t["TopicArn"] for t in sns.list_topics()["Topics"]])
+
+    def test_eventbridge_sink_stack_then_teardown(self):
+        """Sink=eventbridge CreateSinkTarget=true: a bus named STACK-sink, events:PutEvents on its ARN
+        alone, its name as LR_SINK_TARGET; a rule on the bus targeting an SQS queue gets every change,
+        source lambda-ddb, detail-type the eventName, detail the record."""
+        stack, events = "DynamoDB-Streams-Bus", self.client("events")
+        out, env, statement = self.deploy_message_sink(stack, "eventbridge")
+        self.assertEqual(out["oSinkTarget"], stack + "-sink")
+        bus = events.describe_event_bus(Name=out["oSinkTarget"])
+        self.assertEqual(bus["Arn"], "arn:aws:events:%s:123456789012:event-bus/%s-sink" % (REGION, stack))
+        self.assert_grant(statement, "PutEventsOnTheSinkBus", "events:PutEvents", bus["Arn"])
+
+        url, arn = self.consumer_queue("bus-sink-consumer")
+        events.put_rule(Name="all-changes", EventBusName=bus["Name"], EventPattern=json.dumps({"source": ["lambda-ddb"]}))
+        events.put_targets(Rule="all-changes", EventBusName=bus["Name"], Targets=[{"Id": "queue", "Arn": arn}])
+        self.write_changes(out["oDynamoDBTableName"])
+        self.run_with_the_deployed_env(out["oDynamoDBTableName"], env)
+        evs = [json.loads(m["Body"]) for m in self.drain(url)]
+        for e in evs:
+            self.assertEqual((e["source"], e["detail-type"]), ("lambda-ddb", e["detail"]["eventName"]))
+        self.assert_every_change_arrived(out["oDynamoDBTableName"], [e["detail"] for e in evs])
+        # A bus with rules cannot be deleted on AWS; the rule is the test's, so it goes first.
+        events.remove_targets(Rule="all-changes", EventBusName=bus["Name"], Ids=["queue"])
+        events.delete_rule(Name="all-changes", EventBusName=bus["Name"])
+        self.teardown_removes(stack, lambda: bus["Name"] in [b["Name"] for b in events.list_event_buses()["EventBuses"]])
 
     # -- table -> stream -> replay -> emulator -> bootstrap -----------------------------------------
 

@@ -34,9 +34,12 @@ def load(path):
 
 
 def lint_findings(path, parameters=None):
-    """cfn-lint's findings for the template at path with the given parameter values (a dict), in its
-    parseable format (path:line:column:endline:endcolumn:rule:message), in this process when cfnlint
-    imports, else through the program. None when cfn-lint is not installed."""
+    """cfn-lint's findings for the template at path with the given parameter values (a dict, or a
+    list of dicts: parameter sets, each a stack of its own, for which cfn-lint resolves every Ref
+    once per set in one run), in its parseable format (path:line:column:endline:endcolumn:rule:
+    message), in this process when cfnlint imports, else through the program. None when cfn-lint is
+    not installed."""
+    sets = parameters if isinstance(parameters, list) else [parameters] if parameters else []
     try:
         from cfnlint.api import ManualArgs, lint
     except ImportError:
@@ -44,14 +47,14 @@ def lint_findings(path, parameters=None):
     if lint is not None:
         with open(path) as f:
             text = f.read()
-        config = ManualArgs(parameters=[parameters]) if parameters else ManualArgs()
+        config = ManualArgs(parameters=sets) if sets else ManualArgs()
         return ["%s:%d:%d:%d:%d:%s:%s" % (path, m.linenumber, m.columnnumber, m.linenumberend,
                                           m.columnnumberend, m.rule.id, m.message)
                 for m in lint(text, config=config)]
     command = cfn_lint_command()
     if command is None:
         return None
-    args = ["--parameters"] + ["%s=%s" % kv for kv in parameters.items()] if parameters else []
+    args = [a for values in sets for a in ["--parameters"] + ["%s=%s" % kv for kv in values.items()]]
     proc = subprocess.run(command + ["--format", "parseable"] + args + ["--", path],
                           capture_output=True, text=True, timeout=300)
     if proc.returncode not in (0, 2, 4, 6):  # 2 errors, 4 warnings
@@ -92,7 +95,8 @@ PSEUDO = {"AWS::Partition": "aws", "AWS::Region": "us-east-1", "AWS::AccountId":
 class Stack:
     """A template's values as CloudFormation resolves them for one set of parameter values: the
     Conditions evaluated, Fn::If taken, parameter Refs replaced, Fn::Select and Fn::Split of known
-    values computed, a Fn::Sub made only of parameters and pseudo parameters (PSEUDO) filled in,
+    values computed (an index out of range raises IndexError, as CloudFormation fails the stack),
+    a Fn::Sub made only of parameters, pseudo parameters (PSEUDO) and its own variables filled in,
     and AWS::NoValue removed from objects and from lists. Other intrinsics (resource Refs, GetAtt,
     a Sub naming a resource) are left as written.
 
@@ -134,11 +138,14 @@ class Stack:
         return sorted(k for k, r in self.resources.items()
                       if "Condition" not in r or self.holds(self.conditions[r["Condition"]]))
 
-    def sub(self, text):
+    def sub(self, text, variables=None):
+        """A Fn::Sub filled in where every name is known: a parameter, a pseudo parameter or one of
+        variables (the second element of the [text, variables] form, already resolved)."""
         names = re.findall(r"\$\{([^}!]+)\}", text)
         known = dict(PSEUDO, **{k: v for k, v in self.values.items() if isinstance(v, str)})
+        known.update({k: v for k, v in (variables or {}).items() if isinstance(v, str)})
         if not all(n in known for n in names):
-            return {"Fn::Sub": text}
+            return {"Fn::Sub": [text, variables] if variables else text}
         return re.sub(r"\$\{([^}!]+)\}", lambda m: known[m.group(1)], text)
 
     def resolve(self, node):
@@ -159,6 +166,9 @@ class Stack:
             return self.resolve(node["Fn::Select"][1])[int(node["Fn::Select"][0])]
         if list(node) == ["Fn::Sub"] and isinstance(node["Fn::Sub"], str):
             return self.sub(node["Fn::Sub"])
+        if list(node) == ["Fn::Sub"]:
+            text, variables = node["Fn::Sub"]
+            return self.sub(text, {k: self.resolve(v) for k, v in variables.items()})
         out = {k: self.resolve(v) for k, v in node.items()}
         return {k: v for k, v in out.items() if v is not NO_VALUE}
 
@@ -210,111 +220,271 @@ TODAYS_GRANTS = ["dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:Get
                  "dynamodb:ListStreams", "logs:CreateLogStream", "logs:PutLogEvents", "sqs:SendMessage"]
 ORDERS_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/Orders"  # PSEUDO's account and region
 OTHER_REGION_ARN = "arn:aws:dynamodb:eu-west-1:210987654321:table/Orders-replica"
+QUEUE_URL = "https://sqs.eu-west-1.amazonaws.com/210987654321/changes"
+QUEUE_ARN = "arn:aws:sqs:eu-west-1:210987654321:changes"
+FIFO_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/changes_v-2.fifo"
+FIFO_QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:changes_v-2.fifo"
+TOPIC_ARN = "arn:aws:sns:eu-west-1:210987654321:changes"
+FIFO_TOPIC_ARN = "arn:aws:sns:us-east-1:123456789012:changes.fifo"
+BUS_ARN = "arn:aws:events:eu-west-1:210987654321:event-bus/changes.v2"
+# The one action each sink calls (the batch call it makes is authorised by it).
+SINK_ACTIONS = {"dynamodb": "dynamodb:BatchWriteItem", "sqs": "sqs:SendMessage", "sns": "sns:Publish",
+                "eventbridge": "events:PutEvents"}
+# The Rules' texts, whitespace folded.
+NEED_ONE = ("Sink=dynamodb, sqs, sns or eventbridge needs either SinkTarget (a table, queue URL, "
+            "topic ARN or event bus) or CreateSinkTarget=true, not both.")
+LOG_ONLY = "SinkTarget and CreateSinkTarget=true apply only to Sink=dynamodb, sqs, sns or eventbridge."
+FIFO_ONLY = ("SinkFifo=true applies only with CreateSinkTarget=true and Sink=sqs or sns (a given "
+             "SinkTarget is FIFO when its name ends in .fifo).")
 
 
 class SinkChecks:
-    """Sink, SinkTarget and CreateSinkTarget of either template: the default stack is the stack as
-    it was, Sink=dynamodb adds exactly dynamodb:BatchWriteItem on exactly the target table, the
-    replica has the source's key schema, and the Rules refuse an ambiguous or missing target. The
-    class sets template, table, replica, function and role (logical ids), sink_sid (the statement's
-    Sid, None in SAM) and variant(**values) -> (template, Stack) of a stack with those values."""
+    """Sink, SinkTarget, CreateSinkTarget and SinkFifo of either template: the default stack is the
+    stack as it was; each other sink adds exactly one statement, its one action on exactly its
+    target, LR_SINK and LR_SINK_TARGET, and the oSinkTarget output; CreateSinkTarget=true adds
+    exactly the target resource (the replica with the source's key schema; an encrypted queue or
+    topic, FIFO with SinkFifo=true; an event bus); the Rules refuse an ambiguous or missing target
+    and a SinkFifo with nothing FIFO to create. The class sets template, table, function and role
+    (logical ids), created_targets ({sink: logical id of the target CreateSinkTarget=true makes}),
+    failure_queue, sink_sids ({sink: the statement's Sid}, None in SAM) and
+    variant(**values) -> (template, Stack) of a stack with those values."""
 
     def env(self, values):
         t, stack = self.variant(**values)
         return stack.resolve(t["Resources"][self.function]["Properties"])["Environment"]["Variables"]
 
-    def sink_statements(self, values):
+    def statements(self, values):
         t, stack = self.variant(**values)
         role = stack.resolve(t["Resources"][self.role]["Properties"])
-        return [s for s in role["Policies"][0]["PolicyDocument"]["Statement"]
-                if "dynamodb:BatchWriteItem" in resources_named(s["Action"])]
+        return role["Policies"][0]["PolicyDocument"]["Statement"]
+
+    def sink_statements(self, values):
+        """The statements these values add to those of the same stack with Sink=log."""
+        base = self.statements({k: v for k, v in values.items() if k == "Tracing"})
+        got = self.statements(values)
+        self.assertEqual(got[:len(base)], base)  # the sink's statement comes last, the rest unchanged
+        return got[len(base):]
+
+    def properties(self, name, values):
+        t, stack = self.variant(**values)
+        return stack.resolve(t["Resources"][name]["Properties"])
 
     def test_sink_parameters(self):
         p = self.template["Parameters"]
-        self.assertEqual((p["Sink"]["Default"], p["Sink"]["AllowedValues"]), ("log", ["log", "dynamodb"]))
+        self.assertEqual((p["Sink"]["Default"], p["Sink"]["AllowedValues"]),
+                         ("log", ["log", "dynamodb", "sqs", "sns", "eventbridge"]))
         self.assertEqual(p["SinkTarget"]["Default"], "")
         self.assertEqual((p["CreateSinkTarget"]["Default"], p["CreateSinkTarget"]["AllowedValues"]),
                          ("false", ["true", "false"]))
+        self.assertEqual((p["SinkFifo"]["Default"], p["SinkFifo"]["AllowedValues"]), ("false", ["false", "true"]))
 
-    def test_sink_target_pattern_takes_a_table_name_or_arn(self):
+    def test_sink_target_pattern_takes_each_sinks_form(self):
         # CloudFormation matches AllowedPattern against the whole value (Java regex; this one means
         # the same in Python's re).
         pattern = self.template["Parameters"]["SinkTarget"]["AllowedPattern"]
         for ok in ("", "Orders", "my_table.v-2", "abc", "x" * 255, ORDERS_ARN, OTHER_REGION_ARN,
-                   "arn:aws-cn:dynamodb:cn-north-1:123456789012:table/T_1"):
+                   "arn:aws-cn:dynamodb:cn-north-1:123456789012:table/T_1",
+                   QUEUE_URL, FIFO_QUEUE_URL, "https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q",
+                   "https://sqs.us-east-1.amazonaws.com/123456789012/" + "q" * 80,
+                   "https://sqs.us-east-1.amazonaws.com/123456789012/" + "q" * 75 + ".fifo",
+                   TOPIC_ARN, FIFO_TOPIC_ARN, "arn:aws-us-gov:sns:us-gov-west-1:123456789012:" + "t" * 256,
+                   "default", BUS_ARN, "arn:aws:events:us-east-1:123456789012:event-bus/default"):
             self.assertTrue(re.fullmatch(pattern, ok), ok)
         for bad in ("ab", "x" * 256, "my table", "a:b", ORDERS_ARN + "/stream/2026-01-01T00:00:00.000",
-                    "arn:aws:sqs:us-east-1:123456789012:Orders", "arn:aws:dynamodb:us-east-1:1234:table/Orders"):
+                    "arn:aws:sqs:us-east-1:123456789012:Orders", "arn:aws:dynamodb:us-east-1:1234:table/Orders",
+                    # queue URLs: not https, not SQS's host, a short account, a path too deep or
+                    # empty, a name too long or with a dot that is no .fifo suffix
+                    "http://sqs.us-east-1.amazonaws.com/123456789012/q",
+                    "https://example.com/123456789012/q", "https://sqs.us-east-1.amazonaws.com/1234/q",
+                    "https://sqs.us-east-1.amazonaws.com/123456789012/q/x",
+                    "https://sqs.us-east-1.amazonaws.com/123456789012/",
+                    "https://sqs.us-east-1.amazonaws.com/123456789012/" + "q" * 81,
+                    "https://sqs.us-east-1.amazonaws.com/123456789012/" + "q" * 76 + ".fifo",
+                    "https://sqs.us-east-1.amazonaws.com/123456789012/q.v2",
+                    QUEUE_URL + " ", " " + QUEUE_URL,
+                    # topic ARNs: no name, a dot that is no .fifo suffix, a subscription ARN
+                    "arn:aws:sns:us-east-1:123456789012:", "arn:aws:sns:us-east-1:123456789012:a.b",
+                    TOPIC_ARN + ":5f1d3c2e-0000-4000-8000-000000000000",
+                    "arn:aws:sns:us-east-1:123456789012:" + "t" * 257,
+                    # event bus ARNs: a rule, no name, a partner bus; a bus in a bare name with '/'
+                    "arn:aws:events:us-east-1:123456789012:rule/changes",
+                    "arn:aws:events:us-east-1:123456789012:event-bus/",
+                    "arn:aws:events:us-east-1:123456789012:event-bus/aws.partner/x", "aws.partner/x"):
             self.assertFalse(re.fullmatch(pattern, bad), bad)
 
     def test_default_stack_is_todays_stack(self):
         t, stack = self.variant()
-        self.assertEqual(stack.created(), sorted(k for k in t["Resources"] if k != self.replica))
+        self.assertEqual(stack.created(),
+                         sorted(k for k in t["Resources"] if k not in self.created_targets.values()))
         self.assertEqual(sorted(self.env({})), TODAYS_ENV)
-        self.assertEqual(self.sink_statements({}), [])
         self.assertEqual(sorted(grants(stack.resolve(t["Resources"][self.role]["Properties"]))), TODAYS_GRANTS)
-        self.assertEqual(t["Outputs"]["oSinkTarget"]["Condition"], "SinkIsDynamoDB")
-        self.assertFalse(stack.holds({"Condition": "SinkIsDynamoDB"}))
+        self.assertEqual(len(self.statements({})), 4)
+        self.assertEqual(t["Outputs"]["oSinkTarget"]["Condition"], "HasSink")
+        self.assertFalse(stack.holds({"Condition": "HasSink"}))
         self.assertEqual(stack.broken_rules(), [])
 
     def check_sink(self, values, target, resource):
+        """One sink's stack: the environment, the one statement, the output and the Rules; returns
+        the Stack."""
+        sink = values["Sink"]
         t, stack = self.variant(**values)
         env = self.env(values)
         self.assertEqual(sorted(env), sorted(TODAYS_ENV + ["LR_SINK", "LR_SINK_TARGET"]))
-        self.assertEqual((env["LR_SINK"], env["LR_SINK_TARGET"]), ("dynamodb", target))
-        want = {"Effect": "Allow", "Action": ["dynamodb:BatchWriteItem"], "Resource": resource}
-        if self.sink_sid:
-            want["Sid"] = self.sink_sid
+        self.assertEqual((env["LR_SINK"], env["LR_SINK_TARGET"]), (sink, target))
+        want = {"Effect": "Allow", "Action": [SINK_ACTIONS[sink]], "Resource": resource}
+        if self.sink_sids:
+            want["Sid"] = self.sink_sids[sink]
         self.assertEqual(self.sink_statements(values), [want])
-        role = grants(stack.resolve(t["Resources"][self.role]["Properties"]))
-        self.assertEqual(sorted(role), sorted(TODAYS_GRANTS + ["dynamodb:BatchWriteItem"]))
+        # No KMS: a created queue uses SSE-SQS, a created topic the AWS managed key.
+        self.assertFalse([a for s in self.statements(values) for a in resources_named(s["Action"])
+                          if a.startswith("kms:")])
         self.assertEqual(stack.resolve(t["Outputs"]["oSinkTarget"]["Value"]), target)
+        self.assertTrue(stack.holds({"Condition": t["Outputs"]["oSinkTarget"]["Condition"]}))
         self.assertEqual(stack.broken_rules(), [])
+        created = values.get("CreateSinkTarget") == "true"
+        extra = [self.created_targets[sink]] if created else []
+        self.assertEqual(stack.created(), sorted(self.variant()[1].created() + extra))
         return stack
 
+    # -- dynamodb
+
     def test_dynamodb_sink_into_a_table_named(self):
-        stack = self.check_sink({"Sink": "dynamodb", "SinkTarget": "Orders"}, "Orders", ORDERS_ARN)
-        self.assertNotIn(self.replica, stack.created())
+        self.check_sink({"Sink": "dynamodb", "SinkTarget": "Orders"}, "Orders", ORDERS_ARN)
 
     def test_dynamodb_sink_into_a_table_by_arn_in_another_region(self):
-        stack = self.check_sink({"Sink": "dynamodb", "SinkTarget": OTHER_REGION_ARN}, OTHER_REGION_ARN,
-                                OTHER_REGION_ARN)
-        self.assertNotIn(self.replica, stack.created())
+        self.check_sink({"Sink": "dynamodb", "SinkTarget": OTHER_REGION_ARN}, OTHER_REGION_ARN,
+                        OTHER_REGION_ARN)
 
     def test_dynamodb_sink_into_a_replica_the_stack_creates(self):
-        values = {"Sink": "dynamodb", "CreateSinkTarget": "true"}
-        stack = self.check_sink(values, {"Ref": self.replica}, {"Fn::GetAtt": [self.replica, "Arn"]})
-        self.assertEqual(stack.created(), sorted(self.variant()[1].created() + [self.replica]))
+        replica = self.created_targets["dynamodb"]
+        self.check_sink({"Sink": "dynamodb", "CreateSinkTarget": "true"}, {"Ref": replica},
+                        {"Fn::GetAtt": [replica, "Arn"]})
 
     def test_replica_has_the_source_tables_key_schema_and_billing(self):
+        replica_id = self.created_targets["dynamodb"]
         for billing in ("PAY_PER_REQUEST", "PROVISIONED"):
             t, stack = self.variant(Sink="dynamodb", CreateSinkTarget="true", TableBillingMode=billing)
             source = stack.resolve(t["Resources"][self.table]["Properties"])
-            replica = stack.resolve(t["Resources"][self.replica]["Properties"])
-            self.assertEqual(t["Resources"][self.replica]["Type"], "AWS::DynamoDB::Table")
+            replica = stack.resolve(t["Resources"][replica_id]["Properties"])
+            self.assertEqual(t["Resources"][replica_id]["Type"], "AWS::DynamoDB::Table")
             self.assertEqual(replica, {k: v for k, v in source.items() if k != "StreamSpecification"})
             self.assertEqual(replica["KeySchema"], [{"AttributeName": "id", "KeyType": "HASH"}])
             self.assertEqual(replica["BillingMode"], billing)
 
-    def test_with_active_tracing_both_optional_statements_are_there(self):
-        t, stack = self.variant(Sink="dynamodb", SinkTarget="Orders", Tracing="Active")
-        role = grants(stack.resolve(t["Resources"][self.role]["Properties"]))
-        self.assertEqual(role["dynamodb:BatchWriteItem"], [ORDERS_ARN])
-        self.assertEqual({a: role[a] for a in XRAY_WRITE}, XRAY_WRITE)
+    # -- sqs
 
-    def test_rules_want_exactly_one_target_for_the_dynamodb_sink(self):
-        need_one = ("Sink=dynamodb needs either SinkTarget (a table name or ARN) or "
-                    "CreateSinkTarget=true, not both.")
-        log_only = "SinkTarget and CreateSinkTarget=true apply only to Sink=dynamodb."
-        for values, broken in (
-                ({}, []),
-                ({"Sink": "dynamodb", "SinkTarget": "Orders"}, []),
-                ({"Sink": "dynamodb", "SinkTarget": OTHER_REGION_ARN}, []),
-                ({"Sink": "dynamodb", "CreateSinkTarget": "true"}, []),
-                ({"Sink": "dynamodb"}, [need_one]),
-                ({"Sink": "dynamodb", "SinkTarget": "Orders", "CreateSinkTarget": "true"}, [need_one]),
-                ({"SinkTarget": "Orders"}, [log_only]),
-                ({"CreateSinkTarget": "true"}, [log_only])):
+    def test_sqs_sink_into_a_queue_given_by_url(self):
+        # The statement's ARN is built from the URL's parts: region from the host, then account, name.
+        self.check_sink({"Sink": "sqs", "SinkTarget": QUEUE_URL}, QUEUE_URL, QUEUE_ARN)
+        self.check_sink({"Sink": "sqs", "SinkTarget": FIFO_QUEUE_URL}, FIFO_QUEUE_URL, FIFO_QUEUE_ARN)
+        china = "https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q"
+        self.check_sink({"Sink": "sqs", "SinkTarget": china}, china, "arn:aws:sqs:cn-north-1:123456789012:q")
+
+    def test_sqs_sink_into_a_queue_the_stack_creates(self):
+        queue = self.created_targets["sqs"]
+        self.check_sink({"Sink": "sqs", "CreateSinkTarget": "true"}, {"Ref": queue},
+                        {"Fn::GetAtt": [queue, "Arn"]})
+        self.assertEqual(self.template["Resources"][queue]["Type"], "AWS::SQS::Queue")
+        # Standard: no name (CloudFormation makes one), no FIFO properties; encrypted with SSE-SQS
+        # like the failure queue, and kept as long.
+        props = self.properties(queue, {"Sink": "sqs", "CreateSinkTarget": "true"})
+        self.assertEqual(props, {"SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600})
+        failure = self.properties(self.failure_queue, {})
+        self.assertEqual({k: failure[k] for k in props}, props)
+        self.assertNotIn("KmsMasterKeyId", failure)
+
+    def test_sqs_sink_into_a_fifo_queue_the_stack_creates(self):
+        queue = self.created_targets["sqs"]
+        values = {"Sink": "sqs", "CreateSinkTarget": "true", "SinkFifo": "true"}
+        self.check_sink(values, {"Ref": queue}, {"Fn::GetAtt": [queue, "Arn"]})
+        # The sink sets MessageDeduplicationId, so no content-based deduplication.
+        self.assertEqual(self.properties(queue, values), {
+            "QueueName": {"Fn::Sub": "${AWS::StackName}-sink.fifo"}, "FifoQueue": True,
+            "ContentBasedDeduplication": False, "SqsManagedSseEnabled": True, "MessageRetentionPeriod": 1209600})
+
+    # -- sns
+
+    def test_sns_sink_into_a_topic_given_by_arn(self):
+        self.check_sink({"Sink": "sns", "SinkTarget": TOPIC_ARN}, TOPIC_ARN, TOPIC_ARN)
+        self.check_sink({"Sink": "sns", "SinkTarget": FIFO_TOPIC_ARN}, FIFO_TOPIC_ARN, FIFO_TOPIC_ARN)
+
+    def test_sns_sink_into_a_topic_the_stack_creates(self):
+        topic = self.created_targets["sns"]
+        values = {"Sink": "sns", "CreateSinkTarget": "true"}
+        self.check_sink(values, {"Ref": topic}, {"Ref": topic})  # a topic's Ref is its ARN
+        self.assertEqual(self.template["Resources"][topic]["Type"], "AWS::SNS::Topic")
+        # The AWS managed key: the publisher needs no kms: grant (check_sink asserts there is none).
+        self.assertEqual(self.properties(topic, values), {"KmsMasterKeyId": "alias/aws/sns"})
+
+    def test_sns_sink_into_a_fifo_topic_the_stack_creates(self):
+        topic = self.created_targets["sns"]
+        values = {"Sink": "sns", "CreateSinkTarget": "true", "SinkFifo": "true"}
+        self.check_sink(values, {"Ref": topic}, {"Ref": topic})
+        self.assertEqual(self.properties(topic, values), {
+            "TopicName": {"Fn::Sub": "${AWS::StackName}-sink.fifo"}, "FifoTopic": True,
+            "ContentBasedDeduplication": False, "KmsMasterKeyId": "alias/aws/sns"})
+
+    # -- eventbridge
+
+    def test_eventbridge_sink_onto_a_bus_named(self):
+        self.check_sink({"Sink": "eventbridge", "SinkTarget": "changes"}, "changes",
+                        "arn:aws:events:us-east-1:123456789012:event-bus/changes")
+        self.check_sink({"Sink": "eventbridge", "SinkTarget": "default"}, "default",
+                        "arn:aws:events:us-east-1:123456789012:event-bus/default")
+
+    def test_eventbridge_sink_onto_a_bus_given_by_arn(self):
+        self.check_sink({"Sink": "eventbridge", "SinkTarget": BUS_ARN}, BUS_ARN, BUS_ARN)
+
+    def test_eventbridge_sink_onto_a_bus_the_stack_creates(self):
+        bus = self.created_targets["eventbridge"]
+        values = {"Sink": "eventbridge", "CreateSinkTarget": "true"}
+        # The bus's name (what its Ref gives on AWS; moto's Ref of a bus is not its name).
+        self.check_sink(values, {"Fn::GetAtt": [bus, "Name"]}, {"Fn::GetAtt": [bus, "Arn"]})
+        self.assertEqual(self.template["Resources"][bus]["Type"], "AWS::Events::EventBus")
+        self.assertEqual(self.properties(bus, values), {"Name": {"Fn::Sub": "${AWS::StackName}-sink"}})
+
+    # -- across the sinks
+
+    def test_each_created_target_goes_with_the_stack(self):
+        for sink, logical in self.created_targets.items():
+            r = self.template["Resources"][logical]
+            self.assertEqual((r["DeletionPolicy"], r["UpdateReplacePolicy"]), ("Delete", "Delete"), sink)
+
+    def test_a_name_given_to_the_sqs_or_sns_sink_fails_the_stack_at_the_role(self):
+        # Neither AllowedPattern (one pattern for every sink) nor the Rules (no string functions)
+        # can tie the target's form to the sink. A name has no parts to build the queue's or topic's
+        # ARN from: Fn::Select is out of range and CloudFormation fails the stack before the
+        # function exists.
+        for sink in ("sqs", "sns"):
+            with self.assertRaises(IndexError, msg=sink):
+                self.statements({"Sink": sink, "SinkTarget": "Orders"})
+
+    def test_with_active_tracing_both_optional_statements_are_there(self):
+        for values, action, resource in (
+                ({"Sink": "dynamodb", "SinkTarget": "Orders"}, "dynamodb:BatchWriteItem", ORDERS_ARN),
+                ({"Sink": "sns", "SinkTarget": TOPIC_ARN}, "sns:Publish", TOPIC_ARN)):
+            t, stack = self.variant(Tracing="Active", **values)
+            role = grants(stack.resolve(t["Resources"][self.role]["Properties"]))
+            self.assertEqual(role[action], [resource])
+            self.assertEqual({a: role[a] for a in XRAY_WRITE}, XRAY_WRITE)
+            self.assertEqual(len(self.sink_statements(dict(values, Tracing="Active"))), 1)
+
+    def test_rules_want_exactly_one_target_for_each_sink_and_fifo_only_when_created(self):
+        targets = {"dynamodb": "Orders", "sqs": QUEUE_URL, "sns": TOPIC_ARN, "eventbridge": "changes"}
+        cases = [({}, []), ({"SinkTarget": "Orders"}, [LOG_ONLY]), ({"CreateSinkTarget": "true"}, [LOG_ONLY]),
+                 ({"SinkFifo": "true"}, [FIFO_ONLY]),
+                 ({"SinkTarget": "Orders", "SinkFifo": "true"}, [LOG_ONLY, FIFO_ONLY])]
+        for sink, target in targets.items():
+            fifo_ok = sink in ("sqs", "sns")
+            cases += [
+                ({"Sink": sink, "SinkTarget": target}, []),
+                ({"Sink": sink, "CreateSinkTarget": "true"}, []),
+                ({"Sink": sink}, [NEED_ONE]),
+                ({"Sink": sink, "SinkTarget": target, "CreateSinkTarget": "true"}, [NEED_ONE]),
+                ({"Sink": sink, "CreateSinkTarget": "true", "SinkFifo": "true"}, [] if fifo_ok else [FIFO_ONLY]),
+                ({"Sink": sink, "SinkTarget": target, "SinkFifo": "true"}, [FIFO_ONLY]),
+                ({"Sink": sink, "SinkFifo": "true"}, [NEED_ONE, FIFO_ONLY])]
+        for values, broken in cases:
             self.assertEqual([" ".join(x.split()) for x in self.variant(**values)[1].broken_rules()],
                              broken, values)
 
@@ -329,6 +499,15 @@ class CfnLint(unittest.TestCase):
 
     def findings(self, path, *parameters):
         return lint_findings(path, dict(p.split("=", 1) for p in parameters))
+
+    def findings_of_sets(self, path, sets):
+        """One lint of path with a parameter set per element of sets (each a list of KEY=VALUE)."""
+        return lint_findings(path, [dict(p.split("=", 1) for p in values) for values in sets])
+
+    def lint_sets(self, sets):
+        """Both templates with every set; cloudformation.yaml's sets also name the code bucket."""
+        self.assertEqual(self.findings_of_sets(CFN, [["CodeS3Bucket=example-bucket", *v] for v in sets]), [])
+        self.assertEqual(self.findings_of_sets(SAM, sets), [])
 
     def test_w1030_ignore_is_still_needed_and_hides_nothing_else(self):
         # provided.al2 is no longer the default but stays allowed, and cfn-lint checks every
@@ -347,19 +526,34 @@ class CfnLint(unittest.TestCase):
 
     def test_stacks_with_each_runtime_and_the_new_options_lint_clean(self):
         pattern = 'FilterPattern={"eventName":["INSERT","MODIFY"]}'
-        for values in (["Runtime=provided.al2", "Tracing=Active", pattern],
-                       ["Runtime=provided.al2023", "Tracing=PassThrough"],
-                       ["Runtime=provided.al2", "Tracing=none"]):
-            self.assertEqual(self.findings(CFN, "CodeS3Bucket=example-bucket", *values), [], values)
-            self.assertEqual(self.findings(SAM, *values), [], values)
-        for values in (["Sink=dynamodb", "SinkTarget=Orders"],
-                       ["Sink=dynamodb", "SinkTarget=" + OTHER_REGION_ARN, "Tracing=Active"],
-                       ["Sink=dynamodb", "CreateSinkTarget=true", "TableBillingMode=PROVISIONED"]):
-            self.assertEqual(self.findings(CFN, "CodeS3Bucket=example-bucket", *values), [], values)
-            self.assertEqual(self.findings(SAM, *values), [], values)
-        # Guards the loop above: cfn-lint does check the values it is given.
+        self.lint_sets([["Runtime=provided.al2", "Tracing=Active", pattern],
+                        ["Runtime=provided.al2023", "Tracing=PassThrough"],
+                        ["Runtime=provided.al2", "Tracing=none"],
+                        ["Sink=dynamodb", "SinkTarget=Orders"],
+                        ["Sink=dynamodb", "SinkTarget=" + OTHER_REGION_ARN, "Tracing=Active"],
+                        ["Sink=dynamodb", "CreateSinkTarget=true", "TableBillingMode=PROVISIONED"]])
+
+    def test_stacks_with_each_message_sink_lint_clean(self):
+        self.lint_sets([["Sink=sqs", "SinkTarget=" + QUEUE_URL],
+                        ["Sink=sqs", "SinkTarget=" + FIFO_QUEUE_URL, "Tracing=Active"],
+                        ["Sink=sqs", "CreateSinkTarget=true"],
+                        ["Sink=sqs", "CreateSinkTarget=true", "SinkFifo=true"],
+                        ["Sink=sns", "SinkTarget=" + TOPIC_ARN],
+                        ["Sink=sns", "CreateSinkTarget=true"],
+                        ["Sink=sns", "CreateSinkTarget=true", "SinkFifo=true"],
+                        ["Sink=eventbridge", "SinkTarget=changes"],
+                        ["Sink=eventbridge", "SinkTarget=" + BUS_ARN],
+                        ["Sink=eventbridge", "CreateSinkTarget=true"]])
+
+    def test_lint_checks_the_values_it_is_given_in_every_set(self):
+        # Guards the two tests above: cfn-lint does check the values it is given, in a set that is
+        # not the first one too (a set that is not checked would pass unseen).
         found = self.findings(CFN, "CodeS3Bucket=example-bucket", "Tracing=Disabled")
         self.assertTrue(found and all(":E2900:" in x for x in found), found)
+        found = self.findings_of_sets(CFN, [["CodeS3Bucket=example-bucket", "Sink=sqs", "SinkTarget=" + QUEUE_URL],
+                                            ["CodeS3Bucket=example-bucket", "Tracing=Disabled"],
+                                            ["CodeS3Bucket=example-bucket", "Tracing=none"]])
+        self.assertTrue(found and all(":E2900:" in x and "'Disabled'" in x for x in found), found)
 
     def test_lint_really_reports_problems(self):
         # Guards the tests above: a template with a known error must be reported, in this process
@@ -394,7 +588,11 @@ class CfnLint(unittest.TestCase):
 @unittest.skipIf(yaml_parse is None, "aws-sam-translator is not installed")
 class CloudFormationTemplate(TracingChecks, SinkChecks, unittest.TestCase):
     function, role, mode_when_none = "rLoggingFunction", "rLambdaRole", "absent"
-    table, replica, sink_sid = "rDynamoDBTable", "rReplicaTable", "ReplicateIntoTheSinkTable"
+    table, failure_queue = "rDynamoDBTable", "rFailureQueue"
+    created_targets = {"dynamodb": "rReplicaTable", "sqs": "rSinkQueue", "sns": "rSinkTopic",
+                       "eventbridge": "rSinkBus"}
+    sink_sids = {"dynamodb": "ReplicateIntoTheSinkTable", "sqs": "SendToTheSinkQueue",
+                 "sns": "PublishToTheSinkTopic", "eventbridge": "PutEventsOnTheSinkBus"}
 
     def variant(self, **values):
         return self.template, Stack(self.template, **values)
@@ -536,7 +734,9 @@ def sam_translate(**parameter_values):
 class SamTemplate(TracingChecks, SinkChecks, unittest.TestCase):
     # SAM writes TracingConfig: {Mode: <Tracing property>}, so none leaves an empty TracingConfig.
     function, role, mode_when_none = "StreamProcessorFunction", "FunctionRole", {}
-    table, replica, sink_sid = "Table", "ReplicaTable", None
+    table, failure_queue, sink_sids = "Table", "FailureQueue", None
+    created_targets = {"dynamodb": "ReplicaTable", "sqs": "SinkQueue", "sns": "SinkTopic",
+                       "eventbridge": "SinkBus"}
 
     def variant(self, **values):
         """The template translated with these values (each variant goes through the translator)."""
@@ -553,7 +753,7 @@ class SamTemplate(TracingChecks, SinkChecks, unittest.TestCase):
         self.assertEqual(self.metadata["BuildMethod"], "makefile")
 
     def test_transform_yields_the_application(self):
-        # With the defaults; the replica table of CreateSinkTarget=true is in SinkChecks.
+        # With the defaults; the targets CreateSinkTarget=true makes are in SinkChecks.
         kinds = sorted(self.res[k]["Type"] for k in Stack(self.out).created())
         self.assertEqual(kinds, sorted([
             "AWS::DynamoDB::Table", "AWS::SQS::Queue", "AWS::Logs::LogGroup", "AWS::IAM::Role",
@@ -572,10 +772,12 @@ class SamTemplate(TracingChecks, SinkChecks, unittest.TestCase):
     def test_same_new_parameters_as_cloudformation_yaml(self):
         cfn = load(CFN)["Parameters"]
         self.assertEqual(self.out["Parameters"]["FilterPattern"], cfn["FilterPattern"])
-        for name in ("Sink", "SinkTarget", "CreateSinkTarget"):
+        for name in ("Sink", "SinkTarget", "CreateSinkTarget", "SinkFifo"):
             self.assertEqual(self.out["Parameters"][name], cfn[name], name)
         self.assertEqual(self.out["Rules"], load(CFN)["Rules"])
-        for name in ("SinkIsDynamoDB", "CreateReplica", "SinkTargetIsArn"):
+        for name in ("HasSink", "SinkIsDynamoDB", "SinkIsSqs", "SinkIsSns", "SinkIsEventBridge",
+                     "CreateReplica", "CreateQueue", "CreateTopic", "CreateBus", "IsSinkFifo",
+                     "SinkTargetIsArn"):
             self.assertEqual(self.out["Conditions"][name], load(CFN)["Conditions"][name], name)
         for name in ("Tracing", "Runtime"):  # the descriptions say what differs in SAM
             for key in ("Type", "Default", "AllowedValues"):
