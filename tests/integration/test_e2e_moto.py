@@ -242,6 +242,7 @@ class EndToEndOnMoto(unittest.TestCase):
                                "MaximumRetryAttempts": 5, "MaximumRecordAgeInSeconds": 3600,
                                "ParallelizationFactor": 1})
         self.assertNotIn("FilterCriteria", m)
+        self.assertIn(m.get("TumblingWindowInSeconds"), (None, 0))  # the default stack has no window
         self.assertEqual(m["MetricsConfig"], {"Metrics": ["EventCount"]})
         none = lam.list_event_source_mappings(FunctionName=self.rstack["oFunctionArn"])["EventSourceMappings"]
         self.assertEqual(none, [])
@@ -725,7 +726,7 @@ class EndToEndOnMoto(unittest.TestCase):
         out = self.deploy(stack, "Runtime=provided.al2", "Architectures=arm64", "LogFormat=Text",
                           "TableBillingMode=PROVISIONED", "EventSourceMapping=disabled",
                           "FilterPattern=" + pattern, "DeadlineMarginMs=2500", "BatchMode=continue",
-                          "Tracing=Active")
+                          "Tracing=Active", "TumblingWindowInSeconds=120")
         c = self.client("lambda").get_function_configuration(FunctionName=out["rLoggingFunctionName"])
         self.assertEqual(c["Runtime"], "provided.al2")
         grants, nulls = self.role_grants(out)
@@ -738,8 +739,8 @@ class EndToEndOnMoto(unittest.TestCase):
         self.assertEqual((t["ProvisionedThroughput"]["ReadCapacityUnits"],
                           t["ProvisionedThroughput"]["WriteCapacityUnits"]), (1, 1))
         m = self.client("lambda").list_event_source_mappings(FunctionName=out["oFunctionArn"])["EventSourceMappings"]
-        self.assertEqual([(x["State"], x["FilterCriteria"]) for x in m],
-                         [("Disabled", {"Filters": [{"Pattern": pattern}]})])
+        self.assertEqual([(x["State"], x["FilterCriteria"], x.get("TumblingWindowInSeconds")) for x in m],
+                         [("Disabled", {"Filters": [{"Pattern": pattern}]}, 120)])
 
         self.script("teardown", "--stack-name", stack)
         tables = self.client("dynamodb").list_tables()["TableNames"]

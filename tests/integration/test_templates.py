@@ -194,6 +194,15 @@ class TracingChecks:
     def resolved(self, name, tracing):
         return Stack(self.template, Tracing=tracing).resolve(self.template["Resources"][name]["Properties"])
 
+    def test_tumbling_window_parameter(self):
+        p = self.template["Parameters"]["TumblingWindowInSeconds"]
+        self.assertEqual((p["Default"], p["MinValue"], p["MaxValue"]), (0, 0, 900))
+        for seconds, want in (("0", None), ("60", "60"), ("900", "900")):  # values arrive as text
+            t, stack = self.variant(TumblingWindowInSeconds=seconds)
+            [esm] = [r for r in t["Resources"].values() if r["Type"] == "AWS::Lambda::EventSourceMapping"]
+            # the stack's value goes through Fn::If; 0 leaves the property out (the mapping as before)
+            self.assertEqual(stack.resolve(esm["Properties"]).get("TumblingWindowInSeconds"), want, seconds)
+
     def test_tracing_parameter(self):
         p = self.template["Parameters"]["Tracing"]
         self.assertEqual((p["Default"], p["AllowedValues"]), ("none", ["none", "Active", "PassThrough"]))
@@ -531,7 +540,8 @@ class CfnLint(unittest.TestCase):
                         ["Runtime=provided.al2", "Tracing=none"],
                         ["Sink=dynamodb", "SinkTarget=Orders"],
                         ["Sink=dynamodb", "SinkTarget=" + OTHER_REGION_ARN, "Tracing=Active"],
-                        ["Sink=dynamodb", "CreateSinkTarget=true", "TableBillingMode=PROVISIONED"]])
+                        ["Sink=dynamodb", "CreateSinkTarget=true", "TableBillingMode=PROVISIONED"],
+                        ["TumblingWindowInSeconds=900"]])
 
     def test_stacks_with_each_message_sink_lint_clean(self):
         self.lint_sets([["Sink=sqs", "SinkTarget=" + QUEUE_URL],
