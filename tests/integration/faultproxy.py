@@ -32,7 +32,7 @@ Error answers have the service's shape, with an `x-amzn-RequestId` header:
 (it counts as not faulted).
 
 `partial` applies to the batch calls, and forwards a non-empty proper subset of their entries (chosen
-by the seeded generator, order kept); the rest is reported back as not done, merged into moto's own
+by a seeded generator of its own, order kept); the rest is reported back as not done, merged into moto's own
 answer, so that what moto applied and what the client is told failed are exactly complementary:
 - DynamoDB BatchWriteItem: the held-back write requests are added to UnprocessedItems;
 - SQS SendMessageBatch: each held-back entry is added to `Failed` as `{"Id", "SenderFault": false,
@@ -64,6 +64,10 @@ dropped); a changed DynamoDB answer gets a new `x-amz-crc32` (botocore checks it
         client = boto3.client("dynamodb", endpoint_url=proxy.url, ...)
         ...
         proxy.counts   # {"requests": 40, "forwarded": 35, "throughput": 4, "partial": 7, ...}
+
+Every request takes one draw of the seeded generator, in arrival order, so the kind the n-th request
+is drawn for depends on the seed, the rates and n only (the subsets `partial` forwards come from a
+generator of their own); whether that kind applies to the request is the request's affair.
 
 `operations` limits the faults to those operations (the X-Amz-Target's operation, or the query
 protocol's Action: e.g. {"BatchWriteItem"} or {"SendMessageBatch", "PublishBatch", "PutEvents"});
@@ -270,7 +274,8 @@ class FaultProxy:
         self.upstream = (url.hostname, url.port or 80)
         self.credentials = credentials
         self.operations = set(operations) if operations else None
-        self.random = random.Random(seed)
+        self.random = random.Random(seed)  # one draw per request: its kind
+        self.split_random = random.Random("%r/partial" % (seed,))  # the subsets partial forwards
         self.lock = threading.Lock()
         self.counts = dict({k: 0 for k in KINDS}, requests=0, forwarded=0, partial_applied=0,
                            partial_unprocessed=0)
@@ -401,7 +406,7 @@ class FaultProxy:
     def _keep(self, n):
         """A random non-empty proper subset of range(n) (n >= 2), counted."""
         with self.lock:
-            keep = set(self.random.sample(range(n), self.random.randint(1, n - 1)))
+            keep = set(self.split_random.sample(range(n), self.split_random.randint(1, n - 1)))
             self.counts["partial_applied"] += len(keep)
             self.counts["partial_unprocessed"] += n - len(keep)
         return keep
