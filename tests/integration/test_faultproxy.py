@@ -3,7 +3,14 @@ valid SigV4 signature of a key moto knows), driven by boto3 with retries off: ea
 the client as the service would send it; a partial BatchWriteItem leaves moto with exactly the writes
 not reported back as UnprocessedItems (the changed request signed again, or refused by moto when the
 proxy has no credentials); with every rate at 0 the proxy is transparent; the same seed gives the same
-faults; the program form works and prints its counters."""
+faults; the program form works and prints its counters.
+
+The message services too (MessageServicesThroughTheProxy): SQS (JSON), SNS (query protocol, XML
+answers) and EventBridge (JSON 1.1) get their own error shapes, which boto3 parses to the right code,
+status and fault; `throughput` leaves them alone; resets reach them as for DynamoDB; and a partial
+SendMessageBatch, PublishBatch or PutEvents leaves moto with exactly the entries the answer reports as
+done (read back from an SQS queue: the queue itself, the queue subscribed to the topic, the queue a
+rule of the bus targets), the others reported failed in the service's own terms."""
 
 import http.client
 import json
@@ -294,6 +301,250 @@ class FaultProxyOnMoto(unittest.TestCase):
         counts = json.loads(out)
         self.assertEqual((counts["requests"], counts["throttling"], counts["forwarded"]), (1, 1, 0))
         awstest.check_output(self, (out + err).decode(), secrets=self.creds)
+
+
+HELD = "faultproxy: this entry was held back (partial)"
+# Message texts that the query protocol's form encoding must carry intact through a split.
+TEXTS = ["plain", "with space", "a+b=c&d", "caf\u00e9 \u4e2d \U0001f600", "<xml> & 'quotes'", "100%", "~tilde~",
+         "line\nbreak", "{\"json\": [1, 2]}", "last one"]
+
+
+@unittest.skipIf(awstest.moto_missing(), str(awstest.moto_missing()))
+class MessageServicesThroughTheProxy(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.moto = awstest.Moto(INITIAL_NO_AUTH_ACTION_COUNT="3")
+        try:
+            cls.creds = cls.moto.iam_user("messages")
+            cls.sqs = cls.moto.client("sqs", *cls.creds)
+            cls.sns = cls.moto.client("sns", *cls.creds)
+            cls.events = cls.moto.client("events", *cls.creds)
+            cls.made = 0
+        except BaseException:
+            cls.moto.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.moto.close()
+
+    def proxy(self, **kw):
+        kw.setdefault("credentials", self.creds)
+        p = FaultProxy(self.moto.endpoint, **kw)
+        self.addCleanup(p.close)
+        return p
+
+    def client(self, service, proxy):
+        import boto3
+        from botocore.config import Config
+        return boto3.client(service, endpoint_url=proxy.url, region_name="us-east-1",
+                            aws_access_key_id=self.creds[0], aws_secret_access_key=self.creds[1],
+                            config=Config(retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=30))
+
+    def name(self, prefix):
+        type(self).made += 1
+        return "%s-%d" % (prefix, self.made)
+
+    def queue(self):
+        """A fresh queue: (URL, ARN)."""
+        url = self.sqs.create_queue(QueueName=self.name("q"))["QueueUrl"]
+        return url, self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+    def topic(self):
+        """A fresh topic with a fresh queue subscribed (raw delivery): (topic ARN, queue URL)."""
+        arn = self.sns.create_topic(Name=self.name("t"))["TopicArn"]
+        url, queue_arn = self.queue()
+        self.sns.subscribe(TopicArn=arn, Protocol="sqs", Endpoint=queue_arn,
+                           Attributes={"RawMessageDelivery": "true"})
+        return arn, url
+
+    def bus(self):
+        """A fresh event bus whose rule sends every event of Source "faults" to a fresh queue: (bus, URL)."""
+        bus = self.name("bus")
+        self.events.create_event_bus(Name=bus)
+        url, queue_arn = self.queue()
+        self.events.put_rule(Name="all", EventBusName=bus, EventPattern=json.dumps({"source": ["faults"]}))
+        self.events.put_targets(Rule="all", EventBusName=bus, Targets=[{"Id": "q", "Arn": queue_arn}])
+        return bus, url
+
+    def received(self, url):
+        """Every message in the queue (read directly from moto): [{"Body", "MessageAttributes"?}]."""
+        out = []
+        while True:
+            got = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, VisibilityTimeout=600,
+                                           MessageAttributeNames=["All"]).get("Messages", [])
+            if not got:
+                return out
+            out += got
+
+    def calls(self):
+        """(service, a call of it through client c that puts one message or event, where it lands)."""
+        q, _ = self.queue()
+        t, tq = self.topic()
+        b, bq = self.bus()
+        return (("sqs", lambda c: c.send_message(QueueUrl=q, MessageBody="x"), q),
+                ("sns", lambda c: c.publish(TopicArn=t, Message="x"), tq),
+                ("events", lambda c: c.put_events(Entries=[{"Source": "faults", "DetailType": "d", "Detail": "{}",
+                                                              "EventBusName": b}]), bq))
+
+    # -- error answers ----------------------------------------------------------------------------
+
+    def test_error_answers_have_each_services_shape(self):
+        from botocore.exceptions import ClientError
+        expected = {  # (service, kind): (status, code, content type, fault type or None)
+            ("sqs", "throttling"): (400, "ThrottlingException", "application/x-amz-json-1.0", "Sender"),
+            ("sqs", "internal"): (500, "InternalFailure", "application/x-amz-json-1.0", "Receiver"),
+            ("sns", "throttling"): (400, "Throttling", "text/xml", "Sender"),
+            ("sns", "internal"): (500, "InternalError", "text/xml", "Receiver"),
+            ("events", "throttling"): (400, "ThrottlingException", "application/x-amz-json-1.1", None),
+            ("events", "internal"): (500, "InternalException", "application/x-amz-json-1.1", None),
+        }
+        for kind in ("throttling", "internal"):
+            p = self.proxy(seed=21, rates={kind: 1.0})
+            for service, call, lands_in in self.calls():
+                status, code, ctype, fault = expected[(service, kind)]
+                with self.assertRaises(ClientError) as cm:
+                    call(self.client(service, p))
+                r = cm.exception.response
+                self.assertEqual((r["Error"]["Code"], r["ResponseMetadata"]["HTTPStatusCode"]), (code, status),
+                                 (service, kind))
+                self.assertTrue(r["Error"]["Message"], (service, kind))
+                self.assertEqual(r["Error"].get("Type"), fault, (service, kind))
+                headers = r["ResponseMetadata"]["HTTPHeaders"]
+                self.assertEqual(headers["content-type"], ctype)
+                self.assertTrue(r["ResponseMetadata"]["RequestId"])
+                if service == "sqs":  # the JSON protocol's answer to a query-compatible client
+                    self.assertEqual(headers["x-amzn-query-error"], "%s;%s" % (code, fault))
+                    self.assertEqual(r["Error"]["QueryErrorCode"], code)
+                self.assertEqual(self.received(lands_in), [], (service, kind))  # never reached moto
+            self.assertEqual((p.counts[kind], p.counts["requests"], p.counts["forwarded"]), (3, 3, 0))
+            self.assertEqual([e[1] for e in p.events], ["SendMessage", "Publish", "PutEvents"])
+
+    def test_throughput_is_dynamodb_only(self):
+        p = self.proxy(seed=22, rates={"throughput": 1.0})
+        for service, call, lands_in in self.calls():
+            call(self.client(service, p))
+            self.assertEqual(len(self.received(lands_in)), 1, service)
+        self.assertEqual((p.counts["throughput"], p.counts["forwarded"]), (0, 3))
+        self.assertEqual([e[2] for e in p.events], [None] * 3)
+
+    def test_resets(self):
+        from botocore.exceptions import BotoCoreError, ConnectionClosedError
+        p = self.proxy(seed=23, rates={"reset": 1.0})
+        for service, call, lands_in in self.calls():
+            with self.assertRaises(ConnectionClosedError):
+                call(self.client(service, p))
+            self.assertEqual(self.received(lands_in), [], service)
+        p = self.proxy(seed=24, rates={"reset_mid_body": 1.0})
+        for service, call, lands_in in self.calls():
+            with self.assertRaises(BotoCoreError):
+                call(self.client(service, p))
+            self.assertEqual(len(self.received(lands_in)), 1, service)  # applied, though the client failed
+        self.assertEqual((p.counts["reset_mid_body"], p.counts["forwarded"]), (3, 3))
+
+    def test_operations_pick_the_batch_calls_of_every_service(self):
+        from botocore.exceptions import ClientError
+        p = self.proxy(seed=25, rates={"throttling": 1.0},
+                       operations={"SendMessageBatch", "PublishBatch", "PutEvents"})
+        (_, send, _), (_, publish, _), (_, put_events, _) = self.calls()
+        q, _ = self.queue()
+        t, _ = self.topic()
+        send(self.client("sqs", p))
+        publish(self.client("sns", p))
+        with self.assertRaises(ClientError):
+            self.client("sqs", p).send_message_batch(QueueUrl=q, Entries=[{"Id": "a", "MessageBody": "x"}])
+        with self.assertRaises(ClientError):
+            self.client("sns", p).publish_batch(TopicArn=t, PublishBatchRequestEntries=[{"Id": "a", "Message": "x"}])
+        with self.assertRaises(ClientError):
+            put_events(self.client("events", p))
+        self.assertEqual([(e[1], e[2]) for e in p.events],
+                         [("SendMessage", None), ("Publish", None), ("SendMessageBatch", "throttling"),
+                          ("PublishBatch", "throttling"), ("PutEvents", "throttling")])
+
+    # -- partial batch calls ----------------------------------------------------------------------
+
+    def check_split(self, p, done, failed, n=10):
+        """done and failed: the entries' positions; a non-empty proper split of range(n), counted."""
+        self.assertEqual(sorted(done + failed), list(range(n)))
+        self.assertTrue(1 <= len(failed) <= n - 1, failed)
+        self.assertEqual((p.counts["partial"], p.counts["partial_applied"], p.counts["partial_unprocessed"]),
+                         (1, len(done), len(failed)))
+
+    def test_partial_send_message_batch(self):
+        for seed in range(5):
+            url, _ = self.queue()
+            p = self.proxy(seed=seed, rates={"partial": 1.0})
+            entries = [{"Id": "m%d" % i, "MessageBody": TEXTS[i],
+                        "MessageAttributes": {"n": {"DataType": "Number", "StringValue": str(i)}}} for i in range(10)]
+            resp = self.client("sqs", p).send_message_batch(QueueUrl=url, Entries=entries)
+            done = [int(e["Id"][1:]) for e in resp["Successful"]]
+            failed = [int(e["Id"][1:]) for e in resp["Failed"]]
+            self.check_split(p, done, failed)
+            for f in resp["Failed"]:
+                self.assertEqual((f["SenderFault"], f["Code"], f["Message"]), (False, "InternalError", HELD))
+            got = self.received(url)
+            self.assertEqual(sorted(int(m["MessageAttributes"]["n"]["StringValue"]) for m in got), sorted(done), seed)
+            self.assertEqual(sorted(m["Body"] for m in got), sorted(TEXTS[i] for i in done))
+            # Sending the failed ones again completes the batch.
+            again = self.sqs.send_message_batch(QueueUrl=url, Entries=[entries[i] for i in failed])
+            self.assertEqual(again["Failed"], [])
+            self.assertEqual(sorted(m["Body"] for m in got + self.received(url)), sorted(TEXTS))
+
+    def test_partial_publish_batch(self):
+        for seed in range(5):
+            topic, url = self.topic()
+            p = self.proxy(seed=seed, rates={"partial": 1.0})
+            entries = [{"Id": "m%d" % i, "Message": TEXTS[i],
+                        "MessageAttributes": {"n": {"DataType": "String", "StringValue": "n %d" % i},
+                                              "text": {"DataType": "String", "StringValue": TEXTS[i]}}}
+                       for i in range(10)]
+            resp = self.client("sns", p).publish_batch(TopicArn=topic, PublishBatchRequestEntries=entries)
+            done = [int(e["Id"][1:]) for e in resp["Successful"]]
+            failed = [int(e["Id"][1:]) for e in resp["Failed"]]
+            self.check_split(p, done, failed)
+            for f in resp["Failed"]:
+                self.assertEqual((f["SenderFault"], f["Code"], f["Message"]), (False, "InternalError", HELD))
+            # Each forwarded member kept its own fields through the renumbering.
+            got = self.received(url)
+            self.assertEqual(sorted(m["MessageAttributes"]["n"]["StringValue"] for m in got),
+                             sorted("n %d" % i for i in done), seed)
+            for m in got:
+                i = int(m["MessageAttributes"]["n"]["StringValue"][2:])
+                self.assertEqual((m["Body"], m["MessageAttributes"]["text"]["StringValue"]), (TEXTS[i], TEXTS[i]))
+
+    def test_partial_put_events_keeps_the_positions(self):
+        for seed in range(5):
+            bus, url = self.bus()
+            p = self.proxy(seed=seed, rates={"partial": 1.0})
+            entries = [{"Source": "faults", "DetailType": "d", "Detail": json.dumps({"i": i, "text": TEXTS[i]}),
+                        "EventBusName": bus} for i in range(10)]
+            resp = self.client("events", p).put_events(Entries=entries)
+            self.assertEqual(len(resp["Entries"]), 10)
+            done = [i for i, e in enumerate(resp["Entries"]) if "EventId" in e]
+            failed = [i for i, e in enumerate(resp["Entries"]) if "ErrorCode" in e]
+            self.check_split(p, done, failed)
+            self.assertEqual(resp["FailedEntryCount"], len(failed))
+            for i in failed:
+                self.assertEqual(resp["Entries"][i], {"ErrorCode": "ThrottlingException", "ErrorMessage": HELD})
+            got = [json.loads(m["Body"]) for m in self.received(url)]
+            self.assertEqual(sorted(g["detail"]["i"] for g in got), done, seed)
+            for g in got:  # the event at position i is the request's entry i
+                self.assertEqual(g["detail"]["text"], TEXTS[g["detail"]["i"]])
+                self.assertIn(g["id"], {resp["Entries"][i]["EventId"] for i in done})
+
+    def test_a_batch_of_one_is_not_split(self):
+        q, _ = self.queue()
+        topic, tq = self.topic()
+        bus, bq = self.bus()
+        p = self.proxy(seed=26, rates={"partial": 1.0})
+        self.assertEqual(self.client("sqs", p).send_message_batch(
+            QueueUrl=q, Entries=[{"Id": "a", "MessageBody": "x"}])["Failed"], [])
+        self.assertEqual(self.client("sns", p).publish_batch(
+            TopicArn=topic, PublishBatchRequestEntries=[{"Id": "a", "Message": "x"}])["Failed"], [])
+        self.assertEqual(self.client("events", p).put_events(Entries=[
+            {"Source": "faults", "DetailType": "d", "Detail": "{}", "EventBusName": bus}])["FailedEntryCount"], 0)
+        self.assertEqual([len(self.received(u)) for u in (q, tq, bq)], [1, 1, 1])
+        self.assertEqual((p.counts["partial"], p.counts["forwarded"]), (0, 3))
 
 
 if __name__ == "__main__":
