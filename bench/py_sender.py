@@ -34,7 +34,6 @@ import json
 import os
 import sys
 import time
-import urllib.request
 
 if __name__ == "__main__" and sys.argv[1:] in (["-h"], ["--help"]):
     print("usage: py_sender.py (a Lambda bootstrap, started by the emulator; see bench/sink_bench.py)\n")
@@ -42,9 +41,9 @@ if __name__ == "__main__" and sys.argv[1:] in (["-h"], ["--help"]):
     sys.exit(0)
 
 import boto3  # noqa: E402 (after --help, which needs no boto3)
+from py_lambda import from_event, run  # noqa: E402 (beside this file)
 from boto3.dynamodb.types import Binary, TypeDeserializer  # noqa: E402
 
-API = "http://%s/2018-06-01/runtime" % os.environ["AWS_LAMBDA_RUNTIME_API"]
 SINK = os.environ["LR_SINK"]
 TARGET = os.environ["LR_SINK_TARGET"]
 SOURCE = os.environ.get("LR_EVENT_SOURCE") or "lambda-ddb"
@@ -53,20 +52,6 @@ MAX_CALL_BYTES = 256 * 1024
 ROUNDS = 8
 client = boto3.client({"sqs": "sqs", "sns": "sns", "eventbridge": "events"}[SINK])  # once, at init
 deserializer = TypeDeserializer()
-
-
-def from_event(value):
-    """An AttributeValue of the event (binary as base64 text) as TypeDeserializer takes it (bytes)."""
-    (kind, inner), = value.items()
-    if kind == "B":
-        return {"B": base64.b64decode(inner)}
-    if kind == "BS":
-        return {"BS": [base64.b64decode(b) for b in inner]}
-    if kind == "M":
-        return {"M": {k: from_event(v) for k, v in inner.items()}}
-    if kind == "L":
-        return {"L": [from_event(v) for v in inner]}
-    return value
 
 
 def plain(image):
@@ -161,25 +146,5 @@ def handle(event):
     return {"batchItemFailures": []}
 
 
-def post(path, body):
-    req = urllib.request.Request(API + path, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
-    with urllib.request.urlopen(req) as resp:
-        resp.read()
-
-
-def main():
-    while True:
-        with urllib.request.urlopen(API + "/invocation/next") as resp:
-            request_id = resp.headers["Lambda-Runtime-Aws-Request-Id"]
-            event = json.loads(resp.read())
-        try:
-            result = handle(event)
-        except Exception as e:  # the whole batch is retried
-            post("/invocation/%s/error" % request_id, {"errorType": type(e).__name__, "errorMessage": str(e)})
-            continue
-        post("/invocation/%s/response" % request_id, result)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run(handle))

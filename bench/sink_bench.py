@@ -61,6 +61,7 @@ import argparse
 import decimal
 import json
 import os
+import shutil
 import stat
 import sys
 import tempfile
@@ -136,6 +137,7 @@ def python_bootstrap(tmp, script):
     with open(path, "w") as f:
         f.write("#!%s\n" % exe + "\n".join(lines))
     os.chmod(path, os.stat(path).st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
+    shutil.copy(os.path.join(HERE, "py_lambda.py"), directory)  # what the bootstrap imports
     return path
 
 
