@@ -11,6 +11,7 @@ import json
 import os
 import re
 import select
+import signal
 import shutil
 import socket
 import ssl
@@ -329,6 +330,71 @@ def run_replay(endpoint, *args, env=None, timeout_s=600):
     proc = subprocess.run(cmd + list(args), env=env, capture_output=True, text=True,
                           timeout=timeout_s * lrtest.slow_factor())
     return proc, [json.loads(line) for line in proc.stdout.splitlines()]
+
+
+class BatchRunner:
+    """A mixin for a unittest.TestCase whose self.key is (key id, secret): run_batches() invokes the
+    bootstrap under the emulator once per batch."""
+
+    def run_batches(self, batches, env, expect_errors=False):
+        """Invokes once per batch; returns ([parsed bodies], [function error headers], logs). The logs
+        must not hold the secret; without expect_errors no invoke may end in a function error."""
+        bodies, errors = [], []
+        with lrtest.Emulator(env=env) as emu:
+            for batch in batches:
+                status, headers, body = emu.invoke_json({"Records": batch}, timeout_s=120)
+                self.assertEqual(status, 200, emu.logs())
+                bodies.append(body)
+                errors.append(headers.get("x-amz-function-error"))
+            logs = emu.logs()
+        check_output(self, logs, secrets=(self.key[1],))
+        if not expect_errors:
+            self.assertEqual(errors, [None] * len(batches), logs)
+        return bodies, errors, logs
+
+
+def isolated_env(key):
+    """The environment of a bootstrap or replay that signs with key (id, secret): base_env() with the key,
+    every other AWS_ variable of the caller set to None (removed, so the emulator cannot bring it back)."""
+    env = {k: None for k in os.environ if k.startswith("AWS_")}
+    env.update(base_env(AWS_ACCESS_KEY_ID=key[0], AWS_SECRET_ACCESS_KEY=key[1]))
+    return env
+
+
+def replay_to_completion(endpoint, stream_arn, invoke_url, key):
+    """tools/replay as the invariant tests run it: the whole stream through invoke_url in batches of 100,
+    bisecting errors and retrying from the checkpoint until every batch succeeds."""
+    env = {k: v for k, v in isolated_env(key).items() if v is not None}
+    return run_replay(endpoint, "--stream-arn", stream_arn, "--invoke-url", invoke_url, "--idle-polls", "1",
+                      "--batch-size", "100", "--bisect-on-error", "--max-retries", "10000", env=env,
+                      timeout_s=900)
+
+
+def start_killer(emu, rng, done, kills, apart, delay_s, poll_s):
+    """A thread that kills the bootstrap with SIGKILL kills times: each time rng.randint(*apart) invokes
+    after the last, rng.uniform(*delay_s) seconds into that invoke, polling the log every poll_s; it
+    stops when done is set. Returns (the thread, the list of killed pids it fills)."""
+    killed = []
+
+    def starts():
+        return len(re.findall(r"^START RequestId:", emu.logs(), re.M))
+
+    def run():
+        for _ in range(kills):
+            target = starts() + rng.randint(*apart)
+            while not done.is_set() and starts() < target:
+                time.sleep(poll_s)
+            if done.is_set():
+                return
+            time.sleep(rng.uniform(*delay_s))
+            pid = emu.stats()["child_pid"]
+            if pid > 0:
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t, killed
 
 
 def load_replay():

@@ -34,7 +34,21 @@ def key(pk):
 
 
 @unittest.skipIf(awstest.moto_missing(), str(awstest.moto_missing()))
-class FaultProxyOnMoto(unittest.TestCase):
+class MotoBehindAProxy:
+    """For test classes whose setUpClass starts cls.moto and sets cls.creds: proxies in front of it."""
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.moto.close()
+
+    def proxy(self, **kw):
+        kw.setdefault("credentials", self.creds)
+        p = FaultProxy(self.moto.endpoint, **kw)
+        self.addCleanup(p.close)
+        return p
+
+
+class FaultProxyOnMoto(MotoBehindAProxy, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         # Three unauthenticated actions: the IAM user's.
@@ -49,16 +63,6 @@ class FaultProxyOnMoto(unittest.TestCase):
         except BaseException:
             cls.moto.close()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.moto.close()
-
-    def proxy(self, **kw):
-        kw.setdefault("credentials", self.creds)
-        p = FaultProxy(self.moto.endpoint, **kw)
-        self.addCleanup(p.close)
-        return p
 
     def client(self, proxy, secret=None):
         import boto3
@@ -310,7 +314,7 @@ TEXTS = ["plain", "with space", "a+b=c&d", "caf\u00e9 \u4e2d \U0001f600", "<xml>
 
 
 @unittest.skipIf(awstest.moto_missing(), str(awstest.moto_missing()))
-class MessageServicesThroughTheProxy(unittest.TestCase):
+class MessageServicesThroughTheProxy(MotoBehindAProxy, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.moto = awstest.Moto(INITIAL_NO_AUTH_ACTION_COUNT="3")
@@ -323,16 +327,6 @@ class MessageServicesThroughTheProxy(unittest.TestCase):
         except BaseException:
             cls.moto.close()
             raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.moto.close()
-
-    def proxy(self, **kw):
-        kw.setdefault("credentials", self.creds)
-        p = FaultProxy(self.moto.endpoint, **kw)
-        self.addCleanup(p.close)
-        return p
 
     def client(self, service, proxy):
         import boto3

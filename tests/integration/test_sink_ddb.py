@@ -16,7 +16,6 @@ from decimal import Decimal
 
 import awstest
 import faultproxy
-import lrtest
 
 SRC, DST = "src", "dst"
 STREAM_ARN = "arn:aws:dynamodb:us-east-1:123456789012:table/src/stream/2026-01-01T00:00:00.000"
@@ -63,7 +62,7 @@ def emf_lines(logs, metric):
 
 
 @unittest.skipIf(awstest.moto_missing(), awstest.moto_missing())
-class SinkDynamoDBTest(unittest.TestCase):
+class SinkDynamoDBTest(awstest.BatchRunner, unittest.TestCase):
 
     def setUp(self):
         # IAM authentication on after three actions: every later request, the bootstrap's included,
@@ -81,21 +80,6 @@ class SinkDynamoDBTest(unittest.TestCase):
         # base_env dropped the caller's other AWS_ variables; the emulator must not bring them back.
         env.update({k: None for k in os.environ if k.startswith("AWS_") and k not in env})
         return env
-
-    def run_batches(self, batches, env, expect_errors=False):
-        """Invokes once per batch; returns ([parsed bodies], [function error headers], logs)."""
-        bodies, errors = [], []
-        with lrtest.Emulator(env=env) as emu:
-            for batch in batches:
-                status, headers, body = emu.invoke_json({"Records": batch}, timeout_s=120)
-                self.assertEqual(status, 200, emu.logs())
-                bodies.append(body)
-                errors.append(headers.get("x-amz-function-error"))
-            logs = emu.logs()
-        awstest.check_output(self, logs, secrets=(self.key[1],))
-        if not expect_errors:
-            self.assertEqual(errors, [None] * len(batches), logs)
-        return bodies, errors, logs
 
     # -- the stream of a real (moto) table -------------------------------------------------------
 

@@ -16,7 +16,6 @@ import unittest
 from decimal import Decimal
 
 import awstest
-import lrtest
 
 from boto3.dynamodb.types import TypeDeserializer
 
@@ -79,7 +78,7 @@ def emf(logs):
 
 
 @unittest.skipIf(awstest.moto_missing(), awstest.moto_missing())
-class SinkMessagesTest(unittest.TestCase):
+class SinkMessagesTest(awstest.BatchRunner, unittest.TestCase):
 
     def setUp(self):
         self.moto = awstest.Moto(INITIAL_NO_AUTH_ACTION_COUNT="3")
@@ -95,20 +94,6 @@ class SinkMessagesTest(unittest.TestCase):
         env.update(extra)
         env.update({k: None for k in os.environ if k.startswith("AWS_") and k not in env})
         return env
-
-    def run_batches(self, batches, env, expect_errors=False):
-        bodies, errors = [], []
-        with lrtest.Emulator(env=env) as emu:
-            for batch in batches:
-                status, headers, body = emu.invoke_json({"Records": batch}, timeout_s=120)
-                self.assertEqual(status, 200, emu.logs())
-                bodies.append(body)
-                errors.append(headers.get("x-amz-function-error"))
-            logs = emu.logs()
-        awstest.check_output(self, logs, secrets=(self.key[1],))
-        if not expect_errors:
-            self.assertEqual(errors, [None] * len(batches), logs)
-        return bodies, errors, logs
 
     def queue(self, name, fifo=False):
         attrs = {"FifoQueue": "true"} if fifo else {}

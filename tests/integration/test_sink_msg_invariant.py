@@ -49,8 +49,6 @@ import contextlib
 import json
 import os
 import random
-import re
-import signal
 import tempfile
 import threading
 import time
@@ -206,41 +204,15 @@ class EveryChangeLandsUnderFaults(unittest.TestCase):
     # -- one run --------------------------------------------------------------------------------
 
     def env(self):
-        # base_env drops the caller's AWS_ variables; the emulator must not bring them back.
-        env = {k: None for k in os.environ if k.startswith("AWS_")}
-        env.update(awstest.base_env(AWS_ACCESS_KEY_ID=self.key[0], AWS_SECRET_ACCESS_KEY=self.key[1]))
-        return env
+        return awstest.isolated_env(self.key)
 
     def replay(self, emu):
-        env = {k: v for k, v in self.env().items() if v is not None}
-        return awstest.run_replay(self.moto.endpoint, "--stream-arn", self.arn, "--invoke-url", emu.invoke_url,
-                                  "--idle-polls", "1", "--batch-size", "100", "--bisect-on-error",
-                                  "--max-retries", "10000", env=env, timeout_s=900)
+        return awstest.replay_to_completion(self.moto.endpoint, self.arn, emu.invoke_url, self.key)
 
     @staticmethod
     def killer(emu, rng, done):
-        """kill -9 of the bootstrap KILLS times, each some way into an invoke a few invokes apart."""
-        killed = []
-
-        def starts():
-            return len(re.findall(r"^START RequestId:", emu.logs(), re.M))
-
-        def run():
-            for _ in range(KILLS):
-                target = starts() + rng.randint(1, 4)
-                while not done.is_set() and starts() < target:
-                    time.sleep(0.02)
-                if done.is_set():
-                    return
-                time.sleep(rng.uniform(0.01, 0.3))
-                pid = emu.stats()["child_pid"]
-                if pid > 0:
-                    os.kill(pid, signal.SIGKILL)
-                    killed.append(pid)
-
-        t = threading.Thread(target=run, daemon=True)
-        t.start()
-        return t, killed
+        """kill -9 of the bootstrap KILLS times, a few invokes apart, some way into an invoke."""
+        return awstest.start_killer(emu, rng, done, KILLS, apart=(1, 4), delay_s=(0.01, 0.3), poll_s=0.02)
 
     def deliver(self, sink, mode, fifo, seed):
         name = "%s-%s%s" % (sink, mode, "-fifo" if fifo else "")
