@@ -263,18 +263,9 @@ class EndToEndOnMoto(unittest.TestCase):
 
     def role_grants(self, outputs):
         """{action: [resources]} of the deployed function's role, and the statements moto nulled."""
-        role = self.client("lambda").get_function_configuration(
-            FunctionName=outputs["rLoggingFunctionName"])["Role"]
-        name = role.rsplit("/", 1)[1]
-        iam = self.client("iam")
-        self.assertEqual(iam.list_role_policies(RoleName=name)["PolicyNames"], ["LambdaRolePolicy"])
-        self.assertEqual(iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"], [])
-        doc = policy_document(iam.get_role_policy(RoleName=name, PolicyName="LambdaRolePolicy")["PolicyDocument"])
-        grants, nulls = {}, 0
-        for s in doc["Statement"]:
-            if s is None:
-                nulls += 1
-                continue
+        statements, nulls = self.role_statements(outputs)
+        grants = {}
+        for s in statements:
             self.assertEqual(s["Effect"], "Allow")
             for action in as_list(s["Action"]):
                 grants[action] = as_list(s["Resource"])
@@ -453,6 +444,7 @@ class EndToEndOnMoto(unittest.TestCase):
         name = role.rsplit("/", 1)[1]
         iam = self.client("iam")
         self.assertEqual(iam.list_role_policies(RoleName=name)["PolicyNames"], ["LambdaRolePolicy"])
+        self.assertEqual(iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"], [])
         doc = policy_document(iam.get_role_policy(RoleName=name, PolicyName="LambdaRolePolicy")["PolicyDocument"])
         return [s for s in doc["Statement"] if s is not None], doc["Statement"].count(None)
 
