@@ -98,21 +98,43 @@ static void on_settle(void *user_data, struct lr_batch_deferred *deferred)
     handler_settle(&((struct test_handler *)user_data)->h, deferred);
 }
 
+static struct lr_invocation_response invoke_on_worker(const struct lr_invocation_request *req,
+                                                      void *user_data)
+{
+    struct test_handler *per_worker = user_data;
+    return handler_invoke(req, &per_worker[req->worker].h);
+}
+
+static enum lr_status test_handler_init(struct test_handler *t, char *msg, size_t cap)
+{
+    if (handler_init_from_env(&t->h, msg, cap) != LR_OK || read_switches(t, msg, cap) != LR_OK)
+        return LR_E_CONFIG;
+    t->h.batch.fn = on_record;
+    if (t->h.batch.settle)
+        t->h.batch.settle = on_settle;
+    t->h.batch.user_data = t;
+    return LR_OK;
+}
+
 int main(void)
 {
-    static struct test_handler t;
     char msg[512];
     lr_log_init_from_env();
-    if (handler_init_from_env(&t.h, msg, sizeof(msg)) != LR_OK ||
-        read_switches(&t, msg, sizeof(msg)) != LR_OK) {
-        lr_log(LR_LOG_FATAL, "configuration error: %s", msg);
-        return lr_report_init_error(msg, "Runtime.ConfigInvalid");
+    uint32_t n = 1;
+    if (lr_run_concurrency(&n) != LR_OK)
+        return lr_run_handler(invoke_on_worker, NULL); /* reports Runtime.ConfigInvalid */
+    struct test_handler *ts = calloc(n, sizeof(*ts));  /* one per worker of the run loop */
+    if (ts == NULL)
+        abort();
+    for (uint32_t i = 0; i < n; i++) {
+        if (test_handler_init(&ts[i], msg, sizeof(msg)) != LR_OK) {
+            lr_log(LR_LOG_FATAL, "configuration error: %s", msg);
+            return lr_report_init_error(msg, "Runtime.ConfigInvalid");
+        }
     }
-    t.h.batch.fn = on_record;
-    if (t.h.batch.settle)
-        t.h.batch.settle = on_settle;
-    t.h.batch.user_data = &t;
-    int rc = lr_run_handler(handler_invoke, &t.h);
-    handler_clean_up(&t.h);
+    int rc = lr_run_handler(invoke_on_worker, ts);
+    for (uint32_t i = 0; i < n; i++)
+        handler_clean_up(&ts[i].h);
+    free(ts);
     return rc;
 }

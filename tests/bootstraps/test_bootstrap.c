@@ -1,8 +1,8 @@
 /* lr-test-bootstrap: a function on the real runtime library for the integration tests. Its behaviour
  * is LR_TB_MODE, or the "tb_mode" member of an event that is a JSON object (per-invoke override):
  *   echo (default)  answer the event itself
- *   info            answer {"pid","count","request_id","trace","deadline_ms","remaining_ms",
- *                   "function_arn","client_context","tenant_id","env":{...Lambda variables...}}
+ *   info            answer {"pid","count","worker","worker_count","request_id","trace","deadline_ms",
+ *                   "remaining_ms","function_arn","client_context","tenant_id","env":{...}}
  *   trace           answer the value of _X_AMZN_TRACE_ID, or <unset>
  *   error           report a function error (LR_TB_ERROR_TYPE, default Custom.Boom; message "boom")
  *   init-error      (LR_TB_MODE only) report /init/error and exit 1 without serving
@@ -11,6 +11,7 @@
  *   big             answer a JSON string of LR_TB_BIG_BYTES (or the event's "bytes") bytes
  */
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,8 @@
 #include "lr/log.h"
 #include "lr/runtime.h"
 
-static unsigned long invocations;
+/* Counted by every worker when AWS_LAMBDA_MAX_CONCURRENCY runs several. */
+static atomic_ulong invocations;
 
 static long env_long(const char *name, long fallback)
 {
@@ -69,7 +71,9 @@ static struct lr_invocation_response info(const struct lr_invocation_request *re
                                         "LR_TB_CUSTOM"};
     cJSON *o = cJSON_CreateObject(), *env = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "pid", (double)getpid());
-    cJSON_AddNumberToObject(o, "count", (double)invocations);
+    cJSON_AddNumberToObject(o, "count", (double)atomic_load(&invocations));
+    cJSON_AddNumberToObject(o, "worker", (double)req->worker);
+    cJSON_AddNumberToObject(o, "worker_count", (double)req->worker_count);
     cJSON_AddStringToObject(o, "request_id", req->request_id.ptr);
     if (req->xray_trace_id.len)
         cJSON_AddStringToObject(o, "trace", req->xray_trace_id.ptr);
@@ -146,8 +150,8 @@ static struct lr_invocation_response handle(const struct lr_invocation_request *
                                             void *user_data)
 {
     (void)user_data;
-    invocations++;
-    lr_log(LR_LOG_INFO, "test bootstrap invoke %lu", invocations);
+    unsigned long n = atomic_fetch_add(&invocations, 1) + 1;
+    lr_log(LR_LOG_INFO, "test bootstrap invoke %lu", n);
     cJSON *event = cJSON_ParseWithLength(req->payload.ptr, req->payload.len);
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(event, "tb_mode");
     const char *mode = cJSON_IsString(m) ? m->valuestring : getenv("LR_TB_MODE");

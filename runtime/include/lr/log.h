@@ -1,7 +1,9 @@
 /* Logging to stdout for CloudWatch: Text or JSON lines as Lambda's AWS_LAMBDA_LOG_FORMAT /
  * AWS_LAMBDA_LOG_LEVEL say, one log event per line, every byte escaped so no input can split or forge a
- * line. The module owns a process-wide state (Lambda runs one invoke at a time); it copies everything
- * it is given and keeps no caller pointer beyond a call. Not thread-safe by design.
+ * line. It copies everything it is given and keeps no caller pointer beyond a call.
+ * Threads: configure it (lr_log_configure / lr_log_init_from_env) once before any worker starts; after
+ * that every function is safe to call from any thread. The request id is per thread, and each line
+ * goes out whole in one write(2) under the stream's lock, so concurrent lines never interleave.
  *
  * Line shapes (timestamps are RFC 3339 UTC with milliseconds):
  *   Text: 2026-11-30T15:40:04.123Z<TAB>request-id<TAB>INFO<TAB>message key=value key="a b"
@@ -81,11 +83,12 @@ const char *lr_log_level_name(enum lr_log_level level);
 /* True when a line of this level would be written: test it before building expensive fields. */
 bool lr_log_enabled(enum lr_log_level level);
 
-/* Sets the request id stamped on every following line (copied, at most 256 bytes kept; NULL or len 0
- * clears it). The run loop sets it for each invoke and clears it after the response is posted. */
+/* Sets the request id stamped on every following line of the calling thread (copied, at most 256
+ * bytes kept; NULL or len 0 clears it). The run loop sets it for each invoke on the worker's thread and
+ * clears it after the response is posted. */
 void lr_log_set_request_id(const char *id, size_t len);
 
-/* Writes one line (printf-style message) at level; flushed immediately. */
+/* Writes one line (printf-style message) at level, whole, in one write. */
 void lr_log(enum lr_log_level level, const char *fmt, ...) LR_PRINTF(2, 3);
 
 /* Writes one line with extra fields. */

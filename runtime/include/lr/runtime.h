@@ -35,6 +35,10 @@ struct lr_invocation_request {
     struct lr_str tenant_id;        /* Lambda-Runtime-Aws-Tenant-Id; len 0 when absent */
     struct lr_str content_type;     /* Content-Type of the event; len 0 when absent */
     int64_t deadline_ms; /* Lambda-Runtime-Deadline-Ms: deadline in ms since the Unix epoch */
+    /* The worker serving this invoke, 0..worker_count-1, and how many workers the run loop runs
+     * (AWS_LAMBDA_MAX_CONCURRENCY); 0 and 1 from lr_client_next(). Per-worker state goes here. */
+    uint32_t worker;
+    uint32_t worker_count;
 };
 
 /* Milliseconds left before the invoke's deadline, from CLOCK_REALTIME (negative once past it). */
@@ -71,9 +75,24 @@ void lr_response_clean_up(struct lr_invocation_response *resp);
 typedef struct lr_invocation_response (*lr_handler_fn)(const struct lr_invocation_request *req,
                                                        void *user_data);
 
+/* Most workers lr_run_handler() runs (Lambda Managed Instances' limit on concurrent invokes). */
+#define LR_MAX_WORKERS 1024u
+
+/* Reads AWS_LAMBDA_MAX_CONCURRENCY, which Lambda sets only on Managed Instances: *out = 1 when it is
+ * unset or empty, its value when that is a plain decimal 1..LR_MAX_WORKERS, else LR_E_CONFIG (*out
+ * untouched). */
+enum lr_status lr_run_concurrency(uint32_t *out) LR_NODISCARD;
+
 /* Initialises the runtime from the environment (and the log from AWS_LAMBDA_LOG_FORMAT/LEVEL unless
  * lr_log_configure() or lr_log_init_from_env() ran before), then loops forever on /next -> handler ->
  * post, setting the log's request id during each invoke and flushing stdout before each post.
+ * One worker (AWS_LAMBDA_MAX_CONCURRENCY unset or 1): the loop runs on the calling thread, no thread
+ * is started, and _X_AMZN_TRACE_ID follows each invoke (set, or unset when it has no trace id).
+ * N workers: N threads, each with its own Runtime API connection, call handler concurrently with
+ * the same user_data (req->worker tells them apart); _X_AMZN_TRACE_ID is unset once and never set,
+ * since the environment is process-wide (the trace id is in req->xray_trace_id). On SIGTERM the
+ * workers finish their invokes in flight, stop polling, and the function returns 0. An invalid
+ * AWS_LAMBDA_MAX_CONCURRENCY is reported through /init/error as Runtime.ConfigInvalid (returns 1).
  * Status policy on a post: 2xx ok; 413 (the invoke already failed), 400, 403, other statuses and a
  * lost connection are logged and the loop goes on with /next; 500 ends the loop. A failed /next is
  * retried (see struct lr_run_options); an event above LR_MAX_EVENT_BYTES is answered with an error
@@ -116,9 +135,15 @@ enum lr_status lr_client_new(const char *endpoint, struct lr_client **out) LR_NO
 /* Frees the client and everything it owns; NULL is a no-op. */
 void lr_client_destroy(struct lr_client *client);
 
+/* Makes lr_client_next() give up, with LR_E_CANCELLED, once should_stop() returns true while no byte
+ * of the answer has arrived yet (checked about once a second while waiting), so a worker can stop
+ * polling without dropping an invoke already on its way. should_stop must be thread-safe; NULL
+ * removes it. */
+void lr_client_set_stop(struct lr_client *client, bool (*should_stop)(void));
+
 /* GET /next (no total timeout: the sandbox may be frozen between invokes). On LR_OK fills *req with
- * views valid until the next lr_client_next() or lr_client_destroy(), and sets or unsets
- * _X_AMZN_TRACE_ID. A missing or garbage Deadline-Ms does not fail the call: deadline_ms is then
+ * views valid until the next lr_client_next() or lr_client_destroy(); the environment is not
+ * touched (lr_run_handler() exports _X_AMZN_TRACE_ID itself). A missing or garbage Deadline-Ms does not fail the call: deadline_ms is then
  * now + AWS_LAMBDA_FUNCTION_TIMEOUT seconds when that is set, else now + 900 s (Lambda's maximum),
  * and a warning is logged. On LR_E_TOO_LARGE (event above LR_MAX_EVENT_BYTES) only req->request_id
  * is set, when a valid one was received, so the caller can report the failure; on other errors

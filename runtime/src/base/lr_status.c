@@ -56,8 +56,9 @@ const char *lr_status_str(enum lr_status st)
         "LR_E_AWS_SERVICE",
         "LR_E_DEADLINE",
         "LR_E_STATE_TOO_LARGE",
+        "LR_E_CANCELLED",
     };
-    _Static_assert(sizeof(names) / sizeof(names[0]) == LR_E_STATE_TOO_LARGE + 1,
+    _Static_assert(sizeof(names) / sizeof(names[0]) == LR_E_CANCELLED + 1,
                    "a name per status");
     if ((unsigned)st < sizeof(names) / sizeof(names[0]))
         return names[st];

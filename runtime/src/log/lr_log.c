@@ -3,8 +3,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "lr/log.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "lr/buf.h"
 #include "lr/clock.h"
@@ -16,15 +18,20 @@
 /* Worst case a cut value adds: the mark, plus quotes when a raw JSON value is replaced by it. */
 #define MARK_RESERVE (MARK_LEN + 2)
 
+/* Set once before any worker starts, then only read: no lock needed. */
 static struct {
     enum lr_log_format format;
     enum lr_log_level min_level;
     FILE *out; /* NULL: stdout (resolved at write time, so tests may swap stdout) */
     size_t max_line;
-    char request_id[LR_LOG_MAX_REQUEST_ID];
-    size_t request_id_len;
     bool configured;
-} g_log = {LR_LOG_FORMAT_TEXT, LR_LOG_INFO, NULL, LR_LOG_DEFAULT_MAX_LINE, {0}, 0, false};
+} g_log = {LR_LOG_FORMAT_TEXT, LR_LOG_INFO, NULL, LR_LOG_DEFAULT_MAX_LINE, false};
+
+/* The invoke a thread serves: per thread, so concurrent workers stamp their own lines. */
+static _Thread_local struct {
+    char id[LR_LOG_MAX_REQUEST_ID];
+    size_t len;
+} t_request;
 
 /* ---- configuration ---- */
 
@@ -115,11 +122,11 @@ void lr_log_set_request_id(const char *id, size_t len)
 {
     if (id == NULL)
         len = 0;
-    if (len > sizeof(g_log.request_id))
-        len = sizeof(g_log.request_id); /* escaped on output, so a cut sequence is harmless */
+    if (len > sizeof(t_request.id))
+        len = sizeof(t_request.id); /* escaped on output, so a cut sequence is harmless */
     if (len > 0)
-        memcpy(g_log.request_id, id, len);
-    g_log.request_id_len = len;
+        memcpy(t_request.id, id, len);
+    t_request.len = len;
 }
 
 static FILE *log_out(void)
@@ -259,8 +266,8 @@ static void plan_budgets(struct piece *pieces, size_t n, size_t fixed, size_t ma
 static void append_request_id(struct lr_buf *b, enum lr_json_escape mode)
 {
     size_t need = 0;
-    lr_json_escape(NULL, 0, g_log.request_id, g_log.request_id_len, mode, &need);
-    append_escaped(b, g_log.request_id, g_log.request_id_len, mode, need);
+    lr_json_escape(NULL, 0, t_request.id, t_request.len, mode, &need);
+    append_escaped(b, t_request.id, t_request.len, mode, need);
 }
 
 /* Everything before the message. Text without a request id says "undefined", as the Node.js
@@ -275,7 +282,7 @@ static void append_prefix(struct lr_buf *b, enum lr_log_level level, bool json)
         append_str(b, "\",\"level\":\"");
         append_str(b, lr_log_level_name(level));
         append_str(b, "\"");
-        if (g_log.request_id_len > 0) {
+        if (t_request.len > 0) {
             append_str(b, ",\"requestId\":\"");
             append_request_id(b, LR_JSON_ESCAPE_LOG);
             append_str(b, "\"");
@@ -285,7 +292,7 @@ static void append_prefix(struct lr_buf *b, enum lr_log_level level, bool json)
     }
     append_str(b, ts);
     append_str(b, "\t");
-    if (g_log.request_id_len > 0)
+    if (t_request.len > 0)
         append_request_id(b, LR_JSON_ESCAPE_TEXT);
     else
         append_str(b, "undefined");
@@ -344,7 +351,7 @@ static void render_line(struct lr_buf *b, enum lr_log_level level, const char *m
 
     /* Room for the prefix and the pieces up front, so the line is allocated once in the common
      * case (an escaped request id can take six bytes per byte; 128 covers the rest). */
-    size_t guess = 128 + 6 * g_log.request_id_len;
+    size_t guess = 128 + 6 * t_request.len;
     for (size_t i = 0; i < n && guess < g_log.max_line; i++)
         guess += pieces[i].need + 2;
     if (lr_buf_reserve(b, guess < g_log.max_line ? guess : g_log.max_line) == NULL)
@@ -372,12 +379,33 @@ static void render_line(struct lr_buf *b, enum lr_log_level level, const char *m
         free(pieces);
 }
 
-static void write_line(const struct lr_buf *b)
+/* Writes bytes[0..len) as one write(2) where the stream has a descriptor, after what stdio still
+ * holds of it (a handler's printf), all under the stream's lock: concurrent workers' lines never
+ * interleave, and a line over the pipe's atomic size is not split by another writer either. */
+static void write_whole(const char *bytes, size_t len)
 {
     FILE *out = log_out();
-    /* One fwrite per line so a line is never interleaved with our own other output. */
-    fwrite(b->data, 1, b->len, out);
+    flockfile(out);
     fflush(out);
+    int fd = fileno(out);
+    while (fd >= 0 && len > 0) {
+        ssize_t n = write(fd, bytes, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break; /* nowhere to log to: nothing better to do than drop the line */
+        bytes += n;
+        len -= (size_t)n;
+    }
+    if (fd < 0) /* a memory stream (tests): stdio is the only way in */
+        fwrite(bytes, 1, len, out);
+    fflush(out);
+    funlockfile(out);
+}
+
+static void write_line(const struct lr_buf *b)
+{
+    write_whole(b->data, b->len);
 }
 
 /* Messages up to this size are formatted on the stack: one vsnprintf, no allocation. */
@@ -459,9 +487,12 @@ enum lr_status lr_log_raw_json_line(const char *json, size_t len)
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)json[i] < 0x20)
             return LR_E_INVALID_ARG;
-    FILE *out = log_out();
-    fwrite(json, 1, len, out);
-    fputc('\n', out);
-    fflush(out);
+    char *line = malloc(len + 1);
+    if (line == NULL)
+        abort(); /* out of memory: Lambda replaces the sandbox */
+    memcpy(line, json, len);
+    line[len] = '\n'; /* the newline goes in the same write as the document */
+    write_whole(line, len + 1);
+    free(line);
     return LR_OK;
 }

@@ -32,7 +32,9 @@ struct lr_client {
     enum lr_status header_error;
     bool body_too_large;
     int64_t fallback_timeout_ms;
-    int last_rc; /* CURLcode of the last exchange */
+    bool (*should_stop)(void); /* lr_client_set_stop(); NULL: never give up a /next */
+    bool answer_started;       /* a byte of the /next answer arrived: too late to give it up */
+    int last_rc;               /* CURLcode of the last exchange */
     char curl_error[CURL_ERROR_SIZE];
 };
 
@@ -165,6 +167,7 @@ static size_t on_next_header(char *line, size_t size, size_t n, void *userdata)
 {
     struct lr_client *c = userdata;
     size_t len = size * n; /* size is always 1 for headers */
+    c->answer_started = true;
     enum lr_status st = lr_headers_parse_line(&c->headers, line, len);
     if (st != LR_OK) {
         c->header_error = st;
@@ -201,19 +204,29 @@ static void fill_request(struct lr_client *c, struct lr_invocation_request *req)
                (long long)c->fallback_timeout_ms);
     }
     req->payload = (struct lr_str){c->body.data != NULL ? c->body.data : "", c->body.len};
+    req->worker_count = 1; /* the run loop overrides both worker fields */
 }
 
-/* Lambda (and the X-Ray SDK) expect the variable to follow the current invoke, unset when absent. */
-static void export_trace_id(struct lr_str trace)
+void lr_client_set_stop(struct lr_client *client, bool (*should_stop)(void))
 {
-    if (trace.len > 0)
-        setenv("_X_AMZN_TRACE_ID", trace.ptr, 1);
-    else
-        unsetenv("_X_AMZN_TRACE_ID");
+    assert(client != NULL);
+    client->should_stop = should_stop;
+}
+
+/* curl calls this about once a second while a /next waits; non-zero aborts the transfer. Once the
+ * answer started, an invoke is on its way to us and giving it up would lose it. */
+static int on_next_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
+                            curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    const struct lr_client *c = userdata;
+    return !c->answer_started && c->should_stop();
 }
 
 static enum lr_status next_outcome(struct lr_client *c, enum lr_status transport, long code)
 {
+    if (c->last_rc == CURLE_ABORTED_BY_CALLBACK && c->header_error == LR_OK && !c->body_too_large)
+        return LR_E_CANCELLED;
     if (c->header_error != LR_OK) {
         lr_log(LR_LOG_WARN, "GET /next: bad header: %s", lr_status_str(c->header_error));
         return c->header_error;
@@ -247,6 +260,7 @@ enum lr_status lr_client_next(struct lr_client *client, struct lr_invocation_req
     lr_headers_reset(&c->headers);
     c->header_error = LR_OK;
     c->body_too_large = false;
+    c->answer_started = false;
 
     char url[sizeof(c->base_url) + 32];
     snprintf(url, sizeof(url), "%sinvocation/next", c->base_url);
@@ -258,13 +272,17 @@ enum lr_status lr_client_next(struct lr_client *client, struct lr_invocation_req
     curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, c);
     /* Refuses early when Content-Length already says too much; the write callback catches the rest. */
     curl_easy_setopt(c->curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)LR_MAX_EVENT_BYTES);
+    if (c->should_stop != NULL) {
+        curl_easy_setopt(c->curl, CURLOPT_XFERINFOFUNCTION, on_next_progress);
+        curl_easy_setopt(c->curl, CURLOPT_XFERINFODATA, c);
+        curl_easy_setopt(c->curl, CURLOPT_NOPROGRESS, 0L);
+    }
 
     long code = 0;
     enum lr_status transport = perform(c, &code);
     enum lr_status st = next_outcome(c, transport, code);
     if (st == LR_OK) {
         fill_request(c, req);
-        export_trace_id(req->xray_trace_id);
     } else if (st == LR_E_TOO_LARGE && lr_headers_check(&c->headers) == LR_OK) {
         req->request_id =
             lr_headers_get(&c->headers, LR_HDR_REQUEST_ID); /* so it can be reported */

@@ -2,7 +2,12 @@
  * (spec 1.7): 2xx ok; 413 the invoke already failed, carry on; 400/403 log and carry on; 500 exit
  * promptly; failed /next retried a bounded number of times with back-off, then exit. */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "lr/clock.h"
@@ -10,6 +15,16 @@
 #include "lr/runtime.h"
 
 #define EXIT_FATAL 1
+#define EXIT_STOPPED 0
+
+/* Raised by SIGTERM (workers finish what they hold, then stop) or by a worker that met a fatal
+ * condition (the others stop too, as the process must end). Lock-free, so the handler may set it. */
+static atomic_bool g_stop;
+
+static bool stop_requested(void)
+{
+    return atomic_load_explicit(&g_stop, memory_order_relaxed);
+}
 
 int64_t lr_invocation_time_remaining_ms(const struct lr_invocation_request *req)
 {
@@ -24,8 +39,8 @@ int64_t lr_invocation_time_remaining_ms(const struct lr_invocation_request *req)
 static void sleep_ms(unsigned ms)
 {
     struct timespec ts = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0) {
-        /* interrupted by a signal: sleep the rest */
+    while (nanosleep(&ts, &ts) != 0 && !stop_requested()) {
+        /* interrupted by a signal other than SIGTERM: sleep the rest */
     }
 }
 
@@ -59,8 +74,8 @@ static enum lr_status next_with_retries(struct lr_client *c, struct lr_invocatio
     unsigned failures = 0, backoff = o->next_backoff_initial_ms;
     for (;;) {
         enum lr_status st = lr_client_next(c, req);
-        if (st == LR_OK)
-            return LR_OK;
+        if (st == LR_OK || st == LR_E_CANCELLED)
+            return st;
         if (st == LR_E_HTTP_500) {
             lr_log(LR_LOG_FATAL,
                    "GET /next: Runtime API reported a container error (500); exiting");
@@ -78,6 +93,8 @@ static enum lr_status next_with_retries(struct lr_client *c, struct lr_invocatio
             return st;
         }
         sleep_ms(backoff);
+        if (stop_requested())
+            return LR_E_CANCELLED;
         backoff = backoff > o->next_backoff_max_ms / 2 ? o->next_backoff_max_ms : backoff * 2;
     }
 }
@@ -104,6 +121,16 @@ static bool post_outcome_allows_next(enum lr_status st)
     }
 }
 
+/* Lambda (and the X-Ray SDK) expect the variable to follow the current invoke, unset when absent.
+ * Only with one worker: the environment is process-wide, and setenv() races with getenv(). */
+static void export_trace_id(struct lr_str trace)
+{
+    if (trace.len > 0)
+        setenv("_X_AMZN_TRACE_ID", trace.ptr, 1);
+    else
+        unsetenv("_X_AMZN_TRACE_ID");
+}
+
 static bool run_one(struct lr_client *c, const struct lr_invocation_request *req,
                     lr_handler_fn handler, void *user_data)
 {
@@ -117,10 +144,122 @@ static bool run_one(struct lr_client *c, const struct lr_invocation_request *req
     return go_on;
 }
 
+/* One worker's loop: EXIT_STOPPED when asked to stop, EXIT_FATAL when the Runtime API is gone. */
+static int serve(struct lr_client *c, uint32_t worker, uint32_t count, lr_handler_fn handler,
+                 void *user_data, const struct lr_run_options *o)
+{
+    struct lr_invocation_request req;
+    while (!stop_requested()) {
+        enum lr_status st = next_with_retries(c, &req, o);
+        if (st != LR_OK)
+            return st == LR_E_CANCELLED ? EXIT_STOPPED : EXIT_FATAL;
+        req.worker = worker;
+        req.worker_count = count;
+        if (count == 1)
+            export_trace_id(req.xray_trace_id);
+        if (!run_one(c, &req, handler, user_data))
+            return EXIT_FATAL;
+    }
+    return EXIT_STOPPED;
+}
+
 static void ensure_log_configured(void)
 {
     if (!lr_log_is_configured())
         lr_log_init_from_env();
+}
+
+enum lr_status lr_run_concurrency(uint32_t *out)
+{
+    const char *v = getenv("AWS_LAMBDA_MAX_CONCURRENCY");
+    uint64_t n = 1;
+    if (v != NULL && *v != '\0' &&
+        (lr_parse_u64(v, strlen(v), LR_MAX_WORKERS, &n) != LR_OK || n == 0))
+        return LR_E_CONFIG;
+    *out = (uint32_t)n;
+    return LR_OK;
+}
+
+struct worker {
+    pthread_t thread;
+    struct lr_client *client;
+    uint32_t index, count;
+    lr_handler_fn handler;
+    void *user_data;
+    const struct lr_run_options *options;
+    int rc;
+};
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    w->rc = serve(w->client, w->index, w->count, w->handler, w->user_data, w->options);
+    if (w->rc == EXIT_FATAL)
+        atomic_store(&g_stop, true); /* the process is ending: the others finish and stop */
+    return NULL;
+}
+
+static void on_sigterm(int sig)
+{
+    (void)sig;
+    atomic_store(&g_stop, true);
+}
+
+/* SIGTERM stops the workers gracefully; SA_RESTART is left out so a sleeping worker wakes. */
+static void install_sigterm(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigterm;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Creates every client on this thread first (curl_global_init is not thread-safe), then starts
+ * the workers and waits for all of them. */
+static int run_workers(struct worker *ws, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        if (lr_client_new(NULL, &ws[i].client) != LR_OK)
+            return EXIT_FATAL; /* the endpoint was valid for worker 0: only memory is missing */
+        lr_client_set_stop(ws[i].client, stop_requested);
+    }
+    uint32_t started = 0;
+    for (; started < count; started++)
+        if (pthread_create(&ws[started].thread, NULL, worker_main, &ws[started]) != 0)
+            break;
+    if (started < count) {
+        lr_log(LR_LOG_FATAL, "could only start %u of %u workers", (unsigned)started,
+               (unsigned)count);
+        atomic_store(&g_stop, true);
+    }
+    int rc = started < count ? EXIT_FATAL : EXIT_STOPPED;
+    for (uint32_t i = 0; i < started; i++) {
+        pthread_join(ws[i].thread, NULL);
+        rc = ws[i].rc == EXIT_FATAL ? EXIT_FATAL : rc;
+    }
+    return rc;
+}
+
+static int run_concurrent(uint32_t count, lr_handler_fn handler, void *user_data,
+                          const struct lr_run_options *o)
+{
+    struct worker *ws = calloc(count, sizeof(*ws));
+    if (ws == NULL)
+        abort(); /* out of memory at start-up: Lambda replaces the sandbox */
+    for (uint32_t i = 0; i < count; i++)
+        ws[i] = (struct worker){
+            .index = i, .count = count, .handler = handler, .user_data = user_data, .options = o};
+    unsetenv("_X_AMZN_TRACE_ID"); /* never per invoke with several: see lr_run_handler() */
+    install_sigterm();
+    lr_log(LR_LOG_INFO, "serving up to %u invokes at once (AWS_LAMBDA_MAX_CONCURRENCY)",
+           (unsigned)count);
+    int rc = run_workers(ws, count);
+    for (uint32_t i = 0; i < count; i++)
+        lr_client_destroy(ws[i].client);
+    free(ws);
+    lr_log_flush();
+    return rc;
 }
 
 int lr_run_handler_with_options(lr_handler_fn handler, void *user_data,
@@ -131,6 +270,14 @@ int lr_run_handler_with_options(lr_handler_fn handler, void *user_data,
         lr_log(LR_LOG_FATAL, "lr_run_handler: no handler given");
         return EXIT_FATAL;
     }
+    uint32_t count = 1;
+    if (lr_run_concurrency(&count) != LR_OK) {
+        char msg[160];
+        snprintf(msg, sizeof(msg),
+                 "AWS_LAMBDA_MAX_CONCURRENCY=%.40s is not a whole number from 1 to %u",
+                 getenv("AWS_LAMBDA_MAX_CONCURRENCY"), LR_MAX_WORKERS);
+        return lr_report_init_error(msg, "Runtime.ConfigInvalid");
+    }
     struct lr_client *c = NULL;
     enum lr_status st = lr_client_new(NULL, &c);
     if (st != LR_OK) {
@@ -140,12 +287,14 @@ int lr_run_handler_with_options(lr_handler_fn handler, void *user_data,
         return EXIT_FATAL;
     }
     struct lr_run_options o = effective_options(options);
-    struct lr_invocation_request req;
-    while (next_with_retries(c, &req, &o) == LR_OK && run_one(c, &req, handler, user_data)) {
+    if (count > 1) {
+        lr_client_destroy(c);
+        return run_concurrent(count, handler, user_data, &o);
     }
+    serve(c, 0, 1, handler, user_data, &o);
     lr_log_flush();
     lr_client_destroy(c);
-    return EXIT_FATAL; /* the loop only ends on a fatal condition */
+    return EXIT_FATAL; /* with one worker the loop only ends on a fatal condition */
 }
 
 int lr_run_handler(lr_handler_fn handler, void *user_data)
