@@ -242,6 +242,73 @@ static void credentials_never_reach_the_log(void **state)
     unsetenv("AWS_SESSION_TOKEN");
 }
 
+static void concurrency_comes_from_the_environment(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *value; /* NULL: unset */
+        enum lr_status st;
+        uint32_t n;
+    } cases[] = {{NULL, LR_OK, 1},
+                 {"", LR_OK, 1},
+                 {"1", LR_OK, 1},
+                 {"4", LR_OK, 4},
+                 {"1024", LR_OK, 1024},
+                 {"0", LR_E_CONFIG, 0},
+                 {"1025", LR_E_CONFIG, 0},
+                 {"-1", LR_E_CONFIG, 0},
+                 {"+4", LR_E_CONFIG, 0},
+                 {" 4", LR_E_CONFIG, 0},
+                 {"4x", LR_E_CONFIG, 0},
+                 {"four", LR_E_CONFIG, 0},
+                 {"99999999999999999999", LR_E_CONFIG, 0}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        if (cases[i].value == NULL)
+            unsetenv("AWS_LAMBDA_MAX_CONCURRENCY");
+        else
+            setenv("AWS_LAMBDA_MAX_CONCURRENCY", cases[i].value, 1);
+        uint32_t n = 777;
+        assert_int_equal(lr_run_concurrency(&n), cases[i].st);
+        assert_int_equal(n, cases[i].st == LR_OK ? cases[i].n : 777);
+    }
+    unsetenv("AWS_LAMBDA_MAX_CONCURRENCY");
+}
+
+static void invalid_concurrency_is_an_init_error(void **state)
+{
+    (void)state;
+    handler_calls = 0;
+    setenv("AWS_LAMBDA_RUNTIME_API", closed_endpoint, 1);
+    setenv("AWS_LAMBDA_MAX_CONCURRENCY", "0", 1);
+    assert_int_equal(lr_run_handler(counting_handler, NULL), 1);
+    unsetenv("AWS_LAMBDA_MAX_CONCURRENCY");
+    assert_int_equal(handler_calls, 0);
+    assert_int_equal(count(logged(), "initialisation failed: Runtime.ConfigInvalid: "
+                                     "AWS_LAMBDA_MAX_CONCURRENCY=0 is not a whole number from 1 "
+                                     "to 1024"),
+                     1);
+    assert_int_equal(count(logged(), "POST /init/error failed: LR_E_TRANSPORT"), 1);
+}
+
+/* Every worker meets the refused endpoint; the first to give up stops the others, whose retries
+ * end early: the run ends with the fatal status, having started all of them. */
+static void workers_end_together_on_a_fatal_condition(void **state)
+{
+    (void)state;
+    handler_calls = 0;
+    setenv("AWS_LAMBDA_RUNTIME_API", closed_endpoint, 1);
+    setenv("AWS_LAMBDA_MAX_CONCURRENCY", "4", 1);
+    struct lr_run_options o = {3, 1, 1};
+    assert_int_equal(lr_run_handler_with_options(counting_handler, NULL, &o), 1);
+    unsetenv("AWS_LAMBDA_MAX_CONCURRENCY");
+    assert_int_equal(handler_calls, 0);
+    assert_int_equal(count(logged(), "serving up to 4 invokes at once"), 1);
+    size_t gave_up = count(logged(), "GET /next failed 3 times in a row");
+    assert_true(gave_up >= 1 && gave_up <= 4);
+    size_t failures = count(logged(), "GET /next: curl error 7");
+    assert_true(failures >= 3 && failures <= 4 * 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -254,6 +321,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(init_error_without_endpoint_still_exits_non_zero, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(credentials_never_reach_the_log, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrency_comes_from_the_environment, setup, teardown),
+        cmocka_unit_test_setup_teardown(invalid_concurrency_is_an_init_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(workers_end_together_on_a_fatal_condition, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -7,7 +7,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -628,6 +630,103 @@ static void clock_formats_rfc3339_milliseconds(void **state)
     assert_int_equal(lr_clock_now_ms(), FIXED_MS);
 }
 
+/* ---- concurrent workers: per-thread request ids, whole lines ---- */
+
+#define WRITERS 8
+#define LINES_PER_WRITER 200
+#define LONG_LINE 100000 /* far over PIPE_BUF (4096) and stdio's buffer: several writes unlocked */
+
+static char pad[LONG_LINE + 1]; /* 'x's, filled before the writers start */
+
+struct pipe_reader {
+    int fd;
+    char *data;
+    size_t len, cap;
+};
+
+static void *read_all(void *arg)
+{
+    struct pipe_reader *r = arg;
+    for (;;) {
+        if (r->cap - r->len < 65536) {
+            r->cap = r->cap * 2 + 65536;
+            r->data = realloc(r->data, r->cap);
+            assert_non_null(r->data);
+        }
+        ssize_t n = read(r->fd, r->data + r->len, r->cap - r->len);
+        if (n <= 0)
+            return NULL;
+        r->len += (size_t)n;
+    }
+}
+
+static void *write_lines(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    char rid[16];
+    int rid_len = snprintf(rid, sizeof(rid), "rid-%d", id);
+    lr_log_set_request_id(rid, (size_t)rid_len);
+    for (int j = 0; j < LINES_PER_WRITER; j++) {
+        int pad_len = j % 50 == 0 ? LONG_LINE : j % 7;
+        lr_log(LR_LOG_INFO, "writer %d line %d %.*s", id, j, pad_len, pad);
+    }
+    lr_log_set_request_id(NULL, 0);
+    return NULL;
+}
+
+/* Checks one Text line: its request id column names the writer its message names. */
+static void check_line(const char *line, size_t len, int seen[WRITERS][LINES_PER_WRITER])
+{
+    int a = -1, b = -1, j = -1;
+    char tail[8];
+    assert_true(len > sizeof(TS));
+    assert_int_equal(
+        sscanf(line + sizeof(TS), "rid-%d\tINFO\twriter %d line %d%1[ \n]", &a, &b, &j, tail), 4);
+    assert_int_equal(a, b);
+    assert_true(a >= 0 && a < WRITERS && j >= 0 && j < LINES_PER_WRITER);
+    size_t want = j % 50 == 0 ? LONG_LINE : (size_t)(j % 7);
+    assert_int_equal(len - (size_t)(strchr(line, '\n') - line), 1); /* one line, no split */
+    assert_int_equal(len, strlen(TS "\trid-0\tINFO\twriter 0 line ") +
+                              (size_t)snprintf(NULL, 0, "%d", j) + 1 + want + 1);
+    seen[a][j]++;
+}
+
+static void concurrent_lines_are_whole_and_carry_their_request_id(void **state)
+{
+    (void)state;
+    int fds[2];
+    assert_int_equal(pipe(fds), 0);
+    FILE *out = fdopen(fds[1], "w");
+    assert_non_null(out);
+    lr_log_configure(LR_LOG_FORMAT_TEXT, LR_LOG_INFO, out, 2 * LONG_LINE);
+    memset(pad, 'x', LONG_LINE);
+    struct pipe_reader r = {fds[0], NULL, 0, 0};
+    pthread_t reader, writers[WRITERS];
+    assert_int_equal(pthread_create(&reader, NULL, read_all, &r), 0);
+    for (int i = 0; i < WRITERS; i++)
+        assert_int_equal(pthread_create(&writers[i], NULL, write_lines, (void *)(intptr_t)i), 0);
+    for (int i = 0; i < WRITERS; i++)
+        pthread_join(writers[i], NULL);
+    fclose(out);
+    pthread_join(reader, NULL);
+    close(fds[0]);
+
+    static int seen[WRITERS][LINES_PER_WRITER];
+    memset(seen, 0, sizeof(seen));
+    size_t lines = 0;
+    for (size_t at = 0; at < r.len; lines++) {
+        const char *nl = memchr(r.data + at, '\n', r.len - at);
+        assert_non_null(nl);
+        check_line(r.data + at, (size_t)(nl - (r.data + at)) + 1, seen);
+        at = (size_t)(nl - r.data) + 1;
+    }
+    assert_int_equal(lines, WRITERS * LINES_PER_WRITER);
+    for (int i = 0; i < WRITERS; i++)
+        for (int j = 0; j < LINES_PER_WRITER; j++)
+            assert_int_equal(seen[i][j], 1);
+    free(r.data);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -668,6 +767,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(raw_json_lines_are_written_or_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(clock_formats_rfc3339_milliseconds, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_lines_are_whole_and_carry_their_request_id,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

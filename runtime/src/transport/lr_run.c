@@ -251,6 +251,9 @@ static int run_concurrent(uint32_t count, lr_handler_fn handler, void *user_data
         ws[i] = (struct worker){
             .index = i, .count = count, .handler = handler, .user_data = user_data, .options = o};
     unsetenv("_X_AMZN_TRACE_ID"); /* never per invoke with several: see lr_run_handler() */
+    /* Until the handler is installed SIGTERM still ends the process, so no stop request can be
+     * pending here but one left by an earlier run in the same process (tests). */
+    atomic_store(&g_stop, false);
     install_sigterm();
     lr_log(LR_LOG_INFO, "serving up to %u invokes at once (AWS_LAMBDA_MAX_CONCURRENCY)",
            (unsigned)count);
