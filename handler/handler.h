@@ -1,7 +1,8 @@
 /* The bundled handler as a library: its settings, its per-record callback (log the record, and
  * send it with the sink), and the invoke function that runs a batch. handler/main.c is
  * the production bootstrap around it; the test bootstrap (tests/bootstraps/handler_test.c) wraps the
- * same callback with its testing switches. */
+ * same callback with its testing switches. A struct handler belongs to one worker thread: with
+ * AWS_LAMBDA_MAX_CONCURRENCY=N both bootstraps set up N of them and pick one by req->worker. */
 #ifndef LR_HANDLER_HANDLER_H
 #define LR_HANDLER_HANDLER_H
 

@@ -1,5 +1,6 @@
 /* The bundled handler's one log line per record: identity plus Keys and (in full mode) NewImage and
- * OldImage as compact DynamoDB JSON, as JSON-valued fields in JSON format. */
+ * OldImage as compact DynamoDB JSON, as JSON-valued fields in JSON format. A struct record_log
+ * holds reusable buffers: one per thread (each worker's struct handler has its own). */
 #ifndef LR_HANDLER_RECORD_LOG_H
 #define LR_HANDLER_RECORD_LOG_H
 

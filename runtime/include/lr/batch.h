@@ -6,6 +6,8 @@
  * that call only (the layer parses one record at a time with ddb_reader). A struct lr_batch_result
  * owns its body (heap) until lr_batch_result_clean_up() or lr_batch_to_response() takes it; all its
  * other members are plain values. Options and their pointers are borrowed for the call.
+ * Threads: the layer keeps no state between calls; concurrent workers may run lr_batch_handle() at
+ * once, each with its own struct lr_batch_handler (or one whose user data is safe to share).
  *
  * What is reported, and why:
  *  - A record the parser marked invalid counts as failed with its SequenceNumber.

@@ -1,6 +1,7 @@
 /* CloudWatch Embedded Metric Format: renders one metrics document as a single compact JSON line
  * ({"_aws":{"Timestamp":..,"CloudWatchMetrics":[{"Namespace":..,"Dimensions":[[..]],"Metrics":[..]}]},
- * members...}) that Lambda turns into metrics when it is printed on stdout (lr_log_raw_json_line). */
+ * members...}) that Lambda turns into metrics when it is printed on stdout (lr_log_raw_json_line).
+ * Threads: no state outside the caller's objects; concurrent workers each render their own. */
 #ifndef LR_EMF_H
 #define LR_EMF_H
 

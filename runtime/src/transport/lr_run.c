@@ -258,6 +258,8 @@ static int run_concurrent(uint32_t count, lr_handler_fn handler, void *user_data
     lr_log(LR_LOG_INFO, "serving up to %u invokes at once (AWS_LAMBDA_MAX_CONCURRENCY)",
            (unsigned)count);
     int rc = run_workers(ws, count);
+    if (rc == EXIT_STOPPED)
+        lr_log(LR_LOG_INFO, "SIGTERM: the invokes in flight are answered; stopped polling");
     for (uint32_t i = 0; i < count; i++)
         lr_client_destroy(ws[i].client);
     free(ws);
