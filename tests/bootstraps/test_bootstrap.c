@@ -9,6 +9,8 @@
  *   crash           exit(LR_TB_EXIT_CODE, default 3), or raise LR_TB_SIGNAL when set
  *   sleep           sleep LR_TB_SLEEP_MS (or the event's "ms") milliseconds, then echo
  *   big             answer a JSON string of LR_TB_BIG_BYTES (or the event's "bytes") bytes
+ *   fixed           (LR_TB_MODE only) answer {"batchItemFailures":[]} without reading the event:
+ *                   the run loop alone, the floor of bench/concurrency_bench.py at any concurrency
  */
 #include <signal.h>
 #include <stdatomic.h>
@@ -149,7 +151,10 @@ static struct lr_invocation_response run_mode(const char *mode, const cJSON *eve
 static struct lr_invocation_response handle(const struct lr_invocation_request *req,
                                             void *user_data)
 {
-    (void)user_data;
+    if (user_data != NULL) { /* fixed mode: see main() */
+        static const char none[] = "{\"batchItemFailures\":[]}";
+        return lr_response_success(none, sizeof(none) - 1, "application/json");
+    }
     unsigned long n = atomic_fetch_add(&invocations, 1) + 1;
     lr_log(LR_LOG_INFO, "test bootstrap invoke %lu", n);
     cJSON *event = cJSON_ParseWithLength(req->payload.ptr, req->payload.len);
@@ -166,5 +171,6 @@ int main(void)
     const char *mode = getenv("LR_TB_MODE");
     if (mode && strcmp(mode, "init-error") == 0)
         return lr_report_init_error("init failed on purpose", "Runtime.TestInitError");
-    return lr_run_handler(handle, NULL);
+    static int fixed; /* its address, as user data, selects the fixed answer */
+    return lr_run_handler(handle, mode && strcmp(mode, "fixed") == 0 ? &fixed : NULL);
 }
