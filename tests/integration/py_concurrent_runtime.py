@@ -13,7 +13,8 @@ What a worker does with an event is given by the event (a JSON object):
                         request more than the limit allows) and report what came back
 otherwise it posts {"marker", "echo", "request_id", "deadline_ms", "worker", "pid",
 "max_concurrency"} plus "extra_next" when asked. Each post's status goes to stdout as
-`py-runtime: posted <kind> for <request id>: <status>`.
+`py-runtime: posted <kind> for <request id>: <status>`. A GET /next whose connection fails (an injected
+reset) is sent again on a new connection, as real runtimes do.
 """
 
 import http.client
@@ -88,12 +89,26 @@ def post(conn, request_id, kind, doc):
     say("posted %s for %s: %d" % (kind, request_id, resp.status))
 
 
+def get_next(conn):
+    """GET /next; returns (response, body), or None when the connection failed (then reconnect)."""
+    try:
+        conn.request("GET", PREFIX + "/invocation/next")
+        resp = conn.getresponse()
+        return resp, resp.read()
+    except (OSError, http.client.HTTPException) as e:
+        say("GET /next failed (%s), reconnecting" % type(e).__name__)
+        conn.close()
+        time.sleep(0.05)
+        return None
+
+
 def worker_loop(worker):
     conn = connect()
     while True:
-        conn.request("GET", PREFIX + "/invocation/next")
-        resp = conn.getresponse()
-        body = resp.read()
+        got = get_next(conn)
+        if got is None:
+            continue
+        resp, body = got
         if resp.status != 200:
             say("worker %d: GET /next answered %d %s" % (worker, resp.status, body.decode()))
             time.sleep(0.1)

@@ -6,6 +6,7 @@ with its own connection, looping GET /next -> act -> POST; the event says what t
 counters (GET /emulator/stats) show what happened on the Runtime API side: peak_in_flight is the
 most invokes the runtime held at once, too_many_requests the /next calls refused as over the limit."""
 
+import http.client
 import json
 import os
 import re
@@ -235,6 +236,35 @@ class CrashTest(unittest.TestCase):
                                                st["last_exit_code"], st["in_flight"]))
             status, _, body = emu.invoke_json({"marker": "next"})
             self.assertEqual((200, "next"), (status, body["marker"]))
+
+
+class RuntimeApiTest(unittest.TestCase):
+
+    def test_posts_are_matched_by_request_id(self):
+        with emulator(2) as emu:
+            _, headers, _ = emu.invoke_json({"marker": "p"})
+            request_id = headers["x-amzn-requestid"]
+            host, _, port = emu.runtime_api.rpartition(":")
+            for rid, expected in ((request_id, (403, "InvalidStateTransition")),
+                                  ("no-such-id", (400, "InvalidRequestID"))):
+                conn = http.client.HTTPConnection(host, int(port), timeout=10)
+                conn.request("POST", "/2018-06-01/runtime/invocation/%s/response" % rid, b"{}")
+                resp = conn.getresponse()
+                doc = json.loads(resp.read())
+                conn.close()
+                self.assertEqual(expected, (resp.status, doc["errorType"]))
+            st = emu.stats()
+            self.assertEqual((1, 1, 1), (st["responses"], st["rejected_403"], st["rejected_400"]))
+
+    def test_a_spoiled_delivery_is_handed_out_again(self):
+        with emulator(3, faults=["next-reset-before-body"]) as emu:
+            emu.wait_for_stat("next_requests", 3)
+            results = invoke_all(emu, [{"marker": i, "sleep_ms": 100} for i in range(6)])
+            self.assertEqual([(200, i) for i in range(6)],
+                             [(status, body["marker"]) for status, _, body in results])
+            st = emu.stats()
+            self.assertEqual((1, 1, 6, 0), (st["faults_fired"], st["redeliveries"], st["responses"],
+                                            st["in_flight"]))
 
 
 class LimitTest(unittest.TestCase):
