@@ -158,11 +158,12 @@ class Emulator:
     the same handler built with its testing switches). env: variables added to the
     current environment (a value of None removes the variable). timeout_ms: the function timeout.
     faults: fault specs given on the command line (--fault). extra_args: more emulator options.
-    bootstrap_args: arguments passed to the bootstrap.
+    bootstrap_args: arguments passed to the bootstrap. max_concurrency: --max-concurrency N (Lambda
+    Managed Instances' concurrent invokes; it also sets AWS_LAMBDA_MAX_CONCURRENCY for the bootstrap).
     """
 
     def __init__(self, bootstrap=None, env=None, timeout_ms=None, faults=(), extra_args=(),
-                 bootstrap_args=(), start_timeout_s=None):
+                 bootstrap_args=(), start_timeout_s=None, max_concurrency=None):
         # The production bootstrap does not read the testing switches: a test that sets one runs the
         # same handler built with them.
         uses_switches = any(k.startswith("LR_TEST_") and v is not None for k, v in (env or {}).items())
@@ -171,6 +172,7 @@ class Emulator:
         self.timeout_ms = timeout_ms
         self.faults = list(faults)
         self.extra_args = list(extra_args)
+        self.max_concurrency = max_concurrency
         self.bootstrap_args = list(bootstrap_args)
         self.start_timeout_s = start_timeout_s or 15 * slow_factor()
         # Under LR_VALGRIND only our own bootstraps are wrapped (a script or a non-program stays as is).
@@ -247,6 +249,8 @@ class Emulator:
             cmd += ["--timeout-ms", str(int(self.timeout_ms))]
         for spec in self.faults:
             cmd += ["--fault", spec]
+        if self.max_concurrency is not None:
+            cmd += ["--max-concurrency", str(int(self.max_concurrency))]
         cmd += self.extra_args
         cmd += ["--"]
         if self.valgrind:

@@ -42,8 +42,11 @@ static const char *const always_set[] = {
     "AWS_LAMBDA_INITIALIZATION_TYPE",  "_X_AMZN_TRACE_ID",
 };
 
-static bool overridden(const char *var)
+/* Whether the emulator sets var itself rather than passing on its own value. */
+static bool overridden(const char *var, const struct opts *o)
 {
+    if (o->max_concurrency_option && has_key(var, OPTS_MAX_CONCURRENCY_VAR))
+        return true; /* --max-concurrency sets it */
     for (size_t i = 0; i < sizeof(always_set) / sizeof(always_set[0]); i++)
         if (has_key(var, always_set[i]))
             return true;
@@ -93,6 +96,10 @@ static void add_lambda_vars(struct env_list *e, const struct opts *o, const char
     add(e, "AWS_LAMBDA_LOG_GROUP_NAME", buf);
     add_log_stream(e);
     add(e, "AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand");
+    if (o->max_concurrency_option) {
+        snprintf(buf, sizeof(buf), "%u", (unsigned)o->max_concurrency);
+        add(e, OPTS_MAX_CONCURRENCY_VAR, buf);
+    }
     add_default(e, "_HANDLER", "function.handler");
     add_default(e, "AWS_REGION", "us-east-1");
     add_default(e, "AWS_DEFAULT_REGION", "us-east-1");
@@ -109,7 +116,7 @@ char **child_build_env(const struct opts *o, const char *runtime_api)
     if (!e.vars)
         abort();
     for (char **v = environ; *v && e.n + 32 < MAX_ENV; v++)
-        if (!overridden(*v))
+        if (!overridden(*v, o))
             e.vars[e.n++] = xstrdup(*v);
     add_lambda_vars(&e, o, runtime_api);
     e.vars[e.n] = NULL;

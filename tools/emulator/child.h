@@ -9,9 +9,10 @@
 #include "opts.h"
 
 /* Builds the child's environment: this process's environment, without _X_AMZN_TRACE_ID (the runtime
- * sets it per invoke), plus the Lambda variables (AWS_LAMBDA_RUNTIME_API=runtime_api and those from o).
- * Returns a heap NULL-terminated array of heap strings owned by the caller for the life of the
- * process (it is never freed: the emulator spawns from it until it exits). */
+ * sets it per invoke), plus the Lambda variables (AWS_LAMBDA_RUNTIME_API=runtime_api and those from
+ * o, AWS_LAMBDA_MAX_CONCURRENCY among them when --max-concurrency gave it). Returns a heap
+ * NULL-terminated array of heap strings owned by the caller for the life of the process (it is never
+ * freed: the emulator spawns from it until it exits). */
 char **child_build_env(const struct opts *o, const char *runtime_api);
 
 /* Starts argv[0] with envp, stdin from /dev/null, stdout/stderr inherited, signals unblocked.

@@ -20,7 +20,10 @@ static const char usage[] =
     "  --timeout-ms N        function timeout (default AWS_LAMBDA_FUNCTION_TIMEOUT s, else 300 s)\n"
     "  --function-name NAME  AWS_LAMBDA_FUNCTION_NAME (default \"function\")\n"
     "  --memory-mb N         AWS_LAMBDA_FUNCTION_MEMORY_SIZE (default 128)\n"
-    "  --fault SPEC          arm a fault, NAME[=N][:COUNT] (repeatable; see README.md)\n";
+    "  --fault SPEC          arm a fault, NAME[=N][:COUNT] (repeatable; see README.md)\n"
+    "  --max-concurrency N   invokes in flight at once, 1..1024 (default "
+    "AWS_LAMBDA_MAX_CONCURRENCY,\n"
+    "                        else 1; also sets that variable for the bootstrap)\n";
 
 /* Bounded decimal: 1..9 digits and at most max. */
 static bool parse_num(const char *s, uint32_t max, uint32_t *out)
@@ -37,6 +40,7 @@ static void set_defaults(struct opts *o)
     if (!o->function_name || !*o->function_name)
         o->function_name = "function";
     o->memory_mb = 128;
+    o->max_concurrency = 1;
     o->timeout_ms = DEFAULT_TIMEOUT_MS;
     uint32_t s;
     const char *env = getenv("AWS_LAMBDA_FUNCTION_TIMEOUT");
@@ -74,6 +78,12 @@ static bool apply(struct opts *o, const char *name, const char *v)
             return false;
         return (o->memory_mb = n), true;
     }
+    if (strcmp(name, "--max-concurrency") == 0) {
+        if (!parse_num(v, OPTS_MAX_CONCURRENCY_LIMIT, &n) || n < 1)
+            return false;
+        o->max_concurrency_option = true;
+        return (o->max_concurrency = n), true;
+    }
     if (strcmp(name, "--fault") == 0) {
         enum fault_status st = fault_arm(v, strlen(v));
         if (st != FAULT_OK)
@@ -87,10 +97,39 @@ static bool known(const char *name)
 {
     static const char *const names[] = {
         "--runtime-api-port", "--invoke-port", "--port-file", "--function-name",
-        "--timeout-ms",       "--memory-mb",   "--fault"};
+        "--timeout-ms",       "--memory-mb",   "--fault",     "--max-concurrency"};
     for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
         if (strcmp(name, names[i]) == 0)
             return true;
+    return false;
+}
+
+/* Copies at most 64 bytes of s into out (cap > 68) with anything unprintable shown as '?', so that a
+ * hostile value can neither flood nor forge the error line that quotes it. */
+static void printable_prefix(const char *s, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (; s[n] && n < 64 && n + 4 < cap; n++)
+        out[n] = s[n] >= 0x20 && s[n] < 0x7f ? s[n] : '?';
+    snprintf(out + n, cap - n, "%s", s[n] ? "..." : "");
+}
+
+/* AWS_LAMBDA_MAX_CONCURRENCY, as Lambda sets it on Managed Instances: a plain decimal 1..1024. Read
+ * through a bounded length, so any value, however long, costs at most 10 bytes of scanning. */
+static bool concurrency_from_env(struct opts *o)
+{
+    const char *v = getenv(OPTS_MAX_CONCURRENCY_VAR);
+    uint32_t n;
+    if (!v)
+        return true; /* unset: one invoke at a time */
+    if (num_parse_u32(v, strnlen(v, 10), OPTS_MAX_CONCURRENCY_LIMIT, &n) && n >= 1) {
+        o->max_concurrency = n;
+        return true;
+    }
+    char shown[72];
+    printable_prefix(v, shown, sizeof(shown));
+    fprintf(stderr, "lambda-emu: invalid %s=\"%s\": expected a plain decimal number from 1 to %u\n",
+            OPTS_MAX_CONCURRENCY_VAR, shown, OPTS_MAX_CONCURRENCY_LIMIT);
     return false;
 }
 
@@ -123,5 +162,5 @@ bool opts_parse(int argc, char **argv, struct opts *o)
         return false;
     }
     o->child_argv = &argv[i];
-    return true;
+    return o->max_concurrency_option || concurrency_from_env(o);
 }

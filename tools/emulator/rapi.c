@@ -146,10 +146,26 @@ static bool spoils_delivery(enum fault_kind k)
            k == FAULT_NEXT_OMIT_DEADLINE || k == FAULT_NEXT_500;
 }
 
+/* A /next beyond AWS_LAMBDA_MAX_CONCURRENCY (concurrent mode). Lambda documents no answer for this;
+ * the emulator answers 400 with its own error type, TooManyRequests, so a runtime that overruns the
+ * limit fails loudly in tests instead of being silently served. */
+static enum MHD_Result too_many_requests(struct MHD_Connection *c)
+{
+    char body[256];
+    snprintf(body, sizeof(body),
+             "{\"errorMessage\":\"Too many concurrent requests: GET /next while "
+             "AWS_LAMBDA_MAX_CONCURRENCY (%u) invocations are already in flight or waiting\","
+             "\"errorType\":\"TooManyRequests\"}",
+             sandbox_max_concurrency());
+    return http_queue_json(c, 400, body);
+}
+
 static enum MHD_Result serve_next(struct MHD_Connection *c, struct req *rq)
 {
     struct delivery d;
     enum next_status st = sandbox_next(&d);
+    if (st == NEXT_TOO_MANY)
+        return too_many_requests(c);
     if (st != NEXT_OK)
         return MHD_NO; /* a dead bootstrap's request, or shutting down: just close */
     struct fault f;

@@ -1,8 +1,14 @@
 /* The emulated execution environment (see sandbox.h).
  *
- * States: an invoke is QUEUED (waiting for /next), DELIVERED (the bootstrap has it) or DONE (a result
- * is recorded). The child is NONE, RUNNING or DYING (SIGKILLed after a timeout, not yet reaped). Each
- * child gets a new generation, so a /next left waiting by a dead child can tell it is stale. */
+ * Invokes live in a table (invtab.h) whose capacity is the concurrency limit N: a caller waits, in
+ * arrival order, for a free slot, then its invoke is QUEUED (waiting for /next), DELIVERED (the
+ * bootstrap has it) and DONE (a result is recorded). With N = 1 this is the classic one-invoke
+ * sandbox; with N > 1 (Lambda Managed Instances) up to N invokes run at once, each with its own
+ * request id, deadline and timer, and a timeout leaves the bootstrap running: the invoke becomes
+ * ORPHANED and keeps its slot until the bootstrap posts for it.
+ *
+ * The child is NONE, RUNNING or DYING (SIGKILLed after a timeout, not yet reaped). Each child gets a
+ * new generation, so a /next left waiting by a dead child can tell it is stale. */
 #include "sandbox.h"
 
 #include <ctype.h>
@@ -17,24 +23,13 @@
 #include "child.h"
 #include "clk.h"
 #include "fault.h"
+#include "invtab.h"
 #include "jbody.h"
 #include "logtail.h"
 #include "report.h"
 #include "stats.h"
 
-enum inv_state { INV_QUEUED, INV_DELIVERED, INV_DONE };
 enum child_state { CHILD_NONE, CHILD_RUNNING, CHILD_DYING };
-
-struct invoke {
-    char id[REQID_LEN + 1];
-    struct blob *event;
-    char *trace_id, *client_context, *tenant_id;
-    int64_t deadline_ms;
-    enum inv_state state;
-    uint64_t seq;
-    enum result_kind kind;
-    struct blob *result;
-};
 
 static struct {
     pthread_mutex_t mu;
@@ -42,6 +37,7 @@ static struct {
     const struct opts *opts;
     char **envp;
     char *function_arn;
+    bool concurrent; /* max_concurrency > 1: Lambda Managed Instances' behaviour */
     /* child */
     enum child_state child;
     pid_t pid;
@@ -53,13 +49,14 @@ static struct {
     long exit_rss_kb;
     struct blob *init_error;
     char init_error_type[128];
-    /* invoke */
-    bool busy;
+    /* invokes */
+    struct invtab tab;
+    uint64_t tickets;      /* callers that arrived: each takes the next number */
+    uint64_t admitted;     /* the ticket whose turn it is: callers start in arrival order */
+    unsigned held;         /* invokes the bootstrap has and owes a post for (DELIVERED, ORPHANED) */
+    unsigned waiting_next; /* /next calls of the current child blocked for an event */
     bool shutting_down;
     uint64_t seq;
-    struct invoke cur;
-    char last_id[REQID_LEN +
-                 1]; /* the invoke answered last: a late post for it is a 403, not a 400 */
     struct stats st;
 } S = {.mu = PTHREAD_MUTEX_INITIALIZER};
 
@@ -85,6 +82,7 @@ void sandbox_init(const struct opts *o, char **child_envp)
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* timeouts must not follow wall-clock jumps */
     pthread_cond_init(&S.cv, &ca);
     pthread_condattr_destroy(&ca);
+    pthread_mutex_lock(&S.mu); /* the HTTP threads already run: publish the setup under the lock */
     S.opts = o;
     S.envp = child_envp;
     const char *region = getenv("AWS_REGION");
@@ -92,9 +90,13 @@ void sandbox_init(const struct opts *o, char **child_envp)
     snprintf(arn, sizeof(arn), "arn:aws:lambda:%s:012345678912:function:%s",
              region && *region ? region : "us-east-1", o->function_name);
     S.function_arn = dup_or_null(arn);
+    S.concurrent = o->max_concurrency > 1;
+    invtab_init(&S.tab, o->max_concurrency);
     S.init_ms = -1;
     S.st.last_exit_code = -1;
     S.st.last_init_us = -1;
+    S.st.max_concurrency = o->max_concurrency;
+    pthread_mutex_unlock(&S.mu);
 }
 
 /* Caller holds the lock. Returns 0, or the errno value when the bootstrap cannot be started at all. */
@@ -109,6 +111,7 @@ static int spawn_locked(void)
     S.child = CHILD_RUNNING;
     S.pid = pid;
     S.generation++;
+    S.waiting_next = 0;
     S.spawn_ns = clk_mono_ns();
     S.saw_next = false;
     S.st.spawns++;
@@ -123,36 +126,68 @@ void sandbox_start_child(void)
     pthread_mutex_unlock(&S.mu);
 }
 
+static bool held_by_bootstrap(enum inv_state s)
+{
+    return s == INV_DELIVERED || s == INV_ORPHANED;
+}
+
+/* Caller holds the lock. Every state change goes through here, so that the count of invokes the
+ * bootstrap holds (what GET /next is checked against, and the in-flight figures) stays exact. */
+static void set_state_locked(struct invoke *inv, enum inv_state st)
+{
+    if (held_by_bootstrap(inv->state))
+        S.held--;
+    if (held_by_bootstrap(st))
+        S.held++;
+    inv->state = st;
+    if (S.held > S.st.peak_in_flight)
+        S.st.peak_in_flight = S.held;
+}
+
 /* Caller holds the lock: records the invoke's outcome and wakes its waiter. Takes over body. */
-static void complete_locked(enum result_kind kind, struct blob *body)
+static void complete_locked(struct invoke *inv, enum result_kind kind, struct blob *body)
 {
-    S.cur.kind = kind;
-    blob_unref(S.cur.result);
-    S.cur.result = body;
-    S.cur.state = INV_DONE;
+    inv->kind = kind;
+    blob_unref(inv->result);
+    inv->result = body;
+    set_state_locked(inv, INV_DONE);
     pthread_cond_broadcast(&S.cv);
 }
 
-static void release_invoke_locked(void)
+/* Caller holds the lock: frees the invoke's slot and wakes the callers waiting for one. */
+static void release_locked(struct invoke *inv)
 {
-    blob_unref(S.cur.event);
-    blob_unref(S.cur.result);
-    free(S.cur.trace_id);
-    free(S.cur.client_context);
-    free(S.cur.tenant_id);
-    memset(&S.cur, 0, sizeof(S.cur));
-    S.busy = false;
+    set_state_locked(inv, INV_DONE);
+    invtab_remove(&S.tab, inv);
     pthread_cond_broadcast(&S.cv);
 }
 
-static void queue_locked(struct blob *event, const struct invoke_meta *meta)
+/* Caller holds the lock: waits for this caller's turn (arrival order) and a free slot. Returns the
+ * new invoke, or NULL when the emulator is shutting down. */
+static struct invoke *admit_locked(void)
 {
-    S.cur.event = blob_ref(event);
-    S.cur.trace_id = dup_or_null(meta->trace_id);
-    S.cur.client_context = dup_or_null(meta->client_context);
-    S.cur.tenant_id = dup_or_null(meta->tenant_id);
-    S.cur.deadline_ms = clk_real_ms() + (int64_t)S.opts->timeout_ms;
-    S.cur.state = INV_QUEUED;
+    uint64_t ticket = S.tickets++;
+    while (!S.shutting_down &&
+           (ticket != S.admitted || invtab_full(&S.tab) || S.child == CHILD_DYING))
+        pthread_cond_wait(&S.cv, &S.mu);
+    if (S.shutting_down)
+        return NULL;
+    S.admitted++;
+    pthread_cond_broadcast(&S.cv); /* the caller after this one may fit too */
+    struct invoke *inv = invtab_add(&S.tab);
+    inv->order = ticket;
+    reqid_new(inv->id);
+    return inv;
+}
+
+static void queue_locked(struct invoke *inv, struct blob *event, const struct invoke_meta *meta)
+{
+    inv->event = blob_ref(event);
+    inv->trace_id = dup_or_null(meta->trace_id);
+    inv->client_context = dup_or_null(meta->client_context);
+    inv->tenant_id = dup_or_null(meta->tenant_id);
+    inv->deadline_ms = clk_real_ms() + (int64_t)S.opts->timeout_ms;
+    set_state_locked(inv, INV_QUEUED);
     pthread_cond_broadcast(&S.cv);
 }
 
@@ -161,77 +196,91 @@ static struct timespec abs_mono(int64_t ns)
     return (struct timespec){.tv_sec = ns / 1000000000, .tv_nsec = ns % 1000000000};
 }
 
-/* Caller holds the lock: the invoke ran out of time. Kill the bootstrap, as Lambda resets the sandbox. */
-static void time_out_locked(void)
+/* Caller holds the lock: one invoke ran out of time. The one-invoke sandbox kills the bootstrap, as
+ * Lambda resets the sandbox; the concurrent one must not (other invokes go on), so an invoke the
+ * bootstrap has stays ORPHANED, its slot busy, until the bootstrap posts for it. */
+static void time_out_locked(struct invoke *inv)
 {
     char msg[128];
-    snprintf(msg, sizeof(msg), "RequestId: %s Error: Task timed out after %.2f seconds", S.cur.id,
+    snprintf(msg, sizeof(msg), "RequestId: %s Error: Task timed out after %.2f seconds", inv->id,
              (double)S.opts->timeout_ms / 1000.0);
     S.st.timeouts++;
-    report_timeout(S.cur.id, S.opts->timeout_ms);
-    complete_locked(RESULT_FUNCTION_ERROR, jbody_error("Sandbox.Timedout", msg));
-    if (S.child == CHILD_RUNNING) {
-        S.exit_rss_kb = child_peak_rss_kb(S.pid); /* for this REPORT: the reaper comes later */
-        S.killed_for_timeout = true;
-        S.child = CHILD_DYING;
-        kill(S.pid, SIGKILL);
-    }
+    report_timeout(inv->id, S.opts->timeout_ms);
+    bool orphan = S.concurrent && inv->state == INV_DELIVERED;
+    complete_locked(inv, RESULT_FUNCTION_ERROR, jbody_error("Sandbox.Timedout", msg));
+    if (orphan)
+        set_state_locked(inv, INV_ORPHANED);
+    if (S.concurrent || S.child != CHILD_RUNNING)
+        return;
+    S.exit_rss_kb = child_peak_rss_kb(S.pid); /* for this REPORT: the reaper comes later */
+    S.killed_for_timeout = true;
+    S.child = CHILD_DYING;
+    kill(S.pid, SIGKILL);
 }
 
 /* Caller holds the lock: waits for a result, the deadline, or shutdown. Returns the REPORT status. */
-static const char *await_result_locked(void)
+static const char *await_result_locked(struct invoke *inv)
 {
     int64_t deadline_ns = clk_mono_ns() + (int64_t)S.opts->timeout_ms * 1000000;
     struct timespec until = abs_mono(deadline_ns);
-    while (S.cur.state != INV_DONE && !S.shutting_down) {
+    while (inv->state != INV_DONE && !S.shutting_down) {
         int rc = pthread_cond_timedwait(&S.cv, &S.mu, &until);
-        if (rc == ETIMEDOUT && S.cur.state != INV_DONE) {
-            time_out_locked();
+        if (rc == ETIMEDOUT && inv->state != INV_DONE) {
+            time_out_locked(inv);
             return "timeout";
         }
     }
-    if (S.cur.state != INV_DONE)
-        complete_locked(RESULT_UNAVAILABLE,
+    if (inv->state != INV_DONE)
+        complete_locked(inv, RESULT_UNAVAILABLE,
                         jbody_error("ServiceException", "emulator shutting down"));
-    return S.cur.kind == RESULT_FUNCTION_ERROR ? "error" : NULL;
+    return inv->kind == RESULT_FUNCTION_ERROR ? "error" : NULL;
 }
 
-/* Caller holds the lock: answers the invoke with the stored init error (consumed). */
-static void serve_init_error_locked(void)
+/* Caller holds the lock: answers the invoke with the stored init error (which stays stored; see
+ * drop_init_error_locked). */
+static void serve_init_error_locked(struct invoke *inv)
 {
     S.st.errors++;
     copy_str(S.st.last_error_type, sizeof(S.st.last_error_type), S.init_error_type);
-    complete_locked(RESULT_FUNCTION_ERROR, S.init_error);
+    complete_locked(inv, RESULT_FUNCTION_ERROR, blob_ref(S.init_error));
+}
+
+/* Caller holds the lock: the init error has been served; the next invoke starts a new bootstrap. */
+static void drop_init_error_locked(void)
+{
+    blob_unref(S.init_error);
     S.init_error = NULL;
 }
 
 /* Caller holds the lock: the bootstrap could not be executed (errno rc), worded as Lambda does. */
-static void fail_entrypoint_locked(int rc)
+static void fail_entrypoint_locked(struct invoke *inv, int rc)
 {
     char msg[512];
-    snprintf(msg, sizeof(msg), "RequestId: %s Error: fork/exec %s: %s", S.cur.id,
+    snprintf(msg, sizeof(msg), "RequestId: %s Error: fork/exec %s: %s", inv->id,
              S.opts->child_argv[0], strerror(rc));
     size_t at = strlen(msg) - strlen(strerror(rc));
     msg[at] = (char)tolower((unsigned char)msg[at]); /* Go's error text starts in lower case */
     S.st.errors++;
     copy_str(S.st.last_error_type, sizeof(S.st.last_error_type), "Runtime.InvalidEntrypoint");
-    report_runtime_error(S.cur.id, msg + strlen("RequestId: ") + REQID_LEN + strlen(" Error: "),
+    report_runtime_error(inv->id, msg + strlen("RequestId: ") + REQID_LEN + strlen(" Error: "),
                          "Runtime.InvalidEntrypoint");
-    complete_locked(RESULT_FUNCTION_ERROR, jbody_error("Runtime.InvalidEntrypoint", msg));
+    complete_locked(inv, RESULT_FUNCTION_ERROR, jbody_error("Runtime.InvalidEntrypoint", msg));
 }
 
-static bool start_invoke_locked(struct blob *event, const struct invoke_meta *meta)
+static bool start_invoke_locked(struct invoke *inv, struct blob *event,
+                                const struct invoke_meta *meta)
 {
     if (S.init_error && S.child == CHILD_NONE) {
-        serve_init_error_locked();
+        serve_init_error_locked(inv);
+        drop_init_error_locked();
         return false;
     }
     int rc = S.child == CHILD_NONE ? spawn_locked() : 0;
     if (rc != 0) {
-        fail_entrypoint_locked(rc);
+        fail_entrypoint_locked(inv, rc);
         return false;
     }
-    queue_locked(event, meta);
+    queue_locked(inv, event, meta);
     return true;
 }
 
@@ -243,36 +292,41 @@ static long peak_rss_kb(pid_t pid, long exit_rss_kb)
     return kb > 0 ? kb : exit_rss_kb;
 }
 
+/* Caller holds the lock: copies the invoke's outcome for its caller, then frees its slot unless the
+ * bootstrap still owes a post for it (ORPHANED: the post, or the bootstrap's end, frees it). */
+static void collect_locked(struct invoke *inv, struct invoke_result *r)
+{
+    r->kind = inv->kind;
+    r->body = blob_ref(inv->result);
+    memcpy(r->request_id, inv->id, sizeof(r->request_id));
+    if (inv->state != INV_ORPHANED)
+        release_locked(inv);
+}
+
 struct invoke_result sandbox_invoke(struct blob *event, const struct invoke_meta *meta)
 {
     struct invoke_result r = {RESULT_UNAVAILABLE, NULL, "", -1, -1};
     pthread_mutex_lock(&S.mu);
     S.st.invoke_requests++;
-    while ((S.busy || S.child == CHILD_DYING) && !S.shutting_down)
-        pthread_cond_wait(&S.cv, &S.mu);
-    if (S.shutting_down) {
+    struct invoke *inv = admit_locked();
+    if (!inv) {
         pthread_mutex_unlock(&S.mu);
         r.body = jbody_error("ServiceException", "emulator shutting down");
         return r;
     }
-    S.busy = true;
     S.st.invokes++;
     int64_t start_ns = clk_mono_ns();
-    reqid_new(S.cur.id);
-    r.log_start = meta->want_log_tail ? logtail_mark() : -1;
-    report_start(S.cur.id);
-    const char *status = start_invoke_locked(event, meta) ? await_result_locked() : "error";
+    /* Concurrent invokes interleave their lines in stdout: no byte range is one invoke's log. */
+    r.log_start = meta->want_log_tail && !S.concurrent ? logtail_mark() : -1;
+    report_start(inv->id);
+    const char *status = start_invoke_locked(inv, event, meta) ? await_result_locked(inv) : "error";
     struct report_figures f = {(double)(clk_mono_ns() - start_ns) / 1e6, S.opts->memory_mb, 0,
                                S.init_ms, status};
     pid_t pid = S.child == CHILD_RUNNING ? S.pid : 0;
     long exit_rss_kb = S.exit_rss_kb;
     if (S.saw_next || S.child == CHILD_NONE)
         S.init_ms = -1; /* reported once, in the first REPORT after the bootstrap started */
-    r.kind = S.cur.kind;
-    r.body = blob_ref(S.cur.result);
-    memcpy(r.request_id, S.cur.id, sizeof(r.request_id));
-    memcpy(S.last_id, S.cur.id, sizeof(S.last_id));
-    release_invoke_locked();
+    collect_locked(inv, &r);
     pthread_mutex_unlock(&S.mu);
     f.max_rss_kb = peak_rss_kb(pid, exit_rss_kb);
     report_end(r.request_id, &f);
@@ -280,18 +334,18 @@ struct invoke_result sandbox_invoke(struct blob *event, const struct invoke_meta
     return r;
 }
 
-static void fill_delivery_locked(struct delivery *d)
+static void fill_delivery_locked(struct invoke *inv, struct delivery *d)
 {
-    S.cur.state = INV_DELIVERED;
-    S.cur.seq = ++S.seq;
-    memcpy(d->request_id, S.cur.id, sizeof(d->request_id));
-    d->deadline_ms = S.cur.deadline_ms;
+    set_state_locked(inv, INV_DELIVERED);
+    inv->seq = ++S.seq;
+    memcpy(d->request_id, inv->id, sizeof(d->request_id));
+    d->deadline_ms = inv->deadline_ms;
     d->function_arn = dup_or_null(S.function_arn);
-    d->trace_id = dup_or_null(S.cur.trace_id);
-    d->client_context = dup_or_null(S.cur.client_context);
-    d->tenant_id = dup_or_null(S.cur.tenant_id);
-    d->event = blob_ref(S.cur.event);
-    d->seq = S.cur.seq;
+    d->trace_id = dup_or_null(inv->trace_id);
+    d->client_context = dup_or_null(inv->client_context);
+    d->tenant_id = dup_or_null(inv->tenant_id);
+    d->event = blob_ref(inv->event);
+    d->seq = inv->seq;
 }
 
 static void note_first_next_locked(void)
@@ -304,6 +358,20 @@ static void note_first_next_locked(void)
     S.st.last_init_us = ns / 1000;
 }
 
+/* Caller holds the lock. In concurrent mode a runtime may hold or await at most N invokes at once:
+ * a /next beyond that is refused (and logged), so tests can prove a runtime keeps to the limit. */
+static bool too_many_locked(void)
+{
+    if (!S.concurrent || S.held + S.waiting_next < S.tab.capacity)
+        return false;
+    S.st.too_many_requests++;
+    fprintf(stderr,
+            "lambda-emu: GET /next refused (TooManyRequests): %u invokes in flight and %u /next "
+            "waiting, AWS_LAMBDA_MAX_CONCURRENCY=%u\n",
+            S.held, S.waiting_next, S.tab.capacity);
+    return true;
+}
+
 enum next_status sandbox_next(struct delivery *d)
 {
     memset(d, 0, sizeof(*d));
@@ -311,13 +379,21 @@ enum next_status sandbox_next(struct delivery *d)
     uint64_t gen = S.generation;
     S.st.next_requests++;
     note_first_next_locked();
-    while (!S.shutting_down && S.generation == gen && !(S.busy && S.cur.state == INV_QUEUED))
+    if (too_many_locked()) {
+        pthread_mutex_unlock(&S.mu);
+        return NEXT_TOO_MANY;
+    }
+    S.waiting_next++;
+    struct invoke *inv = NULL;
+    while (!S.shutting_down && S.generation == gen && !(inv = invtab_oldest_queued(&S.tab)))
         pthread_cond_wait(&S.cv, &S.mu);
+    if (S.generation == gen)
+        S.waiting_next--; /* else the count was reset for the new child */
     enum next_status st = S.shutting_down       ? NEXT_SHUTDOWN
                           : S.generation != gen ? NEXT_STALE
                                                 : NEXT_OK;
     if (st == NEXT_OK)
-        fill_delivery_locked(d);
+        fill_delivery_locked(inv, d);
     pthread_mutex_unlock(&S.mu);
     return st;
 }
@@ -335,10 +411,13 @@ void sandbox_delivery_clean_up(struct delivery *d)
 void sandbox_undeliver(uint64_t seq)
 {
     pthread_mutex_lock(&S.mu);
-    if (S.busy && S.cur.seq == seq && S.cur.state == INV_DELIVERED) {
-        S.cur.state = INV_QUEUED;
+    struct invoke *inv = invtab_find_seq(&S.tab, seq);
+    if (inv && inv->state == INV_DELIVERED) {
+        set_state_locked(inv, INV_QUEUED);
         S.st.redeliveries++;
         pthread_cond_broadcast(&S.cv);
+    } else if (inv && inv->state == INV_ORPHANED) {
+        release_locked(inv); /* its caller has its answer, and the bootstrap never got the event */
     }
     pthread_mutex_unlock(&S.mu);
 }
@@ -359,24 +438,37 @@ static struct blob *error_body(const struct post *p)
     return jbody_error(p->error_type ? p->error_type : "Runtime.Unknown", "");
 }
 
-/* Caller holds the lock; the post is for the current, unanswered invoke. */
-static int accept_post_locked(const struct post *p, int forced_status)
+/* Caller holds the lock; the post is for an invoke that is not answered yet. */
+static int accept_post_locked(struct invoke *inv, const struct post *p, int forced_status)
 {
     if (p->too_large || forced_status == 413) {
         S.st.rejected_413++;
         copy_str(S.st.last_error_type, sizeof(S.st.last_error_type),
                  "Function.ResponseSizeTooLarge");
-        complete_locked(RESULT_FUNCTION_ERROR, too_large_result());
+        complete_locked(inv, RESULT_FUNCTION_ERROR, too_large_result());
         return 413;
     }
     if (p->kind == POST_RESPONSE) {
         S.st.responses++;
-        complete_locked(RESULT_SUCCESS, blob_ref(p->body));
+        complete_locked(inv, RESULT_SUCCESS, blob_ref(p->body));
     } else {
         S.st.errors++;
         copy_str(S.st.last_error_type, sizeof(S.st.last_error_type), p->error_type);
-        complete_locked(RESULT_FUNCTION_ERROR, error_body(p));
+        complete_locked(inv, RESULT_FUNCTION_ERROR, error_body(p));
     }
+    return forced_status ? forced_status : 202;
+}
+
+/* Caller holds the lock: the bootstrap finally posts for an invoke that timed out (concurrent mode).
+ * Its caller already has the timeout answer: the post is dropped and the slot freed. */
+static int discard_late_post_locked(struct invoke *inv, const struct post *p, int forced_status)
+{
+    S.st.late_posts++;
+    fprintf(stderr, "lambda-emu: late /%s for RequestId: %s (timed out) discarded\n",
+            p->kind == POST_RESPONSE ? "response" : "error", inv->id);
+    release_locked(inv);
+    if (p->too_large || forced_status == 413)
+        return 413;
     return forced_status ? forced_status : 202;
 }
 
@@ -384,16 +476,18 @@ int sandbox_post(const struct post *p, int forced_status)
 {
     pthread_mutex_lock(&S.mu);
     int status;
-    bool current = S.busy && p->request_id && strcmp(p->request_id, S.cur.id) == 0;
-    bool answered = p->request_id && S.last_id[0] && strcmp(p->request_id, S.last_id) == 0;
-    if (!current && !answered) {
+    struct invoke *inv = p->request_id ? invtab_find_id(&S.tab, p->request_id) : NULL;
+    bool answered = p->request_id && invtab_was_answered(&S.tab, p->request_id);
+    if (inv && inv->state == INV_ORPHANED) {
+        status = discard_late_post_locked(inv, p, forced_status);
+    } else if (!inv && !answered) {
         S.st.rejected_400++;
         status = 400;
-    } else if (answered || S.cur.state == INV_DONE) {
+    } else if (!inv || inv->state == INV_DONE) {
         S.st.rejected_403++;
         status = 403;
     } else {
-        status = accept_post_locked(p, forced_status);
+        status = accept_post_locked(inv, p, forced_status);
     }
     pthread_mutex_unlock(&S.mu);
     return status;
@@ -420,15 +514,14 @@ static void record_exit_locked(int wait_status, const struct rusage *ru)
     S.child = CHILD_NONE;
     S.pid = 0;
     S.generation++; /* any /next still waiting belonged to the dead bootstrap */
+    S.waiting_next = 0;
 }
 
-/* Caller holds the lock: the bootstrap died during an invoke without answering it. */
-static void fail_invoke_on_exit_locked(int wait_status)
+/* Caller holds the lock: the bootstrap died with this invoke started and unanswered. */
+static void fail_invoke_on_exit_locked(struct invoke *inv, int wait_status)
 {
-    double init_ms = (double)(clk_mono_ns() - S.spawn_ns) / 1e6;
     if (S.init_error) {
-        report_init_error(init_ms, S.init_error_type);
-        serve_init_error_locked();
+        serve_init_error_locked(inv);
         return;
     }
     char how[96], reason[160];
@@ -438,11 +531,34 @@ static void fail_invoke_on_exit_locked(int wait_status)
     else
         snprintf(reason, sizeof(reason), "Runtime exited with error: %s", how);
     char msg[256];
-    snprintf(msg, sizeof(msg), "RequestId: %s Error: %s", S.cur.id, reason);
+    snprintf(msg, sizeof(msg), "RequestId: %s Error: %s", inv->id, reason);
     S.st.crashes++;
     copy_str(S.st.last_error_type, sizeof(S.st.last_error_type), "Runtime.ExitError");
-    report_runtime_error(S.cur.id, reason, "Runtime.ExitError");
-    complete_locked(RESULT_FUNCTION_ERROR, jbody_error("Runtime.ExitError", msg));
+    report_runtime_error(inv->id, reason, "Runtime.ExitError");
+    complete_locked(inv, RESULT_FUNCTION_ERROR, jbody_error("Runtime.ExitError", msg));
+}
+
+/* Caller holds the lock: the bootstrap ended. Orphaned invokes will never be posted for: their
+ * slots are freed. With fail (it was not killed on purpose), every started, unanswered invoke fails,
+ * with the init error when one was posted; callers still waiting for a slot start a new bootstrap.
+ * Returns whether an invoke failed. */
+static bool settle_invokes_on_exit_locked(int wait_status, bool fail, int64_t spawn_ns)
+{
+    bool failed = false;
+    for (unsigned i = 0; i < S.tab.capacity; i++) {
+        struct invoke *inv = invtab_at(&S.tab, i);
+        if (inv && inv->state == INV_ORPHANED) {
+            release_locked(inv);
+        } else if (inv && inv->state != INV_DONE && fail) {
+            if (!failed && S.init_error)
+                report_init_error((double)(clk_mono_ns() - spawn_ns) / 1e6, S.init_error_type);
+            fail_invoke_on_exit_locked(inv, wait_status);
+            failed = true;
+        }
+    }
+    if (failed && S.init_error)
+        drop_init_error_locked(); /* served: the next invoke runs the init again */
+    return failed;
 }
 
 void sandbox_child_exited(pid_t pid, int wait_status, const struct rusage *ru)
@@ -456,9 +572,9 @@ void sandbox_child_exited(pid_t pid, int wait_status, const struct rusage *ru)
     S.killed_for_timeout = false;
     int64_t spawn_ns = S.spawn_ns;
     record_exit_locked(wait_status, ru);
-    if (S.busy && S.cur.state != INV_DONE && !timed_out && !S.shutting_down)
-        fail_invoke_on_exit_locked(wait_status);
-    else if (S.init_error && !S.shutting_down)
+    bool failed =
+        settle_invokes_on_exit_locked(wait_status, !timed_out && !S.shutting_down, spawn_ns);
+    if (!failed && S.init_error && !S.shutting_down)
         report_init_error((double)(clk_mono_ns() - spawn_ns) / 1e6, S.init_error_type);
     pthread_cond_broadcast(&S.cv);
     pthread_mutex_unlock(&S.mu);
@@ -484,6 +600,14 @@ bool sandbox_shutting_down(void)
     return v;
 }
 
+unsigned sandbox_max_concurrency(void)
+{
+    pthread_mutex_lock(&S.mu);
+    unsigned n = S.tab.capacity;
+    pthread_mutex_unlock(&S.mu);
+    return n;
+}
+
 void sandbox_count_connection(bool runtime_api)
 {
     pthread_mutex_lock(&S.mu);
@@ -497,6 +621,7 @@ void sandbox_count_connection(bool runtime_api)
 char *sandbox_stats_json(void)
 {
     pthread_mutex_lock(&S.mu);
+    S.st.in_flight = S.held;
     struct stats copy = S.st;
     long pid = S.child == CHILD_RUNNING ? (long)S.pid : 0;
     pthread_mutex_unlock(&S.mu);

@@ -1,7 +1,8 @@
-/* The emulated execution environment: one bootstrap child, one invoke at a time, and the state
- * machine between the Invoke API (callers) and the Runtime API (the bootstrap). A process-wide
- * singleton guarded by one mutex; every function is thread-safe. Blocking calls (sandbox_invoke,
- * sandbox_next) are made from libmicrohttpd's per-connection threads. */
+/* The emulated execution environment: one bootstrap child, one invoke at a time (or up to
+ * AWS_LAMBDA_MAX_CONCURRENCY at once, as on Lambda Managed Instances), and the state machine between
+ * the Invoke API (callers) and the Runtime API (the bootstrap). A process-wide singleton guarded by
+ * one mutex; every function is thread-safe. Blocking calls (sandbox_invoke, sandbox_next) are made
+ * from libmicrohttpd's per-connection threads. */
 #ifndef EMU_SANDBOX_H
 #define EMU_SANDBOX_H
 
@@ -47,7 +48,9 @@ struct delivery {
     uint64_t seq; /* identifies this delivery for sandbox_undeliver() */
 };
 
-enum next_status { NEXT_OK, NEXT_STALE, NEXT_SHUTDOWN };
+/* NEXT_TOO_MANY (concurrent mode only): the bootstrap already holds or awaits max_concurrency
+ * invokes, so this /next is one more than Lambda would allow. */
+enum next_status { NEXT_OK, NEXT_STALE, NEXT_SHUTDOWN, NEXT_TOO_MANY };
 
 enum post_kind { POST_RESPONSE, POST_ERROR };
 
@@ -65,11 +68,14 @@ void sandbox_init(const struct opts *o, char **child_envp);
 /* Starts the bootstrap now (cold start before the first invoke, as Lambda's Init phase). */
 void sandbox_start_child(void);
 
-/* Runs one invoke: waits for the sandbox to be free, starts the bootstrap if needed, queues the event,
- * waits for the result or the timeout (then kills the bootstrap), and prints START/END/REPORT. */
+/* Runs one invoke: waits (in arrival order) for a free slot, starts the bootstrap if needed, queues
+ * the event, waits for the result or the timeout, and prints START/END/REPORT. On a timeout the
+ * one-at-a-time sandbox kills the bootstrap; the concurrent one leaves it running and keeps the slot
+ * busy until the bootstrap posts for that invoke. */
 struct invoke_result sandbox_invoke(struct blob *event, const struct invoke_meta *meta);
 
-/* Blocks until an event is queued (GET /next). NEXT_STALE: the bootstrap that asked has gone. */
+/* Blocks until an event is queued (GET /next) and hands out the oldest. NEXT_STALE: the bootstrap
+ * that asked has gone. */
 enum next_status sandbox_next(struct delivery *d);
 void sandbox_delivery_clean_up(struct delivery *d);
 
@@ -77,7 +83,8 @@ void sandbox_delivery_clean_up(struct delivery *d);
 void sandbox_undeliver(uint64_t seq);
 
 /* POST /response or /error. forced_status is an injected fault's status (0 = none). Returns the HTTP
- * status to answer: 202, 400 (unknown id), 403 (already answered), 413 (too large) or forced_status. */
+ * status to answer: 202, 400 (unknown id), 403 (already answered), 413 (too large) or forced_status.
+ * A post for an invoke that timed out in concurrent mode is discarded (and logged) with 202. */
 int sandbox_post(const struct post *p, int forced_status);
 
 /* POST /init/error: remembered and served to the invoke that is waiting or to the next one. */
@@ -89,6 +96,9 @@ void sandbox_child_exited(pid_t pid, int wait_status, const struct rusage *ru);
 /* Stops serving: wakes every waiter and SIGKILLs the bootstrap. Returns its pid to reap, or 0. */
 pid_t sandbox_shutdown(void);
 bool sandbox_shutting_down(void);
+
+/* The concurrency limit (1 = one invoke at a time). */
+unsigned sandbox_max_concurrency(void);
 
 /* Counts an accepted TCP connection on the Runtime API (runtime_api) or the Invoke API. */
 void sandbox_count_connection(bool runtime_api);

@@ -29,6 +29,11 @@ static void add_counters(cJSON *o, const struct stats *s)
     add_num(o, "rejected_403", (double)s->rejected_403);
     add_num(o, "rejected_413", (double)s->rejected_413);
     add_num(o, "redeliveries", (double)s->redeliveries);
+    add_num(o, "max_concurrency", (double)s->max_concurrency);
+    add_num(o, "in_flight", (double)s->in_flight);
+    add_num(o, "peak_in_flight", (double)s->peak_in_flight);
+    add_num(o, "too_many_requests", (double)s->too_many_requests);
+    add_num(o, "late_posts", (double)s->late_posts);
 }
 
 char *stats_json(const struct stats *s, uint64_t faults_fired, long child_pid)
