@@ -16,6 +16,13 @@ static struct lr_invocation_response invoke_on_worker(const struct lr_invocation
     return handler_invoke(req, &per_worker[req->worker]);
 }
 
+static void clean_up_all(struct handler *hs, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        handler_clean_up(&hs[i]);
+    free(hs);
+}
+
 int main(void)
 {
     char msg[512];
@@ -29,12 +36,11 @@ int main(void)
     for (uint32_t i = 0; i < n; i++) {
         if (handler_init_from_env(&hs[i], msg, sizeof(msg)) != LR_OK) {
             lr_log(LR_LOG_FATAL, "configuration error: %s", msg);
+            clean_up_all(hs, n); /* zeroed or half set up: both are safe to clean */
             return lr_report_init_error(msg, "Runtime.ConfigInvalid");
         }
     }
     int rc = lr_run_handler(invoke_on_worker, hs);
-    for (uint32_t i = 0; i < n; i++)
-        handler_clean_up(&hs[i]);
-    free(hs);
+    clean_up_all(hs, n);
     return rc;
 }

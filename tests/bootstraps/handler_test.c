@@ -116,6 +116,13 @@ static enum lr_status test_handler_init(struct test_handler *t, char *msg, size_
     return LR_OK;
 }
 
+static void clean_up_all(struct test_handler *ts, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++)
+        handler_clean_up(&ts[i].h);
+    free(ts);
+}
+
 int main(void)
 {
     char msg[512];
@@ -129,12 +136,11 @@ int main(void)
     for (uint32_t i = 0; i < n; i++) {
         if (test_handler_init(&ts[i], msg, sizeof(msg)) != LR_OK) {
             lr_log(LR_LOG_FATAL, "configuration error: %s", msg);
+            clean_up_all(ts, n); /* zeroed or half set up: both are safe to clean */
             return lr_report_init_error(msg, "Runtime.ConfigInvalid");
         }
     }
     int rc = lr_run_handler(invoke_on_worker, ts);
-    for (uint32_t i = 0; i < n; i++)
-        handler_clean_up(&ts[i].h);
-    free(ts);
+    clean_up_all(ts, n);
     return rc;
 }

@@ -12,6 +12,7 @@ import signal
 import time
 import unittest
 
+import awstest
 import lrtest
 
 N = 4
@@ -168,6 +169,38 @@ class RequestTest(unittest.TestCase):
         for status, headers, body in results:
             self.assertEqual((status, json.loads(body)), (200, NONE), logs)
         self.assertIn("serving up to 3 invokes at once", logs)
+
+
+@unittest.skipIf(awstest.moto_missing(), awstest.moto_missing())
+class SinkTest(unittest.TestCase):
+    """Workers with their own AWS clients: LR_SINK=sqs against moto (IAM authentication on)."""
+
+    def test_every_change_of_concurrent_batches_arrives_once(self):
+        moto = awstest.Moto(INITIAL_NO_AUTH_ACTION_COUNT="3")
+        self.addCleanup(moto.close)
+        key = moto.iam_user("sender")
+        sqs = moto.client("sqs", *key)
+        url = sqs.create_queue(QueueName="changes")["QueueUrl"]
+        env = dict(awstest.isolated_env(key), AWS_LAMBDA_MAX_CONCURRENCY=str(N), LR_SINK="sqs",
+                   LR_SINK_TARGET=url, LR_LOG_RECORDS="none", AWS_ENDPOINT_URL_SQS=moto.endpoint)
+        batches = [batch(j, 30) for j in range(2 * N)]
+        with lrtest.Emulator(env=env) as emu:
+            results = fire(emu, [(json.dumps(b).encode(), None) for b in batches])
+            stats, logs = emu.stats(), emu.logs()
+        awstest.check_output(self, logs, secrets=(key[1],))
+        for status, headers, body in results:
+            self.assertEqual((status, headers.get("x-amz-function-error"), json.loads(body)),
+                             (200, None, NONE), logs)
+        self.assertGreaterEqual(stats["peak_in_flight"], 2, stats)
+        got = []
+        while True:
+            r = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)
+            if not r.get("Messages"):
+                break
+            got += [json.loads(m["Body"])["eventID"] for m in r["Messages"]]
+            for m in r["Messages"]:
+                sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+        self.assertEqual(sorted(got), sorted(r["eventID"] for b in batches for r in b["Records"]))
 
 
 class SigtermTest(unittest.TestCase):
