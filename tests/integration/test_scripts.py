@@ -190,7 +190,7 @@ class TestRunsEveryStage(unittest.TestCase):
             os.mkdir(os.path.join(top, "scripts"))
             for name in ("test", "build", "fuzz-smoke"):
                 shutil.copy2(os.path.join(SRC, "scripts", name), os.path.join(top, "scripts", name))
-            for name in ("build", "build-asan", "build-portable", "build-fuzz"):
+            for name in ("build", "build-asan", "build-tsan", "build-portable", "build-fuzz"):
                 open(os.path.join(top, name), "w").close()
             shutil.copy2(os.path.join(SRC, "CMakeLists.txt"), top)
             proc = subprocess.run([os.path.join(top, "scripts", "test")], capture_output=True, text=True,
@@ -199,14 +199,16 @@ class TestRunsEveryStage(unittest.TestCase):
         out = proc.stdout
         self.assertIn("== build and test (RelWithDebInfo) ==", out)
         self.assertIn("== build and test under ASan + UBSan ==", out)
+        self.assertIn("== build and test under ThreadSanitizer ==", out)
         self.assertIn("== unit tests on the portable byte scan ==", out)
         self.assertIn("== bounded fuzzing ==", out)
         summary = out[out.index("== summary ==\n") + len("== summary ==\n"):].splitlines()
-        self.assertEqual(len(summary), 4, out)
+        self.assertEqual(len(summary), 5, out)
         self.assertRegex(summary[0], r"^build and test \(RelWithDebInfo\): FAILED \(exit \d+\)$")
         self.assertRegex(summary[1], r"^build and test under ASan \+ UBSan: FAILED \(exit \d+\)$")
-        self.assertRegex(summary[2], r"^unit tests on the portable byte scan: FAILED \(exit \d+\)$")
-        self.assertRegex(summary[3], r"^bounded fuzzing: FAILED \(exit \d+\)$")
+        self.assertRegex(summary[2], r"^build and test under ThreadSanitizer: FAILED \(exit \d+\)$")
+        self.assertRegex(summary[3], r"^unit tests on the portable byte scan: FAILED \(exit \d+\)$")
+        self.assertRegex(summary[4], r"^bounded fuzzing: FAILED \(exit \d+\)$")
 
 
 @unittest.skipIf(os.geteuid() != 0, "needs root: scripts/setup runs apt-get as root (through sudo otherwise)")
