@@ -28,14 +28,12 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 import zipfile
 
 import awstest
@@ -58,12 +56,6 @@ def missing_tools():
     return missing
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def policy_document(value):
     """moto returns inline policies as a Python repr string; real AWS as JSON."""
     if isinstance(value, dict):
@@ -83,21 +75,17 @@ class EndToEndOnMoto(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="e2e-moto-")
-        cls.port = free_port()
-        cls.endpoint = "http://127.0.0.1:%d" % cls.port
         cls.env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                        AWS_DEFAULT_REGION=REGION, AWS_EC2_METADATA_DISABLED="true",
                        AWS_CONFIG_FILE=os.path.join(cls.tmp.name, "none"),
                        AWS_SHARED_CREDENTIALS_FILE=os.path.join(cls.tmp.name, "none"))
         cls.env.pop("AWS_PROFILE", None)
-        # The interpreter's own bin first: awscli/moto_server next to it, not through slow shims.
+        # The interpreter's own bin first: awscli next to it, not through slow shims.
         cls.env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + cls.env.get("PATH", "")
-        cls.moto_log = open(os.path.join(cls.tmp.name, "moto.log"), "wb")
-        cls.moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", str(cls.port)],
-                                    stdout=cls.moto_log, stderr=subprocess.STDOUT,
-                                    stdin=subprocess.DEVNULL, env=cls.env)
+        cls.moto = None
         try:
-            cls.wait_for_moto()
+            cls.moto = awstest.Moto()
+            cls.endpoint = cls.moto.endpoint
             cls.zip = cls.zip_bootstrap()
             cls.main = cls.deploy(MAIN_STACK)
             cls.rstack = cls.deploy(REPLAY_STACK, "EventSourceMapping=none")
@@ -108,24 +96,11 @@ class EndToEndOnMoto(unittest.TestCase):
 
     @classmethod
     def tearDownClass(cls):
-        lrtest.end_process(cls.moto)
-        cls.moto_log.close()
+        if cls.moto is not None:
+            cls.moto.close()
         cls.tmp.cleanup()
 
     # -- helpers ----------------------------------------------------------------------------------
-
-    @classmethod
-    def wait_for_moto(cls):
-        limit = time.monotonic() + 30
-        while time.monotonic() < limit:
-            if cls.moto.poll() is not None:
-                raise RuntimeError("moto_server exited with %s" % cls.moto.returncode)
-            try:
-                with urllib.request.urlopen(cls.endpoint + "/moto-api/", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("moto_server did not answer on %s" % cls.endpoint)
 
     @classmethod
     def zip_bootstrap(cls):
@@ -683,7 +658,7 @@ class EndToEndOnMoto(unittest.TestCase):
 
     def test_replay_stops_when_nothing_listens(self):
         class Nowhere:
-            invoke_url = "http://127.0.0.1:%d%s" % (free_port(), lrtest.INVOKE_PATH)
+            invoke_url = "http://127.0.0.1:%d%s" % (awstest.free_port(), lrtest.INVOKE_PATH)
         proc, deliveries, _ = self.replay(emulator=Nowhere())
         self.assertEqual((proc.returncode, deliveries), (2, []))
         self.assertIn("cannot reach http://127.0.0.1:", proc.stderr)
