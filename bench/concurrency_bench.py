@@ -29,10 +29,24 @@ SOURCE = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(SOURCE, "tests", "integration"))
 sys.path.insert(0, HERE)
 
-import bench  # noqa: E402  (generate_event, child_pids, cpu_seconds, proc_status_kb, percentile)
+import bench  # noqa: E402  (generate_event, cpu_seconds, proc_status_kb, percentile, machine)
 
 CONCURRENCY = (1, 2, 4, 8)
 NONE = b'{"batchItemFailures":[]}'
+
+
+def child_pid(pid):
+    """The emulator's one child. Its connection threads come and go, so a task may vanish while
+    /proc is read."""
+    found = []
+    for task in os.listdir("/proc/%d/task" % pid):
+        try:
+            with open("/proc/%d/task/%s/children" % (pid, task)) as f:
+                found += [int(p) for p in f.read().split()]
+        except FileNotFoundError:
+            continue
+    (child,) = found
+    return child
 
 
 def run(lrtest, program, env, payload, workers, invokes_per_client, warmup=5):
@@ -43,7 +57,7 @@ def run(lrtest, program, env, payload, workers, invokes_per_client, warmup=5):
         for c in clients:
             for _ in range(warmup):
                 check(c.invoke(payload))
-        (pid,) = bench.child_pids(emu.proc.pid)
+        pid = child_pid(emu.proc.pid)
         cpu0 = bench.cpu_seconds(pid)
         times = [[] for _ in clients]
         errors = []
