@@ -30,10 +30,18 @@ static void image_field(struct lr_log_field *f, const char *key, const struct dd
                         struct lr_buf *buf, bool plain)
 {
     static const char too_large[] = "(omitted: larger than the per-image log cap)";
+    f->key = key;
+    /* Most images arrive as compact JSON that needs no escaping: then the line takes the event's
+     * own text (ddb_image_text() checks it renders the same, byte for byte). */
+    struct lr_str text = plain ? (struct lr_str){NULL, 0} : ddb_image_text(map);
+    if (text.ptr && text.len <= RECORD_LOG_MAX_IMAGE_BYTES) {
+        f->value = text;
+        f->is_json = true;
+        return;
+    }
     lr_buf_reset(buf);
     enum lr_status st = plain ? ddb_image_render_plain(map, DDB_PLAIN_NUMBERS_NUMBER, buf)
                               : ddb_image_serialize(map, buf);
-    f->key = key;
     if (st == LR_OK && buf->data) {
         f->value = (struct lr_str){buf->data, buf->len};
         f->is_json = true;

@@ -50,9 +50,12 @@ static enum lr_status image_field(struct ddb_ctx *c, struct ddb_map *out)
     if (ddb_json_peek(&c->j) != '{')
         return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, c->j.pos, "is %s, not an object",
                             peek_kind(c));
+    size_t from = c->j.pos; /* on the '{' */
     enum lr_status st = ddb_map_parse(c, out, 0);
     if (st != LR_OK)
         *out = (struct ddb_map){0}; /* half-filled images are not handed out */
+    else
+        out->text = (struct lr_str){c->j.s + from, c->j.pos - from};
     return st;
 }
 
