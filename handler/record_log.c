@@ -51,6 +51,31 @@ static void image_field(struct lr_log_field *f, const char *key, const struct dd
     }
 }
 
+/* "record <index>: <eventName>", the name cut at 16 bytes (and, as printf's %.*s would, at a NUL),
+ * written by hand: printf would cost more than the rest of the line. Returns the length. */
+static size_t record_message(char out[64], const struct ddb_record *rec)
+{
+    char digits[24];
+    size_t nd = 0;
+    size_t index = rec->index;
+    do {
+        digits[nd++] = (char)('0' + index % 10);
+        index /= 10;
+    } while (index > 0);
+    memcpy(out, "record ", 7);
+    size_t len = 7;
+    while (nd > 0)
+        out[len++] = digits[--nd];
+    out[len++] = ':';
+    out[len++] = ' ';
+    struct lr_str name = rec->event_name_raw;
+    size_t n = name.ptr ? (name.len > 16 ? 16 : name.len) : 0;
+    const char *nul = n ? memchr(name.ptr, '\0', n) : NULL;
+    n = nul ? (size_t)(nul - name.ptr) : n;
+    memcpy(out + len, name.ptr ? name.ptr : "", n);
+    return len + n;
+}
+
 void record_log_write(struct record_log *rl, const struct ddb_record *rec, bool with_images,
                       bool plain)
 {
@@ -67,7 +92,7 @@ void record_log_write(struct record_log *rl, const struct ddb_record *rec, bool 
         image_field(&fields[n++], "newImage", &rec->new_image, &rl->new_image, plain);
         image_field(&fields[n++], "oldImage", &rec->old_image, &rl->old_image, plain);
     }
-    lr_log_fields(LR_LOG_INFO, fields, n, "record %zu: %.*s", rec->index,
-                  (int)(rec->event_name_raw.len > 16 ? 16 : rec->event_name_raw.len),
-                  rec->event_name_raw.ptr ? rec->event_name_raw.ptr : "");
+    char msg[64];
+    size_t msg_len = record_message(msg, rec);
+    lr_log_fields_str(LR_LOG_INFO, fields, n, msg, msg_len);
 }
