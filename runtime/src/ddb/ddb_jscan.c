@@ -183,7 +183,7 @@ static bool skip_string_lenient(struct vstate *v, size_t i)
         }
         if (v->len - i < 2)
             break; /* a backslash as the last byte: the string never ends */
-        i += 2; /* a backslash and the byte it escapes, whatever that is */
+        i += 2;    /* a backslash and the byte it escapes, whatever that is */
     }
     v->pos = v->len;
     return false;
@@ -243,8 +243,9 @@ static enum lr_status push(struct vstate *v, bool obj, bool *opened)
     return LR_OK;
 }
 
-/* A string at v->pos; bad content inside an element of a noted array is noted and skipped. */
-static bool scan_string_v(struct vstate *v)
+/* scan_string_v() past its fast path: the string holds a backslash or a byte that is not ASCII,
+ * or is bad. Bad content inside an element of a noted array is noted and skipped. */
+static bool scan_string_v_slow(struct vstate *v)
 {
     if (scan_string(v->s, v->len, &v->pos, &v->msg))
         return true;
@@ -255,6 +256,19 @@ static bool scan_string_v(struct vstate *v)
     }
     note_bad_element(v, LR_E_NOT_JSON, bad);
     return true;
+}
+
+/* A string at v->pos (its quote). Most strings are plain ASCII: then the first special byte is the
+ * closing quote, found here without a call (scan_string() would find the same); the rest goes the
+ * full way. */
+static inline bool scan_string_v(struct vstate *v)
+{
+    size_t i = ddb_jscan_find_special(v->s, v->len, v->pos + 1, true);
+    if (i < v->len && v->s[i] == '"') {
+        v->pos = i + 1;
+        return true;
+    }
+    return scan_string_v_slow(v);
 }
 
 /* Member key and colon, cursor on the key's quote. */
