@@ -250,6 +250,7 @@ struct ddb_reader {
     size_t pos_;
     size_t next_index_;
     bool poisoned_;                    /* some record holds text the validator skipped */
+    bool compact_;                     /* no whitespace between tokens: the cursor skips none */
     struct ddb_arena *arena_;          /* the current record's storage, reset per record */
     struct ddb_arena *envelope_arena_; /* decoded envelope strings, kept for the reader's life */
 };

@@ -157,6 +157,7 @@ struct vstate {
     const char *msg;
     struct ddb_jscan_arrays *arrays; /* where member arrays of the top object are noted, or NULL */
     bool tracking;                   /* arrays->a[arrays->n] is the array being scanned */
+    bool spaced;                     /* whitespace was skipped between tokens */
 };
 
 /* Inside an element of a noted array, a bad element is noted and skipped instead of failing. */
@@ -208,8 +209,10 @@ static bool skip_container_lenient(struct vstate *v)
 
 static inline void skip_ws_v(struct vstate *v)
 {
-    while (v->pos < v->len && is_ws(v->s[v->pos]))
+    while (v->pos < v->len && is_ws(v->s[v->pos])) {
         v->pos++;
+        v->spaced = true; /* only ever reached with whitespace: compact text never pays for it */
+    }
 }
 
 static bool top_is_obj(const struct vstate *v)
@@ -384,6 +387,14 @@ static enum lr_status run(struct vstate *v, size_t *err_off, const char **err_ms
     return LR_OK;
 }
 
+static bool any_poisoned(const struct ddb_jscan_arrays *arrays)
+{
+    for (size_t i = 0; i < arrays->n; i++)
+        if (arrays->a[i].poisoned)
+            return true;
+    return false;
+}
+
 enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
                                   struct ddb_jscan_arrays *arrays, size_t *err_off,
                                   const char **err_msg)
@@ -400,6 +411,8 @@ enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
         *err_msg = "unexpected data after the JSON value";
         return LR_E_NOT_JSON;
     }
+    if (arrays) /* a skipped bad element was not looked at for whitespace: not known compact */
+        arrays->compact = !v.spaced && !any_poisoned(arrays);
     return LR_OK;
 }
 

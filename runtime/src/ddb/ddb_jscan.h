@@ -33,6 +33,9 @@ struct ddb_jscan_array {
 struct ddb_jscan_arrays {
     size_t n;
     struct ddb_jscan_array a[DDB_JSCAN_ARRAYS];
+    /* Set on success: the document has no whitespace between tokens (and no bad element was
+     * skipped unseen), so a cursor over it never needs to skip any. */
+    bool compact;
 };
 
 /* Validates exactly one JSON value at s[start..len) followed only by whitespace, noting the top

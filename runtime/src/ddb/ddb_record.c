@@ -330,10 +330,10 @@ static void finish(struct ddb_ctx *c, struct ddb_record *rec)
     rec->error_detail = copy ? copy : "(detail dropped: parse storage cap reached)";
 }
 
-size_t ddb_record_parse(struct ddb_arena *a, const char *s, size_t len, size_t pos, size_t index,
-                        struct ddb_record *rec)
+size_t ddb_record_parse(struct ddb_arena *a, const char *s, size_t len, size_t pos, bool compact,
+                        size_t index, struct ddb_record *rec)
 {
-    struct ddb_ctx c = {.j = {s, len, pos}, .arena = a};
+    struct ddb_ctx c = {.j = {s, len, pos, compact}, .arena = a};
     memset(rec, 0, sizeof(*rec));
     rec->index = index;
     rec->size_bytes = -1;
