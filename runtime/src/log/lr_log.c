@@ -532,11 +532,21 @@ static void flush_pending(void)
     t_pending.len = 0;
 }
 
+/* Whether stdio holds output of out that was never written (a handler's printf()), read under the
+ * stream's lock, which the other workers' writes take too. */
+static bool stdio_pending(FILE *out)
+{
+    flockfile(out);
+    bool pending = __fpending(out) != 0;
+    funlockfile(out);
+    return pending;
+}
+
 static bool may_hold(enum lr_log_level level, size_t len)
 {
     FILE *out = log_out();
     return t_request.len > 0 && level <= LR_LOG_INFO && len <= PENDING_MAX && fileno(out) >= 0 &&
-           __fpending(out) == 0;
+           !stdio_pending(out);
 }
 
 /* Writes bytes[0..len), one or more whole lines stamped at ms, now or with the held lines. */
