@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
 """Benchmarks of the bundled bootstrap against the floor program, through the local emulator.
 
-Run by bench/run after a Release build. For each scenario both programs get the same events on the
-same emulator; every figure is printed next to the floor's and as a ratio. Writes a table on stdout,
+Run by bench/run after a Release build. For each scenario the bootstrap and the two floors get the
+same events on the same emulator; every figure is printed next to the floors' and as ratios. The
+floor (bench/floor.c) reads the event and answers; the writing floor is the same program with
+LR_FLOOR_WRITE_EVENT=1, which also writes the whole event to stdout once per invoke (what logging
+every record costs at the least). With valgrind installed, the instructions of one invoke are counted
+with callgrind on lr_bench_invoke (bench/invoke_driver.c: the handler's invoke path on the event file,
+without the Runtime API), which moves little from run to run whatever the machine's load. Writes a table on stdout,
 and latest.json, latest.md and the chart bench.svg into --results (default BUILD_DIR/bench-results);
 --svg docs/bench.svg (bench/run --docs) writes the chart there instead.
 
@@ -18,6 +23,7 @@ import json
 import os
 import platform
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -27,11 +33,22 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SOURCE = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(SOURCE, "tests", "integration"))
 
-TARGETS = {  # issue 7
+TARGETS = {  # issue 7: absolute, from a faster machine
     "6mb_runtime_ms": 35.0,
     "6mb_peak_rss_mb": 30.0,
     "1mb_runtime_ms": 7.0,
     "1rec_vs_floor": 1.05,
+}
+
+TARGETS_17 = {  # issue 17: ratios in one run (p50 time inside the runtime) and instruction counts
+    "6mb_text_vs_write_floor": 2.0,
+    "6mb_json_vs_write_floor": 2.0,
+    "6mb_nolog_vs_floor": 1.5,
+    "1000_vs_write_floor": 2.0,
+    "1rec_round_trip_vs_floor": 1.05,
+    "6mb_rss_vs_floor": 1.2,
+    "6mb_logged_instructions_M": 80.0,
+    "6mb_nolog_instructions_M": 30.0,
 }
 
 
@@ -196,7 +213,7 @@ def fmt(v, unit=""):
 def table_rows(result):
     rows = []
     for sc in result["scenarios"]:
-        b, f = sc["bootstrap"], sc["floor"]
+        b, f, w = sc["bootstrap"], sc["floor"], sc.get("write_floor", {})
         for key, label in (("runtime_ms_p50", "in runtime p50 ms"), ("runtime_ms_p99", "in runtime p99 ms"),
                            ("cpu_ms_per_invoke", "CPU ms per invoke"),
                            ("round_trip_ms_p50", "invoke round trip p50 ms"),
@@ -206,17 +223,23 @@ def table_rows(result):
             if key in ("records_per_s", "mb_per_s") and sc["records"] < 100:
                 continue  # meaningless for a single record
             if key in b:
-                rows.append((sc["name"], label, fmt(b[key]), fmt(f.get(key)), fmt(ratio(b[key], f.get(key)), "x")))
+                rows.append((sc["name"], label, fmt(b[key]), fmt(f.get(key)), fmt(ratio(b[key], f.get(key)), "x"),
+                             fmt(w.get(key)), fmt(ratio(b[key], w.get(key)), "x")))
+    for cg in result.get("callgrind", []):
+        rows.append((cg["name"], "instructions per invoke (callgrind), M", fmt(cg["instructions"] / 1e6),
+                     "-", "-", "-", "-"))
+        rows.append((cg["name"], "instructions per event byte", fmt(cg["instructions"] / cg["event_bytes"]),
+                     "-", "-", "-", "-"))
     cs = result["cold_start"]
     for key in ("p10_ms", "p50_ms"):
         rows.append(("cold start", "spawn to GET /next %s ms" % key[:3], fmt(cs["bootstrap"][key]),
-                     fmt(cs["floor"][key]), fmt(ratio(cs["bootstrap"][key], cs["floor"][key]), "x")))
+                     fmt(cs["floor"][key]), fmt(ratio(cs["bootstrap"][key], cs["floor"][key]), "x"), "-", "-"))
     if result.get("zip_bytes"):
-        rows.append(("function.zip", "size KB", fmt(result["zip_bytes"] / 1024.0), "-", "-"))
+        rows.append(("function.zip", "size KB", fmt(result["zip_bytes"] / 1024.0), "-", "-", "-", "-"))
     return rows
 
 
-HEADER = ("scenario", "metric", "bootstrap", "floor", "ratio")
+HEADER = ("scenario", "metric", "bootstrap", "floor", "ratio", "writing floor", "ratio")
 
 
 def markdown_table(result):
@@ -230,14 +253,18 @@ def markdown_table(result):
     out.append("")
     out.append("| target | measured | target | met |")
     out.append("|---|---|---|---|")
-    for name, t in result["targets"].items():
-        out.append("| %s | %s | %s | %s |" % (name, fmt(t["measured"]), t["target"], "yes" if t["met"] else "**no**"))
+    for name, t in list(result["targets"].items()) + list(result["targets_17"].items()):
+        out.append("| %s | %s | %s | %s |" % (name, fmt(t["measured"]), t["target"], met_word(t, "yes", "**no**")))
     return "\n".join(out) + "\n"
+
+
+def met_word(t, yes, no):
+    return "-" if t["measured"] is None else (yes if t["met"] else no)
 
 
 def print_table(result):
     rows = table_rows(result)
-    widths = [max(len(r[i]) for r in rows + [HEADER]) for i in range(5)]
+    widths = [max(len(r[i]) for r in rows + [HEADER]) for i in range(len(HEADER))]
     line = "  ".join("%-*s" % (w, h) for w, h in zip(widths, HEADER))
     print(line)
     print("-" * len(line))
@@ -247,10 +274,11 @@ def print_table(result):
     print("\nmachine: %s cores, %s, Linux %s, %s; load average %.1f -> %.1f"
           % (m["nproc"], m["cpu_model"], m["kernel"], m["libcurl"], result["loadavg_start"][0],
              result["loadavg_end"][0]))
-    print("\ntargets:")
-    for name, t in result["targets"].items():
-        print("  %-18s %-8s measured %-10s target %s" % (name, "MET" if t["met"] else "MISSED",
-                                                          fmt(t["measured"]), t["target"]))
+    for title, key in (("targets (issue 7)", "targets"), ("targets (issue 17)", "targets_17")):
+        print("\n%s:" % title)
+        for name, t in result[key].items():
+            print("  %-26s %-8s measured %-10s target %s" % (name, met_word(t, "MET", "MISSED"),
+                                                              fmt(t["measured"]), t["target"]))
 
 
 def by_key(result, key):
@@ -273,15 +301,57 @@ def check_targets(result):
     return out
 
 
+def check_targets_17(result):
+    by = {sc["key"]: sc for sc in result["scenarios"]}
+    cg = {c["key"]: c["instructions"] / 1e6 for c in result.get("callgrind", [])}
+    out = {}
+
+    def put(name, measured):
+        out[name] = {"measured": measured, "target": TARGETS_17[name],
+                     "met": measured is not None and measured <= TARGETS_17[name]}
+
+    def vs(key, floor, figure="runtime_ms_p50"):
+        return ratio(by[key]["bootstrap"][figure], by[key].get(floor, {}).get(figure))
+    put("6mb_text_vs_write_floor", vs("6mb", "write_floor"))
+    put("6mb_json_vs_write_floor", vs("6mb-json", "write_floor"))
+    put("6mb_nolog_vs_floor", vs("6mb-nolog", "floor"))
+    put("1000_vs_write_floor", vs("1000", "write_floor"))
+    put("1rec_round_trip_vs_floor", vs("1", "floor", "round_trip_ms_p50"))
+    put("6mb_rss_vs_floor", vs("6mb", "floor", "peak_rss_mb"))
+    put("6mb_logged_instructions_M", max(cg["6mb"], cg["6mb-json"]) if "6mb" in cg and "6mb-json" in cg else None)
+    put("6mb_nolog_instructions_M", cg.get("6mb-nolog"))
+    return out
+
+
+CALLGRIND_RX = re.compile(r"Collected : (\d+)")
+
+
+def callgrind_count(build_dir, event_path, env, results_dir, key):
+    """Instructions of one invoke of the bundled handler on the event (after a warm-up invoke), by
+    callgrind on lr_bench_invoke with collection on only inside bench_measured_invoke. The log lines
+    go to /dev/null; the profile is kept for callgrind_annotate."""
+    driver = os.path.join(build_dir, "bench", "lr_bench_invoke")
+    out_file = os.path.join(results_dir, "callgrind.%s.out" % key)
+    cmd = ["valgrind", "--tool=callgrind", "--toggle-collect=bench_measured_invoke",
+           "--callgrind-out-file=" + out_file, driver, event_path, "1"]
+    with open(os.devnull, "wb") as devnull:
+        proc = subprocess.run(cmd, env=dict(os.environ, **env), stdout=devnull, stderr=subprocess.PIPE,
+                              check=True)
+    m = CALLGRIND_RX.search(proc.stderr.decode(errors="replace"))
+    if not m:
+        raise RuntimeError("callgrind printed no count:\n%s" % proc.stderr.decode(errors="replace")[-2000:])
+    return int(m.group(1)), out_file
+
 def write_chart(result, results_dir, svg_path):
     dat = os.path.join(results_dir, "chart.dat")
     with open(dat, "w") as f:
-        f.write("# scenario bootstrap_ms floor_ms bootstrap_rss_mb floor_rss_mb\n")
+        f.write("# scenario bootstrap_ms floor_ms bootstrap_rss_mb floor_rss_mb write_floor_ms write_floor_rss_mb\n")
         for sc in result["scenarios"]:
-            b, fl = sc["bootstrap"], sc["floor"]
-            f.write('"%s" %.4f %.4f %.2f %.2f\n' % (CHART_LABELS.get(sc["key"], sc["key"]), b["runtime_ms_p50"] or 0,
-                                                     fl["runtime_ms_p50"] or 0, b["peak_rss_mb"] or 0,
-                                                     fl["peak_rss_mb"] or 0))
+            b, fl, w = sc["bootstrap"], sc["floor"], sc.get("write_floor", {})
+            f.write('"%s" %.4f %.4f %.2f %.2f %.4f %.2f\n' % (
+                CHART_LABELS.get(sc["key"], sc["key"]), b["runtime_ms_p50"] or 0, fl["runtime_ms_p50"] or 0,
+                b["peak_rss_mb"] or 0, fl["peak_rss_mb"] or 0, w.get("runtime_ms_p50") or 0,
+                w.get("peak_rss_mb") or 0))
     gp = os.path.join(results_dir, "chart.gp")
     m = result["machine"]
     with open(gp, "w") as f:
@@ -291,7 +361,7 @@ def write_chart(result, results_dir, svg_path):
 
 
 CHART_LABELS = {"1": "1 record", "100": "100", "1000": "1,000", "6mb": "6 MB",
-                "1000-nolog": "1,000 no log", "6mb-nolog": "6 MB no log"}
+                "6mb-json": "6 MB JSON", "1000-nolog": "1,000 no log", "6mb-nolog": "6 MB no log"}
 
 CHART_GP = r"""
 set terminal svg size 960,420 dynamic noenhanced font "sans,12" background "#ffffff"
@@ -306,16 +376,24 @@ set key top left
 set xtics rotate by -20
 set logscale y
 set title "time inside the runtime, p50 (ms, log scale)"
-plot "%(dat)s" using 2:xtic(1) title "bootstrap" lc rgb "#1f77b4", "" using 3 title "floor" lc rgb "#bbbbbb"
+plot "%(dat)s" using 2:xtic(1) title "bootstrap" lc rgb "#1f77b4", "" using 3 title "floor" lc rgb "#bbbbbb", "" using 6 title "writing floor" lc rgb "#777777"
 unset logscale y
 set yrange [0:*]
 set title "peak RSS of the process (MB)"
-plot "%(dat)s" using 4:xtic(1) title "bootstrap" lc rgb "#1f77b4", "" using 5 title "floor" lc rgb "#bbbbbb"
+plot "%(dat)s" using 4:xtic(1) title "bootstrap" lc rgb "#1f77b4", "" using 5 title "floor" lc rgb "#bbbbbb", "" using 7 title "writing floor" lc rgb "#777777"
 unset multiplot
 """
 
 
 # ---- main ----------------------------------------------------------------------------------------
+
+# Instruction counts (callgrind, lr_bench_invoke): key, event, label, the handler's environment.
+CALLGRIND_RUNS = [
+    ("6mb", "6mb", "6 MB (~5,400 records)", {}),
+    ("6mb-json", "6mb", "6 MB, AWS_LAMBDA_LOG_FORMAT=JSON", {"AWS_LAMBDA_LOG_FORMAT": "JSON"}),
+    ("6mb-nolog", "6mb", "6 MB, LR_LOG_RECORDS=none", {"LR_LOG_RECORDS": "none"}),
+]
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -324,6 +402,7 @@ def main():
     ap.add_argument("--quick", action="store_true", help="a tenth of the invokes (smoke run)")
     ap.add_argument("--results", help="folder for the results (default: BUILD_DIR/bench-results)")
     ap.add_argument("--svg", help="where the chart goes (default: RESULTS/bench.svg)")
+    ap.add_argument("--no-callgrind", action="store_true", help="skip the callgrind instruction counts")
     args = ap.parse_args()
     args.results = args.results or os.path.join(args.build_dir, "bench-results")
     args.svg = args.svg or os.path.join(args.results, "bench.svg")
@@ -340,6 +419,8 @@ def main():
              ("100", "100 records", 100, 1100, None, 500 // div, {}, None),
              ("1000", "1,000 records (~1.1 MB)", 1000, 1100, None, 200 // div, {}, None),
              ("6mb", "6 MB (~5,400 records)", 10000, 1100, 6 * 1000 * 1000, 40 // div, {}, None),
+             ("6mb-json", "6 MB, AWS_LAMBDA_LOG_FORMAT=JSON", 0, 0, 0, 40 // div,
+              {"AWS_LAMBDA_LOG_FORMAT": "JSON"}, "6mb"),
              # The same batches with record logging off: what the parse and walk alone cost.
              ("1000-nolog", "1,000 records, LR_LOG_RECORDS=none", 0, 0, 0, 200 // div,
               {"LR_LOG_RECORDS": "none"}, "1000"),
@@ -347,20 +428,22 @@ def main():
               {"LR_LOG_RECORDS": "none"}, "6mb")]
     result = {"machine": machine(), "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
               "build_dir": lrtest.build_dir(), "loadavg_start": os.getloadavg(), "scenarios": []}
-    events = {}
+    events, event_paths = {}, {}
+    floor_env = {"bootstrap": None, "floor": {}, "write_floor": {"LR_FLOOR_WRITE_EVENT": "1"}}
     for key, name, records, rec_bytes, max_bytes, invokes, env, event_of in scale:
         if event_of is None:
             path = os.path.join(args.results, "event-%s.json" % key)
             events[key] = generate_event(path, records, rec_bytes, max_bytes)
-            os.unlink(path)
+            event_paths[key] = path  # kept for the instruction counts, removed at the end
         payload, n = events[event_of or key]
         sc = {"key": key, "name": name, "records": n, "event_bytes": len(payload), "bootstrap_env": env}
         warmup = max(2, invokes // 10)
-        for label, prog in (("bootstrap", bootstrap), ("floor", floor)):
-            if label == "floor" and event_of is not None:
-                sc[label] = dict(by_key(result, event_of)["floor"])  # same event, same floor
+        for label, prog in (("bootstrap", bootstrap), ("floor", floor), ("write_floor", floor)):
+            if label != "bootstrap" and event_of is not None:
+                sc[label] = dict(by_key(result, event_of)[label])  # same event, same floors
                 continue
-            fig = run_scenario(lrtest, prog, payload, invokes, warmup, env if label == "bootstrap" else {})
+            fig = run_scenario(lrtest, prog, payload, invokes, warmup,
+                               env if label == "bootstrap" else floor_env[label])
             if fig["runtime_ms_p50"]:
                 fig["records_per_s"] = n / (fig["runtime_ms_p50"] / 1000.0)
                 fig["mb_per_s"] = len(payload) / 1e6 / (fig["runtime_ms_p50"] / 1000.0)
@@ -369,6 +452,18 @@ def main():
                 name, label, fmt(fig["runtime_ms_p50"]), fmt(fig["round_trip_ms_p50"]),
                 fmt(fig["peak_rss_mb"])), file=sys.stderr)
         result["scenarios"].append(sc)
+    result["callgrind"] = []
+    if args.no_callgrind or not shutil.which("valgrind"):
+        print("instruction counts skipped (%s)" % ("--no-callgrind" if args.no_callgrind else "no valgrind"),
+              file=sys.stderr)
+    else:
+        for key, event_key, name, env in CALLGRIND_RUNS:
+            count, out_file = callgrind_count(lrtest.build_dir(), event_paths[event_key], env, args.results, key)
+            result["callgrind"].append({"key": key, "name": name, "env": env, "instructions": count,
+                                        "event_bytes": len(events[event_key][0]), "profile": out_file})
+            print("%-36s callgrind %.1f M instructions per invoke" % (name, count / 1e6), file=sys.stderr)
+    for path in event_paths.values():
+        os.unlink(path)
     result["cold_start"] = {"bootstrap": cold_start_ms(lrtest.build_dir(), bootstrap, 200 // div),
                             "floor": cold_start_ms(lrtest.build_dir(), floor, 200 // div)}
     result["loadavg_end"] = os.getloadavg()
@@ -378,6 +473,7 @@ def main():
             result["zip_path"] = zp
             break
     result["targets"] = check_targets(result)
+    result["targets_17"] = check_targets_17(result)
     with open(os.path.join(args.results, "latest.json"), "w") as f:
         json.dump(result, f, indent=2)
         f.write("\n")

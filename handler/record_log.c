@@ -30,10 +30,18 @@ static void image_field(struct lr_log_field *f, const char *key, const struct dd
                         struct lr_buf *buf, bool plain)
 {
     static const char too_large[] = "(omitted: larger than the per-image log cap)";
+    f->key = key;
+    /* Most images arrive as compact JSON that needs no escaping: then the line takes the event's
+     * own text (ddb_image_text() checks it renders the same, byte for byte). */
+    struct lr_str text = plain ? (struct lr_str){NULL, 0} : ddb_image_text(map);
+    if (text.ptr && text.len <= RECORD_LOG_MAX_IMAGE_BYTES) {
+        f->value = text;
+        f->is_json = true;
+        return;
+    }
     lr_buf_reset(buf);
     enum lr_status st = plain ? ddb_image_render_plain(map, DDB_PLAIN_NUMBERS_NUMBER, buf)
                               : ddb_image_serialize(map, buf);
-    f->key = key;
     if (st == LR_OK && buf->data) {
         f->value = (struct lr_str){buf->data, buf->len};
         f->is_json = true;
@@ -41,6 +49,31 @@ static void image_field(struct lr_log_field *f, const char *key, const struct dd
         f->value = (struct lr_str){too_large, sizeof(too_large) - 1};
         f->is_json = false;
     }
+}
+
+/* "record <index>: <eventName>", the name cut at 16 bytes (and, as printf's %.*s would, at a NUL),
+ * written by hand: printf would cost more than the rest of the line. Returns the length. */
+static size_t record_message(char out[64], const struct ddb_record *rec)
+{
+    char digits[24];
+    size_t nd = 0;
+    size_t index = rec->index;
+    do {
+        digits[nd++] = (char)('0' + index % 10);
+        index /= 10;
+    } while (index > 0);
+    memcpy(out, "record ", 7);
+    size_t len = 7;
+    while (nd > 0)
+        out[len++] = digits[--nd];
+    out[len++] = ':';
+    out[len++] = ' ';
+    struct lr_str name = rec->event_name_raw;
+    size_t n = name.ptr ? (name.len > 16 ? 16 : name.len) : 0;
+    const char *nul = n ? memchr(name.ptr, '\0', n) : NULL;
+    n = nul ? (size_t)(nul - name.ptr) : n;
+    memcpy(out + len, name.ptr ? name.ptr : "", n);
+    return len + n;
 }
 
 void record_log_write(struct record_log *rl, const struct ddb_record *rec, bool with_images,
@@ -59,7 +92,7 @@ void record_log_write(struct record_log *rl, const struct ddb_record *rec, bool 
         image_field(&fields[n++], "newImage", &rec->new_image, &rl->new_image, plain);
         image_field(&fields[n++], "oldImage", &rec->old_image, &rl->old_image, plain);
     }
-    lr_log_fields(LR_LOG_INFO, fields, n, "record %zu: %.*s", rec->index,
-                  (int)(rec->event_name_raw.len > 16 ? 16 : rec->event_name_raw.len),
-                  rec->event_name_raw.ptr ? rec->event_name_raw.ptr : "");
+    char msg[64];
+    size_t msg_len = record_message(msg, rec);
+    lr_log_fields_str(LR_LOG_INFO, fields, n, msg, msg_len);
 }

@@ -60,11 +60,14 @@ struct ddb_attr;
 struct ddb_member;
 
 /* A map (M, and the Keys/NewImage/OldImage images): members in document order. present is false
- * when the JSON had no such member (or null); an empty map has present == true and count == 0. */
+ * when the JSON had no such member (or null); an empty map has present == true and count == 0.
+ * text is the image's own JSON text in the event (a view, like the strings), set for the Keys,
+ * NewImage and OldImage of a parsed record; {NULL, 0} for nested maps and maps built by hand. */
 struct ddb_map {
     const struct ddb_member *members;
     size_t count;
     bool present;
+    struct lr_str text;
 };
 
 struct ddb_str_array {
@@ -247,6 +250,7 @@ struct ddb_reader {
     size_t pos_;
     size_t next_index_;
     bool poisoned_;                    /* some record holds text the validator skipped */
+    bool compact_;                     /* no whitespace between tokens: the cursor skips none */
     struct ddb_arena *arena_;          /* the current record's storage, reset per record */
     struct ddb_arena *envelope_arena_; /* decoded envelope strings, kept for the reader's life */
 };
@@ -282,6 +286,13 @@ enum lr_status ddb_attr_serialize(const struct ddb_attr *attr, struct lr_buf *ou
 /* Appends a map as a compact JSON object {"name":{...},...} (an image or Keys); an absent map
  * appends "null". Same escaping and cap rules as ddb_attr_serialize(). */
 enum lr_status ddb_image_serialize(const struct ddb_map *map, struct lr_buf *out) LR_NODISCARD;
+
+/* What ddb_image_serialize() would append for map, as a view into the event, when the event already
+ * holds the image in exactly that form (map->text is compact, has no escape, and no byte the log
+ * escaping would change: lr_json_is_compact_log_text()); {NULL, 0} otherwise, and for a map without
+ * text. Logging a record from the views of its payload is one scan of the image instead of a
+ * re-serialisation. */
+struct lr_str ddb_image_text(const struct ddb_map *map);
 
 /* ---- Plain JSON (for consumers outside DynamoDB) ---- */
 

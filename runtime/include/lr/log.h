@@ -97,6 +97,13 @@ void lr_log_fields(enum lr_log_level level, const struct lr_log_field *fields, s
 void lr_log_vfields(enum lr_log_level level, const struct lr_log_field *fields, size_t n_fields,
                     const char *fmt, va_list ap) LR_PRINTF(4, 0);
 
+/* lr_log_fields() with the message as bytes, msg[0..msg_len), instead of a printf format: the same
+ * line as lr_log_fields(level, fields, n_fields, "%.*s", (int)msg_len, msg) for a message without a
+ * NUL byte (escaped like any message, cut at the line cap), without formatting it again. For lines
+ * written per record. */
+void lr_log_fields_str(enum lr_log_level level, const struct lr_log_field *fields, size_t n_fields,
+                       const char *msg, size_t msg_len);
+
 /* Writes a pre-rendered single-line JSON document as is (used for Embedded Metric Format lines),
  * whatever the format and level. Refuses, writing nothing, one of max_line bytes or more
  * (LR_E_TOO_LARGE), and an empty one or one holding a raw newline or any other byte below 0x20

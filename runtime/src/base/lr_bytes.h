@@ -64,4 +64,72 @@ static inline size_t lr_bytes_first(uint64_t mask)
 #endif
 }
 
+/* ---- Blocks: 16 bytes with SSE2 (baseline on x86-64), else the eight-byte words above ----
+ * LR_BYTES_BLOCK bytes are classified at once; the quote count is exact (every bit is a real byte),
+ * the other tests are "is any byte flagged", which the word masks answer exactly too. The portable
+ * build (LR_BYTES_PORTABLE) and machines without SSE2 take the word path, which the unit tests run. */
+#if defined(__SSE2__) && !defined(LR_BYTES_PORTABLE)
+#include <emmintrin.h>
+#define LR_BYTES_BLOCK 16
+#else
+#define LR_BYTES_BLOCK 8
+#endif
+
+#if LR_BYTES_BLOCK == 16
+/* One bit per byte of the 16 at p (bit k: byte k) that is a quote or a backslash, and, when
+ * any_special, also a C0 control or not ASCII: the bytes a JSON string scan stops at. */
+static inline unsigned lr_bytes_block_json_special(const unsigned char *p, int any_special)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i m =
+        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+    if (any_special) /* v <= 0x1F, and the sign bit of v itself for >= 0x80 */
+        m = _mm_or_si128(m,
+                         _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v), v));
+    return (unsigned)_mm_movemask_epi8(m);
+}
+
+/* Whether any of the 16 bytes at p is not printable ASCII (C0 control, DEL, from 0x80), or, when
+ * quotes_too, a '"' or a backslash: what ends a run the JSON escaper copies as it is. */
+static inline int lr_bytes_block_not_plain(const unsigned char *p, int quotes_too)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v),
+                             _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
+    if (quotes_too)
+        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+    return _mm_movemask_epi8(_mm_or_si128(m, v)); /* v: its sign bits are the bytes >= 0x80 */
+}
+#endif
+
+/* Bytes equal to c, exact (nothing carries into the next byte): x & 0x7F plus 0x7F sets the high
+ * bit of its own byte unless x & 0x7F is 0, and x itself sets it when x >= 0x80. */
+static inline uint64_t lr_bytes_equal_exact(uint64_t w, unsigned char c)
+{
+    uint64_t x = w ^ (LR_BYTES_ONES * c);
+    uint64_t low7 = LR_BYTES_ONES * 0x7F;
+    return ~(((x & low7) + low7) | x | low7);
+}
+
+/* The block at p: the parity of its '"' bytes, and in *attention whether any byte is a backslash, a
+ * space, a C0 control, DEL or not ASCII (what compact JSON text needs a closer look at). */
+static inline unsigned lr_bytes_block_quote_parity(const unsigned char *p, int *attention)
+{
+#if LR_BYTES_BLOCK == 16
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i low = _mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x20)), v); /* <= 0x20 */
+    __m128i odd = _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('\\')),
+                               _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
+    *attention = _mm_movemask_epi8(_mm_or_si128(low, odd)) | _mm_movemask_epi8(v); /* v: >= 0x80 */
+    unsigned quotes = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+    return (unsigned)__builtin_popcount(quotes) & 1u;
+#else
+    uint64_t w = lr_bytes_load(p);
+    *attention =
+        (lr_bytes_not_printable(w) | lr_bytes_equal(w, ' ') | lr_bytes_equal(w, '\\')) != 0;
+    return (unsigned)__builtin_popcountll(lr_bytes_equal_exact(w, '"')) & 1u;
+#endif
+}
+
 #endif

@@ -71,9 +71,10 @@ static size_t next_unit(const unsigned char *p, size_t n, enum lr_json_escape mo
 }
 
 /* ---- Fast scan of plain runs ----
- * Most log text is printable ASCII that every mode copies unchanged. Runs of it are found eight bytes
- * at a time (a word-wide test for "some byte needs attention") and copied in one memcpy; only the
- * byte that stopped the run goes through next_unit(), so the output is exactly the per-character one.
+ * Most log text is printable ASCII that every mode copies unchanged. Runs of it are found sixteen
+ * bytes at a time with SSE2, else eight (a vector or word-wide test for "some byte needs attention")
+ * and copied in one memcpy; only the byte that stopped the run goes through next_unit(), so the
+ * output is exactly the per-character one.
  */
 
 /* Nonzero when a byte of w is not printable ASCII, or is " or \: a byte no mode copies blindly. */
@@ -101,6 +102,10 @@ static bool byte_plain(unsigned char c)
 static size_t plain_run(const unsigned char *p, size_t n)
 {
     size_t k = 0;
+#if LR_BYTES_BLOCK == 16
+    while (n - k >= 16 && !lr_bytes_block_not_plain(p + k, 1))
+        k += 16;
+#endif
     while (n - k >= 8 && word_not_plain(lr_bytes_load(p + k)) == 0)
         k += 8;
     if (k == n || (n >= 8 && n - k < 8 && word_not_plain(lr_bytes_load(p + n - 8)) == 0))
@@ -114,6 +119,10 @@ static size_t plain_run(const unsigned char *p, size_t n)
 static size_t inert_run(const unsigned char *p, size_t n)
 {
     size_t k = 0;
+#if LR_BYTES_BLOCK == 16
+    while (n - k >= 16 && !lr_bytes_block_not_plain(p + k, 0))
+        k += 16;
+#endif
     while (n - k >= 8 && lr_bytes_not_printable(lr_bytes_load(p + k)) == 0)
         k += 8;
     if (k == n || (n >= 8 && n - k < 8 && lr_bytes_not_printable(lr_bytes_load(p + n - 8)) == 0))
@@ -208,6 +217,61 @@ bool lr_json_is_inert(const char *bytes, size_t len)
             return false; /* invalid UTF-8, a C1 control, U+2028 or U+2029 */
     }
     return true;
+}
+
+/* ---- Compact text ----
+ * A JSON text the program would write the same way itself: checked a block at a time (see
+ * base/lr_bytes.h); a block with nothing but printable ASCII other than backslash and space only
+ * changes the in-string state by its quotes, any other block goes byte by byte. */
+
+/* One character of the byte path at p[*i]: false when the text is not compact log text. */
+static bool compact_step(const unsigned char *p, size_t len, size_t *i, bool *in_string)
+{
+    unsigned char c = p[*i];
+    if (c == '"') {
+        *in_string = !*in_string;
+        *i += 1;
+        return true;
+    }
+    if (c >= 0x80) { /* kept only where the log escaping keeps it, and only inside a string */
+        char unit[LR_JSON_ESCAPE_MAX_UNIT];
+        size_t used = 0;
+        size_t ulen = next_unit(p + *i, len - *i, LR_JSON_ESCAPE_LOG, unit, &used);
+        if (!*in_string || ulen != used || memcmp(unit, p + *i, used) != 0)
+            return false;
+        *i += used;
+        return true;
+    }
+    /* a backslash (an escape), DEL and C0 controls are never kept; a space only inside a string */
+    if (c == '\\' || c == 0x7F || c < 0x20 || (c == ' ' && !*in_string))
+        return false;
+    *i += 1;
+    return true;
+}
+
+bool lr_json_is_compact_log_text(const char *json, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)json;
+    bool in_string = false;
+    size_t i = 0;
+    while (i < len) {
+        if (len - i < LR_BYTES_BLOCK) {
+            if (!compact_step(p, len, &i, &in_string))
+                return false;
+            continue;
+        }
+        int attention = 0;
+        unsigned odd_quotes = lr_bytes_block_quote_parity(p + i, &attention);
+        if (!attention) {
+            in_string ^= odd_quotes != 0;
+            i += LR_BYTES_BLOCK;
+            continue;
+        }
+        for (size_t end = i + LR_BYTES_BLOCK; i < end;) /* a UTF-8 sequence may pass end */
+            if (!compact_step(p, len, &i, &in_string))
+                return false;
+    }
+    return !in_string;
 }
 
 size_t lr_json_escape_str(char *dst, size_t cap, const char *bytes, size_t len)

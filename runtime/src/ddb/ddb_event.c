@@ -198,7 +198,7 @@ static enum lr_status read_envelope(const char *json, size_t len, struct ddb_are
     enum lr_status st = ddb_jscan_validate(json, len, env->start, &env->arrays, &off, &why);
     if (st != LR_OK)
         return fail(err, st, off, st == LR_E_TOO_DEEP ? "JSON nested too deep" : why);
-    struct ddb_json j = {json, len, env->start};
+    struct ddb_json j = {json, len, env->start, env->arrays.compact};
     if (ddb_json_peek(&j) != '{')
         return fail(err, LR_E_NOT_OBJECT, j.pos, "the event is not a JSON object");
     env->start = j.pos;
@@ -230,12 +230,13 @@ static void parse_records(struct ddb_event *ev, const char *json, size_t len,
                           const struct envelope *env)
 {
     if (!env->has_records) {
-        ddb_record_parse(ev->arena_, json, len, env->start, 0, &ev->records[0]);
+        ddb_record_parse(ev->arena_, json, len, env->start, env->arrays.compact, 0,
+                         &ev->records[0]);
     } else {
-        struct ddb_json j = {json, len, env->records_pos};
+        struct ddb_json j = {json, len, env->records_pos, env->arrays.compact};
         ddb_json_enter(&j);
         for (size_t i = 0; i < ev->count && ddb_json_next_element(&j); i++) {
-            j.pos = ddb_record_parse(ev->arena_, json, len, j.pos, i, &ev->records[i]);
+            j.pos = ddb_record_parse(ev->arena_, json, len, j.pos, j.compact, i, &ev->records[i]);
             if (env->records_poisoned)
                 check_record_text(ev->arena_, json, len, &ev->records[i]);
         }
@@ -301,6 +302,7 @@ enum lr_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t le
     r->count = record_count(&env);
     r->single_record = !env.has_records;
     r->poisoned_ = env.records_poisoned;
+    r->compact_ = env.arrays.compact;
     r->window = env.window;
     r->pos_ = env.has_records ? env.records_pos + 1 : env.start; /* just inside '[' */
     return LR_OK;
@@ -310,11 +312,12 @@ bool ddb_reader_next(struct ddb_reader *r, struct ddb_record *rec)
 {
     if (!r->arena_ || r->next_index_ >= r->count)
         return false;
-    struct ddb_json j = {r->json_, r->len_, r->pos_};
+    struct ddb_json j = {r->json_, r->len_, r->pos_, r->compact_};
     if (!r->single_record && !ddb_json_next_element(&j))
         return false;
     ddb_arena_reset(r->arena_);
-    r->pos_ = ddb_record_parse(r->arena_, r->json_, r->len_, j.pos, r->next_index_, rec);
+    r->pos_ =
+        ddb_record_parse(r->arena_, r->json_, r->len_, j.pos, r->compact_, r->next_index_, rec);
     if (r->poisoned_)
         check_record_text(r->arena_, r->json_, r->len_, rec);
     r->next_index_++;

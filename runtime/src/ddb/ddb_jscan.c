@@ -157,6 +157,7 @@ struct vstate {
     const char *msg;
     struct ddb_jscan_arrays *arrays; /* where member arrays of the top object are noted, or NULL */
     bool tracking;                   /* arrays->a[arrays->n] is the array being scanned */
+    bool spaced;                     /* whitespace was skipped between tokens */
 };
 
 /* Inside an element of a noted array, a bad element is noted and skipped instead of failing. */
@@ -183,7 +184,7 @@ static bool skip_string_lenient(struct vstate *v, size_t i)
         }
         if (v->len - i < 2)
             break; /* a backslash as the last byte: the string never ends */
-        i += 2; /* a backslash and the byte it escapes, whatever that is */
+        i += 2;    /* a backslash and the byte it escapes, whatever that is */
     }
     v->pos = v->len;
     return false;
@@ -208,8 +209,10 @@ static bool skip_container_lenient(struct vstate *v)
 
 static inline void skip_ws_v(struct vstate *v)
 {
-    while (v->pos < v->len && is_ws(v->s[v->pos]))
+    while (v->pos < v->len && is_ws(v->s[v->pos])) {
         v->pos++;
+        v->spaced = true; /* only ever reached with whitespace: compact text never pays for it */
+    }
 }
 
 static bool top_is_obj(const struct vstate *v)
@@ -243,8 +246,9 @@ static enum lr_status push(struct vstate *v, bool obj, bool *opened)
     return LR_OK;
 }
 
-/* A string at v->pos; bad content inside an element of a noted array is noted and skipped. */
-static bool scan_string_v(struct vstate *v)
+/* scan_string_v() past its fast path: the string holds a backslash or a byte that is not ASCII,
+ * or is bad. Bad content inside an element of a noted array is noted and skipped. */
+static bool scan_string_v_slow(struct vstate *v)
 {
     if (scan_string(v->s, v->len, &v->pos, &v->msg))
         return true;
@@ -255,6 +259,19 @@ static bool scan_string_v(struct vstate *v)
     }
     note_bad_element(v, LR_E_NOT_JSON, bad);
     return true;
+}
+
+/* A string at v->pos (its quote). Most strings are plain ASCII: then the first special byte is the
+ * closing quote, found here without a call (scan_string() would find the same); the rest goes the
+ * full way. */
+static inline bool scan_string_v(struct vstate *v)
+{
+    size_t i = ddb_jscan_find_special(v->s, v->len, v->pos + 1, true);
+    if (i < v->len && v->s[i] == '"') {
+        v->pos = i + 1;
+        return true;
+    }
+    return scan_string_v_slow(v);
 }
 
 /* Member key and colon, cursor on the key's quote. */
@@ -370,6 +387,14 @@ static enum lr_status run(struct vstate *v, size_t *err_off, const char **err_ms
     return LR_OK;
 }
 
+static bool any_poisoned(const struct ddb_jscan_arrays *arrays)
+{
+    for (size_t i = 0; i < arrays->n; i++)
+        if (arrays->a[i].poisoned)
+            return true;
+    return false;
+}
+
 enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
                                   struct ddb_jscan_arrays *arrays, size_t *err_off,
                                   const char **err_msg)
@@ -386,6 +411,8 @@ enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
         *err_msg = "unexpected data after the JSON value";
         return LR_E_NOT_JSON;
     }
+    if (arrays) /* a skipped bad element was not looked at for whitespace: not known compact */
+        arrays->compact = !v.spaced && !any_poisoned(arrays);
     return LR_OK;
 }
 

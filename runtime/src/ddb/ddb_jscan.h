@@ -33,6 +33,9 @@ struct ddb_jscan_array {
 struct ddb_jscan_arrays {
     size_t n;
     struct ddb_jscan_array a[DDB_JSCAN_ARRAYS];
+    /* Set on success: the document has no whitespace between tokens (and no bad element was
+     * skipped unseen), so a cursor over it never needs to skip any. */
+    bool compact;
 };
 
 /* Validates exactly one JSON value at s[start..len) followed only by whitespace, noting the top
@@ -63,11 +66,20 @@ static inline bool ddb_jscan_byte_is_special(unsigned char c, bool any_special)
 }
 
 /* Index of the first special byte of s[..len) at or after i (see ddb_jscan_special_bytes), or len:
- * strings are mostly plain text, so it is looked for eight bytes at a time. Inline: it runs once
+ * strings are mostly plain text, so it is looked for sixteen bytes at a time with SSE2 (x86-64),
+ * else and for the tail eight bytes at a time (the LR_PORTABLE_BYTES build tests that path). Inline: it runs once
  * per string, most of them a few bytes long. */
 static inline size_t ddb_jscan_find_special(const unsigned char *s, size_t len, size_t i,
                                             bool any_special)
 {
+#if LR_BYTES_BLOCK == 16 /* SSE2: sixteen bytes at a time, then words and bytes for the tail */
+    while (len - i >= 16) {
+        unsigned m = lr_bytes_block_json_special(s + i, any_special);
+        if (m)
+            return i + (size_t)__builtin_ctz(m);
+        i += 16;
+    }
+#endif
     while (len - i >= 8) {
         uint64_t m = ddb_jscan_special_bytes(lr_bytes_load(s + i), any_special);
         if (m) {

@@ -33,8 +33,9 @@ enum lr_status ddb_attr_parse(struct ddb_ctx *c, struct ddb_attr *out, unsigned 
 enum lr_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned level);
 
 /* Parses the record whose value starts at s[pos] into *rec (zeroed first). Malformed content marks
- * the record invalid. Returns the offset just after the record's value. */
-size_t ddb_record_parse(struct ddb_arena *a, const char *s, size_t len, size_t pos, size_t index,
-                        struct ddb_record *rec);
+ * the record invalid. Returns the offset just after the record's value. compact: the validator found
+ * the document compact (struct ddb_jscan_arrays), so the cursor need not look for whitespace. */
+size_t ddb_record_parse(struct ddb_arena *a, const char *s, size_t len, size_t pos, bool compact,
+                        size_t index, struct ddb_record *rec);
 
 #endif

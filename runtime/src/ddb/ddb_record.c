@@ -50,9 +50,12 @@ static enum lr_status image_field(struct ddb_ctx *c, struct ddb_map *out)
     if (ddb_json_peek(&c->j) != '{')
         return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, c->j.pos, "is %s, not an object",
                             peek_kind(c));
+    size_t from = c->j.pos; /* on the '{' */
     enum lr_status st = ddb_map_parse(c, out, 0);
     if (st != LR_OK)
         *out = (struct ddb_map){0}; /* half-filled images are not handed out */
+    else
+        out->text = (struct lr_str){c->j.s + from, c->j.pos - from};
     return st;
 }
 
@@ -327,10 +330,10 @@ static void finish(struct ddb_ctx *c, struct ddb_record *rec)
     rec->error_detail = copy ? copy : "(detail dropped: parse storage cap reached)";
 }
 
-size_t ddb_record_parse(struct ddb_arena *a, const char *s, size_t len, size_t pos, size_t index,
-                        struct ddb_record *rec)
+size_t ddb_record_parse(struct ddb_arena *a, const char *s, size_t len, size_t pos, bool compact,
+                        size_t index, struct ddb_record *rec)
 {
-    struct ddb_ctx c = {.j = {s, len, pos}, .arena = a};
+    struct ddb_ctx c = {.j = {s, len, pos, compact}, .arena = a};
     memset(rec, 0, sizeof(*rec));
     rec->index = index;
     rec->size_bytes = -1;

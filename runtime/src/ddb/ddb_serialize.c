@@ -132,6 +132,17 @@ enum lr_status ddb_image_serialize(const struct ddb_map *map, struct lr_buf *out
     return finish(out, before);
 }
 
+struct lr_str ddb_image_text(const struct ddb_map *map)
+{
+    assert(map);
+    /* Parsed, hence valid JSON whose every string, number and base64 value was checked (base64 is
+     * canonical, so it re-encodes to the same text): compact, escape-free text is what put_map()
+     * writes, byte for byte. */
+    if (map->present && map->text.ptr && lr_json_is_compact_log_text(map->text.ptr, map->text.len))
+        return map->text;
+    return (struct lr_str){NULL, 0};
+}
+
 /* ---- Equality ---- */
 
 static bool str_eq(struct lr_str a, struct lr_str b)

@@ -1,0 +1,200 @@
+/* Unit tests of logging records from views of the payload: lr_json_is_compact_log_text() (every byte
+ * value and a set of UTF-8 sequences at every position across the vector blocks, whitespace in and
+ * out of strings) and ddb_image_text(), whose view must be byte for byte what ddb_image_serialize()
+ * writes whenever it is given. The unit tests also run on the portable build (LR_PORTABLE_BYTES),
+ * which takes the eight-byte word path instead of SSE2. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lr/buf.h"
+#include "lr/ddb.h"
+#include "lr/json.h"
+
+#define SPAN 40 /* string positions tried: more than two 16-byte blocks */
+
+/* {"k":{"S":"aaa<ins>aaa"}} with ins (any bytes, NUL included) after `at` bytes of padding;
+ * returns the length. */
+static size_t doc_with(char *out, size_t cap, size_t at, const char *ins, size_t ins_len)
+{
+    static const char head[] = "{\"k\":{\"S\":\"", tail[] = "\"}}";
+    size_t n = 0;
+    assert_true(sizeof(head) + SPAN + ins_len + sizeof(tail) < cap);
+    memcpy(out, head, sizeof(head) - 1);
+    n += sizeof(head) - 1;
+    memset(out + n, 'a', at);
+    n += at;
+    memcpy(out + n, ins, ins_len);
+    n += ins_len;
+    memset(out + n, 'a', SPAN - at);
+    n += SPAN - at;
+    memcpy(out + n, tail, sizeof(tail) - 1);
+    return n + sizeof(tail) - 1;
+}
+
+static int byte_kept(unsigned c)
+{
+    return c >= 0x20 && c < 0x7F && c != '\\';
+}
+
+static void every_byte_in_a_string_at_every_position(void **state)
+{
+    (void)state;
+    char doc[128];
+    for (unsigned c = 0; c < 256; c++) {
+        if (c == '"')
+            continue; /* would end the string: not the valid JSON the function takes */
+        for (size_t at = 0; at <= SPAN; at++) {
+            char ins = (char)c;
+            size_t len = doc_with(doc, sizeof(doc), at, &ins, 1);
+            assert_int_equal(lr_json_is_compact_log_text(doc, len), byte_kept(c));
+        }
+    }
+}
+
+static void utf8_sequences_as_the_log_escaping_keeps_them(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *bytes;
+        int kept;
+    } cases[] = {
+        {"caf\xC3\xA9", 1},      /* é */
+        {"\xE2\x80\xA7", 1},     /* U+2027: kept */
+        {"\xF0\x9F\x98\x80", 1}, /* an emoji */
+        {"\xC2\x85", 0},         /* NEL, a C1 control: escaped */
+        {"\xC2\x9B", 0},         /* 8-bit CSI */
+        {"\xE2\x80\xA8", 0},     /* U+2028 */
+        {"\xE2\x80\xA9", 0},     /* U+2029 */
+        {"\xED\xA0\x80", 0},     /* a surrogate: invalid */
+        {"\xC0\xAF", 0},         /* overlong */
+        {"\xE2\x80", 0},         /* cut short */
+    };
+    char doc[128];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (size_t at = 0; at <= SPAN; at++) {
+            size_t len = doc_with(doc, sizeof(doc), at, cases[i].bytes, strlen(cases[i].bytes));
+            assert_int_equal(lr_json_is_compact_log_text(doc, len), cases[i].kept);
+        }
+    }
+}
+
+static void whitespace_only_inside_strings(void **state)
+{
+    (void)state;
+    static const char compact[] =
+        "{\"name\":{\"S\":\"two words\"},\"n\":{\"N\":\"1\"},\"l\":{\"L\":[{\"NULL\":true},"
+        "{\"BOOL\":false}]},\"tags\":{\"SS\":[\"a b\",\" \"]},\"m\":{\"M\":{}}}";
+    size_t n = sizeof(compact) - 1;
+    assert_true(lr_json_is_compact_log_text(compact, n));
+    /* a blank inserted between any two tokens makes it non-compact */
+    char doc[256];
+    bool in_string = false;
+    for (size_t at = 1; at < n; at++) {
+        in_string ^= compact[at - 1] == '"';
+        if (in_string)
+            continue;
+        static const char blanks[] = " \t\n\r";
+        for (size_t b = 0; b < 4; b++) {
+            memcpy(doc, compact, at);
+            doc[at] = blanks[b];
+            memcpy(doc + at + 1, compact + at, n - at);
+            assert_false(lr_json_is_compact_log_text(doc, n + 1));
+        }
+    }
+    assert_true(lr_json_is_compact_log_text("{}", 2));
+    assert_false(lr_json_is_compact_log_text("{\"a\":\"x\\\"y\"}", 12)); /* an escape */
+}
+
+/* Every record image of the event: the view, when there is one, is exactly the serialisation. */
+static size_t check_views(const char *event, size_t *views)
+{
+    struct ddb_event ev;
+    struct ddb_parse_error err;
+    assert_int_equal(ddb_event_parse(&ev, event, strlen(event), &err), LR_OK);
+    struct lr_buf buf;
+    lr_buf_init(&buf, 1 << 20);
+    size_t images = 0;
+    for (size_t i = 0; i < ev.count; i++) {
+        const struct ddb_map *maps[] = {&ev.records[i].keys, &ev.records[i].new_image,
+                                        &ev.records[i].old_image};
+        for (size_t k = 0; k < 3; k++) {
+            struct lr_str text = ddb_image_text(maps[k]);
+            if (!maps[k]->present) {
+                assert_null(text.ptr);
+                continue;
+            }
+            images++;
+            if (!text.ptr)
+                continue;
+            lr_buf_reset(&buf);
+            assert_int_equal(ddb_image_serialize(maps[k], &buf), LR_OK);
+            assert_int_equal(text.len, buf.len);
+            assert_memory_equal(text.ptr, buf.data, buf.len);
+            (*views)++;
+        }
+    }
+    lr_buf_clean_up(&buf);
+    ddb_event_clean_up(&ev);
+    return images;
+}
+
+#define RECORD(keys, img)                                                      \
+    "{\"eventID\":\"1\",\"eventName\":\"INSERT\",\"dynamodb\":{\"Keys\":" keys \
+    ",\"NewImage\":" img ",\"SequenceNumber\":\"1\"}}"
+
+static void views_match_the_serialisation(void **state)
+{
+    (void)state;
+    static const char compact[] = "{\"Records\":[" RECORD(
+        "{\"pk\":{\"S\":\"caf\xC3\xA9\"}}",
+        "{\"pk\":{\"S\":\"a b\"},\"n\":{\"N\":\"-1.5E+3\"},\"b\":{\"B\":\"AAE=\"},"
+        "\"bs\":{\"BS\":[\"AA==\",\"AAEC\"]},\"ns\":{\"NS\":[\"1\",\"2\"]},\"m\":{\"M\":{\"x\":"
+        "{\"L\":[{\"NULL\":true},{\"BOOL\":true},{\"SS\":[\"q\"]}]}}},\"e\":{\"M\":{}}}") "]}";
+    size_t views = 0;
+    assert_int_equal(check_views(compact, &views), 2);
+    assert_int_equal(views, 2);
+
+    /* Text that renders differently: no view, and the serialisation is still what is logged. */
+    static const char differs[] = "{\"Records\":[" RECORD(
+        "{ \"pk\" : {\"S\":\"x\"} }",
+        "{\"pk\":{\"S\":"
+        "\"a\\u0041\"}}") "," RECORD("{\"pk\":{\"S\":\"a\\/b\"}}",
+                                     "{\"pk\":{\"S\":\"\xE2\x80\xA8\"}}") "," RECORD("{\"pk\":{"
+                                                                                     "\"S\":"
+                                                                                     "\"\x7F\"}}",
+                                                                                     "{\"p\\u006b\""
+                                                                                     ":{\"S\":"
+                                                                                     "\"x\"}}") "]"
+                                                                                                "}";
+    views = 0;
+    assert_int_equal(check_views(differs, &views), 6);
+    assert_int_equal(views, 0);
+}
+
+static void maps_without_text_have_no_view(void **state)
+{
+    (void)state;
+    struct ddb_map absent = {0};
+    assert_null(ddb_image_text(&absent).ptr);
+    struct ddb_map by_hand = {NULL, 0, true, {NULL, 0}};
+    assert_null(ddb_image_text(&by_hand).ptr);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(every_byte_in_a_string_at_every_position),
+        cmocka_unit_test(utf8_sequences_as_the_log_escaping_keeps_them),
+        cmocka_unit_test(whitespace_only_inside_strings),
+        cmocka_unit_test(views_match_the_serialisation),
+        cmocka_unit_test(maps_without_text_have_no_view),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
