@@ -9,6 +9,7 @@
 
 #include "lr/clock.h"
 #include "lr/json.h"
+#include "lr/log.h"
 
 struct sink_failure {
     size_t record_index;
@@ -78,6 +79,7 @@ bool sink_core_has_room(const struct sink_core *c, size_t pending, struct lr_bat
 enum lr_status sink_core_call(struct sink_core *c, const struct lr_aws_service *svc,
                               const char *operation)
 {
+    lr_log_flush(); /* a call can block for seconds: held log lines go out before it */
     int64_t start = lr_clock_now_ms();
     struct lr_str body = {c->body.data, c->body.len};
     enum lr_status st =

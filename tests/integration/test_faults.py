@@ -244,6 +244,23 @@ class EventFaultTest(FaultTestCase):
             status, _, body = emu.invoke(b'{"ok":1}')
             self.assertEqual((200, b'{"ok":1}'), (status, body))
 
+    def test_a_crash_loses_no_log_line_of_its_invoke(self):
+        # Inside an invoke, INFO lines of one millisecond are held and written together: a crash
+        # (fatal signal, or exit() from the handler) writes them before the process ends.
+        # ASan and UBSan own SIGSEGV in the sanitizer builds; the runtime then leaves it to them.
+        endings = [{"LR_TB_SIGNAL": "6"}, {"LR_TB_SIGNAL": "4"}, {"LR_TB_EXIT_CODE": "3"}]
+        if not lrtest.sanitizers():
+            endings.append({"LR_TB_SIGNAL": "11"})
+        for env in endings:
+            with self.subTest(**env), lrtest.Emulator(bootstrap=lrtest.helper_bootstrap_path(),
+                                                     env=env) as emu:
+                _, headers, body = emu.invoke(b'{"tb_mode":"crash"}')
+                self.assertEqual("Runtime.ExitError", json.loads(body)["errorType"])
+                emu.wait_for_log(r"Runtime.ExitError")
+                logs = emu.logs()
+                self.assertRegex(logs, r"\tINFO\ttest bootstrap invoke 1\n")
+                self.assertRegex(logs, r"\tINFO\tcrashing on purpose\n")
+
     def test_exit_0_during_an_invoke_is_reported_without_a_reason(self):
         with lrtest.Emulator(bootstrap=lrtest.helper_bootstrap_path(),
                              env={"LR_TB_EXIT_CODE": "0"}) as emu:

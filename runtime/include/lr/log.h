@@ -110,8 +110,15 @@ void lr_log_fields_str(enum lr_log_level level, const struct lr_log_field *field
  * (LR_E_INVALID_ARG: compact JSON has none). */
 enum lr_status lr_log_raw_json_line(const char *json, size_t len);
 
-/* Flushes the output stream (the run loop calls this before posting each response). */
+/* Writes the lines the calling thread holds (inside an invoke, INFO lines of one millisecond are held
+ * and written together) and flushes the output stream. The run loop calls it before posting each
+ * response and at exit(); call it before anything that may block for long. */
 void lr_log_flush(void);
+
+/* For a fatal-signal handler: writes what the calling thread holds, with no lock, no allocation and
+ * no stdio (async-signal-safe), so a crash loses none of its lines. lr_run_handler() installs such a
+ * handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT where they have their default action. */
+void lr_log_crash_flush(void);
 
 #ifdef __cplusplus
 }

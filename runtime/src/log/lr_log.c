@@ -48,6 +48,7 @@ static _Thread_local struct {
     char *data; /* PENDING_MAX bytes while lines are held, else NULL (freed at every flush) */
     size_t len;
     int64_t ms; /* the timestamp of the lines held: all of them carry the same millisecond */
+    int fd;     /* where they go, kept for lr_log_crash_flush(), which may not call fileno() */
 } t_pending;
 
 static void flush_pending(void);
@@ -517,8 +518,10 @@ static void write_whole(const char *bytes, size_t len)
  * through write_whole() (the stream's lock): before the buffer would pass PENDING_MAX, as soon as the
  * clock's millisecond differs from the held lines' timestamp, before any line at WARN or above (which
  * is written at once), when the request id changes, and at lr_log_flush(), which the run loop calls
- * before posting the response. So every line is out before its invoke's answer, no line waits past
- * the millisecond it is stamped with, and what a crash can lose is the lines of that millisecond.
+ * before posting the response, the sinks before every AWS call, and exit() through atexit. So every
+ * line is out before its invoke's answer, and while an invoke keeps logging no line waits past its
+ * millisecond. A fatal signal writes the crashing thread's lines (lr_log_crash_flush()); what a
+ * crash can still lose is a SIGKILL's current millisecond, or another worker's.
  * Outside an invoke, on a stream without a descriptor (memory streams) and while the stream's stdio
  * buffer holds a handler's printf() output (order kept), lines are written at once, as before. */
 
@@ -565,9 +568,24 @@ static void emit(enum lr_log_level level, const char *bytes, size_t len, int64_t
         if (t_pending.data == NULL)
             abort(); /* out of memory: Lambda replaces the sandbox */
         t_pending.ms = ms;
+        t_pending.fd = fileno(log_out());
     }
     memcpy(t_pending.data + t_pending.len, bytes, len);
     t_pending.len += len;
+}
+
+void lr_log_crash_flush(void)
+{
+    const char *p = t_pending.data;
+    size_t len = p != NULL ? t_pending.len : 0;
+    t_pending.data = NULL; /* a second fatal signal must not write them twice */
+    while (len > 0) {
+        ssize_t n = write(t_pending.fd, p, len);
+        if (n <= 0)
+            return;
+        p += n;
+        len -= (size_t)n;
+    }
 }
 
 static void write_line(enum lr_log_level level, const struct lr_buf *b)
