@@ -3,7 +3,8 @@
 through the emulator's Managed Instances mode, for 1-record and about 1 MB batches.
 
 For each concurrency N the emulator runs the bootstrap with N workers and N client threads keep
-invoking it over keep-alive connections for a fixed number of invokes each. The floor is the same
+invoking it over keep-alive connections for a fixed number of invokes each; each row is the median
+of --rounds runs of each program, alternated. The floor is the same
 run loop answering a fixed {"batchItemFailures":[]} without reading the event (lr-test-bootstrap,
 LR_TB_MODE=fixed) at the same N, on the same emulator and client: the difference is the batch work
 (parse, validate, log every record), and the floor's own rate is what the emulator and the Python
@@ -11,7 +12,7 @@ client can carry on this machine. Printed per row: invokes/s and MB/s, client ro
 the bootstrap's CPU ms per invoke (utime + stime, which the machine's load does not inflate), its
 peak RSS, the ratio to the floor's rate and the speed-up over N = 1.
 
-    python3 bench/concurrency_bench.py [--build-dir DIR] [--invokes N] [--json OUT]
+    python3 bench/concurrency_bench.py [--build-dir DIR] [--invokes N] [--rounds R] [--json OUT]
 
 --build-dir is a build with the bootstrap, the emulator and the test programs (default: build).
 """
@@ -95,6 +96,11 @@ def run(lrtest, program, env, payload, workers, invokes_per_client, warmup=5):
             "cpu_ms_per_invoke": cpu_ms, "peak_rss_mb": hwm_kb / 1024.0}
 
 
+def median_run(runs):
+    """The run with the median rate (the middle one of an odd number of rounds)."""
+    return sorted(runs, key=lambda r: r["invokes_per_s"])[len(runs) // 2]
+
+
 def check(result):
     status, ferr, body = result
     if status != 200 or ferr is not None or body != NONE:
@@ -111,7 +117,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build-dir", default=os.path.join(SOURCE, "build"))
     ap.add_argument("--invokes", type=int, default=0,
-                    help="invokes per client (default: 400 for 1 record, 40 for 1 MB)")
+                    help="invokes per client (default: 1500 for 1 record, 150 for 1 MB)")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="runs of each program per row, alternated; the median is printed (default 3)")
     ap.add_argument("--json", help="also write the figures here")
     args = ap.parse_args()
     os.environ["LR_BUILD_DIR"] = os.path.abspath(args.build_dir)
@@ -122,11 +130,14 @@ def main():
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for label, payload, records in events(tmp):
-            per_client = args.invokes or (400 if records == 1 else 40)
+            per_client = args.invokes or (1500 if records == 1 else 150)
             base = None
             for n in CONCURRENCY:
-                b = run(lrtest, program, env, payload, n, per_client)
-                f = run(lrtest, floor, dict(env, LR_TB_MODE="fixed"), payload, n, per_client)
+                b, f = [], []
+                for _ in range(args.rounds):  # alternated, so a burst of load hits both alike
+                    b.append(run(lrtest, program, env, payload, n, per_client))
+                    f.append(run(lrtest, floor, dict(env, LR_TB_MODE="fixed"), payload, n, per_client))
+                b, f = median_run(b), median_run(f)
                 base = base or b["invokes_per_s"]
                 rows.append({"event": label, "bytes": len(payload), "workers": n, "bootstrap": b,
                              "floor": f, "vs_floor": b["invokes_per_s"] / f["invokes_per_s"],

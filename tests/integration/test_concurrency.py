@@ -9,6 +9,8 @@ import json
 import os
 import re
 import signal
+import subprocess
+import sys
 import time
 import unittest
 
@@ -201,6 +203,18 @@ class SinkTest(unittest.TestCase):
             for m in r["Messages"]:
                 sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
         self.assertEqual(sorted(got), sorted(r["eventID"] for b in batches for r in b["Records"]))
+
+
+class BenchTest(unittest.TestCase):
+
+    def test_the_concurrency_benchmark_runs(self):
+        script = os.path.join(lrtest.source_dir(), "bench", "concurrency_bench.py")
+        proc = subprocess.run([sys.executable, script, "--build-dir", lrtest.build_dir(), "--invokes", "3",
+                               "--rounds", "1"], capture_output=True, text=True,
+                              timeout=300 * lrtest.slow_factor())
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        rows = [l for l in proc.stdout.splitlines() if " inv/s " in l]
+        self.assertEqual([re.search(r" N=(\d) ", r).group(1) for r in rows], list("12481248"), proc.stdout)
 
 
 class SigtermTest(unittest.TestCase):
