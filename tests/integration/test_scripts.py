@@ -17,11 +17,11 @@ import tempfile
 import threading
 import time
 import unittest
-import urllib.request
 import zipfile
 
+import awstest
 import lrtest
-import test_e2e_moto  # missing_tools(), free_port(); imported as a module so its tests are not collected here
+import test_e2e_moto  # missing_tools(); imported as a module so its tests are not collected here
 
 SRC = lrtest.source_dir()
 REGION = "us-east-1"
@@ -65,32 +65,22 @@ class ScriptsOnMoto(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory(prefix="lr-scripts-moto-")
-        cls.endpoint = "http://127.0.0.1:%d" % test_e2e_moto.free_port()
         cls.env = dict(os.environ, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
                        AWS_DEFAULT_REGION=REGION, AWS_EC2_METADATA_DISABLED="true",
                        AWS_CONFIG_FILE=os.path.join(cls.tmp.name, "none"),
                        AWS_SHARED_CREDENTIALS_FILE=os.path.join(cls.tmp.name, "none"))
         cls.env.pop("AWS_PROFILE", None)
         cls.env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + cls.env.get("PATH", "")
-        cls.moto_log = open(os.path.join(cls.tmp.name, "moto.log"), "wb")
-        cls.moto = subprocess.Popen(["moto_server", "-H", "127.0.0.1", "-p", cls.endpoint.rsplit(":", 1)[1]],
-                                    stdout=cls.moto_log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=cls.env)
-        limit = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(cls.endpoint + "/moto-api/", timeout=1):
-                    break
-            except OSError:
-                if cls.moto.poll() is not None or time.monotonic() > limit:
-                    cls.tearDownClass()
-                    raise RuntimeError("moto_server did not start on %s" % cls.endpoint)
-                time.sleep(0.1)
+        try:
+            cls.moto = awstest.Moto()
+        except BaseException:
+            cls.tmp.cleanup()
+            raise
+        cls.endpoint = cls.moto.endpoint
 
     @classmethod
     def tearDownClass(cls):
-        lrtest.end_process(cls.moto)
-        cls.moto_log.close()
+        cls.moto.close()
         cls.tmp.cleanup()
 
     def aws(self, *args):

@@ -121,6 +121,34 @@ static bool post_outcome_allows_next(enum lr_status st)
     }
 }
 
+static void on_fatal_signal(int sig)
+{
+    lr_log_crash_flush();
+    raise(sig); /* SA_RESETHAND restored the default action: it ends the process on return */
+}
+
+/* A crash would lose the log lines the crashing thread holds: they are written first. Only where
+ * the action is the default, so a handler of the user's (or a sanitizer's) stays in charge. Run once,
+ * at the first invoke: no line is held before it, and the cold start keeps its few system calls. */
+static pthread_once_t g_crash_flush_once = PTHREAD_ONCE_INIT;
+
+static void install_crash_flush(void)
+{
+    static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
+    for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
+        struct sigaction old, sa;
+        if (sigaction(fatal[i], NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) ||
+            old.sa_handler != SIG_DFL)
+            continue;
+        memset(&sa, 0, sizeof(sa));
+        sa.sa_handler = on_fatal_signal;
+        sa.sa_flags = (int)SA_RESETHAND;
+        sigemptyset(&sa.sa_mask);
+        sigaction(fatal[i], &sa, NULL);
+    }
+    atexit(lr_log_flush); /* exit() from a handler: the exiting thread's held lines */
+}
+
 /* Lambda (and the X-Ray SDK) expect the variable to follow the current invoke, unset when absent.
  * Only with one worker: the environment is process-wide, and setenv() races with getenv(). */
 static void export_trace_id(struct lr_str trace)
@@ -134,6 +162,7 @@ static void export_trace_id(struct lr_str trace)
 static bool run_one(struct lr_client *c, const struct lr_invocation_request *req,
                     lr_handler_fn handler, void *user_data)
 {
+    pthread_once(&g_crash_flush_once, install_crash_flush);
     lr_log_set_request_id(req->request_id.ptr, req->request_id.len);
     struct lr_invocation_response resp = handler(req, user_data);
     lr_log_flush(); /* logs must precede the response: Lambda may freeze us right after it */
@@ -161,35 +190,6 @@ static int serve(struct lr_client *c, uint32_t worker, uint32_t count, lr_handle
             return EXIT_FATAL;
     }
     return EXIT_STOPPED;
-}
-
-static void on_fatal_signal(int sig)
-{
-    lr_log_crash_flush();
-    raise(sig); /* SA_RESETHAND restored the default action: it ends the process on return */
-}
-
-/* A crash would lose the log lines the crashing thread holds: they are written first. Only where
- * the action is the default, so a handler of the user's (or a sanitizer's) stays in charge. */
-static void install_crash_flush(void)
-{
-    static const int fatal[] = {SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT};
-    static bool installed; /* on the calling thread, before any worker starts */
-    if (installed)
-        return;
-    installed = true;
-    for (size_t i = 0; i < sizeof(fatal) / sizeof(fatal[0]); i++) {
-        struct sigaction old, sa;
-        if (sigaction(fatal[i], NULL, &old) != 0 || (old.sa_flags & SA_SIGINFO) ||
-            old.sa_handler != SIG_DFL)
-            continue;
-        memset(&sa, 0, sizeof(sa));
-        sa.sa_handler = on_fatal_signal;
-        sa.sa_flags = (int)SA_RESETHAND;
-        sigemptyset(&sa.sa_mask);
-        sigaction(fatal[i], &sa, NULL);
-    }
-    atexit(lr_log_flush); /* exit() from a handler: the exiting thread's held lines */
 }
 
 static void ensure_log_configured(void)
@@ -321,7 +321,6 @@ int lr_run_handler_with_options(lr_handler_fn handler, void *user_data,
         return EXIT_FATAL;
     }
     struct lr_run_options o = effective_options(options);
-    install_crash_flush();
     if (count > 1) {
         lr_client_destroy(c);
         return run_concurrent(count, handler, user_data, &o);
