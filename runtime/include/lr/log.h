@@ -117,7 +117,8 @@ void lr_log_flush(void);
 
 /* For a fatal-signal handler: writes what the calling thread holds, with no lock, no allocation and
  * no stdio (async-signal-safe), so a crash loses none of its lines. lr_run_handler() installs such a
- * handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT where they have their default action. */
+ * handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE and SIGABRT, where they have their default action, at
+ * its first invoke. */
 void lr_log_crash_flush(void);
 
 #ifdef __cplusplus
