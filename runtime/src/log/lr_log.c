@@ -578,7 +578,8 @@ void lr_log_crash_flush(void)
 {
     const char *p = t_pending.data;
     size_t len = p != NULL ? t_pending.len : 0;
-    t_pending.data = NULL; /* a second fatal signal must not write them twice */
+    t_pending.len = 0; /* a second fatal signal must not write them twice; the buffer stays
+                          referenced (freeing is not async-signal-safe) */
     while (len > 0) {
         ssize_t n = write(t_pending.fd, p, len);
         if (n <= 0)
