@@ -53,4 +53,14 @@ enum lr_status handler_window(void *user_data, const struct ddb_window *w,
 /* Frees what h owns; safe on a zeroed handler and safe to call twice. */
 void handler_clean_up(struct handler *h);
 
+/* A bootstrap's own set-up of a handler after handler_init_from_env(): LR_E_CONFIG with msg filled
+ * fails the init. Called on the main thread, once per worker, before any invoke. */
+typedef enum lr_status (*handler_customise_fn)(struct handler *h, char *msg, size_t msg_cap);
+
+/* A bootstrap's main(): one struct handler per worker of the run loop (AWS_LAMBDA_MAX_CONCURRENCY),
+ * each set up from the environment and then by customise (NULL: none), served by lr_run_handler()
+ * through req->worker; a bad setting is reported as Runtime.ConfigInvalid. Frees them all and
+ * returns the process's exit status. */
+int handler_main(handler_customise_fn customise);
+
 #endif
