@@ -326,14 +326,16 @@ def check_targets_17(result):
 CALLGRIND_RX = re.compile(r"Collected : (\d+)")
 
 
-def callgrind_count(build_dir, event_path, env, results_dir, key):
+def callgrind_count(build_dir, event_path, env, results_dir, key, program="lr_bench_invoke",
+                    toggle="bench_measured_invoke", args=("1",)):
     """Instructions of one invoke of the bundled handler on the event (after a warm-up invoke), by
-    callgrind on lr_bench_invoke with collection on only inside bench_measured_invoke. The log lines
-    go to /dev/null; the profile is kept for callgrind_annotate."""
-    driver = os.path.join(build_dir, "bench", "lr_bench_invoke")
+    callgrind on lr_bench_invoke with collection on only inside bench_measured_invoke; or of another
+    program's measured function (the simdjson reference). The log lines go to /dev/null; the profile
+    is kept for callgrind_annotate."""
+    driver = os.path.join(build_dir, "bench", program)
     out_file = os.path.join(results_dir, "callgrind.%s.out" % key)
-    cmd = ["valgrind", "--tool=callgrind", "--toggle-collect=bench_measured_invoke",
-           "--callgrind-out-file=" + out_file, driver, event_path, "1"]
+    cmd = ["valgrind", "--tool=callgrind", "--toggle-collect=" + toggle,
+           "--callgrind-out-file=" + out_file, driver, event_path] + list(args)
     with open(os.devnull, "wb") as devnull:
         proc = subprocess.run(cmd, env=dict(os.environ, **env), stdout=devnull, stderr=subprocess.PIPE,
                               check=True)
@@ -341,6 +343,7 @@ def callgrind_count(build_dir, event_path, env, results_dir, key):
     if not m:
         raise RuntimeError("callgrind printed no count:\n%s" % proc.stderr.decode(errors="replace")[-2000:])
     return int(m.group(1)), out_file
+
 
 def write_chart(result, results_dir, svg_path):
     dat = os.path.join(results_dir, "chart.dat")
@@ -392,6 +395,15 @@ CALLGRIND_RUNS = [
     ("6mb", "6mb", "6 MB (~5,400 records)", {}),
     ("6mb-json", "6mb", "6 MB, AWS_LAMBDA_LOG_FORMAT=JSON", {"AWS_LAMBDA_LOG_FORMAT": "JSON"}),
     ("6mb-nolog", "6mb", "6 MB, LR_LOG_RECORDS=none", {"LR_LOG_RECORDS": "none"}),
+]
+
+# The reference the instruction targets are read against (bench/simdjson_floor.cpp, built when
+# simdjson is installed): simdjson parsing the same event, with the x86-64 implementation named.
+SIMDJSON_RUNS = [
+    ("6mb-simdjson-dom-westmere", "6 MB, reference: simdjson DOM parse, SSE4.2", ["westmere"], {}),
+    ("6mb-simdjson-dom-haswell", "6 MB, reference: simdjson DOM parse, AVX2", ["haswell"], {}),
+    ("6mb-simdjson-od-westmere", "6 MB, reference: simdjson On-Demand, every value, SSE4.2",
+     ["westmere", "walk"], {"LR_SIMDJSON_ONDEMAND": "1"}),
 ]
 
 
@@ -462,6 +474,13 @@ def main():
             result["callgrind"].append({"key": key, "name": name, "env": env, "instructions": count,
                                         "event_bytes": len(events[event_key][0]), "profile": out_file})
             print("%-36s callgrind %.1f M instructions per invoke" % (name, count / 1e6), file=sys.stderr)
+        if os.path.exists(os.path.join(lrtest.build_dir(), "bench", "lr_simdjson_floor")):
+            for key, name, sj_args, env in SIMDJSON_RUNS:
+                count, out_file = callgrind_count(lrtest.build_dir(), event_paths["6mb"], env, args.results, key,
+                                                  "lr_simdjson_floor", "bench_measured_parse", sj_args)
+                result["callgrind"].append({"key": key, "name": name, "env": env, "instructions": count,
+                                            "event_bytes": len(events["6mb"][0]), "profile": out_file})
+                print("%-36s callgrind %.1f M instructions" % (name, count / 1e6), file=sys.stderr)
     for path in event_paths.values():
         os.unlink(path)
     result["cold_start"] = {"bootstrap": cold_start_ms(lrtest.build_dir(), bootstrap, 200 // div),
