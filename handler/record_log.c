@@ -36,7 +36,7 @@ static void image_field(struct lr_log_field *f, const char *key, const struct dd
     struct lr_str text = plain ? (struct lr_str){NULL, 0} : ddb_image_text(map);
     if (text.ptr && text.len <= RECORD_LOG_MAX_IMAGE_BYTES) {
         f->value = text;
-        f->is_json = true;
+        f->is_json = LR_LOG_VALUE_JSON_CHECKED; /* ddb_image_text() gives only text that passed */
         return;
     }
     lr_buf_reset(buf);
@@ -44,10 +44,10 @@ static void image_field(struct lr_log_field *f, const char *key, const struct dd
                               : ddb_image_serialize(map, buf);
     if (st == LR_OK && buf->data) {
         f->value = (struct lr_str){buf->data, buf->len};
-        f->is_json = true;
+        f->is_json = LR_LOG_VALUE_JSON;
     } else {
         f->value = (struct lr_str){too_large, sizeof(too_large) - 1};
-        f->is_json = false;
+        f->is_json = LR_LOG_VALUE_TEXT;
     }
 }
 

@@ -331,6 +331,32 @@ static void json_field_check_finds_specials_at_every_offset(void **state)
                         "\"doc\":[\"aaaaaaaaaaaa \xC3\xA9\xF0\x9F\x98\x80\\n\"]}\n");
 }
 
+/* A value the caller has had lr_json_is_compact_log_text() accept goes out as is, as an unchecked
+ * JSON value that passes the log's own check would: the same line in both formats. */
+static void checked_json_field_is_written_like_an_unchecked_one(void **state)
+{
+    (void)state;
+    static const char img[] = "{\"pk\":{\"S\":\"caf\xC3\xA9\"},\"n\":{\"N\":\"1\"}}";
+    assert_true(lr_json_is_compact_log_text(img, sizeof(img) - 1));
+    enum lr_log_format formats[] = {LR_LOG_FORMAT_JSON, LR_LOG_FORMAT_TEXT};
+    for (size_t i = 0; i < 2; i++) {
+        char lines[2][256];
+        enum lr_log_value_kind kinds[] = {LR_LOG_VALUE_JSON, LR_LOG_VALUE_JSON_CHECKED};
+        for (size_t k = 0; k < 2; k++) {
+            capture(formats[i], LR_LOG_INFO, 0);
+            const struct lr_log_field f[] = {{"img", {img, sizeof(img) - 1}, kinds[k]}};
+            lr_log_fields(LR_LOG_INFO, f, 1, "m");
+            snprintf(lines[k], sizeof(lines[k]), "%s", captured());
+            fclose(mem);
+            free(mem_buf);
+            mem = NULL;
+            mem_buf = NULL;
+        }
+        assert_string_equal(lines[1], lines[0]);
+        assert_non_null(strstr(lines[1], i == 0 ? ",\"img\":{\"pk\"" : " img={\"pk\""));
+    }
+}
+
 /* The contract of lr_json_escape_str() written out one character at a time, independently of the
  * escaper's word-at-a-time scan: the random test below compares the two. */
 static size_t reference_unit(const unsigned char *p, size_t n, char out[8], size_t *used)
@@ -752,6 +778,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(escape_matches_the_per_character_contract_on_random_input,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(json_field_check_finds_specials_at_every_offset, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(checked_json_field_is_written_like_an_unchecked_one, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(long_json_message_is_cut_with_a_mark, setup, teardown),
         cmocka_unit_test_setup_teardown(long_text_message_is_cut_with_a_mark, setup, teardown),

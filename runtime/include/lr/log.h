@@ -48,13 +48,23 @@ enum lr_log_format { LR_LOG_FORMAT_TEXT = 0, LR_LOG_FORMAT_JSON };
 /* What ends a value that was cut (also in Runtime API error bodies). */
 #define LR_LOG_TRUNCATION_MARK "[truncated]"
 
+/* What a field's value is, for the log (is_json takes false, true, or the third value). */
+enum lr_log_value_kind {
+    LR_LOG_VALUE_TEXT = 0, /* false: escaped */
+    LR_LOG_VALUE_JSON = 1, /* true: see lr_log_field */
+    /* JSON the caller has just had lr_json_is_compact_log_text() accept (which implies inert): the
+     * log does not scan it a second time. Never use it for anything else. */
+    LR_LOG_VALUE_JSON_CHECKED = 2,
+};
+
 /* An extra member of a log line: in JSON format "key": value; in Text format key=value after the
  * message. value is escaped unless is_json is set, in which case it must be one valid, compact JSON
- * value produced by the program itself (e.g. a serialised DynamoDB image). */
+ * value produced by the program itself (e.g. a serialised DynamoDB image); it is then written as is
+ * when lr_json_is_inert() finds it cannot split or forge a line, else escaped as a string. */
 struct lr_log_field {
     const char *key;     /* static or caller-owned, NUL-terminated; must be a plain identifier */
     struct lr_str value; /* borrowed for the duration of the call */
-    bool is_json;
+    enum lr_log_value_kind is_json;
 };
 
 /* Reads AWS_LAMBDA_LOG_FORMAT ("JSON" or "Text"; default Text) and AWS_LAMBDA_LOG_LEVEL (TRACE, DEBUG,

@@ -28,10 +28,16 @@ static struct {
     bool configured;
 } g_log = {LR_LOG_FORMAT_TEXT, LR_LOG_INFO, NULL, LR_LOG_DEFAULT_MAX_LINE, false};
 
-/* The invoke a thread serves: per thread, so concurrent workers stamp their own lines. */
+/* The invoke a thread serves: per thread, so concurrent workers stamp their own lines. Escaped
+ * once per invoke for each format (an escaped byte takes up to six), not once per line. */
+#define ESCAPED_REQUEST_ID (6 * LR_LOG_MAX_REQUEST_ID)
 static _Thread_local struct {
     char id[LR_LOG_MAX_REQUEST_ID];
     size_t len;
+    char text[ESCAPED_REQUEST_ID]; /* escaped for Text lines */
+    size_t text_len;
+    char json[ESCAPED_REQUEST_ID]; /* escaped for JSON lines */
+    size_t json_len;
 } t_request;
 
 /* The last timestamp a thread formatted: a batch writes thousands of lines within one millisecond,
@@ -148,6 +154,10 @@ void lr_log_set_request_id(const char *id, size_t len)
     if (len > 0)
         memcpy(t_request.id, id, len);
     t_request.len = len;
+    t_request.text_len = lr_json_escape(t_request.text, sizeof(t_request.text), t_request.id, len,
+                                        LR_JSON_ESCAPE_TEXT, NULL);
+    t_request.json_len = lr_json_escape(t_request.json, sizeof(t_request.json), t_request.id, len,
+                                        LR_JSON_ESCAPE_LOG, NULL);
 }
 
 static FILE *log_out(void)
@@ -174,6 +184,8 @@ enum piece_kind {
 struct piece {
     const char *bytes;
     size_t len;
+    const char *key; /* a field's key (NULL for the message) and its length */
+    size_t key_len;
     enum piece_kind kind;
     enum lr_json_escape mode;
     bool quoted;
@@ -286,12 +298,20 @@ static void piece_escaped(struct piece *p, const char *bytes, size_t len, enum l
     lr_json_escape(NULL, 0, bytes, len, mode, &p->need);
 }
 
+static const char *field_key(const struct lr_log_field *f)
+{
+    return f->key != NULL && f->key[0] != '\0' ? f->key : "field";
+}
+
 static void piece_for_field(struct piece *p, const struct lr_log_field *f, bool json)
 {
     const char *bytes = f->value.ptr != NULL ? f->value.ptr : "";
     size_t len = f->value.ptr != NULL ? f->value.len : 0;
     memset(p, 0, sizeof(*p));
-    if (f->is_json && len > 0 && lr_json_is_inert(bytes, len)) {
+    p->key = field_key(f);
+    p->key_len = strlen(p->key);
+    if (f->is_json && len > 0 &&
+        (f->is_json == LR_LOG_VALUE_JSON_CHECKED || lr_json_is_inert(bytes, len))) {
         p->bytes = bytes;
         p->len = p->need = len;
         p->kind = PIECE_RAW_JSON;
@@ -323,6 +343,9 @@ static void append_str(struct lr_buf *b, const char *s)
 {
     append(b, s, strlen(s));
 }
+
+/* A string literal, its length known at compile time. */
+#define APPEND_LIT(b, lit) append((b), "" lit, sizeof(lit) - 1)
 
 static void append_escaped(struct lr_buf *b, const char *bytes, size_t len,
                            enum lr_json_escape mode, size_t budget)
@@ -368,13 +391,6 @@ static void plan_budgets(struct piece *pieces, size_t n, size_t fixed, size_t ma
     }
 }
 
-static void append_request_id(struct lr_buf *b, enum lr_json_escape mode)
-{
-    size_t need = 0;
-    lr_json_escape(NULL, 0, t_request.id, t_request.len, mode, &need);
-    append_escaped(b, t_request.id, t_request.len, mode, need);
-}
-
 /* Everything before the message. Text without a request id says "undefined", as the Node.js
  * runtime does outside an invoke; JSON then simply has no "requestId" member. */
 static void append_prefix(struct lr_buf *b, enum lr_log_level level, bool json)
@@ -387,35 +403,34 @@ static void append_prefix(struct lr_buf *b, enum lr_log_level level, bool json)
     }
     const char *ts = t_stamp.text;
     if (json) {
-        append_str(b, "{\"timestamp\":\"");
-        append_str(b, ts);
-        append_str(b, "\",\"level\":\"");
+        APPEND_LIT(b, "{\"timestamp\":\"");
+        append(b, ts, LR_CLOCK_RFC3339_LEN);
+        APPEND_LIT(b, "\",\"level\":\"");
         append_str(b, lr_log_level_name(level));
-        append_str(b, "\"");
+        APPEND_LIT(b, "\"");
         if (t_request.len > 0) {
-            append_str(b, ",\"requestId\":\"");
-            append_request_id(b, LR_JSON_ESCAPE_LOG);
-            append_str(b, "\"");
+            APPEND_LIT(b, ",\"requestId\":\"");
+            append(b, t_request.json, t_request.json_len);
+            APPEND_LIT(b, "\"");
         }
-        append_str(b, ",\"message\":");
+        APPEND_LIT(b, ",\"message\":");
         return;
     }
-    append_str(b, ts);
-    append_str(b, "\t");
+    append(b, ts, LR_CLOCK_RFC3339_LEN);
+    APPEND_LIT(b, "\t");
     if (t_request.len > 0)
-        append_request_id(b, LR_JSON_ESCAPE_TEXT);
+        append(b, t_request.text, t_request.text_len);
     else
-        append_str(b, "undefined");
-    append_str(b, "\t");
+        APPEND_LIT(b, "undefined");
+    APPEND_LIT(b, "\t");
     append_str(b, lr_log_level_name(level));
-    append_str(b, "\t");
+    APPEND_LIT(b, "\t");
 }
 
 /* Field keys are meant to be plain identifiers; anything else is replaced by '_' (same length), so
  * a key can neither break the JSON nor forge a key=value pair. */
-static void append_key(struct lr_buf *b, const char *key)
+static void append_key(struct lr_buf *b, const char *key, size_t n)
 {
-    size_t n = strlen(key);
     char *dst = lr_buf_reserve(b, n);
     if (dst == NULL)
         abort(); /* cannot happen: see append() */
@@ -424,11 +439,6 @@ static void append_key(struct lr_buf *b, const char *key)
         dst[i] = byte_class[c] & CLASS_KEY ? (char)c : '_';
     }
     lr_buf_commit(b, n);
-}
-
-static const char *field_key(const struct lr_log_field *f)
-{
-    return f->key != NULL && f->key[0] != '\0' ? f->key : "field";
 }
 
 /* Lines with up to this many fields plan their pieces on the stack (no allocation per line). */
@@ -459,15 +469,15 @@ static void render_line(struct lr_buf *b, enum lr_log_level level, const char *m
 
     /* Room for the prefix and the pieces up front, so the line is allocated once in the common
      * case (an escaped request id can take six bytes per byte; 128 covers the rest). */
-    size_t guess = 128 + 6 * t_request.len;
+    size_t guess = 128 + t_request.json_len + t_request.text_len;
     for (size_t i = 0; i < n && guess < g_log.max_line; i++)
         guess += pieces[i].need + 2;
     if (lr_buf_reserve(b, guess < g_log.max_line ? guess : g_log.max_line) == NULL)
         abort(); /* cannot happen: see append() */
     append_prefix(b, level, json);
     size_t fixed = b->len + (json ? 2 : 1); /* "}\n" or "\n" */
-    for (size_t i = 0; i < n_fields; i++)
-        fixed += strlen(field_key(&fields[i])) + (json ? 4 : 2); /* ,"key": or " key=" */
+    for (size_t i = 1; i < n; i++)
+        fixed += pieces[i].key_len + (json ? 4 : 2); /* ,"key": or " key=" */
     for (size_t i = 0; i < n; i++)
         fixed += pieces[i].quoted ? 2 : 0;
     plan_budgets(pieces, n, fixed, g_log.max_line);
@@ -476,13 +486,22 @@ static void render_line(struct lr_buf *b, enum lr_log_level level, const char *m
         abort(); /* cannot happen: see append() */
 
     append_piece(b, &pieces[0], json);
-    for (size_t i = 0; i < n_fields; i++) {
-        append_str(b, json ? ",\"" : " ");
-        append_key(b, field_key(&fields[i]));
-        append_str(b, json ? "\":" : "=");
-        append_piece(b, &pieces[i + 1], json);
+    for (size_t i = 1; i < n; i++) {
+        if (json)
+            APPEND_LIT(b, ",\"");
+        else
+            APPEND_LIT(b, " ");
+        append_key(b, pieces[i].key, pieces[i].key_len);
+        if (json)
+            APPEND_LIT(b, "\":");
+        else
+            APPEND_LIT(b, "=");
+        append_piece(b, &pieces[i], json);
     }
-    append_str(b, json ? "}\n" : "\n");
+    if (json)
+        APPEND_LIT(b, "}\n");
+    else
+        APPEND_LIT(b, "\n");
     if (pieces != stack_pieces)
         free(pieces);
 }
