@@ -279,6 +279,7 @@ def print_table(result):
         for name, t in result[key].items():
             print("  %-26s %-8s measured %-10s target %s" % (name, met_word(t, "MET", "MISSED"),
                                                               fmt(t["measured"]), t["target"]))
+    print_simdjson_bound(result)
 
 
 def by_key(result, key):
@@ -343,6 +344,35 @@ def callgrind_count(build_dir, event_path, env, results_dir, key, program="lr_be
     if not m:
         raise RuntimeError("callgrind printed no count:\n%s" % proc.stderr.decode(errors="replace")[-2000:])
     return int(m.group(1)), out_file
+
+
+def simdjson_times(build_dir, event_path, runs=21):
+    """The median in-process time of simdjson's DOM parse of the event (bench/simdjson_floor.cpp),
+    per x86-64 implementation, when it is built: what validating the event costs at the least."""
+    program = os.path.join(build_dir, "bench", "lr_simdjson_floor")
+    out = {}
+    if not os.path.exists(program):
+        return out
+    for impl in ("westmere", "haswell"):
+        proc = subprocess.run([program, event_path, impl], env=dict(os.environ, LR_SIMDJSON_TIMES=str(runs)),
+                              capture_output=True, text=True)
+        m = re.search(r"p50_ms ([0-9.]+)", proc.stdout)
+        if proc.returncode == 0 and m:
+            out[impl] = float(m.group(1))
+    return out
+
+
+def print_simdjson_bound(result):
+    """The unlogged target against what simdjson alone takes: the floor plus simdjson's parse is the
+    least an invoke that validates the event can take."""
+    sj = result.get("simdjson_ms", {})
+    floor = by_key(result, "6mb-nolog").get("floor", {}).get("runtime_ms_p50")
+    if not sj or not floor:
+        return
+    print("\nreference: simdjson's DOM parse of the 6 MB event, in process, p50 %s" %
+          ", ".join("%s ms (%s)" % (fmt(v), k) for k, v in sj.items()))
+    print("  the floor (%s ms) plus that parse: %s the floor at the least, for any runtime that "
+          "validates the event" % (fmt(floor), ", ".join(fmt((floor + v) / floor, "x") for v in sj.values())))
 
 
 def write_chart(result, results_dir, svg_path):
@@ -481,6 +511,7 @@ def main():
                 result["callgrind"].append({"key": key, "name": name, "env": env, "instructions": count,
                                             "event_bytes": len(events["6mb"][0]), "profile": out_file})
                 print("%-36s callgrind %.1f M instructions" % (name, count / 1e6), file=sys.stderr)
+    result["simdjson_ms"] = simdjson_times(lrtest.build_dir(), event_paths["6mb"])
     for path in event_paths.values():
         os.unlink(path)
     result["cold_start"] = {"bootstrap": cold_start_ms(lrtest.build_dir(), bootstrap, 200 // div),

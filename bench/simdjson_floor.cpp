@@ -6,15 +6,21 @@
 //   valgrind --tool=callgrind --toggle-collect=bench_measured_parse \
 //     build-bench/bench/lr_simdjson_floor event.json [westmere|haswell|fallback] [walk]
 //
+// With LR_SIMDJSON_TIMES=N it also times N more parses and prints their median in ms (bench.py's
+// in-process time of simdjson, next to the floors' times).
+//
 // It parses the whole event into simdjson's DOM (every byte validated: syntax, UTF-8, nesting,
 // numbers), and with "walk" also visits every value of it once, reading each string (what turning
 // the records into typed structs costs at the least). Built only when simdjson's CMake package is
 // found (Debian: libsimdjson-dev).
 #include <simdjson.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace {
 
@@ -136,6 +142,18 @@ int main(int argc, char **argv)
     if (n == 0) {
         std::fprintf(stderr, "%s: %s is not valid JSON\n", argv[0], argv[1]);
         return 1;
+    }
+    const char *times = std::getenv("LR_SIMDJSON_TIMES");
+    if (times != nullptr && std::atoi(times) > 0) {
+        std::vector<double> ms;
+        for (int i = 0; i < std::atoi(times); i++) {
+            auto t0 = std::chrono::steady_clock::now();
+            parse(&parser, &json, walk_it);
+            ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                             .count());
+        }
+        std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+        std::printf("p50_ms %.3f\n", ms[ms.size() / 2]);
     }
     std::printf("%s: %zu bytes, implementation %s, %zu values and string bytes visited\n", argv[0],
                 json.size(), simdjson::get_active_implementation()->name().c_str(), n);
