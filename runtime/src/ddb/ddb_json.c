@@ -146,14 +146,10 @@ bool ddb_json_str_eq_escaped(const char *s, const struct ddb_jstr *str, const ch
     return k == n;
 }
 
-bool ddb_json_str_get(const char *s, const struct ddb_jstr *str, struct ddb_arena *a,
-                      struct lr_str *out)
+bool ddb_json_str_decode(const char *s, const struct ddb_jstr *str, struct ddb_arena *a,
+                         struct lr_str *out)
 {
     size_t raw = str->end - str->start;
-    if (!str->escaped) {
-        *out = (struct lr_str){s + str->start, raw};
-        return true;
-    }
     /* Decoding never makes text longer: \uXXXX (6) -> at most 3 bytes, a pair (12) -> 4. */
     unsigned char *dst = ddb_arena_alloc(a, raw + 1);
     if (!dst)

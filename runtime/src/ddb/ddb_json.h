@@ -134,9 +134,20 @@ static inline bool ddb_json_str_eq(const char *s, const struct ddb_jstr *str, co
     return ddb_json_str_eq_escaped(s, str, lit);
 }
 
+/* The decoded text of an escaped string, into the arena; false when the arena is full. */
+bool ddb_json_str_decode(const char *s, const struct ddb_jstr *str, struct ddb_arena *a,
+                         struct lr_str *out);
+
 /* The decoded text: a view into s when unescaped, else decoded into the arena. Returns false when the
- * arena is full. */
-bool ddb_json_str_get(const char *s, const struct ddb_jstr *str, struct ddb_arena *a,
-                      struct lr_str *out);
+ * arena is full. Inline: most strings are views, and it runs for every name and string value. */
+static inline bool ddb_json_str_get(const char *s, const struct ddb_jstr *str, struct ddb_arena *a,
+                                    struct lr_str *out)
+{
+    if (!str->escaped) {
+        *out = (struct lr_str){s + str->start, str->end - str->start};
+        return true;
+    }
+    return ddb_json_str_decode(s, str, a, out);
+}
 
 #endif
