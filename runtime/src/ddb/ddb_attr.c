@@ -59,6 +59,40 @@ static enum ddb_type type_of_key(const char *s, const struct ddb_jstr *key)
     return (enum ddb_type)0;
 }
 
+/* The type of the attribute value whose '{' is at p[0] (8 readable bytes) in compact text, when its
+ * type key is one of the ten written plainly; *skip is then the length of '{"<type>":'. 0 sends the
+ * caller to the general path (escaped or unknown key, or no key at all). Compact text holds no
+ * whitespace, and a '"' ends an unescaped key, so matching the raw bytes is matching the key. */
+static inline enum ddb_type plain_tag(const char *p, size_t *skip)
+{
+    if (p[1] != '"')
+        return (enum ddb_type)0;
+    if (p[3] == '"' && p[4] == ':') {
+        *skip = 5;
+        switch (p[2]) {
+        case 'S': return DDB_S;
+        case 'N': return DDB_N;
+        case 'B': return DDB_B;
+        case 'M': return DDB_M;
+        case 'L': return DDB_L;
+        default: return (enum ddb_type)0;
+        }
+    }
+    if (p[3] == 'S' && p[4] == '"' && p[5] == ':') {
+        *skip = 6;
+        switch (p[2]) {
+        case 'S': return DDB_SS;
+        case 'N': return DDB_NS;
+        case 'B': return DDB_BS;
+        default: return (enum ddb_type)0;
+        }
+    }
+    *skip = 8;
+    if (memcmp(p + 2, "NULL\":", 6) == 0)
+        return DDB_NULL;
+    return memcmp(p + 2, "BOOL\":", 6) == 0 ? DDB_BOOL : (enum ddb_type)0;
+}
+
 static enum lr_status full(struct ddb_ctx *c)
 {
     return ddb_ctx_fail(c, LR_E_TOO_LARGE, c->j.pos, "parse storage cap reached");
@@ -97,7 +131,7 @@ static void *grow_items(struct ddb_ctx *c, struct grow *g)
 }
 
 /* A string value under the cursor, decoded. */
-static enum lr_status read_text(struct ddb_ctx *c, enum ddb_type t, struct lr_str *out)
+static inline enum lr_status read_text(struct ddb_ctx *c, enum ddb_type t, struct lr_str *out)
 {
     size_t at = c->j.pos;
     if (ddb_json_peek(&c->j) != '"')
@@ -124,7 +158,7 @@ static enum lr_status check_number(struct ddb_ctx *c, struct lr_str n, size_t at
 static enum lr_status decode_b64(struct ddb_ctx *c, struct lr_str text, size_t at,
                                  struct ddb_bytes *out)
 {
-    unsigned char *buf = ddb_arena_alloc(c->arena, ddb_base64_decoded_max(text.len));
+    unsigned char *buf = ddb_arena_take(c->arena, ddb_base64_decoded_max(text.len));
     if (!buf)
         return full(c);
     size_t n, bad;
@@ -221,8 +255,12 @@ static enum lr_status parse_flag(struct ddb_ctx *c, enum ddb_type t, struct ddb_
     if (first != 't' && first != 'f')
         return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, at, "%s value is not a boolean",
                             ddb_type_name(t));
-    size_t a, b;
-    ddb_json_read_scalar(&c->j, &a, &b);
+    if (c->j.compact) { /* validated: the literal is exactly true or false */
+        c->j.pos += first == 't' ? 4 : 5;
+    } else {
+        size_t a, b;
+        ddb_json_read_scalar(&c->j, &a, &b);
+    }
     if (t == DDB_NULL && first != 't')
         return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, at, "NULL value is not true");
     out->v.boolean = first == 't';
@@ -250,27 +288,48 @@ static enum lr_status parse_typed(struct ddb_ctx *c, enum ddb_type t, struct ddb
     return LR_E_INVALID_ARG;
 }
 
-enum lr_status ddb_attr_parse(struct ddb_ctx *c, struct ddb_attr *out, unsigned level)
+/* The general path to the type: '{', the key, ':' (the attribute value starts at at). */
+static enum lr_status read_type_key(struct ddb_ctx *c, size_t at, enum ddb_type *t)
 {
-    size_t at = c->j.pos;
-    if (level > DDB_MAX_NESTING)
-        return ddb_ctx_fail(c, LR_E_TOO_DEEP, at, "nested deeper than %d levels", DDB_MAX_NESTING);
     if (ddb_json_peek(&c->j) != '{')
         return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, at, "attribute value is not an object");
     ddb_json_enter(&c->j);
     struct ddb_jstr key;
     if (!ddb_json_next_member(&c->j, &key))
         return ddb_ctx_fail(c, LR_E_NO_TYPE_KEY, at, "attribute value has no type key");
-    enum ddb_type t = type_of_key(c->j.s, &key);
-    if (t == 0) {
-        char shown[40];
-        lr_json_escape_str(shown, sizeof(shown), c->j.s + key.start, key.end - key.start);
-        return ddb_ctx_fail(c, LR_E_UNKNOWN_TYPE, key.start, "unknown type key \"%s\"", shown);
-    }
-    out->type = t;
-    enum lr_status st = parse_typed(c, t, out, level);
+    *t = type_of_key(c->j.s, &key);
+    if (*t != 0)
+        return LR_OK;
+    char shown[40];
+    lr_json_escape_str(shown, sizeof(shown), c->j.s + key.start, key.end - key.start);
+    return ddb_ctx_fail(c, LR_E_UNKNOWN_TYPE, key.start, "unknown type key \"%s\"", shown);
+}
+
+enum lr_status ddb_attr_parse(struct ddb_ctx *c, struct ddb_attr *out, unsigned level)
+{
+    size_t at = c->j.pos;
+    if (level > DDB_MAX_NESTING)
+        return ddb_ctx_fail(c, LR_E_TOO_DEEP, at, "nested deeper than %d levels", DDB_MAX_NESTING);
+    size_t skip = 0;
+    enum ddb_type t = (enum ddb_type)0;
+    if (c->j.compact && c->j.len - c->j.pos >= 8 && c->j.s[c->j.pos] == '{')
+        t = plain_tag(c->j.s + c->j.pos, &skip);
+    enum lr_status st = LR_OK;
+    if (t != 0)
+        c->j.pos += skip;
+    else
+        st = read_type_key(c, at, &t);
     if (st != LR_OK)
         return st;
+    out->type = t;
+    st = parse_typed(c, t, out, level);
+    if (st != LR_OK)
+        return st;
+    if (c->j.pos < c->j.len && c->j.s[c->j.pos] == '}') { /* the usual end, in any text */
+        c->j.pos++;
+        return LR_OK;
+    }
+    struct ddb_jstr key;
     if (ddb_json_next_member(&c->j, &key))
         return ddb_ctx_fail(c, LR_E_TWO_TYPE_KEYS, key.start, "attribute value has two type keys");
     return LR_OK;
