@@ -87,10 +87,3 @@ void *ddb_arena_take_slow(struct ddb_arena *a, size_t n)
     c->used += rounded;
     return p;
 }
-
-void *ddb_arena_array(struct ddb_arena *a, size_t count, size_t size)
-{
-    if (size != 0 && count > SIZE_MAX / size)
-        return NULL;
-    return ddb_arena_alloc(a, count * size);
-}

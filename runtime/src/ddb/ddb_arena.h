@@ -6,6 +6,7 @@
 
 #include <stdalign.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 /* One block of the arena. Here rather than private so that the common allocation is inline: the
@@ -63,6 +64,19 @@ static inline void *ddb_arena_alloc(struct ddb_arena *a, size_t n)
 }
 
 /* Like ddb_arena_alloc(count * size) with an overflow check. */
-void *ddb_arena_array(struct ddb_arena *a, size_t count, size_t size);
+static inline void *ddb_arena_array(struct ddb_arena *a, size_t count, size_t size)
+{
+    if (size != 0 && count > SIZE_MAX / size)
+        return NULL;
+    return ddb_arena_alloc(a, count * size);
+}
+
+/* Like ddb_arena_take(count * size) with an overflow check: for arrays filled item by item. */
+static inline void *ddb_arena_take_array(struct ddb_arena *a, size_t count, size_t size)
+{
+    if (size != 0 && count > SIZE_MAX / size)
+        return NULL;
+    return ddb_arena_take(a, count * size);
+}
 
 #endif

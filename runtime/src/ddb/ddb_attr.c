@@ -108,12 +108,13 @@ struct grow {
     size_t size; /* of one item */
 };
 
-/* A zeroed slot for the next item, or NULL when the arena is full. */
-static void *grow_next(struct ddb_ctx *c, struct grow *g)
+/* A slot for the next item (its bytes unspecified: every caller fills it whole), or NULL when the
+ * arena is full. */
+static inline void *grow_next(struct ddb_ctx *c, struct grow *g)
 {
     if (g->n == g->cap) {
         size_t cap = g->cap ? g->cap * 2 : 4;
-        void *p = cap > g->cap ? ddb_arena_array(c->arena, cap, g->size) : NULL;
+        void *p = cap > g->cap ? ddb_arena_take_array(c->arena, cap, g->size) : NULL;
         if (!p)
             return NULL;
         if (g->n)
