@@ -136,8 +136,29 @@ static enum lr_status parse_decimal(const char *t, size_t len, struct decimal *d
     return LR_OK;
 }
 
+/* Whether t[0..len) is an optional '-' and 1..MAX_SIG digits with at most one '.': most numbers
+ * are. Such a number always passes parse_decimal: it has at most MAX_SIG significant digits, and
+ * its exponent, -(MAX_SIG)..MAX_SIG-1, is far inside MIN_EXP..MAX_EXP. */
+static bool plain_short(const char *t, size_t len)
+{
+    if (!t || len == 0)
+        return false;
+    size_t digits = 0, dots = 0;
+    for (size_t i = t[0] == '-'; i < len; i++) {
+        if (is_digit(t[i]))
+            digits++;
+        else if (t[i] == '.')
+            dots++;
+        else
+            return false;
+    }
+    return dots <= 1 && digits >= 1 && digits <= MAX_SIG;
+}
+
 enum lr_status ddb_number_validate(const char *text, size_t len)
 {
+    if (plain_short(text, len)) /* the common case, without building the decimal */
+        return LR_OK;
     struct decimal d;
     return parse_decimal(text, len, &d);
 }
