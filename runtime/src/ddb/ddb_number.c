@@ -163,8 +163,29 @@ enum lr_status ddb_number_validate(const char *text, size_t len)
     return parse_decimal(text, len, &d);
 }
 
+/* Whether t[0..len) is an optional '-' and 1..18 digits (the usual SizeBytes); *out is then its
+ * value, which cannot overflow (10^18 - 1 < INT64_MAX). */
+static bool plain_int(const char *t, size_t len, int64_t *out)
+{
+    if (!t || len == 0)
+        return false;
+    bool neg = t[0] == '-';
+    if (len - neg < 1 || len - neg > 18)
+        return false;
+    int64_t v = 0;
+    for (size_t i = neg; i < len; i++) {
+        if (!is_digit(t[i]))
+            return false;
+        v = v * 10 + (t[i] - '0');
+    }
+    *out = neg ? -v : v;
+    return true;
+}
+
 enum lr_status ddb_number_to_int64(struct lr_str n, int64_t *out)
 {
+    if (plain_int(n.ptr, n.len, out)) /* the common case, without building the decimal */
+        return LR_OK;
     struct decimal d;
     enum lr_status st = parse_decimal(n.ptr, n.len, &d);
     if (st != LR_OK)
