@@ -130,7 +130,9 @@ static enum lr_status timestamp_field(struct ddb_ctx *c, struct ddb_timestamp *t
         return LR_OK;
     char first = ddb_json_peek(&c->j);
     struct lr_str text;
-    if (first == '"') { /* the event-filtering docs show "1678831218.0" */
+    bool number = c->j.compact; /* a number token of validated text is a whole JSON number */
+    if (first == '"') {         /* the event-filtering docs show "1678831218.0" */
+        number = false;
         enum lr_status st = str_field(c, &text);
         if (st != LR_OK)
             return st;
@@ -141,7 +143,7 @@ static enum lr_status timestamp_field(struct ddb_ctx *c, struct ddb_timestamp *t
     } else {
         return ddb_ctx_fail(c, LR_E_BAD_TIMESTAMP, at, "is %s, not a number", peek_kind(c));
     }
-    if (text.len == 0 || ddb_jscan_number_len(text.ptr, text.len) != text.len ||
+    if (text.len == 0 || (!number && ddb_jscan_number_len(text.ptr, text.len) != text.len) ||
         !parse_seconds(text.ptr, text.len, ts)) {
         *ts = (struct ddb_timestamp){0};
         return ddb_ctx_fail(c, LR_E_BAD_TIMESTAMP, at,
