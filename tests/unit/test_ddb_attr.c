@@ -629,6 +629,11 @@ static const struct field_case field_cases[] = {
      "dynamodb.SequenceNumber: not 1..40 decimal digits"},
     {"\"dynamodb\":{\"SequenceNumber\":\"-12\"}", LR_E_BAD_SEQUENCE_NUMBER,
      "dynamodb.SequenceNumber: not 1..40 decimal digits"},
+    /* the digits are checked eight bytes at a time: ':' and '/' are next to the digits */
+    {"\"dynamodb\":{\"SequenceNumber\":\"12345678:0123456\"}", LR_E_BAD_SEQUENCE_NUMBER,
+     "dynamodb.SequenceNumber: not 1..40 decimal digits"},
+    {"\"dynamodb\":{\"SequenceNumber\":\"1234567/901234567\"}", LR_E_BAD_SEQUENCE_NUMBER,
+     "dynamodb.SequenceNumber: not 1..40 decimal digits"},
     {"\"dynamodb\":{\"SequenceNumber\":123}", LR_E_WRONG_JSON_TYPE,
      "dynamodb.SequenceNumber: is a number, not a string"},
     {"\"dynamodb\":{\"SequenceNumber\":\"1\",\"SizeBytes\":\"26\"}", LR_E_WRONG_JSON_TYPE,

@@ -336,33 +336,13 @@ enum lr_status ddb_attr_parse(struct ddb_ctx *c, struct ddb_attr *out, unsigned 
     return LR_OK;
 }
 
-/* ddb_json_next_member for the members of a map, shortened for compact text: there, after the
- * '{' or a member's value comes '}' or ',' then the name and its ':', with nothing between. An
- * escaped name, or text near the end of the buffer, takes the general path. */
-static inline bool next_name(struct ddb_json *j, struct ddb_jstr *key)
-{
-    if (!j->compact || j->len - j->pos < 2)
-        return ddb_json_next_member(j, key);
-    if (j->s[j->pos] == '}') {
-        j->pos++;
-        return false;
-    }
-    j->pos += j->s[j->pos] == ','; /* now on the name's quote */
-    size_t i = ddb_jscan_find_special((const unsigned char *)j->s, j->len, j->pos + 1, false);
-    if (j->len - i < 2 || j->s[i] != '"')
-        return ddb_json_next_member(j, key); /* from the quote: reads the name again */
-    *key = (struct ddb_jstr){j->pos + 1, i, false};
-    j->pos = i + 2; /* past the ':' */
-    return true;
-}
-
 enum lr_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned level)
 {
     struct grow g = {.size = sizeof(struct ddb_member)};
     struct lr_str outer = c->name;
     ddb_json_enter(&c->j);
     struct ddb_jstr key;
-    while (next_name(&c->j, &key)) {
+    while (ddb_json_next_name(&c->j, &key)) {
         struct ddb_member m = {0};
         if (!ddb_json_str_get(c->j.s, &key, c->arena, &m.name))
             return full(c);

@@ -109,6 +109,26 @@ static inline bool ddb_json_next_member(struct ddb_json *j, struct ddb_jstr *key
     return true;
 }
 
+/* ddb_json_next_member, shortened for compact text: there, after the '{' or a member's value come
+ * '}' or ',', then the name and its ':', with nothing between. An escaped name, or text near the
+ * end of the buffer, takes the general path. Used for the objects of every record. */
+static inline bool ddb_json_next_name(struct ddb_json *j, struct ddb_jstr *key)
+{
+    if (!j->compact || j->len - j->pos < 2)
+        return ddb_json_next_member(j, key);
+    if (j->s[j->pos] == '}') {
+        j->pos++;
+        return false;
+    }
+    j->pos += j->s[j->pos] == ','; /* now on the name's quote */
+    size_t i = ddb_jscan_find_special((const unsigned char *)j->s, j->len, j->pos + 1, false);
+    if (j->len - i < 2 || j->s[i] != '"')
+        return ddb_json_next_member(j, key); /* from the quote: reads the name again */
+    *key = (struct ddb_jstr){j->pos + 1, i, false};
+    j->pos = i + 2; /* past the ':' */
+    return true;
+}
+
 /* Array iteration: returns true with the cursor on the next element, or false after the ']'. */
 static inline bool ddb_json_next_element(struct ddb_json *j)
 {

@@ -8,6 +8,25 @@
 
 #define MAX_TIMESTAMP_SEC ((int64_t)1000000000000000000) /* 1e18 s: far beyond any real date */
 
+/* Whether the 8 bytes of w are all ASCII digits: each byte is 0x3_, and adding 6 keeps it 0x3_. */
+static inline bool eight_digits(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    return (w & ones * 0xF0) == ones * 0x30 && ((w + ones * 6) & ones * 0xF0) == ones * 0x30;
+}
+
+static bool all_digits(const char *p, size_t n)
+{
+    size_t i = 0;
+    for (; n - i >= 8; i += 8)
+        if (!eight_digits(lr_bytes_load((const unsigned char *)p + i)))
+            return false;
+    for (; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    return true;
+}
+
 static const char *peek_kind(struct ddb_ctx *c)
 {
     switch (ddb_json_peek(&c->j)) {
@@ -94,6 +113,14 @@ static bool split_seconds(const char *d, size_t n, long point, struct ddb_timest
  * dropped is far below a nanosecond. */
 static bool parse_seconds(const char *t, size_t len, struct ddb_timestamp *ts)
 {
+    if (len >= 1 && len <= 18 &&
+        all_digits(t, len)) { /* whole seconds below 1e18, the usual form */
+        int64_t sec = 0;
+        for (size_t i = 0; i < len; i++)
+            sec = sec * 10 + (t[i] - '0');
+        *ts = (struct ddb_timestamp){.present = true, .sec = sec, .nsec = 0};
+        return true;
+    }
     char d[64];
     size_t n = 0, i = 0;
     long point = 0, exp = 0; /* the decimal point sits after `point` digits of d */
@@ -159,10 +186,7 @@ static enum lr_status sequence_field(struct ddb_ctx *c, struct lr_str *out)
     enum lr_status st = str_field(c, &text);
     if (st != LR_OK || text.ptr == NULL)
         return st;
-    bool ok = text.len >= 1 && text.len <= DDB_MAX_SEQUENCE_DIGITS;
-    for (size_t i = 0; ok && i < text.len; i++)
-        ok = text.ptr[i] >= '0' && text.ptr[i] <= '9';
-    if (!ok)
+    if (text.len < 1 || text.len > DDB_MAX_SEQUENCE_DIGITS || !all_digits(text.ptr, text.len))
         return ddb_ctx_fail(c, LR_E_BAD_SEQUENCE_NUMBER, at, "not 1..%d decimal digits",
                             DDB_MAX_SEQUENCE_DIGITS);
     *out = text;
@@ -223,7 +247,7 @@ static enum lr_status walk_object(struct ddb_ctx *c, struct ddb_record *rec, mem
                             peek_kind(c));
     ddb_json_enter(&c->j);
     struct ddb_jstr key;
-    while (ddb_json_next_member(&c->j, &key)) {
+    while (ddb_json_next_name(&c->j, &key)) {
         size_t start = c->j.pos;
         if (fn(c, rec, &key) != LR_OK) {
             c->j.pos = start;
