@@ -37,6 +37,30 @@ static int padding_of(const unsigned char *q)
     return 2;
 }
 
+/* Decodes the last quantum q[0..4) into out when it is canonical (letters, then at most two '='
+ * with zero unused bits before them) and returns its length, 1..3; 0 leaves it to the general
+ * loop, which reports what is wrong (and rewrites out). */
+static size_t last_plain(const unsigned char *q, unsigned char *out)
+{
+    unsigned a = plus_one[q[0]], b = plus_one[q[1]];
+    if (!a || !b)
+        return 0;
+    out[0] = (unsigned char)((a - 1) << 2 | (b - 1) >> 4);
+    if (q[2] == '=' && q[3] == '=')
+        return ((b - 1) & 15) == 0 ? 1 : 0;
+    unsigned c = plus_one[q[2]];
+    if (!c)
+        return 0;
+    out[1] = (unsigned char)((b - 1) << 4 | (c - 1) >> 2);
+    if (q[3] == '=')
+        return ((c - 1) & 3) == 0 ? 2 : 0;
+    unsigned d = plus_one[q[3]];
+    if (!d)
+        return 0;
+    out[2] = (unsigned char)((c - 1) << 6 | (d - 1));
+    return 3;
+}
+
 /* Decodes the quanta of t[0..len) before the last one as long as they hold only letters of the
  * alphabet (the usual case); returns where it stopped, a multiple of 4, with *n bytes in out. */
 static size_t decode_plain(const unsigned char *t, size_t len, unsigned char *out, size_t *n)
@@ -54,8 +78,9 @@ static size_t decode_plain(const unsigned char *t, size_t len, unsigned char *ou
         out[k + 2] = (unsigned char)acc;
         k += 3;
     }
-    *n = k;
-    return q;
+    size_t last = len - q == 4 ? last_plain(t + q, out + k) : 0;
+    *n = k + last;
+    return last ? len : q;
 }
 
 bool ddb_base64_decode(const char *text, size_t len, unsigned char *out, size_t *out_len,
