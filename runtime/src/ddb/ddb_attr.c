@@ -225,6 +225,8 @@ static enum lr_status parse_set(struct ddb_ctx *c, enum ddb_type t, struct ddb_a
     return LR_OK;
 }
 
+static enum lr_status attr_value(struct ddb_ctx *c, struct ddb_attr *out, unsigned level);
+
 static enum lr_status parse_list(struct ddb_ctx *c, struct ddb_attr *out, unsigned level)
 {
     size_t at = c->j.pos;
@@ -234,7 +236,7 @@ static enum lr_status parse_list(struct ddb_ctx *c, struct ddb_attr *out, unsign
     ddb_json_enter(&c->j);
     while (ddb_json_next_element(&c->j)) {
         struct ddb_attr item = {0};
-        enum lr_status st = ddb_attr_parse(c, &item, level + 1);
+        enum lr_status st = attr_value(c, &item, level + 1);
         if (st != LR_OK)
             return st;
         struct ddb_attr *slot = grow_next(c, &g);
@@ -336,6 +338,59 @@ enum lr_status ddb_attr_parse(struct ddb_ctx *c, struct ddb_attr *out, unsigned 
     return LR_OK;
 }
 
+/* The length of p[0..avail) when it starts with a whole {"NULL":true}, {"BOOL":true} or
+ * {"BOOL":false}, with *out set as parse_flag sets it; else 0. */
+static inline size_t flag_literal(const char *p, size_t avail, struct ddb_attr *out)
+{
+    if (p[2] == 'N' && avail >= 13 && memcmp(p, "{\"NULL\":true}", 13) == 0) {
+        *out = (struct ddb_attr){.type = DDB_NULL, .v.boolean = true};
+        return 13;
+    }
+    if (p[2] != 'B' || avail < 13 || memcmp(p, "{\"BOOL\":", 8) != 0)
+        return 0;
+    if (memcmp(p + 8, "true}", 5) == 0) {
+        *out = (struct ddb_attr){.type = DDB_BOOL, .v.boolean = true};
+        return 13;
+    }
+    if (avail >= 14 && memcmp(p + 8, "false}", 6) == 0) {
+        *out = (struct ddb_attr){.type = DDB_BOOL, .v.boolean = false};
+        return 14;
+    }
+    return 0;
+}
+
+/* An attribute value inside a map or list. The commonest ones in compact text, {"S":"..."} and
+ * {"N":"..."} with a plain string and the three BOOL/NULL literals, are read here, without the general parser's call and checks; the
+ * fields, the number check and its error are those of ddb_attr_parse. Anything else (an escape, a
+ * second key, another type) goes to ddb_attr_parse from the start. */
+static inline enum lr_status attr_value(struct ddb_ctx *c, struct ddb_attr *out, unsigned level)
+{
+    const struct ddb_json *j = &c->j;
+    if (!j->compact || j->len - j->pos < 8 || level > DDB_MAX_NESTING)
+        return ddb_attr_parse(c, out, level);
+    const char *p = j->s + j->pos;
+    size_t used = flag_literal(p, j->len - j->pos, out);
+    if (used) {
+        c->j.pos += used;
+        return LR_OK;
+    }
+    if (p[0] != '{' || p[1] != '"' || (p[2] != 'S' && p[2] != 'N') || p[3] != '"' || p[4] != ':' ||
+        p[5] != '"')
+        return ddb_attr_parse(c, out, level);
+    size_t from = j->pos + 6; /* the first byte of the string */
+    size_t i = ddb_jscan_find_special((const unsigned char *)j->s, j->len, from, false);
+    if (j->len - i < 2 || j->s[i] != '"' || j->s[i + 1] != '}')
+        return ddb_attr_parse(c, out, level);
+    struct lr_str text = {j->s + from, i - from};
+    c->j.pos = i + 2;
+    if (p[2] == 'S') {
+        *out = (struct ddb_attr){.type = DDB_S, .v.s = text};
+        return LR_OK;
+    }
+    *out = (struct ddb_attr){.type = DDB_N, .v.n = text};
+    return check_number(c, text, from - 1);
+}
+
 enum lr_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned level)
 {
     struct grow g = {.size = sizeof(struct ddb_member)};
@@ -347,7 +402,7 @@ enum lr_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned le
         if (!ddb_json_str_get(c->j.s, &key, c->arena, &m.name))
             return full(c);
         c->name = m.name;
-        enum lr_status st = ddb_attr_parse(c, &m.value, level);
+        enum lr_status st = attr_value(c, &m.value, level);
         if (st != LR_OK)
             return st;
         struct ddb_member *slot = grow_next(c, &g);
