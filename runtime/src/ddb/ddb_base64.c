@@ -15,11 +15,6 @@ static const unsigned char plus_one[256] = {
     ['w'] = 49, ['x'] = 50, ['y'] = 51, ['z'] = 52, ['0'] = 53, ['1'] = 54, ['2'] = 55, ['3'] = 56,
     ['4'] = 57, ['5'] = 58, ['6'] = 59, ['7'] = 60, ['8'] = 61, ['9'] = 62, ['+'] = 63, ['/'] = 64};
 
-size_t ddb_base64_decoded_max(size_t len)
-{
-    return len / 4 * 3 + 3;
-}
-
 static bool fail(size_t pos, const char *msg, size_t *bad_pos, const char **why)
 {
     *bad_pos = pos;
