@@ -259,11 +259,30 @@ static inline enum lr_status walk_object(struct ddb_ctx *c, struct ddb_record *r
     return LR_OK;
 }
 
+/* Whether a[0..n) equals the constant name b: word compares the compiler unrolls, not a memcmp
+ * call (every member of a record is matched against these names). */
+static inline bool same_name(const char *a, const char *b, size_t n)
+{
+    size_t i = 0;
+    for (; n - i >= 8; i += 8)
+        if (lr_bytes_load((const unsigned char *)a + i) !=
+            lr_bytes_load((const unsigned char *)b + i))
+            return false;
+    for (; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 /* Matches a member name; on a match remembers label for error details. */
 static inline bool key_is(struct ddb_ctx *c, const struct ddb_jstr *key, const char *name,
                           const char *label)
 {
-    if (!ddb_json_str_eq(c->j.s, key, name))
+    size_t n = strlen(name);
+    bool same = key->escaped
+                    ? ddb_json_str_eq_escaped(c->j.s, key, name)
+                    : key->end - key->start == n && same_name(c->j.s + key->start, name, n);
+    if (!same)
         return false;
     c->field = label;
     return true;
