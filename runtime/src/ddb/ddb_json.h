@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ddb/ddb_arena.h"
@@ -48,6 +49,14 @@ static inline char ddb_json_peek(struct ddb_json *j)
 {
     ddb_json_skip_ws(j);
     return j->pos < j->len ? j->s[j->pos] : '\0';
+}
+
+/* Whether the 8 bytes of w are all ASCII digits: each byte is 0x3_, and adding 6 keeps it 0x3_ (a
+ * carry into the next byte needs a byte of 0xFA or more, which already fails the first test). */
+static inline bool ddb_json_eight_digits(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    return (w & ones * 0xF0) == ones * 0x30 && ((w + ones * 6) & ones * 0xF0) == ones * 0x30;
 }
 
 /* Skips one value (iteratively; the document must be validated). */

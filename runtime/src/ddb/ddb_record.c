@@ -8,18 +8,11 @@
 
 #define MAX_TIMESTAMP_SEC ((int64_t)1000000000000000000) /* 1e18 s: far beyond any real date */
 
-/* Whether the 8 bytes of w are all ASCII digits: each byte is 0x3_, and adding 6 keeps it 0x3_. */
-static inline bool eight_digits(uint64_t w)
-{
-    const uint64_t ones = 0x0101010101010101u;
-    return (w & ones * 0xF0) == ones * 0x30 && ((w + ones * 6) & ones * 0xF0) == ones * 0x30;
-}
-
 static bool all_digits(const char *p, size_t n)
 {
     size_t i = 0;
     for (; n - i >= 8; i += 8)
-        if (!eight_digits(lr_bytes_load((const unsigned char *)p + i)))
+        if (!ddb_json_eight_digits(lr_bytes_load((const unsigned char *)p + i)))
             return false;
     for (; i < n; i++)
         if (p[i] < '0' || p[i] > '9')
