@@ -235,7 +235,7 @@ static enum lr_status parse_list(struct ddb_ctx *c, struct ddb_attr *out, unsign
     struct grow g = {.size = sizeof(struct ddb_attr)};
     ddb_json_enter(&c->j);
     while (ddb_json_next_element(&c->j)) {
-        struct ddb_attr item = {0};
+        struct ddb_attr item; /* written whole by attr_value */
         enum lr_status st = attr_value(c, &item, level + 1);
         if (st != LR_OK)
             return st;
@@ -338,6 +338,14 @@ enum lr_status ddb_attr_parse(struct ddb_ctx *c, struct ddb_attr *out, unsigned 
     return LR_OK;
 }
 
+/* ddb_attr_parse into a zeroed *out: it sets only the type and its own union member, and the
+ * callers leave their item uninitialised for the paths below that write it whole. */
+static enum lr_status general_value(struct ddb_ctx *c, struct ddb_attr *out, unsigned level)
+{
+    *out = (struct ddb_attr){0};
+    return ddb_attr_parse(c, out, level);
+}
+
 /* The length of p[0..avail) when it starts with a whole {"NULL":true}, {"BOOL":true} or
  * {"BOOL":false}, with *out set as parse_flag sets it; else 0. */
 static inline size_t flag_literal(const char *p, size_t avail, struct ddb_attr *out)
@@ -367,7 +375,7 @@ static inline enum lr_status attr_value(struct ddb_ctx *c, struct ddb_attr *out,
 {
     const struct ddb_json *j = &c->j;
     if (!j->compact || j->len - j->pos < 8 || level > DDB_MAX_NESTING)
-        return ddb_attr_parse(c, out, level);
+        return general_value(c, out, level);
     const char *p = j->s + j->pos;
     size_t used = flag_literal(p, j->len - j->pos, out);
     if (used) {
@@ -376,11 +384,11 @@ static inline enum lr_status attr_value(struct ddb_ctx *c, struct ddb_attr *out,
     }
     if (p[0] != '{' || p[1] != '"' || (p[2] != 'S' && p[2] != 'N') || p[3] != '"' || p[4] != ':' ||
         p[5] != '"')
-        return ddb_attr_parse(c, out, level);
+        return general_value(c, out, level);
     size_t from = j->pos + 6; /* the first byte of the string */
     size_t i = ddb_jscan_find_special((const unsigned char *)j->s, j->len, from, false);
     if (j->len - i < 2 || j->s[i] != '"' || j->s[i + 1] != '}')
-        return ddb_attr_parse(c, out, level);
+        return general_value(c, out, level);
     struct lr_str text = {j->s + from, i - from};
     c->j.pos = i + 2;
     if (p[2] == 'S') {
@@ -398,7 +406,7 @@ enum lr_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned le
     ddb_json_enter(&c->j);
     struct ddb_jstr key;
     while (ddb_json_next_name(&c->j, &key)) {
-        struct ddb_member m = {0};
+        struct ddb_member m; /* written whole: the name here, the value by attr_value */
         if (!ddb_json_str_get(c->j.s, &key, c->arena, &m.name))
             return full(c);
         c->name = m.name;
