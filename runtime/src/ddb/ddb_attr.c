@@ -156,8 +156,8 @@ static enum lr_status check_number(struct ddb_ctx *c, struct lr_str n, size_t at
     return ddb_ctx_fail(c, st, at, "N \"%s\": %s", shown, why);
 }
 
-static enum lr_status decode_b64(struct ddb_ctx *c, struct lr_str text, size_t at,
-                                 struct ddb_bytes *out)
+static inline enum lr_status decode_b64(struct ddb_ctx *c, struct lr_str text, size_t at,
+                                        struct ddb_bytes *out)
 {
     unsigned char *buf = ddb_arena_take(c->arena, ddb_base64_decoded_max(text.len));
     if (!buf)
