@@ -141,6 +141,15 @@ static inline bool ddb_json_next_name(struct ddb_json *j, struct ddb_jstr *key)
 /* Array iteration: returns true with the cursor on the next element, or false after the ']'. */
 static inline bool ddb_json_next_element(struct ddb_json *j)
 {
+    if (j->compact && j->pos < j->len) { /* validated, no whitespace: ']', ',' or the first item */
+        char c = j->s[j->pos];
+        if (c == ']') {
+            j->pos++;
+            return false;
+        }
+        j->pos += c == ',';
+        return true;
+    }
     return !ddb_json_at_close(j, ']');
 }
 
