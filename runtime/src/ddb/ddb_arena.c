@@ -8,13 +8,6 @@
 
 #define DEFAULT_CHUNK ((size_t)64 * 1024)
 
-struct ddb_arena_chunk {
-    struct ddb_arena_chunk *next;
-    size_t used;
-    size_t size;
-    alignas(max_align_t) unsigned char data[];
-};
-
 struct ddb_arena *ddb_arena_new(size_t cap)
 {
     struct ddb_arena *a = calloc(1, sizeof(*a));
@@ -78,9 +71,9 @@ static struct ddb_arena_chunk *grow(struct ddb_arena *a, size_t n)
     return c;
 }
 
-void *ddb_arena_alloc(struct ddb_arena *a, size_t n)
+void *ddb_arena_take_slow(struct ddb_arena *a, size_t n)
 {
-    const size_t align = alignof(max_align_t);
+    const size_t align = DDB_ARENA_ALIGN;
     if (n > SIZE_MAX - align)
         return NULL;
     size_t rounded = (n + align - 1) / align * align;
@@ -92,13 +85,5 @@ void *ddb_arena_alloc(struct ddb_arena *a, size_t n)
     }
     void *p = c->data + c->used;
     c->used += rounded;
-    memset(p, 0, n);
     return p;
-}
-
-void *ddb_arena_array(struct ddb_arena *a, size_t count, size_t size)
-{
-    if (size != 0 && count > SIZE_MAX / size)
-        return NULL;
-    return ddb_arena_alloc(a, count * size);
 }

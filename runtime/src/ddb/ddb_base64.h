@@ -7,8 +7,12 @@
 
 #include "lr/buf.h"
 
-/* Decoded size of len characters of valid base64 (an upper bound for invalid input). */
-size_t ddb_base64_decoded_max(size_t len);
+/* Decoded size of len characters of valid base64 (an upper bound for invalid input). Inline: it
+ * sizes the buffer of every B value. */
+static inline size_t ddb_base64_decoded_max(size_t len)
+{
+    return len / 4 * 3 + 3;
+}
 
 /* Decodes text[0..len) into out (ddb_base64_decoded_max(len) bytes). Strict: the alphabet
  * A-Z a-z 0-9 + /, a length that is a multiple of 4, '=' only as final padding, and zero unused bits.

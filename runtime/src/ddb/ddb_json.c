@@ -9,6 +9,10 @@ void ddb_json_read_scalar(struct ddb_json *j, size_t *start, size_t *end)
 {
     ddb_json_skip_ws(j);
     *start = j->pos;
+    /* Digits never end a scalar: numbers (timestamps, sizes) are stepped over eight at a time. */
+    while (j->len - j->pos >= 8 &&
+           ddb_json_eight_digits(lr_bytes_load((const unsigned char *)j->s + j->pos)))
+        j->pos += 8;
     while (j->pos < j->len) {
         char c = j->s[j->pos];
         if (c == ',' || c == '}' || c == ']' || ddb_json_is_ws((unsigned char)c))
@@ -146,14 +150,10 @@ bool ddb_json_str_eq_escaped(const char *s, const struct ddb_jstr *str, const ch
     return k == n;
 }
 
-bool ddb_json_str_get(const char *s, const struct ddb_jstr *str, struct ddb_arena *a,
-                      struct lr_str *out)
+bool ddb_json_str_decode(const char *s, const struct ddb_jstr *str, struct ddb_arena *a,
+                         struct lr_str *out)
 {
     size_t raw = str->end - str->start;
-    if (!str->escaped) {
-        *out = (struct lr_str){s + str->start, raw};
-        return true;
-    }
     /* Decoding never makes text longer: \uXXXX (6) -> at most 3 bytes, a pair (12) -> 4. */
     unsigned char *dst = ddb_arena_alloc(a, raw + 1);
     if (!dst)

@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "ddb/ddb_arena.h"
@@ -48,6 +49,14 @@ static inline char ddb_json_peek(struct ddb_json *j)
 {
     ddb_json_skip_ws(j);
     return j->pos < j->len ? j->s[j->pos] : '\0';
+}
+
+/* Whether the 8 bytes of w are all ASCII digits: each byte is 0x3_, and adding 6 keeps it 0x3_ (a
+ * carry into the next byte needs a byte of 0xFA or more, which already fails the first test). */
+static inline bool ddb_json_eight_digits(uint64_t w)
+{
+    const uint64_t ones = 0x0101010101010101u;
+    return (w & ones * 0xF0) == ones * 0x30 && ((w + ones * 6) & ones * 0xF0) == ones * 0x30;
 }
 
 /* Skips one value (iteratively; the document must be validated). */
@@ -109,9 +118,38 @@ static inline bool ddb_json_next_member(struct ddb_json *j, struct ddb_jstr *key
     return true;
 }
 
+/* ddb_json_next_member, shortened for compact text: there, after the '{' or a member's value come
+ * '}' or ',', then the name and its ':', with nothing between. An escaped name, or text near the
+ * end of the buffer, takes the general path. Used for the objects of every record. */
+static inline bool ddb_json_next_name(struct ddb_json *j, struct ddb_jstr *key)
+{
+    if (!j->compact || j->len - j->pos < 2)
+        return ddb_json_next_member(j, key);
+    if (j->s[j->pos] == '}') {
+        j->pos++;
+        return false;
+    }
+    j->pos += j->s[j->pos] == ','; /* now on the name's quote */
+    size_t i = ddb_jscan_find_special((const unsigned char *)j->s, j->len, j->pos + 1, false);
+    if (j->len - i < 2 || j->s[i] != '"')
+        return ddb_json_next_member(j, key); /* from the quote: reads the name again */
+    *key = (struct ddb_jstr){j->pos + 1, i, false};
+    j->pos = i + 2; /* past the ':' */
+    return true;
+}
+
 /* Array iteration: returns true with the cursor on the next element, or false after the ']'. */
 static inline bool ddb_json_next_element(struct ddb_json *j)
 {
+    if (j->compact && j->pos < j->len) { /* validated, no whitespace: ']', ',' or the first item */
+        char c = j->s[j->pos];
+        if (c == ']') {
+            j->pos++;
+            return false;
+        }
+        j->pos += c == ',';
+        return true;
+    }
     return !ddb_json_at_close(j, ']');
 }
 
@@ -134,9 +172,20 @@ static inline bool ddb_json_str_eq(const char *s, const struct ddb_jstr *str, co
     return ddb_json_str_eq_escaped(s, str, lit);
 }
 
+/* The decoded text of an escaped string, into the arena; false when the arena is full. */
+bool ddb_json_str_decode(const char *s, const struct ddb_jstr *str, struct ddb_arena *a,
+                         struct lr_str *out);
+
 /* The decoded text: a view into s when unescaped, else decoded into the arena. Returns false when the
- * arena is full. */
-bool ddb_json_str_get(const char *s, const struct ddb_jstr *str, struct ddb_arena *a,
-                      struct lr_str *out);
+ * arena is full. Inline: most strings are views, and it runs for every name and string value. */
+static inline bool ddb_json_str_get(const char *s, const struct ddb_jstr *str, struct ddb_arena *a,
+                                    struct lr_str *out)
+{
+    if (!str->escaped) {
+        *out = (struct lr_str){s + str->start, str->end - str->start};
+        return true;
+    }
+    return ddb_json_str_decode(s, str, a, out);
+}
 
 #endif

@@ -136,14 +136,56 @@ static enum lr_status parse_decimal(const char *t, size_t len, struct decimal *d
     return LR_OK;
 }
 
+/* Whether t[0..len) is an optional '-' and 1..MAX_SIG digits with at most one '.': most numbers
+ * are. Such a number always passes parse_decimal: it has at most MAX_SIG significant digits, and
+ * its exponent, -(MAX_SIG)..MAX_SIG-1, is far inside MIN_EXP..MAX_EXP. */
+static bool plain_short(const char *t, size_t len)
+{
+    if (!t || len == 0)
+        return false;
+    size_t digits = 0, dots = 0;
+    for (size_t i = t[0] == '-'; i < len; i++) {
+        if (is_digit(t[i]))
+            digits++;
+        else if (t[i] == '.')
+            dots++;
+        else
+            return false;
+    }
+    return dots <= 1 && digits >= 1 && digits <= MAX_SIG;
+}
+
 enum lr_status ddb_number_validate(const char *text, size_t len)
 {
+    if (plain_short(text, len)) /* the common case, without building the decimal */
+        return LR_OK;
     struct decimal d;
     return parse_decimal(text, len, &d);
 }
 
+/* Whether t[0..len) is an optional '-' and 1..18 digits (the usual SizeBytes); *out is then its
+ * value, which cannot overflow (10^18 - 1 < INT64_MAX). */
+static bool plain_int(const char *t, size_t len, int64_t *out)
+{
+    if (!t || len == 0)
+        return false;
+    bool neg = t[0] == '-';
+    if (len - neg < 1 || len - neg > 18)
+        return false;
+    int64_t v = 0;
+    for (size_t i = neg; i < len; i++) {
+        if (!is_digit(t[i]))
+            return false;
+        v = v * 10 + (t[i] - '0');
+    }
+    *out = neg ? -v : v;
+    return true;
+}
+
 enum lr_status ddb_number_to_int64(struct lr_str n, int64_t *out)
 {
+    if (plain_int(n.ptr, n.len, out)) /* the common case, without building the decimal */
+        return LR_OK;
     struct decimal d;
     enum lr_status st = parse_decimal(n.ptr, n.len, &d);
     if (st != LR_OK)

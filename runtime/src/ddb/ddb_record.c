@@ -8,6 +8,18 @@
 
 #define MAX_TIMESTAMP_SEC ((int64_t)1000000000000000000) /* 1e18 s: far beyond any real date */
 
+static bool all_digits(const char *p, size_t n)
+{
+    size_t i = 0;
+    for (; n - i >= 8; i += 8)
+        if (!ddb_json_eight_digits(lr_bytes_load((const unsigned char *)p + i)))
+            return false;
+    for (; i < n; i++)
+        if (p[i] < '0' || p[i] > '9')
+            return false;
+    return true;
+}
+
 static const char *peek_kind(struct ddb_ctx *c)
 {
     switch (ddb_json_peek(&c->j)) {
@@ -94,6 +106,14 @@ static bool split_seconds(const char *d, size_t n, long point, struct ddb_timest
  * dropped is far below a nanosecond. */
 static bool parse_seconds(const char *t, size_t len, struct ddb_timestamp *ts)
 {
+    if (len >= 1 && len <= 18 &&
+        all_digits(t, len)) { /* whole seconds below 1e18, the usual form */
+        int64_t sec = 0;
+        for (size_t i = 0; i < len; i++)
+            sec = sec * 10 + (t[i] - '0');
+        *ts = (struct ddb_timestamp){.present = true, .sec = sec, .nsec = 0};
+        return true;
+    }
     char d[64];
     size_t n = 0, i = 0;
     long point = 0, exp = 0; /* the decimal point sits after `point` digits of d */
@@ -130,7 +150,9 @@ static enum lr_status timestamp_field(struct ddb_ctx *c, struct ddb_timestamp *t
         return LR_OK;
     char first = ddb_json_peek(&c->j);
     struct lr_str text;
-    if (first == '"') { /* the event-filtering docs show "1678831218.0" */
+    bool number = c->j.compact; /* a number token of validated text is a whole JSON number */
+    if (first == '"') {         /* the event-filtering docs show "1678831218.0" */
+        number = false;
         enum lr_status st = str_field(c, &text);
         if (st != LR_OK)
             return st;
@@ -141,7 +163,7 @@ static enum lr_status timestamp_field(struct ddb_ctx *c, struct ddb_timestamp *t
     } else {
         return ddb_ctx_fail(c, LR_E_BAD_TIMESTAMP, at, "is %s, not a number", peek_kind(c));
     }
-    if (text.len == 0 || ddb_jscan_number_len(text.ptr, text.len) != text.len ||
+    if (text.len == 0 || (!number && ddb_jscan_number_len(text.ptr, text.len) != text.len) ||
         !parse_seconds(text.ptr, text.len, ts)) {
         *ts = (struct ddb_timestamp){0};
         return ddb_ctx_fail(c, LR_E_BAD_TIMESTAMP, at,
@@ -157,10 +179,7 @@ static enum lr_status sequence_field(struct ddb_ctx *c, struct lr_str *out)
     enum lr_status st = str_field(c, &text);
     if (st != LR_OK || text.ptr == NULL)
         return st;
-    bool ok = text.len >= 1 && text.len <= DDB_MAX_SEQUENCE_DIGITS;
-    for (size_t i = 0; ok && i < text.len; i++)
-        ok = text.ptr[i] >= '0' && text.ptr[i] <= '9';
-    if (!ok)
+    if (text.len < 1 || text.len > DDB_MAX_SEQUENCE_DIGITS || !all_digits(text.ptr, text.len))
         return ddb_ctx_fail(c, LR_E_BAD_SEQUENCE_NUMBER, at, "not 1..%d decimal digits",
                             DDB_MAX_SEQUENCE_DIGITS);
     *out = text;
@@ -213,15 +232,16 @@ static enum lr_status event_name_field(struct ddb_ctx *c, struct ddb_record *rec
 typedef enum lr_status (*member_fn)(struct ddb_ctx *c, struct ddb_record *rec,
                                     const struct ddb_jstr *key);
 
-/* Walks an object's members with fn; a failing member is skipped from its start. */
-static enum lr_status walk_object(struct ddb_ctx *c, struct ddb_record *rec, member_fn fn)
+/* Walks an object's members with fn; a failing member is skipped from its start. Inline: with fn
+ * known at each of the three calls, the member functions are called directly, not through fn. */
+static inline enum lr_status walk_object(struct ddb_ctx *c, struct ddb_record *rec, member_fn fn)
 {
     if (ddb_json_peek(&c->j) != '{')
         return ddb_ctx_fail(c, LR_E_WRONG_JSON_TYPE, c->j.pos, "is %s, not an object",
                             peek_kind(c));
     ddb_json_enter(&c->j);
     struct ddb_jstr key;
-    while (ddb_json_next_member(&c->j, &key)) {
+    while (ddb_json_next_name(&c->j, &key)) {
         size_t start = c->j.pos;
         if (fn(c, rec, &key) != LR_OK) {
             c->j.pos = start;
@@ -232,11 +252,30 @@ static enum lr_status walk_object(struct ddb_ctx *c, struct ddb_record *rec, mem
     return LR_OK;
 }
 
+/* Whether a[0..n) equals the constant name b: word compares the compiler unrolls, not a memcmp
+ * call (every member of a record is matched against these names). */
+static inline bool same_name(const char *a, const char *b, size_t n)
+{
+    size_t i = 0;
+    for (; n - i >= 8; i += 8)
+        if (lr_bytes_load((const unsigned char *)a + i) !=
+            lr_bytes_load((const unsigned char *)b + i))
+            return false;
+    for (; i < n; i++)
+        if (a[i] != b[i])
+            return false;
+    return true;
+}
+
 /* Matches a member name; on a match remembers label for error details. */
 static inline bool key_is(struct ddb_ctx *c, const struct ddb_jstr *key, const char *name,
                           const char *label)
 {
-    if (!ddb_json_str_eq(c->j.s, key, name))
+    size_t n = strlen(name);
+    bool same = key->escaped
+                    ? ddb_json_str_eq_escaped(c->j.s, key, name)
+                    : key->end - key->start == n && same_name(c->j.s + key->start, name, n);
+    if (!same)
         return false;
     c->field = label;
     return true;
