@@ -111,8 +111,9 @@ static inline unsigned lr_bytes_block_string_stops(const unsigned char *p)
 #if LR_BYTES_BLOCK == 16
     __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
     /* x ^ 2 moves '"' to 0x20, keeps the controls below 0x20 and the bytes from 0x80 negative as
-     * signed bytes (and moves nothing else to 0x20 or below): one signed compare finds all three. */
-    __m128i low = _mm_cmplt_epi8(_mm_xor_si128(v, _mm_set1_epi8(2)), _mm_set1_epi8(0x21));
+     * signed bytes (and moves nothing else to 0x20 or below): minus 0x21, saturated, the sign bit
+     * flags all three. */
+    __m128i low = _mm_subs_epi8(_mm_xor_si128(v, _mm_set1_epi8(2)), _mm_set1_epi8(0x21));
     __m128i backslash = _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'));
     return (unsigned)_mm_movemask_epi8(_mm_or_si128(low, backslash));
 #else

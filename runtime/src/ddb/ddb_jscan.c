@@ -148,6 +148,7 @@ size_t ddb_jscan_number_len(const char *s, size_t len)
 }
 
 /* What the cold paths share with run(), which keeps its own state in locals. */
+/* What run() shares with its cold paths; run() keeps the cursor and the depth in locals. */
 struct vstate {
     const unsigned char *s;
     size_t len;
@@ -156,7 +157,10 @@ struct vstate {
     uint64_t is_obj[DEPTH_WORDS]; /* bit per level: object (1) or array (0) */
     const char *msg;
     struct ddb_jscan_arrays *arrays; /* where member arrays of the top object are noted, or NULL */
-    bool spaced;                     /* whitespace was skipped between tokens */
+    /* Inside an element of a noted array (arrays->a[arrays->n] is open), where a bad element is
+     * noted and skipped instead of failing. */
+    bool tolerant;
+    bool spaced; /* whitespace was skipped between tokens */
 };
 
 static void note_bad_element(struct vstate *v, enum lr_status st, size_t off)
@@ -202,11 +206,14 @@ static bool skip_container_lenient(struct vstate *v)
 
 /* A container opening at v->pos past DDB_MAX_JSON_DEPTH: fatal, unless tolerated (inside an element
  * of a noted array), where it is noted and skipped whole like a scalar (true, v->pos after it). */
-static bool too_deep(struct vstate *v, bool tolerated)
+
+/* A container opening at v->pos past DDB_MAX_JSON_DEPTH: fatal, unless tolerated, where it is noted
+ * and skipped whole like a scalar (true, v->pos after it). */
+static bool too_deep(struct vstate *v)
 {
     v->msg = "nesting too deep";
     size_t at = v->pos;
-    if (!tolerated || !skip_container_lenient(v)) {
+    if (!v->tolerant || !skip_container_lenient(v)) {
         v->pos = at;
         return false;
     }
@@ -227,12 +234,12 @@ static size_t skip_ws(struct vstate *v, size_t pos)
 
 /* A string that holds a backslash or a byte that is not ASCII, or is bad, from v->pos (its quote).
  * Bad content inside an element of a noted array is noted and skipped. */
-static bool string_slow(struct vstate *v, bool tolerated)
+static bool string_slow(struct vstate *v)
 {
     if (scan_string(v->s, v->len, &v->pos, &v->msg))
         return true;
     size_t bad = v->pos; /* past the opening quote: where the string went wrong */
-    if (!tolerated || !skip_string_lenient(v, bad)) {
+    if (!v->tolerant || !skip_string_lenient(v, bad)) {
         v->pos = bad;
         return false;
     }
@@ -247,14 +254,20 @@ static inline bool plain_string_end(const unsigned char *s, size_t len, size_t *
 {
     size_t i = *pos + 1;
 #if LR_BYTES_BLOCK == 16
-    while (i + 16 <= len) {
+    if (len - i >= 16) {
+        /* Most strings end in their first block: it is tested ahead of the loop. */
         unsigned m = lr_bytes_block_string_stops(s + i);
+        while (!m) {
+            i += 16;
+            if (len - i < 16)
+                break;
+            m = lr_bytes_block_string_stops(s + i);
+        }
         if (m) {
-            i += (size_t)__builtin_ctz(m);
+            i += (unsigned)__builtin_ctz(m);
             *pos = i + 1;
             return s[i] == '"'; /* inside the block, so before len */
         }
-        i += 16;
     }
 #endif
     i = ddb_jscan_find_special(s, len, i, true);
@@ -264,8 +277,10 @@ static inline bool plain_string_end(const unsigned char *s, size_t len, size_t *
 
 /* A string at *pos (its quote), to just after it. Most strings are plain: then they are done here
  * without a call; the rest take scan_string(), which finds the same end for a plain one. */
-static inline bool string_at(struct vstate *v, const unsigned char *s, size_t len, size_t *pos,
-                             bool tolerated)
+
+/* A string at *pos (its quote), to just after it. Most strings are plain: then they are done here
+ * without a call; the rest take scan_string(), which finds the same end for a plain one. */
+static inline bool string_at(struct vstate *v, const unsigned char *s, size_t len, size_t *pos)
 {
     size_t end = *pos;
     if (plain_string_end(s, len, &end)) {
@@ -273,7 +288,7 @@ static inline bool string_at(struct vstate *v, const unsigned char *s, size_t le
         return true;
     }
     v->pos = *pos;
-    bool ok = string_slow(v, tolerated);
+    bool ok = string_slow(v);
     *pos = v->pos;
     return ok;
 }
@@ -291,13 +306,13 @@ static inline unsigned char byte_at(struct vstate *v, const unsigned char *s, si
 
 /* Member name and colon, b being the byte at *pos (past whitespace); to just after the colon. */
 static inline bool member_name(struct vstate *v, const unsigned char *s, size_t len, size_t *pos,
-                               unsigned char b, bool tolerated)
+                               unsigned char b)
 {
     if (b != '"') {
         v->msg = "expected a member name";
         return false;
     }
-    if (!string_at(v, s, len, pos, tolerated))
+    if (!string_at(v, s, len, pos))
         return false;
     if (byte_at(v, s, len, pos, ':') != ':') {
         v->msg = "expected ':'";
@@ -329,19 +344,12 @@ static inline size_t literal_len(const unsigned char *s, size_t len, size_t pos,
 }
 
 /* The byte that closes the container at level d: '}' or ']' (they differ in bit 5 only). */
+
+/* The byte that closes the container at level d: '}' or ']' (they differ in bit 5 only). */
 static unsigned char close_of(const struct vstate *v, unsigned d)
 {
     unsigned obj = (unsigned)(v->is_obj[d / 64] >> (d % 64)) & 1u;
     return (unsigned char)(']' | obj << 5);
-}
-
-/* Reports the error v->msg at offset at. */
-static enum lr_status fail_at(const struct vstate *v, size_t at, enum lr_status st, size_t *err_off,
-                              const char **err_msg)
-{
-    *err_off = at;
-    *err_msg = v->msg;
-    return st;
 }
 
 /* A scalar at *pos whose first byte b is not a quote: a literal or a number, to just after it. */
@@ -362,6 +370,18 @@ static inline bool scalar_at(struct vstate *v, const unsigned char *s, size_t le
     return n != 0;
 }
 
+/* The whole value is a scalar (nothing encloses it): a string, a literal or a number at v->pos,
+ * past whitespace. */
+static enum lr_status lone_scalar(struct vstate *v)
+{
+    v->pos = skip_ws(v, v->pos);
+    unsigned char b = v->pos < v->len ? v->s[v->pos] : 0;
+    size_t pos = v->pos;
+    bool ok = b == '"' ? string_at(v, v->s, v->len, &pos) : scalar_at(v, v->s, v->len, &pos, b);
+    v->pos = pos;
+    return ok ? LR_OK : LR_E_NOT_JSON;
+}
+
 /* Notes the array opening at pos at level 1 when the top value is an object (close, the byte that
  * closes level 0, says so) and there is room: its elements are then counted at level 2. */
 static inline unsigned note_array(struct vstate *v, size_t pos, unsigned depth, unsigned char close)
@@ -369,14 +389,15 @@ static inline unsigned note_array(struct vstate *v, size_t pos, unsigned depth, 
     if (depth != 1 || close != '}' || !v->arrays || v->arrays->n >= DDB_JSCAN_ARRAYS)
         return 0;
     v->arrays->a[v->arrays->n] = (struct ddb_jscan_array){.open = pos};
+    v->tolerant = true;
     return 2;
 }
 
-/* The value at v->pos and, inside it, every container down to v->base levels: one loop, with the
- * cursor, the depth and the byte that closes the innermost container in locals. Each turn reads
- * one value (or opens a container and reads up to its first value), then closes containers and
- * reads separators until the next value is due. */
-static enum lr_status run(struct vstate *v, unsigned depth, size_t *err_off, const char **err_msg)
+/* The container at v->pos and everything in it, down to v->base levels: one loop, with the cursor,
+ * the depth and the byte that closes the innermost container in locals. Each turn reads one value
+ * (or opens a container and reads up to its first value), then closes containers and reads
+ * separators until the next value is due. On failure v->pos and v->msg tell where and why. */
+static enum lr_status run_containers(struct vstate *v, unsigned depth)
 {
     const unsigned char *s = v->s;
     const size_t len = v->len;
@@ -384,30 +405,25 @@ static enum lr_status run(struct vstate *v, unsigned depth, size_t *err_off, con
     size_t pos = v->pos;
     unsigned char close = depth > 0 ? close_of(v, depth - 1) : 0;
     /* 2 while a noted array is open (it is at level 1), else 0: the level its elements start at.
-     * At or below it is inside an element, where bad content is tolerated (see ddb_jscan.h). */
+     * While it is open, any value is inside one of its elements (v->tolerant). */
     unsigned counted = 0;
     for (;;) {
         unsigned char b = pos < len ? s[pos] : 0; /* a value is due at pos */
         if (b == '"') {
-            if (!string_at(v, s, len, &pos, counted && depth >= counted))
-                return fail_at(v, pos, LR_E_NOT_JSON, err_off, err_msg);
-        } else if ((b == '{' || b == '[') && depth >= DDB_MAX_JSON_DEPTH) {
-            v->pos = pos;
-            if (!too_deep(v, counted && depth >= counted))
-                return fail_at(v, v->pos, LR_E_TOO_DEEP, err_off, err_msg);
-            pos = v->pos; /* skipped whole, like a scalar */
-        } else if (b == '{') {
+            if (!string_at(v, s, len, &pos))
+                break;
+        } else if (b == '{' && depth < DDB_MAX_JSON_DEPTH) {
             v->is_obj[depth / 64] |= (uint64_t)1 << (depth % 64);
             depth++;
             close = '}';
             pos++;
             b = byte_at(v, s, len, &pos, '"');
             if (b != '}') {
-                if (!member_name(v, s, len, &pos, b, counted && depth >= counted))
-                    return fail_at(v, pos, LR_E_NOT_JSON, err_off, err_msg);
+                if (!member_name(v, s, len, &pos, b))
+                    break;
                 continue;
             }
-        } else if (b == '[') {
+        } else if (b == '[' && depth < DDB_MAX_JSON_DEPTH) {
             if (!counted)
                 counted = note_array(v, pos, depth, close);
             v->is_obj[depth / 64] &= ~((uint64_t)1 << (depth % 64));
@@ -419,15 +435,18 @@ static enum lr_status run(struct vstate *v, unsigned depth, size_t *err_off, con
                     v->arrays->a[v->arrays->n].count++;
                 continue;
             }
+        } else if (b == '{' || b == '[') {
+            v->pos = pos;
+            if (!too_deep(v))
+                return LR_E_TOO_DEEP;
+            pos = v->pos; /* skipped whole, like a scalar */
         } else if (is_ws(b)) {
             pos = skip_ws(v, pos);
             continue;
         } else if (!scalar_at(v, s, len, &pos, b)) {
-            return fail_at(v, pos, LR_E_NOT_JSON, err_off, err_msg);
-        }
-        if (depth == base) /* the value was a scalar at the top */
             break;
-        /* After a value: closers, then a separator (and a member name in an object). */
+        }
+        /* After a value (inside a container): closers, then a separator (and a member name). */
         for (;;) {
             b = pos < len ? s[pos] : 0;
             if (b == ',') {
@@ -435,9 +454,9 @@ static enum lr_status run(struct vstate *v, unsigned depth, size_t *err_off, con
                 if (close == ']') {
                     if (depth == counted)
                         v->arrays->a[v->arrays->n].count++;
-                } else if (!member_name(v, s, len, &pos, byte_at(v, s, len, &pos, '"'),
-                                        counted && depth >= counted)) {
-                    return fail_at(v, pos, LR_E_NOT_JSON, err_off, err_msg);
+                } else if (!member_name(v, s, len, &pos, byte_at(v, s, len, &pos, '"'))) {
+                    v->pos = pos;
+                    return LR_E_NOT_JSON;
                 }
                 break;
             }
@@ -445,6 +464,7 @@ static enum lr_status run(struct vstate *v, unsigned depth, size_t *err_off, con
                 pos++;
                 if (--depth < counted) { /* the noted array closed */
                     v->arrays->a[v->arrays->n++].close = pos;
+                    v->tolerant = false;
                     counted = 0;
                 }
                 if (depth == base) {
@@ -456,13 +476,27 @@ static enum lr_status run(struct vstate *v, unsigned depth, size_t *err_off, con
             }
             if (!is_ws(b)) {
                 v->msg = pos >= len ? "unexpected end of input" : "expected ',' or a close";
-                return fail_at(v, pos, LR_E_NOT_JSON, err_off, err_msg);
+                v->pos = pos;
+                return LR_E_NOT_JSON;
             }
             pos = skip_ws(v, pos);
         }
     }
     v->pos = pos;
-    return LR_OK;
+    return LR_E_NOT_JSON;
+}
+
+/* The value at v->pos, at level `depth`; complete when back at v->base. */
+static enum lr_status run(struct vstate *v, unsigned depth, size_t *err_off, const char **err_msg)
+{
+    v->pos = skip_ws(v, v->pos);
+    unsigned char b = v->pos < v->len ? v->s[v->pos] : 0;
+    enum lr_status st = b == '{' || b == '[' ? run_containers(v, depth) : lone_scalar(v);
+    if (st != LR_OK) {
+        *err_off = v->pos;
+        *err_msg = v->msg;
+    }
+    return st;
 }
 
 static bool any_poisoned(const struct ddb_jscan_arrays *arrays)
