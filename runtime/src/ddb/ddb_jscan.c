@@ -114,25 +114,27 @@ static bool scan_string(const unsigned char *s, size_t len, size_t *pos, const c
     return false;
 }
 
-static size_t digits(const char *s, size_t len, size_t i)
+static size_t digits(const unsigned char *s, size_t len, size_t i)
 {
-    while (i < len && is_digit((unsigned char)s[i]))
+    while (i < len && is_digit(s[i]))
         i++;
     return i;
 }
 
-size_t ddb_jscan_number_len(const char *s, size_t len)
+/* Where the JSON number literal starting at s[i] ends, or i if none starts there. Inline: the
+ * validator loop takes it for every number. */
+static inline size_t number_end(const unsigned char *s, size_t len, size_t i)
 {
-    size_t i = 0;
+    size_t start = i;
     if (i < len && s[i] == '-')
         i++;
-    if (i >= len || !is_digit((unsigned char)s[i]))
-        return 0;
+    if (i >= len || !is_digit(s[i]))
+        return start;
     i = s[i] == '0' ? i + 1 : digits(s, len, i);
     if (i < len && s[i] == '.') {
         size_t f = digits(s, len, i + 1);
         if (f == i + 1)
-            return 0;
+            return start;
         i = f;
     }
     if (i < len && (s[i] == 'e' || s[i] == 'E')) {
@@ -141,10 +143,15 @@ size_t ddb_jscan_number_len(const char *s, size_t len)
             e++;
         size_t f = digits(s, len, e);
         if (f == e)
-            return 0;
+            return start;
         i = f;
     }
     return i;
+}
+
+size_t ddb_jscan_number_len(const char *s, size_t len)
+{
+    return number_end((const unsigned char *)s, len, 0);
 }
 
 /* What the cold paths share with run(), which keeps its own state in locals. */
@@ -360,8 +367,7 @@ static inline bool scalar_at(struct vstate *v, const unsigned char *s, size_t le
     if (b == 't' || b == 'f' || b == 'n') {
         if ((n = literal_len(s, len, *pos, b)) == 0)
             v->msg = "invalid literal";
-    } else if ((n = *pos < len ? ddb_jscan_number_len((const char *)s + *pos, len - *pos) : 0) ==
-               0) {
+    } else if ((n = number_end(s, len, *pos) - *pos) == 0) {
         v->msg = *pos >= len               ? "unexpected end of input"
                  : b == '-' || is_digit(b) ? "invalid number"
                                            : "unexpected character";
