@@ -228,6 +228,15 @@ static bool too_deep(struct vstate *v)
     return true;
 }
 
+/* too_deep() for the container at *pos: *pos ends after it when it was skipped. */
+static bool skip_too_deep(struct vstate *v, size_t *pos)
+{
+    v->pos = *pos;
+    bool ok = too_deep(v);
+    *pos = v->pos;
+    return ok;
+}
+
 /* Past whitespace at pos. Compact text never comes here: callers look for it only when the byte is
  * not the one they expect. */
 static size_t skip_ws(struct vstate *v, size_t pos)
@@ -418,34 +427,39 @@ static enum lr_status run_containers(struct vstate *v, unsigned depth)
         if (b == '"') {
             if (!string_at(v, s, len, &pos))
                 break;
-        } else if (b == '{' && depth < DDB_MAX_JSON_DEPTH) {
-            v->is_obj[depth / 64] |= (uint64_t)1 << (depth % 64);
-            depth++;
-            close = '}';
-            pos++;
-            b = byte_at(v, s, len, &pos, '"');
-            if (b != '}') {
-                if (!member_name(v, s, len, &pos, b))
-                    break;
-                continue;
+        } else if (b == '{') {
+            if (depth >= DDB_MAX_JSON_DEPTH) {
+                if (!skip_too_deep(v, &pos))
+                    return LR_E_TOO_DEEP;
+            } else {
+                v->is_obj[depth / 64] |= (uint64_t)1 << (depth % 64);
+                depth++;
+                close = '}';
+                pos++;
+                b = byte_at(v, s, len, &pos, '"');
+                if (b != '}') {
+                    if (!member_name(v, s, len, &pos, b))
+                        break;
+                    continue;
+                }
             }
-        } else if (b == '[' && depth < DDB_MAX_JSON_DEPTH) {
-            if (!counted)
-                counted = note_array(v, pos, depth, close);
-            v->is_obj[depth / 64] &= ~((uint64_t)1 << (depth % 64));
-            depth++;
-            close = ']';
-            pos++;
-            if (byte_at(v, s, len, &pos, ']') != ']') {
-                if (depth == counted) /* the first element of the noted array */
-                    v->arrays->a[v->arrays->n].count++;
-                continue;
+        } else if (b == '[') {
+            if (depth >= DDB_MAX_JSON_DEPTH) {
+                if (!skip_too_deep(v, &pos))
+                    return LR_E_TOO_DEEP;
+            } else {
+                if (!counted)
+                    counted = note_array(v, pos, depth, close);
+                v->is_obj[depth / 64] &= ~((uint64_t)1 << (depth % 64));
+                depth++;
+                close = ']';
+                pos++;
+                if (byte_at(v, s, len, &pos, ']') != ']') {
+                    if (depth == counted) /* the first element of the noted array */
+                        v->arrays->a[v->arrays->n].count++;
+                    continue;
+                }
             }
-        } else if (b == '{' || b == '[') {
-            v->pos = pos;
-            if (!too_deep(v))
-                return LR_E_TOO_DEEP;
-            pos = v->pos; /* skipped whole, like a scalar */
         } else if (is_ws(b)) {
             pos = skip_ws(v, pos);
             continue;
