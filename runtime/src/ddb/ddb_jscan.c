@@ -422,6 +422,8 @@ static enum lr_status run_containers(struct vstate *v, unsigned depth)
     /* 2 while a noted array is open (it is at level 1), else 0: the level its elements start at.
      * While it is open, any value is inside one of its elements (v->tolerant). */
     unsigned counted = 0;
+    /* The depth at which a close needs a second look: base, or 1 while a noted array is open. */
+    unsigned watch = base;
     for (;;) {
         unsigned char b = pos < len ? s[pos] : 0; /* a value is due at pos */
         if (b == '"') {
@@ -448,8 +450,8 @@ static enum lr_status run_containers(struct vstate *v, unsigned depth)
                 if (!skip_too_deep(v, &pos))
                     return LR_E_TOO_DEEP;
             } else {
-                if (!counted)
-                    counted = note_array(v, pos, depth, close);
+                if (!counted && (counted = note_array(v, pos, depth, close)) != 0)
+                    watch = 1;
                 v->is_obj[depth / 64] &= ~((uint64_t)1 << (depth % 64));
                 depth++;
                 close = ']';
@@ -482,14 +484,17 @@ static enum lr_status run_containers(struct vstate *v, unsigned depth)
             }
             if (b == close) {
                 pos++;
-                if (--depth < counted) { /* the noted array closed */
-                    v->arrays->a[v->arrays->n++].close = pos;
-                    v->tolerant = false;
-                    counted = 0;
-                }
-                if (depth == base) {
-                    v->pos = pos;
-                    return LR_OK;
+                if (--depth == watch) {
+                    if (counted) { /* the noted array closed (it is at level 1) */
+                        v->arrays->a[v->arrays->n++].close = pos;
+                        v->tolerant = false;
+                        counted = 0;
+                        watch = base;
+                    }
+                    if (depth == base) {
+                        v->pos = pos;
+                        return LR_OK;
+                    }
                 }
                 close = close_of(v, depth - 1);
                 continue;
