@@ -154,8 +154,8 @@ size_t ddb_jscan_number_len(const char *s, size_t len)
     return number_end((const unsigned char *)s, len, 0);
 }
 
-/* What the cold paths share with run(), which keeps its own state in locals. */
-/* What run() shares with its cold paths; run() keeps the cursor and the depth in locals. */
+/* What the validator loop (run_containers()) shares with its cold paths; the loop keeps the cursor,
+ * the depth and the innermost container's kind in locals. */
 struct vstate {
     const unsigned char *s;
     size_t len;
@@ -213,9 +213,6 @@ static bool skip_container_lenient(struct vstate *v)
 
 /* A container opening at v->pos past DDB_MAX_JSON_DEPTH: fatal, unless tolerated (inside an element
  * of a noted array), where it is noted and skipped whole like a scalar (true, v->pos after it). */
-
-/* A container opening at v->pos past DDB_MAX_JSON_DEPTH: fatal, unless tolerated, where it is noted
- * and skipped whole like a scalar (true, v->pos after it). */
 static bool too_deep(struct vstate *v)
 {
     v->msg = "nesting too deep";
@@ -293,9 +290,6 @@ static inline bool plain_string_end(const unsigned char *s, size_t len, size_t *
 
 /* A string at *pos (its quote), to just after it. Most strings are plain: then they are done here
  * without a call; the rest take scan_string(), which finds the same end for a plain one. */
-
-/* A string at *pos (its quote), to just after it. Most strings are plain: then they are done here
- * without a call; the rest take scan_string(), which finds the same end for a plain one. */
 static inline bool string_at(struct vstate *v, const unsigned char *s, size_t len, size_t *pos)
 {
     size_t end = *pos;
@@ -360,8 +354,6 @@ static inline size_t literal_len(const unsigned char *s, size_t len, size_t pos,
 }
 
 /* The byte that closes the container at level d: '}' or ']' (they differ in bit 5 only). */
-
-/* The byte that closes the container at level d: '}' or ']' (they differ in bit 5 only). */
 static unsigned char close_of(const struct vstate *v, unsigned d)
 {
     unsigned obj = (unsigned)(v->is_obj[d / 64] >> (d % 64)) & 1u;
@@ -385,11 +377,10 @@ static inline bool scalar_at(struct vstate *v, const unsigned char *s, size_t le
     return n != 0;
 }
 
-/* The whole value is a scalar (nothing encloses it): a string, a literal or a number at v->pos,
- * past whitespace. */
+/* The whole value is a scalar (nothing encloses it): a string, a literal or a number at v->pos
+ * (run() skipped the whitespace before it). */
 static enum lr_status lone_scalar(struct vstate *v)
 {
-    v->pos = skip_ws(v, v->pos);
     unsigned char b = v->pos < v->len ? v->s[v->pos] : 0;
     size_t pos = v->pos;
     bool ok = b == '"' ? string_at(v, v->s, v->len, &pos) : scalar_at(v, v->s, v->len, &pos, b);
