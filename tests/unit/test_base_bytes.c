@@ -1,7 +1,7 @@
 /* Unit tests of the word-at-a-time byte classes (base/lr_bytes.h): for every byte value at every
  * position among plain neighbours, each class's mask is nonzero exactly when the byte belongs to the
- * class, and the first flagged byte is the one at that position; and LR_BYTES_PORTABLE really takes
- * the byte-loop path. */
+ * class, and the first flagged byte is the one at that position; the block of string stops flags
+ * exactly its bytes; and LR_BYTES_PORTABLE really takes the byte-loop path. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -63,6 +63,31 @@ static void a_real_byte_below_a_false_flag_is_the_first(void **state)
         assert_int_equal(lr_bytes_first(m), 1);
 }
 
+static int is_string_stop(unsigned c)
+{
+    return c == '"' || c == '\\' || c < 0x20 || c >= 0x80;
+}
+
+/* Every byte value at every position of a block, among plain bytes and among bytes next to the
+ * classes' edges: exactly its own bit is set when it is a stop. */
+static void string_stops_are_exact_in_a_block(void **state)
+{
+    (void)state;
+    static const unsigned char fillers[] = {'a', ' ', '!', '#', 0x7F, '[', ']'};
+    for (size_t f = 0; f < sizeof(fillers); f++) {
+        for (unsigned c = 0; c < 256; c++) {
+            for (unsigned at = 0; at < LR_BYTES_BLOCK; at++) {
+                unsigned char b[LR_BYTES_BLOCK];
+                for (size_t k = 0; k < LR_BYTES_BLOCK; k++)
+                    b[k] = fillers[f];
+                b[at] = (unsigned char)c;
+                unsigned want = is_string_stop(c) ? 1u << at : 0;
+                assert_int_equal(lr_bytes_block_string_stops(b), want);
+            }
+        }
+    }
+}
+
 static void portable_switch_takes_the_byte_loop(void **state)
 {
     (void)state;
@@ -80,6 +105,7 @@ int main(void)
         cmocka_unit_test(classes_are_exact_at_every_position),
         cmocka_unit_test(a_real_byte_below_a_false_flag_is_the_first),
         cmocka_unit_test(portable_switch_takes_the_byte_loop),
+        cmocka_unit_test(string_stops_are_exact_in_a_block),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -104,6 +104,20 @@ static const struct event_error_case event_errors[] = {
      "\"isFinalInvokeForWindow\" is not a boolean"},
     {"\xEF\xBB\xBF{\"Records\":{}}", 0, LR_E_RECORDS_NOT_ARRAY, 14, "\"Records\" is not an array"},
     {"\xEF\xBB", 0, LR_E_NOT_JSON, 0, "unexpected character"},
+    /* strings past one 16-byte block, literals and numbers cut by the end, missing separators */
+    {"{\"Records\":[],\"x\":\"0123456789abcdefghij\x01\"}", 0, LR_E_NOT_JSON, 39,
+     "control character in string"},
+    {"{\"Records\":[],\"a long member name, past one block\xff\":1}", 0, LR_E_NOT_JSON, 49,
+     "invalid UTF-8 in string"},
+    {"{\"Records\":[],\"x\":\"0123456789abcdefghijklmnopqrstuvwxyz0123456789", 0, LR_E_NOT_JSON, 65,
+     "unterminated string"},
+    {"{\"Records\":[f", 0, LR_E_NOT_JSON, 12, "invalid literal"},
+    {"{\"Records\":[],\"t\":tru", 0, LR_E_NOT_JSON, 18, "invalid literal"},
+    {"{\"Records\" []}", 0, LR_E_NOT_JSON, 11, "expected ':'"},
+    {"{\"Records\":[-", 0, LR_E_NOT_JSON, 12, "invalid number"},
+    {"{\"Records\":[{\"a\":1} {\"b\":2}]}", 0, LR_E_NOT_JSON, 20, "expected ',' or a close"},
+    {"{ \"Records\" : [ ] , \"x\" : [ 1 , { } , [ ] ] , }", 0, LR_E_NOT_JSON, 46,
+     "expected a member name"},
 };
 
 static void check_event_error(size_t i, const char *json, size_t len, enum lr_status status,

@@ -114,25 +114,27 @@ static bool scan_string(const unsigned char *s, size_t len, size_t *pos, const c
     return false;
 }
 
-static size_t digits(const char *s, size_t len, size_t i)
+static size_t digits(const unsigned char *s, size_t len, size_t i)
 {
-    while (i < len && is_digit((unsigned char)s[i]))
+    while (i < len && is_digit(s[i]))
         i++;
     return i;
 }
 
-size_t ddb_jscan_number_len(const char *s, size_t len)
+/* Where the JSON number literal starting at s[i] ends, or i if none starts there. Inline: the
+ * validator loop takes it for every number. */
+static inline size_t number_end(const unsigned char *s, size_t len, size_t i)
 {
-    size_t i = 0;
+    size_t start = i;
     if (i < len && s[i] == '-')
         i++;
-    if (i >= len || !is_digit((unsigned char)s[i]))
-        return 0;
+    if (i >= len || !is_digit(s[i]))
+        return start;
     i = s[i] == '0' ? i + 1 : digits(s, len, i);
     if (i < len && s[i] == '.') {
         size_t f = digits(s, len, i + 1);
         if (f == i + 1)
-            return 0;
+            return start;
         i = f;
     }
     if (i < len && (s[i] == 'e' || s[i] == 'E')) {
@@ -141,30 +143,32 @@ size_t ddb_jscan_number_len(const char *s, size_t len)
             e++;
         size_t f = digits(s, len, e);
         if (f == e)
-            return 0;
+            return start;
         i = f;
     }
     return i;
 }
 
+size_t ddb_jscan_number_len(const char *s, size_t len)
+{
+    return number_end((const unsigned char *)s, len, 0);
+}
+
+/* What the validator loop (run_containers()) shares with its cold paths; the loop keeps the cursor,
+ * the depth and the innermost container's kind in locals. */
 struct vstate {
     const unsigned char *s;
     size_t len;
-    size_t pos;
-    unsigned depth;
+    size_t pos;                   /* in and out of the cold paths; the error offset on failure */
     unsigned base;                /* the depth at which the value being validated is complete */
     uint64_t is_obj[DEPTH_WORDS]; /* bit per level: object (1) or array (0) */
     const char *msg;
     struct ddb_jscan_arrays *arrays; /* where member arrays of the top object are noted, or NULL */
-    bool tracking;                   /* arrays->a[arrays->n] is the array being scanned */
-    bool spaced;                     /* whitespace was skipped between tokens */
+    /* Inside an element of a noted array (arrays->a[arrays->n] is open), where a bad element is
+     * noted and skipped instead of failing. */
+    bool tolerant;
+    bool spaced; /* whitespace was skipped between tokens */
 };
-
-/* Inside an element of a noted array, a bad element is noted and skipped instead of failing. */
-static bool tolerated(const struct vstate *v)
-{
-    return v->tracking && v->depth >= 2;
-}
 
 static void note_bad_element(struct vstate *v, enum lr_status st, size_t off)
 {
@@ -207,53 +211,48 @@ static bool skip_container_lenient(struct vstate *v)
     return false;
 }
 
-static inline void skip_ws_v(struct vstate *v)
+/* A container opening at v->pos past DDB_MAX_JSON_DEPTH: fatal, unless tolerated (inside an element
+ * of a noted array), where it is noted and skipped whole like a scalar (true, v->pos after it). */
+static bool too_deep(struct vstate *v)
 {
-    while (v->pos < v->len && is_ws(v->s[v->pos])) {
-        v->pos++;
-        v->spaced = true; /* only ever reached with whitespace: compact text never pays for it */
+    v->msg = "nesting too deep";
+    size_t at = v->pos;
+    if (!v->tolerant || !skip_container_lenient(v)) {
+        v->pos = at;
+        return false;
     }
+    note_bad_element(v, LR_E_TOO_DEEP, at);
+    return true;
 }
 
-static bool top_is_obj(const struct vstate *v)
+/* too_deep() for the container at *pos: *pos ends after it when it was skipped. */
+static bool skip_too_deep(struct vstate *v, size_t *pos)
 {
-    unsigned d = v->depth - 1;
-    return (v->is_obj[d / 64] >> (d % 64)) & 1u;
+    v->pos = *pos;
+    bool ok = too_deep(v);
+    *pos = v->pos;
+    return ok;
 }
 
-static enum lr_status push(struct vstate *v, bool obj, bool *opened)
+/* Past whitespace at pos. Compact text never comes here: callers look for it only when the byte is
+ * not the one they expect. */
+static size_t skip_ws(struct vstate *v, size_t pos)
 {
-    if (v->depth >= DDB_MAX_JSON_DEPTH) {
-        v->msg = "nesting too deep";
-        size_t at = v->pos;
-        if (!tolerated(v) || !skip_container_lenient(v)) {
-            v->pos = at;
-            return LR_E_TOO_DEEP;
-        }
-        note_bad_element(v, LR_E_TOO_DEEP, at);
-        *opened = false; /* skipped whole, like a scalar */
-        return LR_OK;
+    while (pos < v->len && is_ws(v->s[pos])) {
+        pos++;
+        v->spaced = true;
     }
-    unsigned d = v->depth++;
-    uint64_t bit = (uint64_t)1 << (d % 64);
-    v->is_obj[d / 64] = obj ? (v->is_obj[d / 64] | bit) : (v->is_obj[d / 64] & ~bit);
-    if (d == 1 && !obj && (v->is_obj[0] & 1u) && v->arrays && v->arrays->n < DDB_JSCAN_ARRAYS) {
-        v->arrays->a[v->arrays->n] = (struct ddb_jscan_array){.open = v->pos};
-        v->tracking = true;
-    }
-    v->pos++;
-    *opened = true;
-    return LR_OK;
+    return pos;
 }
 
-/* scan_string_v() past its fast path: the string holds a backslash or a byte that is not ASCII,
- * or is bad. Bad content inside an element of a noted array is noted and skipped. */
-static bool scan_string_v_slow(struct vstate *v)
+/* A string that holds a backslash or a byte that is not ASCII, or is bad, from v->pos (its quote).
+ * Bad content inside an element of a noted array is noted and skipped. */
+static bool string_slow(struct vstate *v)
 {
     if (scan_string(v->s, v->len, &v->pos, &v->msg))
         return true;
     size_t bad = v->pos; /* past the opening quote: where the string went wrong */
-    if (!tolerated(v) || !skip_string_lenient(v, bad)) {
+    if (!v->tolerant || !skip_string_lenient(v, bad)) {
         v->pos = bad;
         return false;
     }
@@ -261,130 +260,259 @@ static bool scan_string_v_slow(struct vstate *v)
     return true;
 }
 
-/* A string at v->pos (its quote). Most strings are plain ASCII: then the first special byte is the
- * closing quote, found here without a call (scan_string() would find the same); the rest goes the
- * full way. */
-static inline bool scan_string_v(struct vstate *v)
+/* Whether the string at *pos (its quote) is plain, its first stop (quote, backslash, control, not
+ * ASCII) being its closing quote; *pos then ends just after it. Blocks of sixteen with SSE2, the
+ * find_special() search for the tail and elsewhere. */
+static inline bool plain_string_end(const unsigned char *s, size_t len, size_t *pos)
 {
-    size_t i = ddb_jscan_find_special(v->s, v->len, v->pos + 1, true);
-    if (i < v->len && v->s[i] == '"') {
-        v->pos = i + 1;
-        return true;
+    size_t i = *pos + 1;
+#if LR_BYTES_BLOCK == 16
+    if (len - i >= 16) {
+        /* Most strings end in their first block: it is tested ahead of the loop. */
+        unsigned m = lr_bytes_block_string_stops(s + i);
+        while (!m) {
+            i += 16;
+            if (len - i < 16)
+                break;
+            m = lr_bytes_block_string_stops(s + i);
+        }
+        if (m) {
+            i += (unsigned)__builtin_ctz(m);
+            *pos = i + 1;
+            return s[i] == '"'; /* inside the block, so before len */
+        }
     }
-    return scan_string_v_slow(v);
+#endif
+    i = ddb_jscan_find_special(s, len, i, true);
+    *pos = i + 1;
+    return i < len && s[i] == '"';
 }
 
-/* Member key and colon, cursor on the key's quote. */
-static bool scan_key(struct vstate *v)
+/* A string at *pos (its quote), to just after it. Most strings are plain: then they are done here
+ * without a call; the rest take scan_string(), which finds the same end for a plain one. */
+static inline bool string_at(struct vstate *v, const unsigned char *s, size_t len, size_t *pos)
 {
-    skip_ws_v(v);
-    if (v->pos >= v->len || v->s[v->pos] != '"') {
+    size_t end = *pos;
+    if (plain_string_end(s, len, &end)) {
+        *pos = end;
+        return true;
+    }
+    v->pos = *pos;
+    bool ok = string_slow(v);
+    *pos = v->pos;
+    return ok;
+}
+
+/* The byte at *pos, past any whitespace when it is not the expected one (0 at the end). */
+static inline unsigned char byte_at(struct vstate *v, const unsigned char *s, size_t len,
+                                    size_t *pos, unsigned char expected)
+{
+    unsigned char b = *pos < len ? s[*pos] : 0;
+    if (b == expected || !is_ws(b))
+        return b;
+    *pos = skip_ws(v, *pos);
+    return *pos < len ? s[*pos] : 0;
+}
+
+/* Member name and colon, b being the byte at *pos (past whitespace); to just after the colon. */
+static inline bool member_name(struct vstate *v, const unsigned char *s, size_t len, size_t *pos,
+                               unsigned char b)
+{
+    if (b != '"') {
         v->msg = "expected a member name";
         return false;
     }
-    if (!scan_string_v(v))
+    if (!string_at(v, s, len, pos))
         return false;
-    skip_ws_v(v);
-    if (v->pos >= v->len || v->s[v->pos] != ':') {
+    if (byte_at(v, s, len, pos, ':') != ':') {
         v->msg = "expected ':'";
         return false;
     }
-    v->pos++;
+    ++*pos;
     return true;
 }
 
-static bool scan_literal(struct vstate *v, const char *lit)
+/* Whether the four bytes at s[pos..len) are lit: one load and compare. */
+static inline bool literal_at(const unsigned char *s, size_t len, size_t pos, const char *lit)
 {
-    size_t n = strlen(lit);
-    if (v->len - v->pos < n || memcmp(v->s + v->pos, lit, n) != 0) {
-        v->msg = "invalid literal";
+    uint32_t w, want;
+    if (len - pos < 4)
         return false;
-    }
-    v->pos += n;
-    return true;
+    memcpy(&w, s + pos, 4);
+    memcpy(&want, lit, 4);
+    return w == want;
 }
 
-/* One scalar value, or the opening of a container. *opened says which. */
-static enum lr_status scan_value_start(struct vstate *v, bool *opened)
+/* Length of the literal at pos ("true", "false", "null", picked by its first byte b), 0 if not. */
+static inline size_t literal_len(const unsigned char *s, size_t len, size_t pos, unsigned char b)
 {
-    skip_ws_v(v);
-    *opened = false;
-    if (v->pos >= v->len) {
-        v->msg = "unexpected end of input";
-        return LR_E_NOT_JSON;
-    }
-    unsigned char c = v->s[v->pos];
-    if (c == '{' || c == '[')
-        return push(v, c == '{', opened);
-    if (c == '"')
-        return scan_string_v(v) ? LR_OK : LR_E_NOT_JSON;
-    if (c == 't' || c == 'f' || c == 'n')
-        return scan_literal(v, c == 't'   ? "true"
-                               : c == 'f' ? "false"
-                                          : "null")
-                   ? LR_OK
-                   : LR_E_NOT_JSON;
-    size_t n = ddb_jscan_number_len((const char *)v->s + v->pos, v->len - v->pos);
-    if (!n) {
-        v->msg = c == '-' || is_digit(c) ? "invalid number" : "unexpected character";
-        return LR_E_NOT_JSON;
-    }
-    v->pos += n;
-    return LR_OK;
+    if (b == 't')
+        return literal_at(s, len, pos, "true") ? 4 : 0;
+    if (b == 'n')
+        return literal_at(s, len, pos, "null") ? 4 : 0;
+    return literal_at(s, len, pos + 1, "alse") ? 5 : 0; /* b is 'f', at pos < len */
 }
 
-/* After a value or an opening: closes containers / consumes separators until the next value is
- * due (returns true) or the top level is done (*done). */
-static enum lr_status scan_after(struct vstate *v, bool just_opened, bool *done)
+/* The byte that closes the container at level d: '}' or ']' (they differ in bit 5 only). */
+static unsigned char close_of(const struct vstate *v, unsigned d)
 {
-    *done = false;
+    unsigned obj = (unsigned)(v->is_obj[d / 64] >> (d % 64)) & 1u;
+    return (unsigned char)(']' | obj << 5);
+}
+
+/* A scalar at *pos whose first byte b is not a quote: a literal or a number, to just after it. */
+static inline bool scalar_at(struct vstate *v, const unsigned char *s, size_t len, size_t *pos,
+                             unsigned char b)
+{
+    size_t n;
+    if (b == 't' || b == 'f' || b == 'n') {
+        if ((n = literal_len(s, len, *pos, b)) == 0)
+            v->msg = "invalid literal";
+    } else if ((n = number_end(s, len, *pos) - *pos) == 0) {
+        v->msg = *pos >= len               ? "unexpected end of input"
+                 : b == '-' || is_digit(b) ? "invalid number"
+                                           : "unexpected character";
+    }
+    *pos += n;
+    return n != 0;
+}
+
+/* The whole value is a scalar (nothing encloses it): a string, a literal or a number at v->pos
+ * (run() skipped the whitespace before it). */
+static enum lr_status lone_scalar(struct vstate *v)
+{
+    unsigned char b = v->pos < v->len ? v->s[v->pos] : 0;
+    size_t pos = v->pos;
+    bool ok = b == '"' ? string_at(v, v->s, v->len, &pos) : scalar_at(v, v->s, v->len, &pos, b);
+    v->pos = pos;
+    return ok ? LR_OK : LR_E_NOT_JSON;
+}
+
+/* Notes the array opening at pos at level 1 when the top value is an object (close, the byte that
+ * closes level 0, says so) and there is room: its elements are then counted at level 2. */
+static inline unsigned note_array(struct vstate *v, size_t pos, unsigned depth, unsigned char close)
+{
+    if (depth != 1 || close != '}' || !v->arrays || v->arrays->n >= DDB_JSCAN_ARRAYS)
+        return 0;
+    v->arrays->a[v->arrays->n] = (struct ddb_jscan_array){.open = pos};
+    v->tolerant = true;
+    return 2;
+}
+
+/* The container at v->pos and everything in it, down to v->base levels: one loop, with the cursor,
+ * the depth and the byte that closes the innermost container in locals. Each turn reads one value
+ * (or opens a container and reads up to its first value), then closes containers and reads
+ * separators until the next value is due. On failure v->pos and v->msg tell where and why. */
+static enum lr_status run_containers(struct vstate *v, unsigned depth)
+{
+    const unsigned char *s = v->s;
+    const size_t len = v->len;
+    const unsigned base = v->base;
+    size_t pos = v->pos;
+    unsigned char close = depth > 0 ? close_of(v, depth - 1) : 0;
+    /* 2 while a noted array is open (it is at level 1), else 0: the level its elements start at.
+     * While it is open, any value is inside one of its elements (v->tolerant). */
+    unsigned counted = 0;
+    /* The depth at which a close needs a second look: base, or 1 while a noted array is open. */
+    unsigned watch = base;
     for (;;) {
-        if (v->depth == v->base) {
-            *done = true;
-            return LR_OK;
-        }
-        skip_ws_v(v);
-        char close = top_is_obj(v) ? '}' : ']';
-        unsigned char c = v->pos < v->len ? v->s[v->pos] : 0;
-        if (c == (unsigned char)close) {
-            v->pos++;
-            v->depth--;
-            if (v->tracking && v->depth == 1) {
-                v->arrays->a[v->arrays->n++].close = v->pos;
-                v->tracking = false;
+        unsigned char b = pos < len ? s[pos] : 0; /* a value is due at pos */
+        if (b == '"') {
+            if (!string_at(v, s, len, &pos))
+                break;
+        } else if (b == '{') {
+            if (depth >= DDB_MAX_JSON_DEPTH) {
+                if (!skip_too_deep(v, &pos))
+                    return LR_E_TOO_DEEP;
+            } else {
+                v->is_obj[depth / 64] |= (uint64_t)1 << (depth % 64);
+                depth++;
+                close = '}';
+                pos++;
+                b = byte_at(v, s, len, &pos, '"');
+                if (b != '}') {
+                    if (!member_name(v, s, len, &pos, b))
+                        break;
+                    continue;
+                }
             }
-            just_opened = false;
+        } else if (b == '[') {
+            if (depth >= DDB_MAX_JSON_DEPTH) {
+                if (!skip_too_deep(v, &pos))
+                    return LR_E_TOO_DEEP;
+            } else {
+                if (!counted && (counted = note_array(v, pos, depth, close)) != 0)
+                    watch = 1;
+                v->is_obj[depth / 64] &= ~((uint64_t)1 << (depth % 64));
+                depth++;
+                close = ']';
+                pos++;
+                if (byte_at(v, s, len, &pos, ']') != ']') {
+                    if (depth == counted) /* the first element of the noted array */
+                        v->arrays->a[v->arrays->n].count++;
+                    continue;
+                }
+            }
+        } else if (is_ws(b)) {
+            pos = skip_ws(v, pos);
             continue;
+        } else if (!scalar_at(v, s, len, &pos, b)) {
+            break;
         }
-        if (!just_opened) {
-            if (c != ',') {
-                v->msg = v->pos >= v->len ? "unexpected end of input" : "expected ',' or a close";
+        /* After a value (inside a container): closers, then a separator (and a member name). */
+        for (;;) {
+            b = pos < len ? s[pos] : 0;
+            if (b == ',') {
+                pos++;
+                if (close == ']') {
+                    if (depth == counted)
+                        v->arrays->a[v->arrays->n].count++;
+                } else if (!member_name(v, s, len, &pos, byte_at(v, s, len, &pos, '"'))) {
+                    v->pos = pos;
+                    return LR_E_NOT_JSON;
+                }
+                break;
+            }
+            if (b == close) {
+                pos++;
+                if (--depth == watch) {
+                    if (counted) { /* the noted array closed (it is at level 1) */
+                        v->arrays->a[v->arrays->n++].close = pos;
+                        v->tolerant = false;
+                        counted = 0;
+                        watch = base;
+                    }
+                    if (depth == base) {
+                        v->pos = pos;
+                        return LR_OK;
+                    }
+                }
+                close = close_of(v, depth - 1);
+                continue;
+            }
+            if (!is_ws(b)) {
+                v->msg = pos >= len ? "unexpected end of input" : "expected ',' or a close";
+                v->pos = pos;
                 return LR_E_NOT_JSON;
             }
-            v->pos++;
+            pos = skip_ws(v, pos);
         }
-        if (close == '}' && !scan_key(v))
-            return LR_E_NOT_JSON;
-        return LR_OK;
     }
+    v->pos = pos;
+    return LR_E_NOT_JSON;
 }
 
-static enum lr_status run(struct vstate *v, size_t *err_off, const char **err_msg)
+/* The value at v->pos, at level `depth`; complete when back at v->base. */
+static enum lr_status run(struct vstate *v, unsigned depth, size_t *err_off, const char **err_msg)
 {
-    bool opened, done = false;
-    while (!done) {
-        if (v->tracking && v->depth == 2) /* a value starts right inside the noted array */
-            v->arrays->a[v->arrays->n].count++;
-        enum lr_status st = scan_value_start(v, &opened);
-        if (st == LR_OK)
-            st = scan_after(v, opened, &done);
-        if (st != LR_OK) {
-            *err_off = v->pos;
-            *err_msg = v->msg;
-            return st;
-        }
+    v->pos = skip_ws(v, v->pos);
+    unsigned char b = v->pos < v->len ? v->s[v->pos] : 0;
+    enum lr_status st = b == '{' || b == '[' ? run_containers(v, depth) : lone_scalar(v);
+    if (st != LR_OK) {
+        *err_off = v->pos;
+        *err_msg = v->msg;
     }
-    return LR_OK;
+    return st;
 }
 
 static bool any_poisoned(const struct ddb_jscan_arrays *arrays)
@@ -402,10 +530,10 @@ enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
     struct vstate v = {.s = (const unsigned char *)s, .len = len, .pos = start, .arrays = arrays};
     if (arrays)
         arrays->n = 0;
-    enum lr_status st = run(&v, err_off, err_msg);
+    enum lr_status st = run(&v, 0, err_off, err_msg);
     if (st != LR_OK)
         return st;
-    skip_ws_v(&v);
+    v.pos = skip_ws(&v, v.pos);
     if (v.pos != len) {
         *err_off = v.pos;
         *err_msg = "unexpected data after the JSON value";
@@ -420,8 +548,7 @@ enum lr_status ddb_jscan_validate_element(const char *s, size_t len, size_t star
                                           const char **err_msg)
 {
     /* Levels 0 and 1: the top object and its member array, as in the whole document. */
-    struct vstate v = {
-        .s = (const unsigned char *)s, .len = len, .pos = start, .depth = 2, .base = 2};
+    struct vstate v = {.s = (const unsigned char *)s, .len = len, .pos = start, .base = 2};
     v.is_obj[0] = 1;
-    return run(&v, err_off, err_msg);
+    return run(&v, 2, err_off, err_msg);
 }
