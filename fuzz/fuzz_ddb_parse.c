@@ -14,6 +14,7 @@
 #include "lr/runtime.h"
 #include "ddb/ddb_jscan.h"
 #include "lr/ddb.h"
+#include "lr/json.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -115,6 +116,15 @@ static void check_record(const struct ddb_record *r, const struct ddb_record *fr
     CHECK(ddb_map_equal(&r->keys, &from_reader->keys));
     CHECK(ddb_map_equal(&r->new_image, &from_reader->new_image));
     check_detail(r->error_detail);
+    /* The validator's marks never vouch for an image the scan would refuse; both paths agree. */
+    const struct ddb_map *mine[] = {&r->keys, &r->new_image, &r->old_image};
+    const struct ddb_map *theirs[] = {&from_reader->keys, &from_reader->new_image,
+                                      &from_reader->old_image};
+    for (size_t i = 0; i < 3; i++) {
+        CHECK(mine[i]->text_is_log_text == theirs[i]->text_is_log_text);
+        CHECK(!mine[i]->text_is_log_text ||
+              lr_json_is_compact_log_text(mine[i]->text.ptr, mine[i]->text.len));
+    }
     CHECK(!r->approximate_creation.present ||
           (r->approximate_creation.sec >= 0 && r->approximate_creation.nsec >= 0 &&
            r->approximate_creation.nsec < 1000000000));

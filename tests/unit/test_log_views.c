@@ -15,6 +15,7 @@
 
 #include "lr/buf.h"
 #include "lr/ddb.h"
+#include "ddb/ddb_jscan.h" /* DDB_JSCAN_MARKS */
 #include "lr/json.h"
 
 #define SPAN 40 /* string positions tried: more than two 16-byte blocks */
@@ -178,12 +179,119 @@ static void views_match_the_serialisation(void **state)
     assert_int_equal(views, 0);
 }
 
+/* ---- The validator's marks: which views skip the scan ----
+ * An event of records {"pk":{"S":"<value>"}}; each record's images must carry text_is_log_text
+ * exactly as expected (want[i]), through the reader and ddb_event_parse() alike, and every view
+ * (flagged or scanned) must still be the serialisation. */
+
+static size_t event_of(char *out, size_t cap, const char *const *values, size_t n, const char *gap)
+{
+    size_t len = (size_t)snprintf(out, cap, "{\"Records\":[");
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(out + len, cap - len,
+                                "%s{\"eventID\":\"%zu\",\"eventName\":\"INSERT\",\"dynamodb\":{"
+                                "\"Keys\":{\"pk\":{\"S\":\"%s\"}},\"NewImage\":{\"pk\":{\"S\":"
+                                "\"%s\"},\"n\":{\"N\":\"1\"}},\"SequenceNumber\":\"%zu\"}}",
+                                i ? "," : "", i, values[i], values[i], i);
+    len += (size_t)snprintf(out + len, cap - len, "]%s}", gap);
+    assert_true(len < cap);
+    return len;
+}
+
+static void check_record_views(const struct ddb_record *rec, bool want_flag, bool want_view)
+{
+    struct lr_buf buf;
+    lr_buf_init(&buf, 1 << 16);
+    const struct ddb_map *maps[] = {&rec->keys, &rec->new_image};
+    for (size_t k = 0; k < 2; k++) {
+        assert_int_equal(maps[k]->text_is_log_text, want_flag);
+        struct lr_str text = ddb_image_text(maps[k]);
+        assert_int_equal(text.ptr != NULL, want_view);
+        if (text.ptr) {
+            assert_int_equal(ddb_image_serialize(maps[k], &buf), LR_OK);
+            assert_int_equal(text.len, buf.len);
+            assert_memory_equal(text.ptr, buf.data, buf.len);
+            lr_buf_reset(&buf);
+        }
+    }
+    lr_buf_clean_up(&buf);
+}
+
+static void check_marks(const char *event, size_t len, const bool *flag, const bool *view, size_t n)
+{
+    struct ddb_parse_error err;
+    struct ddb_reader r;
+    assert_int_equal(ddb_reader_init(&r, event, len, &err), LR_OK);
+    struct ddb_record rec;
+    size_t i = 0;
+    for (; ddb_reader_next(&r, &rec); i++)
+        check_record_views(&rec, flag[i], view[i]);
+    assert_int_equal(i, n);
+    ddb_reader_clean_up(&r);
+    struct ddb_event ev;
+    assert_int_equal(ddb_event_parse(&ev, event, len, &err), LR_OK);
+    assert_int_equal(ev.count, n);
+    for (i = 0; i < n; i++)
+        check_record_views(&ev.records[i], flag[i], view[i]);
+    ddb_event_clean_up(&ev);
+}
+
+static void validator_marks_decide_which_views_skip_the_scan(void **state)
+{
+    (void)state;
+    static char event[64 * 1024];
+    /* Plain, not ASCII but kept by the log, spaced inside a string: flagged. An escape, a C1
+     * control, U+2028, U+2029: marked, and the scan finds no view either. */
+    static const char *const mixed[] = {"x",
+                                        "caf\xC3\xA9",
+                                        "a b",
+                                        "\xF0\x9F\x98\x80",
+                                        "\\n",
+                                        "\xC2\x9B",
+                                        "\xE2\x80\xA8",
+                                        "\xE2\x80\xA9",
+                                        "y",
+                                        "\\u0041",
+                                        "z"};
+    static const bool mixed_ok[] = {true,  true,  true, true,  false, false,
+                                    false, false, true, false, true};
+    size_t n = sizeof(mixed) / sizeof(mixed[0]);
+    size_t len = event_of(event, sizeof(event), mixed, n, "");
+    check_marks(event, len, mixed_ok, mixed_ok, n);
+
+    /* Whitespace between tokens, or a DEL anywhere: nothing is flagged, the scan decides. */
+    len = event_of(event, sizeof(event), mixed, n, " ");
+    bool none[16] = {false};
+    check_marks(event, len, none, mixed_ok, n);
+    static const char *const del[] = {"x", "a\x7F", "y"};
+    static const bool del_view[] = {true, false, true};
+    len = event_of(event, sizeof(event), del, 3, "");
+    check_marks(event, len, none, del_view, 3);
+
+    /* More marked strings than the validator notes: records after the last one noted fall back to
+     * the scan (flag off, view still there when plain); those before keep their flags. */
+    enum { MANY = DDB_JSCAN_MARKS / 2 + 3 }; /* two marked strings per record */
+    const char *many[MANY + 2];
+    bool many_flag[MANY + 2], many_view[MANY + 2];
+    many[0] = "x";
+    many_flag[0] = many_view[0] = true;
+    for (size_t i = 1; i <= MANY; i++) {
+        many[i] = "\\t";
+        many_flag[i] = many_view[i] = false;
+    }
+    many[MANY + 1] = "y";
+    many_flag[MANY + 1] = false;
+    many_view[MANY + 1] = true;
+    len = event_of(event, sizeof(event), many, MANY + 2, "");
+    check_marks(event, len, many_flag, many_view, MANY + 2);
+}
+
 static void maps_without_text_have_no_view(void **state)
 {
     (void)state;
     struct ddb_map absent = {0};
     assert_null(ddb_image_text(&absent).ptr);
-    struct ddb_map by_hand = {NULL, 0, true, {NULL, 0}};
+    struct ddb_map by_hand = {NULL, 0, true, {NULL, 0}, false};
     assert_null(ddb_image_text(&by_hand).ptr);
 }
 
@@ -194,6 +302,7 @@ int main(void)
         cmocka_unit_test(utf8_sequences_as_the_log_escaping_keeps_them),
         cmocka_unit_test(whitespace_only_inside_strings),
         cmocka_unit_test(views_match_the_serialisation),
+        cmocka_unit_test(validator_marks_decide_which_views_skip_the_scan),
         cmocka_unit_test(maps_without_text_have_no_view),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

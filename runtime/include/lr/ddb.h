@@ -68,6 +68,10 @@ struct ddb_map {
     size_t count;
     bool present;
     struct lr_str text;
+    /* Set by the parser when the validator has already found text in the form ddb_image_text()
+     * gives (compact, no escape, nothing the log escaping changes): it is then handed out without a
+     * second scan. False for maps built by hand. */
+    bool text_is_log_text;
 };
 
 struct ddb_str_array {
@@ -249,8 +253,14 @@ struct ddb_reader {
     size_t len_;
     size_t pos_;
     size_t next_index_;
-    bool poisoned_;                    /* some record holds text the validator skipped */
-    bool compact_;                     /* no whitespace between tokens: the cursor skips none */
+    bool poisoned_;         /* some record holds text the validator skipped */
+    bool compact_;          /* no whitespace between tokens: the cursor skips none */
+    struct ddb_log_marks_ { /* strings a log line would not carry as they are */
+        bool log_text;      /* compact and no DEL: the marks below are all there is */
+        const size_t *at;   /* their offsets, in order (envelope arena) */
+        size_t n, next;     /* how many, and the first not before the current record */
+        size_t end;         /* unknown from this offset on (SIZE_MAX: none) */
+    } marks_;
     struct ddb_arena *arena_;          /* the current record's storage, reset per record */
     struct ddb_arena *envelope_arena_; /* decoded envelope strings, kept for the reader's life */
 };

@@ -422,6 +422,6 @@ enum lr_status ddb_map_parse(struct ddb_ctx *c, struct ddb_map *out, unsigned le
     struct ddb_member *members = grow_items(c, &g);
     if (!members)
         return full(c);
-    *out = (struct ddb_map){members, g.n, true, {NULL, 0}};
+    *out = (struct ddb_map){members, g.n, true, {NULL, 0}, false};
     return LR_OK;
 }

@@ -219,6 +219,26 @@ static enum lr_status read_envelope(const char *json, size_t len, struct ddb_are
     return LR_OK;
 }
 
+/* ---- Images the log can take as they are ---- */
+
+static struct ddb_log_marks_ log_marks(const struct ddb_jscan_arrays *arrays, const size_t *at)
+{
+    return (struct ddb_log_marks_){arrays->log_text, at, arrays->n_marks, 0, arrays->marks_end};
+}
+
+/* Sets text_is_log_text on the images of the record at json[start..end) when no string of it was
+ * marked (records come in document order, so the marks are walked once). */
+static void note_log_text(struct ddb_log_marks_ *m, size_t start, size_t end,
+                          struct ddb_record *rec)
+{
+    while (m->next < m->n && m->at[m->next] < start)
+        m->next++;
+    bool plain = m->log_text && end <= m->end && !(m->next < m->n && m->at[m->next] < end);
+    struct ddb_map *images[] = {&rec->keys, &rec->new_image, &rec->old_image};
+    for (size_t i = 0; i < sizeof(images) / sizeof(images[0]); i++)
+        images[i]->text_is_log_text = plain && images[i]->text.ptr != NULL;
+}
+
 static size_t record_count(const struct envelope *env)
 {
     return env->has_records ? env->records_count : 1;
@@ -229,14 +249,17 @@ static size_t record_count(const struct envelope *env)
 static void parse_records(struct ddb_event *ev, const char *json, size_t len,
                           const struct envelope *env)
 {
+    struct ddb_log_marks_ marks = log_marks(&env->arrays, env->arrays.marks);
     if (!env->has_records) {
-        ddb_record_parse(ev->arena_, json, len, env->start, env->arrays.compact, 0,
-                         &ev->records[0]);
+        size_t end = ddb_record_parse(ev->arena_, json, len, env->start, env->arrays.compact, 0,
+                                      &ev->records[0]);
+        note_log_text(&marks, ev->records[0].offset, end, &ev->records[0]);
     } else {
         struct ddb_json j = {json, len, env->records_pos, env->arrays.compact};
         ddb_json_enter(&j);
         for (size_t i = 0; i < ev->count && ddb_json_next_element(&j); i++) {
             j.pos = ddb_record_parse(ev->arena_, json, len, j.pos, j.compact, i, &ev->records[i]);
+            note_log_text(&marks, ev->records[i].offset, j.pos, &ev->records[i]);
             if (env->records_poisoned)
                 check_record_text(ev->arena_, json, len, &ev->records[i]);
         }
@@ -303,6 +326,12 @@ enum lr_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t le
     r->single_record = !env.has_records;
     r->poisoned_ = env.records_poisoned;
     r->compact_ = env.arrays.compact;
+    /* The marks outlive env: copied to the envelope arena (without room, no image is known plain). */
+    size_t *at = ddb_arena_array(r->envelope_arena_, env.arrays.n_marks + 1, sizeof(size_t));
+    if (at != NULL)
+        memcpy(at, env.arrays.marks, env.arrays.n_marks * sizeof(size_t));
+    r->marks_ = log_marks(&env.arrays, at);
+    r->marks_.log_text = r->marks_.log_text && at != NULL;
     r->window = env.window;
     r->pos_ = env.has_records ? env.records_pos + 1 : env.start; /* just inside '[' */
     return LR_OK;
@@ -318,6 +347,7 @@ bool ddb_reader_next(struct ddb_reader *r, struct ddb_record *rec)
     ddb_arena_reset(r->arena_);
     r->pos_ =
         ddb_record_parse(r->arena_, r->json_, r->len_, j.pos, r->compact_, r->next_index_, rec);
+    note_log_text(&r->marks_, rec->offset, r->pos_, rec);
     if (r->poisoned_)
         check_record_text(r->arena_, r->json_, r->len_, rec);
     r->next_index_++;

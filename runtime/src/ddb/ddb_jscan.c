@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "lr/json.h"
 #include "lr/utf8.h"
 
 #define DEPTH_WORDS ((DDB_MAX_JSON_DEPTH + 63) / 64)
@@ -245,12 +246,29 @@ static size_t skip_ws(struct vstate *v, size_t pos)
     return pos;
 }
 
+/* A valid string that took the slow path (a backslash, or bytes that are not ASCII) from quote to
+ * v->pos: noted when a log line would not carry it as it is (see struct ddb_jscan_arrays). */
+static void note_log_text(struct vstate *v, size_t quote)
+{
+    struct ddb_jscan_arrays *a = v->arrays;
+    if (a == NULL || a->marks_end != SIZE_MAX ||
+        lr_json_is_compact_log_text((const char *)v->s + quote, v->pos - quote))
+        return;
+    if (a->n_marks < DDB_JSCAN_MARKS)
+        a->marks[a->n_marks++] = quote;
+    else
+        a->marks_end = quote;
+}
+
 /* A string that holds a backslash or a byte that is not ASCII, or is bad, from v->pos (its quote).
  * Bad content inside an element of a noted array is noted and skipped. */
 static bool string_slow(struct vstate *v)
 {
-    if (scan_string(v->s, v->len, &v->pos, &v->msg))
+    size_t quote = v->pos;
+    if (scan_string(v->s, v->len, &v->pos, &v->msg)) {
+        note_log_text(v, quote);
         return true;
+    }
     size_t bad = v->pos; /* past the opening quote: where the string went wrong */
     if (!v->tolerant || !skip_string_lenient(v, bad)) {
         v->pos = bad;
@@ -528,8 +546,11 @@ enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
                                   const char **err_msg)
 {
     struct vstate v = {.s = (const unsigned char *)s, .len = len, .pos = start, .arrays = arrays};
-    if (arrays)
+    if (arrays) {
         arrays->n = 0;
+        arrays->n_marks = 0;
+        arrays->marks_end = SIZE_MAX;
+    }
     enum lr_status st = run(&v, 0, err_off, err_msg);
     if (st != LR_OK)
         return st;
@@ -539,8 +560,11 @@ enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
         *err_msg = "unexpected data after the JSON value";
         return LR_E_NOT_JSON;
     }
-    if (arrays) /* a skipped bad element was not looked at for whitespace: not known compact */
+    if (arrays) { /* a skipped bad element was not looked at for whitespace: not known compact */
         arrays->compact = !v.spaced && !any_poisoned(arrays);
+        /* DEL is rare and valid anywhere in a string: one memchr() instead of a test per block */
+        arrays->log_text = arrays->compact && memchr(s + start, 0x7F, len - start) == NULL;
+    }
     return LR_OK;
 }
 

@@ -138,7 +138,8 @@ struct lr_str ddb_image_text(const struct ddb_map *map)
     /* Parsed, hence valid JSON whose every string, number and base64 value was checked (base64 is
      * canonical, so it re-encodes to the same text): compact, escape-free text is what put_map()
      * writes, byte for byte. */
-    if (map->present && map->text.ptr && lr_json_is_compact_log_text(map->text.ptr, map->text.len))
+    if (map->present && map->text.ptr &&
+        (map->text_is_log_text || lr_json_is_compact_log_text(map->text.ptr, map->text.len)))
         return map->text;
     return (struct lr_str){NULL, 0};
 }
