@@ -79,6 +79,13 @@ OPERATIONS = 800
 KEYS = 120
 
 
+# How long a received message stays hidden. A receive that moto carried out but whose answer the
+# client did not get (botocore retries a 500 or a dropped connection on its own) leaves its messages
+# in flight: with a long timeout they would count as never delivered. finish() waits for them to come
+# back. A message the sink never sent is missing however long it waits.
+VISIBILITY_S = 5
+
+
 class Consumer:
     """Reads the target queue while the sink fills it, straight from moto, with `readers` threads: each
     read of up to ten messages is deleted after it, so that the queue stays short (moto's SendMessage
@@ -105,7 +112,7 @@ class Consumer:
     def _read(self, sqs):
         with self.receiving:
             messages = sqs.receive_message(QueueUrl=self.url, MaxNumberOfMessages=10,
-                                           VisibilityTimeout=300).get("Messages", [])
+                                           VisibilityTimeout=VISIBILITY_S).get("Messages", [])
             for m in messages:
                 body = json.loads(m["Body"])
                 self.records.append(body["detail"] if "detail-type" in body else body)
@@ -123,14 +130,23 @@ class Consumer:
             self.errors.append(e)
 
     def finish(self):
-        """Stops the threads, reads what is left, and returns records."""
+        """Stops the threads, reads what is left, including messages still in flight once they are
+        visible again, and returns records."""
         self.stop.set()
         for t in self.threads:
             t.join()
         if self.errors:
             raise self.errors[0]
-        while self._read(self.clients[0]):
-            pass
+        sqs = self.clients[0]
+        deadline = time.monotonic() + VISIBILITY_S + 30
+        while time.monotonic() < deadline:
+            if self._read(sqs):
+                continue
+            attrs = sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            if not any(int(v) for v in attrs.values()):
+                break
+            time.sleep(0.2)
         return self.records
 
 
