@@ -243,6 +243,10 @@ enum lr_status ddb_event_parse(struct ddb_event *ev, const char *json, size_t le
 /* Frees everything the event owns and zeroes it; safe on a zeroed event and safe to call twice. */
 void ddb_event_clean_up(struct ddb_event *ev);
 
+/* Strings the validator notes as not log text, at most (see ddb_image_text()); later records' images
+ * are scanned instead. */
+#define DDB_LOG_MARKS 64
+
 /* Low-memory path: one record's storage at a time. */
 struct ddb_reader {
     size_t count; /* number of records, known after init */
@@ -253,13 +257,13 @@ struct ddb_reader {
     size_t len_;
     size_t pos_;
     size_t next_index_;
-    bool poisoned_;         /* some record holds text the validator skipped */
-    bool compact_;          /* no whitespace between tokens: the cursor skips none */
-    struct ddb_log_marks_ { /* strings a log line would not carry as they are */
-        bool log_text;      /* compact and no DEL: the marks below are all there is */
-        const size_t *at;   /* their offsets, in order (envelope arena) */
-        size_t n, next;     /* how many, and the first not before the current record */
-        size_t end;         /* unknown from this offset on (SIZE_MAX: none) */
+    bool poisoned_;               /* some record holds text the validator skipped */
+    bool compact_;                /* no whitespace between tokens: the cursor skips none */
+    struct ddb_log_marks_ {       /* strings a log line would not carry as they are */
+        bool log_text;            /* compact and no DEL: the marks below are all there is */
+        size_t n, next;           /* how many, and the first not before the current record */
+        size_t end;               /* unknown from this offset on (SIZE_MAX: none) */
+        size_t at[DDB_LOG_MARKS]; /* their offsets, in order */
     } marks_;
     struct ddb_arena *arena_;          /* the current record's storage, reset per record */
     struct ddb_arena *envelope_arena_; /* decoded envelope strings, kept for the reader's life */

@@ -221,9 +221,13 @@ static enum lr_status read_envelope(const char *json, size_t len, struct ddb_are
 
 /* ---- Images the log can take as they are ---- */
 
-static struct ddb_log_marks_ log_marks(const struct ddb_jscan_arrays *arrays, const size_t *at)
+static void log_marks(struct ddb_log_marks_ *m, const struct ddb_jscan_arrays *arrays)
 {
-    return (struct ddb_log_marks_){arrays->log_text, at, arrays->n_marks, 0, arrays->marks_end};
+    m->log_text = arrays->log_text;
+    m->n = arrays->n_marks;
+    m->next = 0;
+    m->end = arrays->marks_end;
+    memcpy(m->at, arrays->marks, arrays->n_marks * sizeof(m->at[0]));
 }
 
 /* Sets text_is_log_text on the images of the record at json[start..end) when no string of it was
@@ -249,7 +253,8 @@ static size_t record_count(const struct envelope *env)
 static void parse_records(struct ddb_event *ev, const char *json, size_t len,
                           const struct envelope *env)
 {
-    struct ddb_log_marks_ marks = log_marks(&env->arrays, env->arrays.marks);
+    struct ddb_log_marks_ marks;
+    log_marks(&marks, &env->arrays);
     if (!env->has_records) {
         size_t end = ddb_record_parse(ev->arena_, json, len, env->start, env->arrays.compact, 0,
                                       &ev->records[0]);
@@ -326,12 +331,7 @@ enum lr_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t le
     r->single_record = !env.has_records;
     r->poisoned_ = env.records_poisoned;
     r->compact_ = env.arrays.compact;
-    /* The marks outlive env: copied to the envelope arena (without room, no image is known plain). */
-    size_t *at = ddb_arena_array(r->envelope_arena_, env.arrays.n_marks + 1, sizeof(size_t));
-    if (at != NULL)
-        memcpy(at, env.arrays.marks, env.arrays.n_marks * sizeof(size_t));
-    r->marks_ = log_marks(&env.arrays, at);
-    r->marks_.log_text = r->marks_.log_text && at != NULL;
+    log_marks(&r->marks_, &env.arrays); /* in the reader: no allocation per invoke */
     r->window = env.window;
     r->pos_ = env.has_records ? env.records_pos + 1 : env.start; /* just inside '[' */
     return LR_OK;

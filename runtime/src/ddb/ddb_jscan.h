@@ -13,7 +13,7 @@
 
 #define DDB_JSCAN_ARRAYS 8
 /* Strings noted as not log text (struct ddb_jscan_arrays), at most. */
-#define DDB_JSCAN_MARKS 64
+#define DDB_JSCAN_MARKS DDB_LOG_MARKS
 
 /* An array that is a member value of the top-level object, as the validator saw it. */
 struct ddb_jscan_array {
