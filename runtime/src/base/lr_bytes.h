@@ -75,37 +75,9 @@ static inline size_t lr_bytes_first(uint64_t mask)
 #define LR_BYTES_BLOCK 8
 #endif
 
-#if LR_BYTES_BLOCK == 16
-/* One bit per byte of the 16 at p (bit k: byte k) that is a quote or a backslash, and, when
- * any_special, also a C0 control or not ASCII: the bytes a JSON string scan stops at. */
-static inline unsigned lr_bytes_block_json_special(const unsigned char *p, int any_special)
-{
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i m =
-        _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')), _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
-    if (any_special) /* v <= 0x1F, and the sign bit of v itself for >= 0x80 */
-        m = _mm_or_si128(m,
-                         _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v), v));
-    return (unsigned)_mm_movemask_epi8(m);
-}
-
-/* Whether any of the 16 bytes at p is not printable ASCII (C0 control, DEL, from 0x80), or, when
- * quotes_too, a '"' or a backslash: what ends a run the JSON escaper copies as it is. */
-static inline int lr_bytes_block_not_plain(const unsigned char *p, int quotes_too)
-{
-    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
-    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v),
-                             _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
-    if (quotes_too)
-        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
-    return _mm_movemask_epi8(_mm_or_si128(m, v)); /* v: its sign bits are the bytes >= 0x80 */
-}
-#endif
-
 /* One bit per byte of the LR_BYTES_BLOCK at p (bit k: byte k) that a JSON string scan stops at: a
- * quote, a backslash, a C0 control or not ASCII, the bytes lr_bytes_block_json_special(p, 1) flags,
- * with fewer operations. The word build has no use for it on its hot path; it is exact there too. */
+ * quote, a backslash, a C0 control or not ASCII (lr_bytes_block_json_special(p, 1) with SSE2). The
+ * word build has no use for it on its hot path; it is exact there too. */
 static inline unsigned lr_bytes_block_string_stops(const unsigned char *p)
 {
 #if LR_BYTES_BLOCK == 16
@@ -124,6 +96,32 @@ static inline unsigned lr_bytes_block_string_stops(const unsigned char *p)
     return m;
 #endif
 }
+
+#if LR_BYTES_BLOCK == 16
+/* One bit per byte of the 16 at p (bit k: byte k) that is a quote or a backslash, and, when
+ * any_special, also a C0 control or not ASCII: the bytes a JSON string scan stops at. */
+static inline unsigned lr_bytes_block_json_special(const unsigned char *p, int any_special)
+{
+    if (any_special)
+        return lr_bytes_block_string_stops(p);
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    return (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                                    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+}
+
+/* Whether any of the 16 bytes at p is not printable ASCII (C0 control, DEL, from 0x80), or, when
+ * quotes_too, a '"' or a backslash: what ends a run the JSON escaper copies as it is. */
+static inline int lr_bytes_block_not_plain(const unsigned char *p, int quotes_too)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)(const void *)p);
+    __m128i m = _mm_or_si128(_mm_cmpeq_epi8(_mm_min_epu8(v, _mm_set1_epi8(0x1F)), v),
+                             _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7F)));
+    if (quotes_too)
+        m = _mm_or_si128(m, _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                         _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+    return _mm_movemask_epi8(_mm_or_si128(m, v)); /* v: its sign bits are the bytes >= 0x80 */
+}
+#endif
 
 /* Bytes equal to c, exact (nothing carries into the next byte): x & 0x7F plus 0x7F sets the high
  * bit of its own byte unless x & 0x7F is 0, and x itself sets it when x >= 0x80. */
