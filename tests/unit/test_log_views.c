@@ -15,7 +15,6 @@
 
 #include "lr/buf.h"
 #include "lr/ddb.h"
-#include "ddb/ddb_jscan.h" /* DDB_JSCAN_MARKS */
 #include "lr/json.h"
 
 #define SPAN 40 /* string positions tried: more than two 16-byte blocks */
@@ -270,7 +269,7 @@ static void validator_marks_decide_which_views_skip_the_scan(void **state)
 
     /* More marked strings than the validator notes: records after the last one noted fall back to
      * the scan (flag off, view still there when plain); those before keep their flags. */
-    enum { MANY = DDB_JSCAN_MARKS / 2 + 3 }; /* two marked strings per record */
+    enum { MANY = DDB_LOG_MARKS / 2 + 3 }; /* two marked strings per record */
     const char *many[MANY + 2];
     bool many_flag[MANY + 2], many_view[MANY + 2];
     many[0] = "x";

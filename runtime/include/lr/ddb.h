@@ -247,6 +247,18 @@ void ddb_event_clean_up(struct ddb_event *ev);
  * are scanned instead. */
 #define DDB_LOG_MARKS 64
 
+/* Private: what the validator found about log text, kept by the reader. With log_text (the event is
+ * compact and holds no DEL) the only text a log line would not carry as it is
+ * (lr_json_is_compact_log_text()) is in strings with a backslash, a C1 control, U+2028 or U+2029:
+ * the opening quotes of the first DDB_LOG_MARKS of them are at[0..n), in document order; when there
+ * were more, end is the offset of the first one not noted (text from there on is unknown), else
+ * SIZE_MAX. next is the reader's cursor: the first mark not before the current record. */
+struct ddb_log_marks_ {
+    bool log_text;
+    size_t n, next, end;
+    size_t at[DDB_LOG_MARKS];
+};
+
 /* Low-memory path: one record's storage at a time. */
 struct ddb_reader {
     size_t count; /* number of records, known after init */
@@ -257,14 +269,9 @@ struct ddb_reader {
     size_t len_;
     size_t pos_;
     size_t next_index_;
-    bool poisoned_;               /* some record holds text the validator skipped */
-    bool compact_;                /* no whitespace between tokens: the cursor skips none */
-    struct ddb_log_marks_ {       /* strings a log line would not carry as they are */
-        bool log_text;            /* compact and no DEL: the marks below are all there is */
-        size_t n, next;           /* how many, and the first not before the current record */
-        size_t end;               /* unknown from this offset on (SIZE_MAX: none) */
-        size_t at[DDB_LOG_MARKS]; /* their offsets, in order */
-    } marks_;
+    bool poisoned_;                    /* some record holds text the validator skipped */
+    bool compact_;                     /* no whitespace between tokens: the cursor skips none */
+    struct ddb_log_marks_ marks_;      /* strings a log line would not carry as they are */
     struct ddb_arena *arena_;          /* the current record's storage, reset per record */
     struct ddb_arena *envelope_arena_; /* decoded envelope strings, kept for the reader's life */
 };

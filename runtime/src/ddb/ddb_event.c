@@ -221,18 +221,9 @@ static enum lr_status read_envelope(const char *json, size_t len, struct ddb_are
 
 /* ---- Images the log can take as they are ---- */
 
-static void log_marks(struct ddb_log_marks_ *m, const struct ddb_jscan_arrays *arrays)
-{
-    m->log_text = arrays->log_text;
-    m->n = arrays->n_marks;
-    m->next = 0;
-    m->end = arrays->marks_end;
-    memcpy(m->at, arrays->marks, arrays->n_marks * sizeof(m->at[0]));
-}
-
 /* Sets text_is_log_text on the images of the record at json[start..end) when no string of it was
  * marked (records come in document order, so the marks are walked once). */
-static void note_log_text(struct ddb_log_marks_ *m, size_t start, size_t end,
+static void flag_log_text(struct ddb_log_marks_ *m, size_t start, size_t end,
                           struct ddb_record *rec)
 {
     while (m->next < m->n && m->at[m->next] < start)
@@ -253,18 +244,17 @@ static size_t record_count(const struct envelope *env)
 static void parse_records(struct ddb_event *ev, const char *json, size_t len,
                           const struct envelope *env)
 {
-    struct ddb_log_marks_ marks;
-    log_marks(&marks, &env->arrays);
+    struct ddb_log_marks_ marks = env->arrays.marks;
     if (!env->has_records) {
         size_t end = ddb_record_parse(ev->arena_, json, len, env->start, env->arrays.compact, 0,
                                       &ev->records[0]);
-        note_log_text(&marks, ev->records[0].offset, end, &ev->records[0]);
+        flag_log_text(&marks, ev->records[0].offset, end, &ev->records[0]);
     } else {
         struct ddb_json j = {json, len, env->records_pos, env->arrays.compact};
         ddb_json_enter(&j);
         for (size_t i = 0; i < ev->count && ddb_json_next_element(&j); i++) {
             j.pos = ddb_record_parse(ev->arena_, json, len, j.pos, j.compact, i, &ev->records[i]);
-            note_log_text(&marks, ev->records[i].offset, j.pos, &ev->records[i]);
+            flag_log_text(&marks, ev->records[i].offset, j.pos, &ev->records[i]);
             if (env->records_poisoned)
                 check_record_text(ev->arena_, json, len, &ev->records[i]);
         }
@@ -331,7 +321,7 @@ enum lr_status ddb_reader_init(struct ddb_reader *r, const char *json, size_t le
     r->single_record = !env.has_records;
     r->poisoned_ = env.records_poisoned;
     r->compact_ = env.arrays.compact;
-    log_marks(&r->marks_, &env.arrays); /* in the reader: no allocation per invoke */
+    r->marks_ = env.arrays.marks; /* in the reader: no allocation per invoke */
     r->window = env.window;
     r->pos_ = env.has_records ? env.records_pos + 1 : env.start; /* just inside '[' */
     return LR_OK;
@@ -347,7 +337,7 @@ bool ddb_reader_next(struct ddb_reader *r, struct ddb_record *rec)
     ddb_arena_reset(r->arena_);
     r->pos_ =
         ddb_record_parse(r->arena_, r->json_, r->len_, j.pos, r->compact_, r->next_index_, rec);
-    note_log_text(&r->marks_, rec->offset, r->pos_, rec);
+    flag_log_text(&r->marks_, rec->offset, r->pos_, rec);
     if (r->poisoned_)
         check_record_text(r->arena_, r->json_, r->len_, rec);
     r->next_index_++;

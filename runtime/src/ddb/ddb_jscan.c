@@ -250,14 +250,14 @@ static size_t skip_ws(struct vstate *v, size_t pos)
  * v->pos: noted when a log line would not carry it as it is (see struct ddb_jscan_arrays). */
 static void note_log_text(struct vstate *v, size_t quote)
 {
-    struct ddb_jscan_arrays *a = v->arrays;
-    if (a == NULL || a->marks_end != SIZE_MAX ||
+    struct ddb_log_marks_ *m = v->arrays ? &v->arrays->marks : NULL;
+    if (m == NULL || m->end != SIZE_MAX ||
         lr_json_is_compact_log_text((const char *)v->s + quote, v->pos - quote))
         return;
-    if (a->n_marks < DDB_JSCAN_MARKS)
-        a->marks[a->n_marks++] = quote;
+    if (m->n < DDB_LOG_MARKS)
+        m->at[m->n++] = quote;
     else
-        a->marks_end = quote;
+        m->end = quote;
 }
 
 /* A string that holds a backslash or a byte that is not ASCII, or is bad, from v->pos (its quote).
@@ -548,8 +548,8 @@ enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
     struct vstate v = {.s = (const unsigned char *)s, .len = len, .pos = start, .arrays = arrays};
     if (arrays) {
         arrays->n = 0;
-        arrays->n_marks = 0;
-        arrays->marks_end = SIZE_MAX;
+        arrays->marks.n = arrays->marks.next = 0;
+        arrays->marks.end = SIZE_MAX;
     }
     enum lr_status st = run(&v, 0, err_off, err_msg);
     if (st != LR_OK)
@@ -563,7 +563,7 @@ enum lr_status ddb_jscan_validate(const char *s, size_t len, size_t start,
     if (arrays) { /* a skipped bad element was not looked at for whitespace: not known compact */
         arrays->compact = !v.spaced && !any_poisoned(arrays);
         /* DEL is rare and valid anywhere in a string: one memchr() instead of a test per block */
-        arrays->log_text = arrays->compact && memchr(s + start, 0x7F, len - start) == NULL;
+        arrays->marks.log_text = arrays->compact && memchr(s + start, 0x7F, len - start) == NULL;
     }
     return LR_OK;
 }

@@ -12,8 +12,6 @@
 #include "lr/ddb.h"
 
 #define DDB_JSCAN_ARRAYS 8
-/* Strings noted as not log text (struct ddb_jscan_arrays), at most. */
-#define DDB_JSCAN_MARKS DDB_LOG_MARKS
 
 /* An array that is a member value of the top-level object, as the validator saw it. */
 struct ddb_jscan_array {
@@ -38,15 +36,9 @@ struct ddb_jscan_arrays {
     /* Set on success: the document has no whitespace between tokens (and no bad element was
      * skipped unseen), so a cursor over it never needs to skip any. */
     bool compact;
-    /* Set on success: compact, and no byte is DEL. Then the only text a log line would not carry
-     * as it is (lr_json_is_compact_log_text()) is in strings with a backslash or a C1 control,
-     * U+2028 or U+2029: the offsets of the first DDB_JSCAN_MARKS of those strings (their opening
-     * quote) are in marks[0..n_marks), in document order; when there were more, marks_end is the
-     * offset of the first one not noted (text from there on is unknown), else SIZE_MAX. */
-    bool log_text;
-    size_t n_marks;
-    size_t marks[DDB_JSCAN_MARKS];
-    size_t marks_end;
+    /* On success, the strings a log line would not carry as they are (struct ddb_log_marks_ in
+     * lr/ddb.h; next is left 0). */
+    struct ddb_log_marks_ marks;
 };
 
 /* Validates exactly one JSON value at s[start..len) followed only by whitespace, noting the top
