@@ -368,9 +368,10 @@ static inline size_t flag_literal(const char *p, size_t avail, struct ddb_attr *
 }
 
 /* An attribute value inside a map or list. The commonest ones in compact text, {"S":"..."} and
- * {"N":"..."} with a plain string and the three BOOL/NULL literals, are read here, without the general parser's call and checks; the
- * fields, the number check and its error are those of ddb_attr_parse. Anything else (an escape, a
- * second key, another type) goes to ddb_attr_parse from the start. */
+ * {"N":"..."} with a plain string and the three BOOL/NULL literals, are read here, without the
+ * general parser's call and checks; the fields, the number check and its error are those of
+ * ddb_attr_parse. Anything else (an escape, a second key, another type) goes to ddb_attr_parse from
+ * the start. */
 static inline enum lr_status attr_value(struct ddb_ctx *c, struct ddb_attr *out, unsigned level)
 {
     const struct ddb_json *j = &c->j;
@@ -382,16 +383,17 @@ static inline enum lr_status attr_value(struct ddb_ctx *c, struct ddb_attr *out,
         c->j.pos += used;
         return LR_OK;
     }
-    if (p[0] != '{' || p[1] != '"' || (p[2] != 'S' && p[2] != 'N') || p[3] != '"' || p[4] != ':' ||
-        p[5] != '"')
+    size_t skip = 0;
+    enum ddb_type t = p[0] == '{' ? plain_tag(p, &skip) : (enum ddb_type)0;
+    if ((t != DDB_S && t != DDB_N) || p[skip] != '"')
         return general_value(c, out, level);
-    size_t from = j->pos + 6; /* the first byte of the string */
+    size_t from = j->pos + skip + 1; /* the first byte of the string */
     size_t i = ddb_jscan_find_special((const unsigned char *)j->s, j->len, from, false);
     if (j->len - i < 2 || j->s[i] != '"' || j->s[i + 1] != '}')
         return general_value(c, out, level);
     struct lr_str text = {j->s + from, i - from};
     c->j.pos = i + 2;
-    if (p[2] == 'S') {
+    if (t == DDB_S) {
         *out = (struct ddb_attr){.type = DDB_S, .v.s = text};
         return LR_OK;
     }
