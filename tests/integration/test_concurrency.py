@@ -243,6 +243,7 @@ class SigtermTest(unittest.TestCase):
             # The emulator starts the bootstrap again for the next invoke, as Lambda would.
             status, _, body = emu.invoke_json({"tb_mode": "info"})
             self.assertEqual(status, 200)
+            self.assertIn("pid", body, "%r\n%s" % (body, emu.logs()[-3000:]))
             self.assertNotEqual(body["pid"], pid)
 
     def wait_gone(self, pid):
