@@ -53,4 +53,8 @@ enum MHD_Result http_queue_json(struct MHD_Connection *c, unsigned status, const
 /* Makes the next close of c's socket send a TCP reset (SO_LINGER 0) instead of a clean FIN. */
 void http_arm_reset(struct MHD_Connection *c);
 
+/* Whether the client of connection (a struct MHD_Connection *, untyped to serve as a callback's
+ * argument) has closed or reset it: a long poll it gave up. */
+bool http_peer_gone(void *connection);
+
 #endif

@@ -163,7 +163,7 @@ static enum MHD_Result too_many_requests(struct MHD_Connection *c)
 static enum MHD_Result serve_next(struct MHD_Connection *c, struct req *rq)
 {
     struct delivery d;
-    enum next_status st = sandbox_next(&d);
+    enum next_status st = sandbox_next(&d, http_peer_gone, c);
     if (st == NEXT_TOO_MANY)
         return too_many_requests(c);
     if (st != NEXT_OK)

@@ -372,7 +372,7 @@ static bool too_many_locked(void)
     return true;
 }
 
-enum next_status sandbox_next(struct delivery *d)
+enum next_status sandbox_next(struct delivery *d, bool (*peer_gone)(void *), void *peer)
 {
     memset(d, 0, sizeof(*d));
     pthread_mutex_lock(&S.mu);
@@ -389,9 +389,11 @@ enum next_status sandbox_next(struct delivery *d)
         pthread_cond_wait(&S.cv, &S.mu);
     if (S.generation == gen)
         S.waiting_next--; /* else the count was reset for the new child */
-    enum next_status st = S.shutting_down       ? NEXT_SHUTDOWN
-                          : S.generation != gen ? NEXT_STALE
-                                                : NEXT_OK;
+    /* A runtime gives up a waiting /next when it stops (SIGTERM): the event written to that closed
+     * socket would look delivered and be lost with the bootstrap's end. */
+    enum next_status st = S.shutting_down                          ? NEXT_SHUTDOWN
+                          : S.generation != gen || peer_gone(peer) ? NEXT_STALE
+                                                                   : NEXT_OK;
     if (st == NEXT_OK)
         fill_delivery_locked(inv, d);
     pthread_mutex_unlock(&S.mu);
@@ -538,18 +540,28 @@ static void fail_invoke_on_exit_locked(struct invoke *inv, int wait_status)
     complete_locked(inv, RESULT_FUNCTION_ERROR, jbody_error("Runtime.ExitError", msg));
 }
 
+/* Caller holds the lock: whether the end of the bootstrap fails this unanswered invoke. One it held
+ * or was offered (seq: a delivery a fault spoiled, queued again; an earlier bootstrap's end failed
+ * those it was offered) does; so does every one when it died in its init (the init error, or
+ * Runtime.ExitError, as Lambda answers an invoke whose init failed). One never offered after an init
+ * that finished (the bootstrap ended between invokes, e.g. after SIGTERM) waits for the next one. */
+static bool fails_on_exit_locked(const struct invoke *inv, bool init_done)
+{
+    return held_by_bootstrap(inv->state) || inv->seq != 0 || S.init_error || !init_done;
+}
+
 /* Caller holds the lock: the bootstrap ended. Orphaned invokes will never be posted for: their
- * slots are freed. With fail (it was not killed on purpose), every started, unanswered invoke fails,
- * with the init error when one was posted; callers still waiting for a slot start a new bootstrap.
- * Returns whether an invoke failed. */
-static bool settle_invokes_on_exit_locked(int wait_status, bool fail, int64_t spawn_ns)
+ * slots are freed. With fail (it was not killed on purpose), the invokes fails_on_exit_locked()
+ * names fail, with the init error when one was posted. Returns whether an invoke failed. */
+static bool settle_invokes_on_exit_locked(int wait_status, bool fail, int64_t spawn_ns,
+                                          bool init_done)
 {
     bool failed = false;
     for (unsigned i = 0; i < S.tab.capacity; i++) {
         struct invoke *inv = invtab_at(&S.tab, i);
         if (inv && inv->state == INV_ORPHANED) {
             release_locked(inv);
-        } else if (inv && inv->state != INV_DONE && fail) {
+        } else if (inv && inv->state != INV_DONE && fail && fails_on_exit_locked(inv, init_done)) {
             if (!failed && S.init_error)
                 report_init_error((double)(clk_mono_ns() - spawn_ns) / 1e6, S.init_error_type);
             fail_invoke_on_exit_locked(inv, wait_status);
@@ -559,6 +571,18 @@ static bool settle_invokes_on_exit_locked(int wait_status, bool fail, int64_t sp
     if (failed && S.init_error)
         drop_init_error_locked(); /* served: the next invoke runs the init again */
     return failed;
+}
+
+/* Caller holds the lock, the bootstrap has ended: invokes still queued (their callers wait for an
+ * answer, not to start a bootstrap) get a new one, as Lambda starts a new execution environment. */
+static void restart_for_queued_locked(void)
+{
+    struct invoke *inv;
+    if (S.shutting_down || (inv = invtab_oldest_queued(&S.tab)) == NULL)
+        return;
+    int rc = spawn_locked();
+    while (rc != 0 && (inv = invtab_oldest_queued(&S.tab)) != NULL)
+        fail_entrypoint_locked(inv, rc);
 }
 
 void sandbox_child_exited(pid_t pid, int wait_status, const struct rusage *ru)
@@ -571,11 +595,13 @@ void sandbox_child_exited(pid_t pid, int wait_status, const struct rusage *ru)
     bool timed_out = S.killed_for_timeout;
     S.killed_for_timeout = false;
     int64_t spawn_ns = S.spawn_ns;
+    bool init_done = S.saw_next;
     record_exit_locked(wait_status, ru);
-    bool failed =
-        settle_invokes_on_exit_locked(wait_status, !timed_out && !S.shutting_down, spawn_ns);
+    bool failed = settle_invokes_on_exit_locked(wait_status, !timed_out && !S.shutting_down,
+                                                spawn_ns, init_done);
     if (!failed && S.init_error && !S.shutting_down)
         report_init_error((double)(clk_mono_ns() - spawn_ns) / 1e6, S.init_error_type);
+    restart_for_queued_locked();
     pthread_cond_broadcast(&S.cv);
     pthread_mutex_unlock(&S.mu);
 }

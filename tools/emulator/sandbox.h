@@ -75,8 +75,9 @@ void sandbox_start_child(void);
 struct invoke_result sandbox_invoke(struct blob *event, const struct invoke_meta *meta);
 
 /* Blocks until an event is queued (GET /next) and hands out the oldest. NEXT_STALE: the bootstrap
- * that asked has gone. */
-enum next_status sandbox_next(struct delivery *d);
+ * that asked has gone, or peer_gone(peer) says it gave this request up (the event stays queued for
+ * another /next or the next bootstrap). */
+enum next_status sandbox_next(struct delivery *d, bool (*peer_gone)(void *), void *peer);
 void sandbox_delivery_clean_up(struct delivery *d);
 
 /* The delivery seq did not reach the bootstrap (reset, bad headers): queue the event again. */
