@@ -200,6 +200,29 @@ class TestRunsEveryStage(unittest.TestCase):
         self.assertRegex(summary[3], r"^unit tests on the portable byte scan: FAILED \(exit \d+\)$")
         self.assertRegex(summary[4], r"^bounded fuzzing: FAILED \(exit \d+\)$")
 
+    def test_the_summary_names_the_tests_that_failed(self):
+        # A project of one test that fails, built and run by the real cmake and ctest: every stage
+        # that runs it names it at the end of the log, which is what a CI log keeps.
+        with tempfile.TemporaryDirectory(prefix="lr-test-names-") as top:
+            os.mkdir(os.path.join(top, "scripts"))
+            for name in ("test", "build", "fuzz-smoke"):
+                shutil.copy2(os.path.join(SRC, "scripts", name), os.path.join(top, "scripts", name))
+            with open(os.path.join(top, "CMakeLists.txt"), "w") as f:
+                f.write("cmake_minimum_required(VERSION 3.20)\nproject(names LANGUAGES NONE)\n"
+                        "enable_testing()\nadd_test(NAME unit.always_fails COMMAND false)\n"
+                        "add_test(NAME unit.passes COMMAND true)\n"
+                        "set_tests_properties(unit.always_fails unit.passes PROPERTIES LABELS unit)\n")
+            proc = subprocess.run([os.path.join(top, "scripts", "test")], capture_output=True, text=True,
+                                  timeout=120)
+        out = proc.stdout
+        self.assertNotEqual(proc.returncode, 0, out)
+        summary = out[out.index("== summary ==\n") + len("== summary ==\n"):].splitlines()
+        self.assertEqual(len(summary), 5, out + proc.stderr)
+        for line in summary[:4]:
+            self.assertRegex(line, r": FAILED \(exit \d+\) in: unit\.always_fails$", out + proc.stderr)
+        # No fuzz target to build: a failure, and no test to name.
+        self.assertRegex(summary[4], r"^bounded fuzzing: FAILED \(exit \d+\)$")
+
 
 @unittest.skipIf(os.geteuid() != 0, "needs root: scripts/setup runs apt-get as root (through sudo otherwise)")
 class SetupWaitsForAptsLock(unittest.TestCase):
