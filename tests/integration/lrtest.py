@@ -219,12 +219,22 @@ class Emulator:
 
     def _end_bootstrap_for_leak_check(self):
         """SIGTERMs the running bootstrap and waits for it to end, so that valgrind writes its leak
-        report (the emulator's shutdown SIGKILLs it, which valgrind cannot report on). It is idle in
-        GET /next by then; what it still holds is reachable, so only real leaks show."""
+        report (the emulator's shutdown SIGKILLs it, which valgrind cannot report on). It waits
+        first until every worker is idle in GET /next: what it holds then is reachable, so only
+        real leaks show. (A signal between a strdup() in curl_easy_setopt() and the store of its
+        pointer made a leak of 19 bytes out of nothing.)"""
         if not self.running():
             return
+        workers = int(self.env.get("AWS_LAMBDA_MAX_CONCURRENCY") or self.max_concurrency or 1)
+        limit = time.monotonic() + 10 * slow_factor()
         try:
-            pid = self.stats().get("child_pid", 0)
+            st = self.stats()
+            workers = min(workers, st.get("max_concurrency") or workers)  # the emulator's limit
+            while (st.get("child_pid") and st.get("next_waiting", 0) < workers
+                   and time.monotonic() < limit and self.running()):
+                time.sleep(0.05)
+                st = self.stats()
+            pid = st.get("child_pid", 0)
         except (OSError, ValueError, EmulatorError):
             return
         if not pid:

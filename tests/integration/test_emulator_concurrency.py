@@ -90,6 +90,10 @@ class ConcurrentInvokesTest(unittest.TestCase):
             self.assertEqual((n, n, 0), (st["max_concurrency"], st["peak_in_flight"],
                                           st["too_many_requests"]))
             self.assertEqual((1, 0, 0), (st["spawns"], st["exits"], st["rejected_400"]))
+            # Every worker is back in GET /next, and the emulator counts each of them once.
+            wait_until(lambda: emu.stats()["next_waiting"] == n)
+            time.sleep(0.1)
+            self.assertEqual((n, 0), (emu.stats()["next_waiting"], emu.stats()["in_flight"]))
             emu.wait_for_log(r"REPORT RequestId: ", count=len(events))
             logs = emu.logs()
             for request_id in ids:

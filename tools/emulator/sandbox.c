@@ -648,6 +648,7 @@ char *sandbox_stats_json(void)
 {
     pthread_mutex_lock(&S.mu);
     S.st.in_flight = S.held;
+    S.st.next_waiting = S.waiting_next;
     struct stats copy = S.st;
     long pid = S.child == CHILD_RUNNING ? (long)S.pid : 0;
     pthread_mutex_unlock(&S.mu);

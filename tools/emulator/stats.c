@@ -32,6 +32,7 @@ static void add_counters(cJSON *o, const struct stats *s)
     add_num(o, "max_concurrency", (double)s->max_concurrency);
     add_num(o, "in_flight", (double)s->in_flight);
     add_num(o, "peak_in_flight", (double)s->peak_in_flight);
+    add_num(o, "next_waiting", (double)s->next_waiting);
     add_num(o, "too_many_requests", (double)s->too_many_requests);
     add_num(o, "late_posts", (double)s->late_posts);
 }

@@ -9,9 +9,10 @@ struct stats {
         errors, init_errors, timeouts, crashes, spawns, exits, rejected_400, rejected_403,
         rejected_413, redeliveries;
     /* Concurrency (Managed Instances mode): the limit, invokes the bootstrap holds now (delivered,
-     * not yet posted for) and at most so far, /next calls refused as one too many, and posts for
-     * timed-out invokes that were discarded. */
-    uint64_t max_concurrency, in_flight, peak_in_flight, too_many_requests, late_posts;
+     * not yet posted for) and at most so far, its /next calls waiting for an event now, /next calls
+     * refused as one too many, and posts for timed-out invokes that were discarded. */
+    uint64_t max_concurrency, in_flight, peak_in_flight, next_waiting, too_many_requests,
+        late_posts;
     int last_exit_code;   /* -1 when none or killed by a signal */
     int last_exit_signal; /* 0 when none */
     int64_t last_init_us; /* spawn to first /next of the latest bootstrap, -1 before any */
