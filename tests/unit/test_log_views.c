@@ -1,8 +1,8 @@
 /* Unit tests of logging records from views of the payload: lr_json_is_compact_log_text() (every byte
  * value and a set of UTF-8 sequences at every position across the vector blocks, whitespace in and
  * out of strings) and ddb_image_text(), whose view must be byte for byte what ddb_image_serialize()
- * writes whenever it is given. The unit tests also run on the portable build (LR_PORTABLE_BYTES),
- * which takes the eight-byte word path instead of SSE2. */
+ * writes whenever it is given; and of lr_json_compact(). The unit tests also run on the portable
+ * build (LR_PORTABLE_BYTES), which takes the eight-byte word path instead of SSE2. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -110,6 +110,40 @@ static void whitespace_only_inside_strings(void **state)
     }
     assert_true(lr_json_is_compact_log_text("{}", 2));
     assert_false(lr_json_is_compact_log_text("{\"a\":\"x\\\"y\"}", 12)); /* an escape */
+}
+
+/* lr_json_compact() takes out the blanks between tokens and nothing else: spaces inside strings and
+ * escaped quotes and backslashes (which do not end a string) stay as they are. */
+static void compacting_keeps_strings_whole(void **state)
+{
+    (void)state;
+    static const char compact[] = "{\"s\":\" a\\\" b\\\\\",\"t\":[\"\\\\\",1,true,null],\"u\":{}}";
+    size_t n = sizeof(compact) - 1;
+    char doc[512], out[512];
+    /* "\r\n\t " between every two tokens, before the first and after the last */
+    static const char structural[] = "{}[]:,\"";
+    size_t len = 0;
+    bool in_string = false, escaped = false;
+    for (size_t i = 0; i <= n; i++) {
+        bool boundary = i == 0 || i == n || memchr(structural, compact[i], 7) != NULL ||
+                        memchr(structural, compact[i - 1], 7) != NULL;
+        if (!in_string && boundary) {
+            memcpy(doc + len, "\r\n\t ", 4);
+            len += 4;
+        }
+        if (i == n)
+            break;
+        bool quote = compact[i] == '"' && !escaped;
+        escaped = in_string && compact[i] == '\\' && !escaped;
+        in_string ^= quote;
+        doc[len++] = compact[i];
+    }
+    assert_true(len < sizeof(doc));
+    size_t got = lr_json_compact(out, doc, len);
+    assert_int_equal(got, n);
+    assert_memory_equal(out, compact, n);
+    assert_int_equal(lr_json_compact(out, compact, n), n); /* compact text is left as it is */
+    assert_memory_equal(out, compact, n);
 }
 
 /* Every record image of the event: the view, when there is one, is exactly the serialisation. */
@@ -300,6 +334,7 @@ int main(void)
         cmocka_unit_test(every_byte_in_a_string_at_every_position),
         cmocka_unit_test(utf8_sequences_as_the_log_escaping_keeps_them),
         cmocka_unit_test(whitespace_only_inside_strings),
+        cmocka_unit_test(compacting_keeps_strings_whole),
         cmocka_unit_test(views_match_the_serialisation),
         cmocka_unit_test(validator_marks_decide_which_views_skip_the_scan),
         cmocka_unit_test(maps_without_text_have_no_view),

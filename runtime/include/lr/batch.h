@@ -124,7 +124,8 @@ enum lr_status lr_batch_deferred_fail(struct lr_batch_deferred *deferred, size_t
  * it; window->state_json is the state the function returned last time, len 0 when none) and res the
  * counts so far (res->status LR_OK). Write the outgoing state, a JSON object, into state (empty on
  * entry, capped at LR_BATCH_MAX_STATE_BYTES: overflowing it fails the invoke with
- * LR_E_STATE_TOO_LARGE); leaving it empty passes the incoming state on unchanged. Any other status
+ * LR_E_STATE_TOO_LARGE); leaving it empty passes the incoming state on (the blanks between its
+ * tokens taken out, so that no raw CR or LF reaches the answer). Any other status
  * returned fails the invoke. */
 struct lr_batch_result;
 typedef enum lr_status (*lr_batch_window_fn)(void *user_data, const struct ddb_window *window,
@@ -210,7 +211,7 @@ struct lr_batch_handler {
         options;               /* options.deadline_ms is ignored: each request brings its own */
     lr_batch_record_fn fn;     /* never NULL */
     lr_batch_settle_fn settle; /* NULL: fn never defers */
-    lr_batch_window_fn window; /* NULL: a window's state passes on unchanged */
+    lr_batch_window_fn window; /* NULL: a window's state passes on (compacted) */
     void *user_data;           /* passed to fn and settle */
     const char *emf_namespace; /* NULL: no metrics line */
     const char *function_name; /* the metrics' FunctionName dimension; NULL or "": none */

@@ -274,6 +274,27 @@ bool lr_json_is_compact_log_text(const char *json, size_t len)
     return !in_string;
 }
 
+size_t lr_json_compact(char *dst, const char *json, size_t len)
+{
+    size_t n = 0;
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        char c = json[i];
+        if (in_string) {
+            if (c == '\\' && i + 1 < len) /* an escape: its next byte cannot end the string */
+                dst[n++] = json[i++];
+            else if (c == '"')
+                in_string = false;
+        } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
+            continue;
+        } else if (c == '"') {
+            in_string = true;
+        }
+        dst[n++] = json[i];
+    }
+    return n;
+}
+
 size_t lr_json_escape_str(char *dst, size_t cap, const char *bytes, size_t len)
 {
     if (cap == 0) {

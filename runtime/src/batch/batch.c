@@ -13,6 +13,7 @@
 #include "lr/buf.h"
 #include "lr/clock.h"
 #include "lr/emf.h"
+#include "lr/json.h"
 #include "lr/log.h"
 
 static const char k_body_open[] = "{\"batchItemFailures\":[";
@@ -397,6 +398,19 @@ static void apply_all_failed(struct walk *w)
                 res->failed, res->skipped, res->checkpoint);
 }
 
+/* The incoming state, {} when there is none. Compacted: the event may put raw CR, LF and tabs
+ * between its tokens, and no answer body carries a raw control byte (fuzz_response checks it). */
+static void put_incoming_state(struct lr_buf *state, struct lr_str in)
+{
+    if (in.len == 0) {
+        lr_buf_put(state, "{}", 2);
+        return;
+    }
+    char *dst = lr_buf_put_reserve(state, in.len); /* over the cap: overflow, StateTooLarge */
+    if (dst != NULL)
+        lr_buf_commit(state, lr_json_compact(dst, in.ptr, in.len));
+}
+
 /* ,"state":<state> for an event with a window: the window function's, else the incoming one. */
 static void put_state(struct walk *w)
 {
@@ -406,9 +420,8 @@ static void put_state(struct walk *w)
     lr_buf_init(&state, LR_BATCH_MAX_STATE_BYTES);
     enum lr_status st =
         w->window_fn ? w->window_fn(w->user_data, &w->window, w->res, &state) : LR_OK;
-    struct lr_str in = w->window.state_json;
     if (st == LR_OK && state.len == 0 && !state.overflow)
-        lr_buf_put(&state, in.len ? in.ptr : "{}", in.len ? in.len : 2);
+        put_incoming_state(&state, w->window.state_json);
     if (st == LR_OK && state.overflow)
         fail_invoke(w, LR_E_STATE_TOO_LARGE,
                     "the tumbling window's state is larger than %zu bytes, what Lambda keeps",
