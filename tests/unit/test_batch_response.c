@@ -943,9 +943,11 @@ static void test_window_state_passes_on_unless_the_function_writes_one(void **st
     run_window(&x, "oo", "{\"n\":5}", false, LR_OK, &r); /* no window function */
     assert_string_equal(r.body, "{\"batchItemFailures\":[],\"state\":{\"n\":5}}");
     lr_batch_result_clean_up(&r);
-    /* blanks between its tokens (CR, LF and tab included) are taken out, those in strings kept */
-    run_window(&x, "oo", "{\r\n \"n\" :\t5 , \"s\":\"a b\"}\n", false, LR_OK, &r);
-    assert_string_equal(r.body, "{\"batchItemFailures\":[],\"state\":{\"n\":5,\"s\":\"a b\"}}");
+    /* blanks between its tokens (CR, LF and tab included) are taken out, those in strings kept;
+     * a raw DEL in a string is escaped */
+    run_window(&x, "oo", "{\r\n \"n\" :\t5 , \"s\":\"a b\x7f\"}\n", false, LR_OK, &r);
+    assert_string_equal(r.body,
+                        "{\"batchItemFailures\":[],\"state\":{\"n\":5,\"s\":\"a b\\u007f\"}}");
     lr_batch_result_clean_up(&r);
     run_window(&x, "oo", NULL, false, LR_OK, &r); /* no state yet: an empty one */
     assert_string_equal(r.body, "{\"batchItemFailures\":[],\"state\":{}}");

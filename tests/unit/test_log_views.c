@@ -112,8 +112,9 @@ static void whitespace_only_inside_strings(void **state)
     assert_false(lr_json_is_compact_log_text("{\"a\":\"x\\\"y\"}", 12)); /* an escape */
 }
 
-/* lr_json_compact() takes out the blanks between tokens and nothing else: spaces inside strings and
- * escaped quotes and backslashes (which do not end a string) stay as they are. */
+/* lr_json_compact() takes out the blanks between tokens and writes raw DEL in strings as \u007f,
+ * nothing else: spaces inside strings and escaped quotes and backslashes (which do not end a
+ * string) stay as they are; what does not fit in cap is not written, and the length is the whole. */
 static void compacting_keeps_strings_whole(void **state)
 {
     (void)state;
@@ -139,11 +140,34 @@ static void compacting_keeps_strings_whole(void **state)
         doc[len++] = compact[i];
     }
     assert_true(len < sizeof(doc));
-    size_t got = lr_json_compact(out, doc, len);
-    assert_int_equal(got, n);
+    assert_int_equal(lr_json_compact(NULL, 0, doc, len), n);
+    memset(out, '#', sizeof(out));
+    assert_int_equal(lr_json_compact(out, n, doc, len), n);
     assert_memory_equal(out, compact, n);
-    assert_int_equal(lr_json_compact(out, compact, n), n); /* compact text is left as it is */
+    assert_int_equal(out[n], '#');
+    assert_int_equal(lr_json_compact(out, sizeof(out), compact, n), n); /* compact: as it is */
     assert_memory_equal(out, compact, n);
+    /* a cut never writes past cap */
+    memset(out, '#', sizeof(out));
+    assert_int_equal(lr_json_compact(out, 5, doc, len), n);
+    assert_memory_equal(out, compact, 5);
+    assert_int_equal(out[5], '#');
+}
+
+/* DEL is the one control byte a valid JSON string may carry raw; C1 controls (two UTF-8 bytes of
+ * 0x80 or more) are no raw control byte and stay. */
+static void compacting_escapes_del(void **state)
+{
+    (void)state;
+    static const char doc[] = "{ \"a\x7f\" : \"\x7f x\xc2\x85\x7f\" }";
+    static const char want[] = "{\"a\\u007f\":\"\\u007f x\xc2\x85\\u007f\"}";
+    char out[64];
+    size_t n = lr_json_compact(out, sizeof(out), doc, sizeof(doc) - 1);
+    assert_int_equal(n, sizeof(want) - 1);
+    assert_memory_equal(out, want, n);
+    memset(out, '#', sizeof(out)); /* an escape that does not fit whole is not written */
+    assert_int_equal(lr_json_compact(out, 6, doc, sizeof(doc) - 1), n);
+    assert_memory_equal(out, "{\"a###", 6);
 }
 
 /* Every record image of the event: the view, when there is one, is exactly the serialisation. */
@@ -335,6 +359,7 @@ int main(void)
         cmocka_unit_test(utf8_sequences_as_the_log_escaping_keeps_them),
         cmocka_unit_test(whitespace_only_inside_strings),
         cmocka_unit_test(compacting_keeps_strings_whole),
+        cmocka_unit_test(compacting_escapes_del),
         cmocka_unit_test(views_match_the_serialisation),
         cmocka_unit_test(validator_marks_decide_which_views_skip_the_scan),
         cmocka_unit_test(maps_without_text_have_no_view),

@@ -45,10 +45,11 @@ bool lr_json_is_inert(const char *bytes, size_t len);
  * copied into a log line as it is. A vector scan: a few instructions per 16 bytes. */
 bool lr_json_is_compact_log_text(const char *json, size_t len);
 
-/* Copies json[0..len), a valid JSON text, into dst without the whitespace between its tokens (the
- * same value, no raw control byte left: a valid text has none inside its strings); returns the bytes
- * written, at most len. dst holds at least len bytes and does not overlap json. */
-size_t lr_json_compact(char *dst, const char *json, size_t len);
+/* Writes json[0..len), a valid JSON text, into dst[0..cap) without the blanks between its tokens
+ * and with every raw DEL in its strings written \u007f: the same value, and no raw control byte (a
+ * valid text has no other one in its strings). Like snprintf, returns the length of the whole
+ * result and writes only what fits (dst may be NULL when cap is 0); dst does not overlap json. */
+size_t lr_json_compact(char *dst, size_t cap, const char *json, size_t len);
 
 #ifdef __cplusplus
 }

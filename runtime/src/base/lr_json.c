@@ -274,23 +274,36 @@ bool lr_json_is_compact_log_text(const char *json, size_t len)
     return !in_string;
 }
 
-size_t lr_json_compact(char *dst, const char *json, size_t len)
+/* Writes bytes[0..n) at dst + at when they fit in cap; returns the length reached either way. */
+static size_t put_at(char *dst, size_t cap, size_t at, const char *bytes, size_t n)
+{
+    if (n <= cap && at <= cap - n)
+        memcpy(dst + at, bytes, n);
+    return at + n;
+}
+
+size_t lr_json_compact(char *dst, size_t cap, const char *json, size_t len)
 {
     size_t n = 0;
     bool in_string = false;
     for (size_t i = 0; i < len; i++) {
         char c = json[i];
         if (in_string) {
-            if (c == '\\' && i + 1 < len) /* an escape: its next byte cannot end the string */
-                dst[n++] = json[i++];
-            else if (c == '"')
-                in_string = false;
+            if (c == '\\' && i + 1 < len) { /* an escape: its next byte cannot end the string */
+                n = put_at(dst, cap, n, json + i++, 2);
+                continue;
+            }
+            if (c == 0x7F) { /* the one control byte JSON lets a string carry raw */
+                n = put_at(dst, cap, n, "\\u007f", 6);
+                continue;
+            }
+            in_string = c != '"';
         } else if (c == ' ' || c == '\t' || c == '\n' || c == '\r') {
             continue;
-        } else if (c == '"') {
-            in_string = true;
+        } else {
+            in_string = c == '"';
         }
-        dst[n++] = json[i];
+        n = put_at(dst, cap, n, &c, 1);
     }
     return n;
 }

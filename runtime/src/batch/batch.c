@@ -399,16 +399,18 @@ static void apply_all_failed(struct walk *w)
 }
 
 /* The incoming state, {} when there is none. Compacted: the event may put raw CR, LF and tabs
- * between its tokens, and no answer body carries a raw control byte (fuzz_response checks it). */
+ * between its tokens and raw DEL in its strings, and no answer body carries a raw control byte
+ * (fuzz_response checks it). */
 static void put_incoming_state(struct lr_buf *state, struct lr_str in)
 {
     if (in.len == 0) {
         lr_buf_put(state, "{}", 2);
         return;
     }
-    char *dst = lr_buf_put_reserve(state, in.len); /* over the cap: overflow, StateTooLarge */
+    size_t n = lr_json_compact(NULL, 0, in.ptr, in.len);
+    char *dst = lr_buf_put_reserve(state, n); /* over the cap: overflow, StateTooLarge */
     if (dst != NULL)
-        lr_buf_commit(state, lr_json_compact(dst, in.ptr, in.len));
+        lr_buf_commit(state, lr_json_compact(dst, n, in.ptr, in.len));
 }
 
 /* ,"state":<state> for an event with a window: the window function's, else the incoming one. */
