@@ -274,27 +274,19 @@ bool lr_json_is_compact_log_text(const char *json, size_t len)
     return !in_string;
 }
 
-/* Writes bytes[0..n) at dst + at when they fit in cap; returns the length reached either way. */
-static size_t put_at(char *dst, size_t cap, size_t at, const char *bytes, size_t n)
-{
-    if (n <= cap && at <= cap - n)
-        memcpy(dst + at, bytes, n);
-    return at + n;
-}
-
 size_t lr_json_compact(char *dst, size_t cap, const char *json, size_t len)
 {
-    size_t n = 0;
+    struct esc_out o = {dst, cap, 0, 0, false};
     bool in_string = false;
     for (size_t i = 0; i < len; i++) {
         char c = json[i];
         if (in_string) {
             if (c == '\\' && i + 1 < len) { /* an escape: its next byte cannot end the string */
-                n = put_at(dst, cap, n, json + i++, 2);
+                esc_emit(&o, json + i++, 2, 2, true);
                 continue;
             }
             if (c == 0x7F) { /* the one control byte JSON lets a string carry raw */
-                n = put_at(dst, cap, n, "\\u007f", 6);
+                esc_emit(&o, "\\u007f", 6, 6, true);
                 continue;
             }
             in_string = c != '"';
@@ -303,9 +295,9 @@ size_t lr_json_compact(char *dst, size_t cap, const char *json, size_t len)
         } else {
             in_string = c == '"';
         }
-        n = put_at(dst, cap, n, &c, 1);
+        esc_emit(&o, &c, 1, 1, true);
     }
-    return n;
+    return o.total;
 }
 
 size_t lr_json_escape_str(char *dst, size_t cap, const char *bytes, size_t len)
