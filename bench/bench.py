@@ -399,7 +399,7 @@ def print_write_bound(result):
         return
     print("1 record, round trip p50 against the floor's %s ms: the writing floor %s (the least a runtime "
           "that logs the record before answering could reach); the runtime %s" % (
-              fmt(floor), fmt(write / floor, "x"), fmt(ratio(sc["bootstrap"]["round_trip_ms_p50"], floor), "x")))
+              fmt(floor), fmt(ratio(write, floor), "x"), fmt(ratio(sc["bootstrap"]["round_trip_ms_p50"], floor), "x")))
 
 
 def write_chart(result, results_dir, svg_path):
