@@ -8,8 +8,6 @@
 #include "lr/json.h"
 #include "lr/utf8.h"
 
-#define DEPTH_WORDS ((DDB_MAX_JSON_DEPTH + 63) / 64)
-
 /* Compact JSON has almost no whitespace: one comparison rules out most bytes. */
 static bool is_ws(unsigned char c)
 {
@@ -160,9 +158,9 @@ size_t ddb_jscan_number_len(const char *s, size_t len)
 struct vstate {
     const unsigned char *s;
     size_t len;
-    size_t pos;                   /* in and out of the cold paths; the error offset on failure */
-    unsigned base;                /* the depth at which the value being validated is complete */
-    uint64_t is_obj[DEPTH_WORDS]; /* bit per level: object (1) or array (0) */
+    size_t pos;    /* in and out of the cold paths; the error offset on failure */
+    unsigned base; /* the depth at which the value being validated is complete */
+    unsigned char closer[DDB_MAX_JSON_DEPTH]; /* per open level: the byte that closes it */
     const char *msg;
     struct ddb_jscan_arrays *arrays; /* where member arrays of the top object are noted, or NULL */
     /* Inside an element of a noted array (arrays->a[arrays->n] is open), where a bad element is
@@ -371,13 +369,6 @@ static inline size_t literal_len(const unsigned char *s, size_t len, size_t pos,
     return literal_at(s, len, pos + 1, "alse") ? 5 : 0; /* b is 'f', at pos < len */
 }
 
-/* The byte that closes the container at level d: '}' or ']' (they differ in bit 5 only). */
-static unsigned char close_of(const struct vstate *v, unsigned d)
-{
-    unsigned obj = (unsigned)(v->is_obj[d / 64] >> (d % 64)) & 1u;
-    return (unsigned char)(']' | obj << 5);
-}
-
 /* A scalar at *pos whose first byte b is not a quote: a literal or a number, to just after it. */
 static inline bool scalar_at(struct vstate *v, const unsigned char *s, size_t len, size_t *pos,
                              unsigned char b)
@@ -427,7 +418,7 @@ static enum lr_status run_containers(struct vstate *v, unsigned depth)
     const size_t len = v->len;
     const unsigned base = v->base;
     size_t pos = v->pos;
-    unsigned char close = depth > 0 ? close_of(v, depth - 1) : 0;
+    unsigned char close = depth > 0 ? v->closer[depth - 1] : 0;
     /* 2 while a noted array is open (it is at level 1), else 0: the level its elements start at.
      * While it is open, any value is inside one of its elements (v->tolerant). */
     unsigned counted = 0;
@@ -443,9 +434,8 @@ static enum lr_status run_containers(struct vstate *v, unsigned depth)
                 if (!skip_too_deep(v, &pos))
                     return LR_E_TOO_DEEP;
             } else {
-                v->is_obj[depth / 64] |= (uint64_t)1 << (depth % 64);
-                depth++;
                 close = '}';
+                v->closer[depth++] = close;
                 pos++;
                 b = byte_at(v, s, len, &pos, '"');
                 if (b != '}') {
@@ -461,9 +451,8 @@ static enum lr_status run_containers(struct vstate *v, unsigned depth)
             } else {
                 if (!counted && (counted = note_array(v, pos, depth, close)) != 0)
                     watch = 1;
-                v->is_obj[depth / 64] &= ~((uint64_t)1 << (depth % 64));
-                depth++;
                 close = ']';
+                v->closer[depth++] = close;
                 pos++;
                 if (byte_at(v, s, len, &pos, ']') != ']') {
                     if (depth == counted) /* the first element of the noted array */
@@ -505,7 +494,7 @@ static enum lr_status run_containers(struct vstate *v, unsigned depth)
                         return LR_OK;
                     }
                 }
-                close = close_of(v, depth - 1);
+                close = v->closer[depth - 1];
                 continue;
             }
             if (!is_ws(b)) {
@@ -573,6 +562,7 @@ enum lr_status ddb_jscan_validate_element(const char *s, size_t len, size_t star
 {
     /* Levels 0 and 1: the top object and its member array, as in the whole document. */
     struct vstate v = {.s = (const unsigned char *)s, .len = len, .pos = start, .base = 2};
-    v.is_obj[0] = 1;
+    v.closer[0] = '}';
+    v.closer[1] = ']';
     return run(&v, 2, err_off, err_msg);
 }
