@@ -641,6 +641,37 @@ static void raw_json_lines_are_written_or_refused(void **state)
     memset(big, ' ', sizeof(big));
     assert_int_equal(lr_log_raw_json_line(big, sizeof(big)), LR_E_TOO_LARGE);
     assert_string_equal(captured(), "{\"_aws\":{\"Timestamp\":1}}\n");
+    /* Any byte below 0x20 at any place of the words the check reads, and none of the bytes
+     * above it (space, DEL, UTF-8), which may be in a document's strings. */
+    char doc[21];
+    for (size_t at = 0; at < sizeof(doc); at++)
+        for (unsigned c = 0; c < 256; c++) {
+            memset(doc, 'a', sizeof(doc));
+            doc[at] = (char)c;
+            assert_int_equal(lr_log_raw_json_line(doc, sizeof(doc)),
+                             c < 0x20 ? LR_E_INVALID_ARG : LR_OK);
+        }
+}
+
+/* lr_json_int() writes what printf's %lld does: the ends of the range, each power of ten and
+ * its neighbours, both signs. */
+static void json_int_matches_printf(void **state)
+{
+    (void)state;
+    int64_t cases[3 * 19 * 2 + 4] = {0, INT64_MAX, INT64_MIN, INT64_MIN + 1};
+    size_t n = 4;
+    for (int64_t p = 1, i = 0; i < 19; i++, p = p <= INT64_MAX / 10 ? p * 10 : p)
+        for (int64_t d = -1; d <= 1; d++) {
+            cases[n++] = p + d;
+            cases[n++] = -(p + d);
+        }
+    for (size_t i = 0; i < n; i++) {
+        char want[32], got[LR_JSON_INT_MAX + 1];
+        snprintf(want, sizeof(want), "%lld", (long long)cases[i]);
+        size_t len = lr_json_int(got, cases[i]);
+        got[len] = '\0';
+        assert_string_equal(got, want);
+    }
 }
 
 static void clock_formats_rfc3339_milliseconds(void **state)
@@ -757,6 +788,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(text_line_is_exact, setup, teardown),
+        cmocka_unit_test(json_int_matches_printf),
         cmocka_unit_test_setup_teardown(text_without_request_id_says_undefined, setup, teardown),
         cmocka_unit_test_setup_teardown(json_line_is_exact, setup, teardown),
         cmocka_unit_test_setup_teardown(json_without_request_id_has_no_member, setup, teardown),

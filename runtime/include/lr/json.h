@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -50,6 +51,13 @@ bool lr_json_is_compact_log_text(const char *json, size_t len);
  * valid text has no other one in its strings). Like snprintf, returns the length of the whole
  * result and writes only what fits (dst may be NULL when cap is 0); dst does not overlap json. */
 size_t lr_json_compact(char *dst, size_t cap, const char *json, size_t len);
+
+/* The longest decimal text of an int64_t, "-9223372036854775808". */
+#define LR_JSON_INT_MAX 20
+
+/* Writes v in decimal, as JSON writes the number, into out (no NUL); returns its length. The log
+ * lines and metrics of every invoke carry counts: this is what they cost without printf. */
+size_t lr_json_int(char out[LR_JSON_INT_MAX], int64_t v);
 
 #ifdef __cplusplus
 }

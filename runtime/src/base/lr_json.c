@@ -312,3 +312,20 @@ size_t lr_json_escape_str(char *dst, size_t cap, const char *bytes, size_t len)
     dst[written] = '\0';
     return needed;
 }
+
+size_t lr_json_int(char out[LR_JSON_INT_MAX], int64_t v)
+{
+    /* The magnitude as unsigned: -INT64_MIN does not fit an int64_t. */
+    uint64_t u = v < 0 ? 0u - (uint64_t)v : (uint64_t)v;
+    char digits[LR_JSON_INT_MAX];
+    size_t n = 0;
+    do {
+        digits[sizeof(digits) - ++n] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    size_t len = 0;
+    if (v < 0)
+        out[len++] = '-';
+    memcpy(out + len, digits + sizeof(digits) - n, n);
+    return len + n;
+}

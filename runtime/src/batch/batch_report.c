@@ -2,25 +2,24 @@
  * Kept apart from the walker so each file stays one concern. */
 #include <assert.h>
 #include <inttypes.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "lr/batch.h"
 #include "lr/clock.h"
 #include "lr/emf.h"
+#include "lr/json.h"
 #include "lr/log.h"
 
 /* Decimal text of n in storage owned by the caller. */
-static struct lr_str num_str(char buf[24], int64_t n)
+static struct lr_str num_str(char buf[LR_JSON_INT_MAX], int64_t n)
 {
-    int len = snprintf(buf, 24, "%" PRId64, n);
-    return (struct lr_str){buf, len > 0 ? (size_t)len : 0};
+    return (struct lr_str){buf, lr_json_int(buf, n)};
 }
 
 void lr_batch_log_summary(const struct lr_batch_result *res)
 {
     assert(res);
-    char b[8][24];
+    char b[8][LR_JSON_INT_MAX];
     const char *status = lr_status_str(res->status);
     bool stop = res->deadline_stop;
     const struct lr_log_field fields[] = {

@@ -2,14 +2,12 @@
 #include "lr/emf.h"
 
 #include <assert.h>
-#include <inttypes.h>
 #include <stdbool.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "lr/buf.h"
+#include "lr/json.h"
 #include "lr/log.h"
 
 static const char *const k_units[] = {"Seconds",
@@ -112,10 +110,8 @@ static void put_json(struct lr_buf *b, const char *bytes, size_t len)
 
 static void put_i64(struct lr_buf *b, int64_t v)
 {
-    char tmp[32];
-    int n = snprintf(tmp, sizeof(tmp), "%" PRId64, v);
-    if (n > 0)
-        lr_buf_put(b, tmp, (size_t)n);
+    char tmp[LR_JSON_INT_MAX];
+    lr_buf_put(b, tmp, lr_json_int(tmp, v));
 }
 
 static void render_directive(struct lr_buf *b, const struct lr_emf_doc *d)
