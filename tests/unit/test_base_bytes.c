@@ -35,6 +35,10 @@ static int is_quote(unsigned c)
 {
     return c == '"';
 }
+static int is_control(unsigned c)
+{
+    return c < 0x20;
+}
 static int is_control_or_high(unsigned c)
 {
     return c < 0x20 || c >= 0x80;
@@ -48,6 +52,7 @@ static void classes_are_exact_at_every_position(void **state)
 {
     (void)state;
     check_class(quote, is_quote, 'a');
+    check_class(lr_bytes_control, is_control, 'a');
     check_class(lr_bytes_control_or_high, is_control_or_high, 'a');
     check_class(lr_bytes_not_printable, is_not_printable, ' ');
 }

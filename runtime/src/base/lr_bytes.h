@@ -32,10 +32,16 @@ static inline uint64_t lr_bytes_equal(uint64_t w, unsigned char c)
     return (x - LR_BYTES_ONES) & ~x & LR_BYTES_HIGHS;
 }
 
+/* Bytes below 0x20 (C0 controls). */
+static inline uint64_t lr_bytes_control(uint64_t w)
+{
+    return (w - LR_BYTES_ONES * 0x20) & ~w & LR_BYTES_HIGHS;
+}
+
 /* Bytes below 0x20 (C0 controls) or from 0x80 (not ASCII). */
 static inline uint64_t lr_bytes_control_or_high(uint64_t w)
 {
-    return (w | ((w - LR_BYTES_ONES * 0x20) & ~w)) & LR_BYTES_HIGHS;
+    return (w & LR_BYTES_HIGHS) | lr_bytes_control(w);
 }
 
 /* Bytes that are not printable ASCII: C0 controls, DEL, and from 0x80. x - 0x20 flags x < 0x20, x + 1

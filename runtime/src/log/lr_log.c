@@ -699,16 +699,13 @@ void lr_log(enum lr_log_level level, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Whether s[0..len) holds a byte below 0x20, eight at a time: the borrow test is exact for
- * whether a word has such a byte (not for which one), which is all this asks. */
+/* Whether s[0..len) holds a byte below 0x20, eight at a time (a zero mask is exact). */
 static bool has_control(const unsigned char *s, size_t len)
 {
     size_t i = 0;
-    for (; len - i >= 8; i += 8) {
-        uint64_t w = lr_bytes_load(s + i);
-        if ((w - LR_BYTES_ONES * 0x20) & ~w & LR_BYTES_HIGHS)
+    for (; len - i >= 8; i += 8)
+        if (lr_bytes_control(lr_bytes_load(s + i)))
             return true;
-    }
     for (; i < len; i++)
         if (s[i] < 0x20)
             return true;
