@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lr/json.h"
 #include "lr/log.h"
 
 void record_log_init(struct record_log *rl)
@@ -52,20 +53,11 @@ static void image_field(struct lr_log_field *f, const char *key, const struct dd
 }
 
 /* "record <index>: <eventName>", the name cut at 16 bytes (and, as printf's %.*s would, at a NUL),
- * written by hand: printf would cost more than the rest of the line. Returns the length. */
+ * written without printf, which would cost more than the rest of the line. Returns the length. */
 static size_t record_message(char out[64], const struct ddb_record *rec)
 {
-    char digits[24];
-    size_t nd = 0;
-    size_t index = rec->index;
-    do {
-        digits[nd++] = (char)('0' + index % 10);
-        index /= 10;
-    } while (index > 0);
     memcpy(out, "record ", 7);
-    size_t len = 7;
-    while (nd > 0)
-        out[len++] = digits[--nd];
+    size_t len = 7 + lr_json_int(out + 7, (int64_t)rec->index); /* an index fits: 64 >= 7+20+2+16 */
     out[len++] = ':';
     out[len++] = ' ';
     struct lr_str name = rec->event_name_raw;
