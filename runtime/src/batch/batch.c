@@ -162,12 +162,11 @@ struct failure {
 
 static void log_failure(const struct failure *f, const char *why)
 {
-    char index[24];
-    snprintf(index, sizeof(index), "%zu", f->index);
+    char index[LR_JSON_INT_MAX];
     const struct lr_log_field fields[] = {
         {"sequenceNumber", f->seq, false},
         {"eventID", f->event_id, false},
-        {"recordIndex", {index, strlen(index)}, true},
+        {"recordIndex", {index, lr_json_int(index, (int64_t)f->index)}, true},
         {"reason", {why, strlen(why)}, false},
     };
     lr_log_fields(LR_LOG_WARN, fields, 4, "record failed: %s", why);
