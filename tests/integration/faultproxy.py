@@ -265,9 +265,12 @@ class FaultProxy:
     upstream: the service's base URL (http only). rates: {kind: probability}, summing to at most 1.
     counts: requests, forwarded, one per kind, and partial_applied / partial_unprocessed (the
     entries of split batch calls forwarded and held back). events: (request number, operation, kind or
-    None) of every request, in order."""
+    None) of every request, in order. With keep_answers, answers: (operation, the body as forwarded,
+    status line text, the upstream's answer body) of every request that reached the upstream, in the
+    order of the answers (what the service was sent and acknowledged, for a test to explain a loss)."""
 
-    def __init__(self, upstream, seed=0, rates=None, credentials=None, operations=None, port=0):
+    def __init__(self, upstream, seed=0, rates=None, credentials=None, operations=None, port=0,
+                 keep_answers=False):
         url = urllib.parse.urlsplit(upstream)
         if url.scheme != "http" or not url.hostname:
             raise ValueError("upstream must be an http:// URL, got %r" % upstream)
@@ -280,6 +283,7 @@ class FaultProxy:
         self.counts = dict({k: 0 for k in KINDS}, requests=0, forwarded=0, partial_applied=0,
                            partial_unprocessed=0)
         self.events = []
+        self.answers = [] if keep_answers else None
         self.set_rates(rates or {})
         proxy = self
 
@@ -381,6 +385,9 @@ class FaultProxy:
             body, held = self._split(service, body)
             headers = self._signed_again(method, target, headers, body)
         status, resp_headers, resp_body = self._forward(method, target, headers, body)
+        if self.answers is not None:
+            with self.lock:
+                self.answers.append((operation, body, status, resp_body))
         if held is not None and status.startswith("200"):  # an error answer stays as it is
             resp_body = self._merge(service, resp_body, held)
             if service == "dynamodb":

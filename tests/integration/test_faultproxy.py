@@ -211,6 +211,26 @@ class FaultProxyOnMoto(MotoBehindAProxy, unittest.TestCase):
             self.assertEqual((self.keys_in("a"), self.keys_in("b")), (all_puts, set()))
             self.assertTrue(all_dels)
 
+    def test_kept_answers_are_what_moto_was_sent_and_answered(self):
+        from botocore.exceptions import ClientError
+        self.clear("a")
+        self.assertIsNone(self.proxy(seed=1).answers)  # off unless asked for
+        p = self.proxy(seed=2, rates={"internal": 0.5, "partial": 0.5}, keep_answers=True)  # 4 partial, 2 internal
+        writes = [{"PutRequest": {"Item": key("k%d" % i)}} for i in range(6)]
+        for _ in range(6):
+            try:
+                self.client(p).batch_write_item(RequestItems={"a": writes})
+            except ClientError:  # the internal errors: they never reach moto
+                pass
+        self.assertEqual((p.counts["internal"] + p.counts["partial"], p.counts["forwarded"]), (6, len(p.answers)))
+        self.assertTrue(p.counts["internal"] and p.counts["partial"], p.counts)
+        # What moto got (a split call's forwarded part) and its own answer, before the proxy's merge.
+        sizes = sorted(len(json.loads(body)["RequestItems"]["a"]) for _, body, _, _ in p.answers)
+        self.assertEqual(sum(6 - n for n in sizes), p.counts["partial_unprocessed"])
+        for operation, _, status, answer in p.answers:
+            self.assertEqual((operation, status, json.loads(answer)["UnprocessedItems"]),
+                             ("BatchWriteItem", "200 OK", {}))
+
     def test_partial_needs_credentials_to_sign_again_when_moto_checks(self):
         from botocore.exceptions import ClientError
         self.clear("a")
