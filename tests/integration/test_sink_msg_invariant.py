@@ -40,6 +40,12 @@ moto, and what the test does about it:
   message sent or received counts the queue's messages for its attributes), so a queue read only at
   the end makes a run of a thousand messages take minutes: the queue is read, and emptied, as it
   fills, by two threads;
+- moto's DeleteMessage builds the queue's new message list from the old one without a lock, so two
+  deletes at once each assign a list of their own, and a message sent in between lands on the list
+  that loses: moto acknowledged it, and it is gone (seen here: changes acknowledged once and never
+  received, the queue empty). The test's deletes are therefore made one at a time; one delete
+  against concurrent sends is safe, since the interpreter does not switch threads between the end
+  of its loop and its assignment;
 - moto delivers each event to a rule's target through jsonpath_ng.ext.parse, which builds its parser
   anew on every call (about 0.1 s, eight calls per event): the moto that holds the buses is started
   with a sitecustomize that memoises it;
@@ -125,7 +131,10 @@ class Consumer:
     is taken before its message is deleted, so records keep each group's order. That holds only for
     receives one at a time: moto's ReceiveMessage looks up the groups in flight when it starts, and two
     at once can each take a message of the same group. On a FIFO queue the receives (and the taking of
-    their records) are therefore serialised; the deletes are not."""
+    their records) are therefore serialised.
+
+    The deletes are serialised on every queue: two of moto's DeleteMessage at once can drop a message
+    sent meanwhile (see the module's text)."""
 
     def __init__(self, moto, key, url, readers, fifo):
         self.url = url
@@ -133,6 +142,7 @@ class Consumer:
         self.stop = threading.Event()
         self.errors = []
         self.receiving = threading.Lock() if fifo else contextlib.nullcontext()
+        self.deleting = threading.Lock()
         self.clients = [moto.client("sqs", *key) for _ in range(readers)]  # a client per thread
         self.threads = [threading.Thread(target=self._run, args=(c,), daemon=True) for c in self.clients]
         for t in self.threads:
@@ -146,8 +156,9 @@ class Consumer:
                 body = json.loads(m["Body"])
                 self.records.append(body["detail"] if "detail-type" in body else body)
         if messages:
-            sqs.delete_message_batch(QueueUrl=self.url, Entries=[
-                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
+            with self.deleting:
+                sqs.delete_message_batch(QueueUrl=self.url, Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)])
         return len(messages)
 
     def _run(self, sqs):
