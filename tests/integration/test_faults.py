@@ -5,6 +5,8 @@ a bound, and the next invoke working where the contract says it should.
 Documented outcomes (runtime/include/lr/runtime.h, runtime/src/transport/lr_run.c, docs/handler.md):
 - /next 500: the runtime exits non-zero at once; Lambda fails that invoke (Runtime.ExitError).
 - transport failure or a reply without a request id on /next: retried with back-off (5 attempts).
+- a header the runtime refuses (repeated, malformed, too long) on an invoke it can name: that invoke
+  is answered with Runtime.InvalidHeaders, and the loop carries on.
 - a missing or garbage deadline: a warning, then the invoke runs with a fallback deadline.
 - a post answered 413: that invoke has failed; 400/403: logged; the loop carries on; 500: exit.
 """
@@ -119,6 +121,24 @@ class NextFaultTest(FaultTestCase):
             emu.wait_for_log(r"missing or invalid Lambda-Runtime-Aws-Request-Id")
             st = self.assert_no_crash(emu)
             self.assertEqual((1, 0, 1), (st["redeliveries"], st["exits"], st["responses"]))
+
+    def test_unreadable_headers_fail_that_invoke_and_the_loop_carries_on(self):
+        """A header the runtime refuses, ahead of the request id: the invoke is still answered
+        (Lambda would otherwise refuse the next /next while it is pending)."""
+        cases = {"next-repeat-header": r"GET /next: a header line malformed, or a known header repeated",
+                 "next-long-header": r"GET /next: header lines beyond the caps"}
+        for fault, warning in cases.items():
+            with self.subTest(fault=fault), lrtest.Emulator() as emu:
+                emu.add_fault(fault)
+                status, headers, body = emu.invoke(example_event())
+                self.assertEqual(200, status, body)
+                self.assertEqual("Unhandled", headers.get("x-amz-function-error"), body)
+                self.assertEqual("Runtime.InvalidHeaders", json.loads(body)["errorType"])
+                emu.wait_for_log(warning)
+                st = self.assert_no_crash(emu)
+                self.assertEqual((0, 0, 1, 0), (st["exits"], st["redeliveries"], st["errors"],
+                                                st["rejected_400"]))
+                self.invoke_ok(emu)
 
     def test_garbage_or_missing_deadline_is_logged_and_the_invoke_runs(self):
         cases = {"next-bad-deadline": r"Deadline-Ms is not a plausible epoch-ms value",

@@ -27,6 +27,8 @@ static const struct {
     {"next-omit-request-id", FAULT_NEXT_OMIT_REQUEST_ID, FAULT_SITE_NEXT, false},
     {"next-bad-deadline", FAULT_NEXT_BAD_DEADLINE, FAULT_SITE_NEXT, false},
     {"next-omit-deadline", FAULT_NEXT_OMIT_DEADLINE, FAULT_SITE_NEXT, false},
+    {"next-repeat-header", FAULT_NEXT_REPEAT_HEADER, FAULT_SITE_NEXT, false},
+    {"next-long-header", FAULT_NEXT_LONG_HEADER, FAULT_SITE_NEXT, false},
     {"response-413", FAULT_RESPONSE_413, FAULT_SITE_POST, false},
     {"response-403", FAULT_RESPONSE_403, FAULT_SITE_POST, false},
     {"response-400", FAULT_RESPONSE_400, FAULT_SITE_POST, false},

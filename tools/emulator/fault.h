@@ -16,6 +16,8 @@ enum fault_kind {
     FAULT_NEXT_OMIT_REQUEST_ID,   /* /next: no Lambda-Runtime-Aws-Request-Id header */
     FAULT_NEXT_BAD_DEADLINE,      /* /next: a garbage Lambda-Runtime-Deadline-Ms */
     FAULT_NEXT_OMIT_DEADLINE,     /* /next: no Lambda-Runtime-Deadline-Ms header */
+    FAULT_NEXT_REPEAT_HEADER,     /* /next: Lambda-Runtime-Invoked-Function-Arn twice */
+    FAULT_NEXT_LONG_HEADER,       /* /next: a header line of 20,000 bytes */
     FAULT_RESPONSE_413, /* /response or /error answered 413 (invoke failed as too large) */
     FAULT_RESPONSE_403, /* /response or /error answered 403 (result still recorded) */
     FAULT_RESPONSE_400, /* /response or /error answered 400 (result still recorded) */

@@ -121,6 +121,19 @@ static void add_next_headers(struct MHD_Response *r, const struct delivery *d,
 {
     char deadline[32];
     snprintf(deadline, sizeof(deadline), "%" PRId64, d->deadline_ms);
+    /* Ahead of the request id: a runtime must still learn it to answer the invoke. */
+    if (fault == FAULT_NEXT_REPEAT_HEADER)
+        http_header(r, "Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:repeated");
+    if (fault == FAULT_NEXT_LONG_HEADER) {
+        size_t n = 20000 - strlen("X-Amzn-Padding: \r\n"); /* the line is 20,000 bytes */
+        char *padding = malloc(n + 1);
+        if (!padding)
+            abort(); /* out of memory */
+        memset(padding, 'p', n);
+        padding[n] = '\0';
+        http_header(r, "X-Amzn-Padding", padding); /* copied by libmicrohttpd */
+        free(padding);
+    }
     if (fault != FAULT_NEXT_OMIT_REQUEST_ID)
         http_header(r, HDR_REQUEST_ID, d->request_id);
     if (fault == FAULT_NEXT_BAD_DEADLINE)

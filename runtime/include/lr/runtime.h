@@ -95,10 +95,12 @@ enum lr_status lr_run_concurrency(uint32_t *out) LR_NODISCARD;
  * AWS_LAMBDA_MAX_CONCURRENCY is reported through /init/error as Runtime.ConfigInvalid (returns 1).
  * Status policy on a post: 2xx ok; 413 (the invoke already failed), 400, 403, other statuses and a
  * lost connection are logged and the loop goes on with /next; 500 ends the loop. A failed /next is
- * retried (see struct lr_run_options); an event above LR_MAX_EVENT_BYTES is answered with an error
- * of type Runtime.EventTooLarge when its request id is known.
- * Returns only on a fatal condition (missing or invalid AWS_LAMBDA_RUNTIME_API, Runtime API 500,
- * repeated failure of /next), with the exit status the process should use (1). */
+ * retried (see struct lr_run_options); an invoke whose request id is known but which cannot be
+ * used is answered with an error: Runtime.EventTooLarge for an event above LR_MAX_EVENT_BYTES,
+ * Runtime.InvalidHeaders for a header line that is malformed, repeated or beyond the caps.
+ * Returns 0 after SIGTERM with several workers; otherwise only on a fatal condition (missing or
+ * invalid AWS_LAMBDA_RUNTIME_API, Runtime API 500, repeated failure of /next, an init error
+ * reported), with the exit status the process should use (1). */
 int lr_run_handler(lr_handler_fn handler, void *user_data);
 
 /* Tuning of lr_run_handler_with_options(); the defaults (LR_RUN_OPTIONS_DEFAULT) suit Lambda. */
@@ -106,8 +108,8 @@ struct lr_run_options {
     /* Consecutive failed GET /next (transport error, protocol error, unexpected status other than
      * 500) tolerated before the loop gives up and returns non-zero; 0 means the default (5). */
     unsigned next_max_attempts;
-    /* Pause before the first retry, doubled after each further failure up to the maximum; the
-     * defaults (25 ms, 1000 ms) give up within about 0.4 s when the Runtime API is gone. */
+    /* Pause before the first retry, doubled after each further failure up to the maximum; 0 means
+     * the default (25 ms, 1000 ms: giving up within about 0.4 s when the Runtime API is gone). */
     unsigned next_backoff_initial_ms;
     unsigned next_backoff_max_ms;
 };
@@ -145,9 +147,9 @@ void lr_client_set_stop(struct lr_client *client, bool (*should_stop)(void));
  * views valid until the next lr_client_next() or lr_client_destroy(); the environment is not
  * touched (lr_run_handler() exports _X_AMZN_TRACE_ID itself). A missing or garbage Deadline-Ms does not fail the call: deadline_ms is then
  * now + AWS_LAMBDA_FUNCTION_TIMEOUT seconds when that is set, else now + 900 s (Lambda's maximum),
- * and a warning is logged. On LR_E_TOO_LARGE (event above LR_MAX_EVENT_BYTES) only req->request_id
- * is set, when a valid one was received, so the caller can report the failure; on other errors
- * *req is zeroed. Transport failures are NOT retried here; lr_run_handler() retries them. */
+ * and a warning is logged. On LR_E_TOO_LARGE (event above LR_MAX_EVENT_BYTES) and LR_E_PROTOCOL (a
+ * header line malformed, repeated or beyond the header caps) only req->request_id is set, when a
+ * valid one was received, so the caller can report the failure; on other errors *req is zeroed. Transport failures are NOT retried here; lr_run_handler() retries them. */
 enum lr_status lr_client_next(struct lr_client *client,
                               struct lr_invocation_request *req) LR_NODISCARD;
 

@@ -27,9 +27,10 @@
 struct lr_client {
     CURL *curl; /* the one easy handle */
     char base_url[sizeof("http://") + ENDPOINT_MAX + sizeof(API_PREFIX)];
-    struct lr_buf body;        /* /next event body, capped at LR_MAX_EVENT_BYTES */
-    struct lr_headers headers; /* /next headers */
-    enum lr_status header_error;
+    struct lr_buf body;          /* /next event body, capped at LR_MAX_EVENT_BYTES */
+    struct lr_headers headers;   /* /next headers */
+    enum lr_status header_error; /* the first bad header line of this /next answer */
+    size_t header_bytes;         /* every header byte of it, bad lines included */
     bool body_too_large;
     int64_t fallback_timeout_ms;
     bool (*should_stop)(void); /* lr_client_set_stop(); NULL: never give up a /next */
@@ -169,8 +170,14 @@ static size_t on_next_header(char *line, size_t size, size_t n, void *userdata)
     size_t len = size * n; /* size is always 1 for headers */
     c->answer_started = true;
     enum lr_status st = lr_headers_parse_line(&c->headers, line, len);
-    if (st != LR_OK) {
+    if (st != LR_OK && c->header_error == LR_OK)
         c->header_error = st;
+    /* A bad line is noted and the answer read on, so that the request id is known wherever it
+     * stands and the invoke can be answered; only the total cap, which bounds what is read, stops
+     * the transfer. */
+    c->header_bytes += len;
+    if (c->header_bytes > LR_HEADERS_MAX_TOTAL) {
+        c->header_error = LR_E_TOO_LARGE;
         return 0; /* aborts the transfer */
     }
     return len;
@@ -228,8 +235,12 @@ static enum lr_status next_outcome(struct lr_client *c, enum lr_status transport
     if (c->last_rc == CURLE_ABORTED_BY_CALLBACK && c->header_error == LR_OK && !c->body_too_large)
         return LR_E_CANCELLED;
     if (c->header_error != LR_OK) {
-        lr_log(LR_LOG_WARN, "GET /next: bad header: %s", lr_status_str(c->header_error));
-        return c->header_error;
+        lr_log(LR_LOG_WARN, "GET /next: %s",
+               c->header_error == LR_E_TOO_LARGE
+                   ? "header lines beyond the caps (16 KiB a line, 64 KiB in all)"
+                   : "a header line malformed, or a known header repeated or holding control "
+                     "bytes");
+        return LR_E_PROTOCOL;
     }
     if (c->body_too_large || c->last_rc == CURLE_FILESIZE_EXCEEDED) {
         lr_log(LR_LOG_ERROR, "GET /next: event larger than %zu bytes", LR_MAX_EVENT_BYTES);
@@ -259,6 +270,7 @@ enum lr_status lr_client_next(struct lr_client *client, struct lr_invocation_req
     lr_buf_reset(&c->body);
     lr_headers_reset(&c->headers);
     c->header_error = LR_OK;
+    c->header_bytes = 0;
     c->body_too_large = false;
     c->answer_started = false;
 
@@ -283,9 +295,10 @@ enum lr_status lr_client_next(struct lr_client *client, struct lr_invocation_req
     enum lr_status st = next_outcome(c, transport, code);
     if (st == LR_OK) {
         fill_request(c, req);
-    } else if (st == LR_E_TOO_LARGE && lr_headers_check(&c->headers) == LR_OK) {
-        req->request_id =
-            lr_headers_get(&c->headers, LR_HDR_REQUEST_ID); /* so it can be reported */
+    } else if ((st == LR_E_TOO_LARGE || c->header_error != LR_OK) &&
+               lr_headers_check(&c->headers) == LR_OK) {
+        /* An invoke we cannot use but can name: the caller answers it with an error. */
+        req->request_id = lr_headers_get(&c->headers, LR_HDR_REQUEST_ID);
     }
     return st;
 }

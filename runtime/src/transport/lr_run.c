@@ -50,20 +50,29 @@ static struct lr_run_options effective_options(const struct lr_run_options *o)
     if (o == NULL)
         return d;
     d.next_max_attempts = o->next_max_attempts ? o->next_max_attempts : d.next_max_attempts;
-    d.next_backoff_initial_ms = o->next_backoff_initial_ms;
-    d.next_backoff_max_ms = o->next_backoff_max_ms;
+    d.next_backoff_max_ms = o->next_backoff_max_ms ? o->next_backoff_max_ms : d.next_backoff_max_ms;
+    d.next_backoff_initial_ms =
+        o->next_backoff_initial_ms ? o->next_backoff_initial_ms : d.next_backoff_initial_ms;
+    if (d.next_backoff_initial_ms > d.next_backoff_max_ms)
+        d.next_backoff_initial_ms = d.next_backoff_max_ms;
     return d;
 }
 
-/* An event we could not accept (too large) but whose request id we know is reported as that
- * invoke's error, so the caller gets an answer instead of a timeout. */
-static void report_unreadable_event(struct lr_client *c, const struct lr_invocation_request *req)
+/* An invoke we could not accept (an event too large, headers we cannot read) but whose request id we
+ * know is answered with an error, so the caller gets one instead of a timeout. */
+static void report_unreadable_event(struct lr_client *c, const struct lr_invocation_request *req,
+                                    enum lr_status why)
 {
     struct lr_invocation_response err =
-        lr_response_failure("The event exceeds the runtime's size limit.", "Runtime.EventTooLarge");
+        why == LR_E_TOO_LARGE
+            ? lr_response_failure("The event exceeds the runtime's size limit.",
+                                  "Runtime.EventTooLarge")
+            : lr_response_failure("The invoke's headers could not be read: a line malformed or "
+                                  "too long, or a known header repeated.",
+                                  "Runtime.InvalidHeaders");
     enum lr_status st = lr_client_post(c, req, &err);
     if (st != LR_OK)
-        lr_log(LR_LOG_ERROR, "could not report the oversized event: %s", lr_status_str(st));
+        lr_log(LR_LOG_ERROR, "could not report the unreadable invoke: %s", lr_status_str(st));
     lr_response_clean_up(&err);
 }
 
@@ -81,8 +90,8 @@ static enum lr_status next_with_retries(struct lr_client *c, struct lr_invocatio
                    "GET /next: Runtime API reported a container error (500); exiting");
             return st;
         }
-        if (st == LR_E_TOO_LARGE && req->request_id.len > 0) {
-            report_unreadable_event(c, req); /* that invoke is answered: not a failure of /next */
+        if ((st == LR_E_TOO_LARGE || st == LR_E_PROTOCOL) && req->request_id.len > 0) {
+            report_unreadable_event(c, req, st); /* answered: not a failure of /next */
             failures = 0;
             backoff = o->next_backoff_initial_ms;
             continue;
