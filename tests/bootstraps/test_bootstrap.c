@@ -9,6 +9,7 @@
  *   crash           exit(LR_TB_EXIT_CODE, default 3), or raise LR_TB_SIGNAL when set
  *   sleep           sleep LR_TB_SLEEP_MS (or the event's "ms") milliseconds, then echo
  *   big             answer a JSON string of LR_TB_BIG_BYTES (or the event's "bytes") bytes
+ *   stack           use 3 MiB of the stack (a handler with large locals), then echo
  *   fixed           (LR_TB_MODE only) answer {"batchItemFailures":[]} without reading the event:
  *                   the run loop alone, the floor of bench/concurrency_bench.py at any concurrency
  */
@@ -128,6 +129,19 @@ static struct lr_invocation_response trace(void)
     return lr_response_success(v, strlen(v), "text/plain");
 }
 
+/* Touches every page of a 3 MiB local array: more than a thread gets by default with a small
+ * RLIMIT_STACK or with musl, less than the main thread's 8 MiB on Lambda. */
+static __attribute__((noinline)) unsigned use_stack(void)
+{
+    volatile unsigned char big[3u << 20];
+    for (size_t i = 0; i < sizeof(big); i += 4096)
+        big[i] = (unsigned char)i;
+    unsigned sum = 0;
+    for (size_t i = 0; i < sizeof(big); i += 4096)
+        sum += big[i];
+    return sum;
+}
+
 static struct lr_invocation_response run_mode(const char *mode, const cJSON *event,
                                               const struct lr_invocation_request *req)
 {
@@ -143,6 +157,8 @@ static struct lr_invocation_response run_mode(const char *mode, const cJSON *eve
         return crash();
     if (strcmp(mode, "big") == 0)
         return big(event_long(event, "bytes", env_long("LR_TB_BIG_BYTES", 7 * 1024 * 1024)));
+    if (strcmp(mode, "stack") == 0 && use_stack() == 1) /* never 1: keeps the call */
+        return lr_response_failure("impossible sum", "Test.Stack");
     if (strcmp(mode, "sleep") == 0)
         sleep_ms(event_long(event, "ms", env_long("LR_TB_SLEEP_MS", 1000)));
     return lr_response_success(req->payload.ptr, req->payload.len, "application/json");

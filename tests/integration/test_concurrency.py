@@ -155,6 +155,19 @@ class RequestTest(unittest.TestCase):
             self.assertIn(doc["worker"], (0, 1))
             self.assertNotIn("_X_AMZN_TRACE_ID", doc["env"])
 
+    def test_a_worker_has_the_stack_of_the_main_thread_on_lambda(self):
+        """A handler with 3 MiB of locals runs on a worker as it does with one worker on Lambda
+        (8 MiB). RLIMIT_STACK is cut to 1 MiB here, which glibc takes as a thread's default stack
+        (musl, which the packaged bootstrap uses, gives 128 KiB): the workers must not depend on it."""
+        env = {"AWS_LAMBDA_MAX_CONCURRENCY": "2", "LR_TB_MODE": "stack"}
+        small_stack = ["-c", 'ulimit -s 1024 && exec "$0"', lrtest.helper_bootstrap_path()]
+        with lrtest.Emulator(bootstrap="/bin/sh", bootstrap_args=small_stack, env=env) as emu:
+            results = fire(emu, [(b'{"n":%d}' % j, {}) for j in range(4)])
+            self.assertEqual([(200, b'{"n":%d}' % j) for j in range(4)],
+                             [(status, body) for status, _, body in results])
+            st = emu.stats()
+            self.assertEqual((0, 0, 1), (st["crashes"], st["exits"], st["spawns"]))
+
     def test_one_worker_keeps_the_environment_variable(self):
         env = {"AWS_LAMBDA_MAX_CONCURRENCY": "1", "LR_TB_MODE": "trace"}
         with lrtest.Emulator(bootstrap=lrtest.helper_bootstrap_path(), env=env) as emu:

@@ -16,6 +16,7 @@
 
 #define EXIT_FATAL 1
 #define EXIT_STOPPED 0
+#define WORKER_STACK_BYTES ((size_t)8 * 1024 * 1024)
 
 /* Raised by SIGTERM (workers finish what they hold, then stop) or by a worker that met a fatal
  * condition (the others stop too, as the process must end). Lock-free, so the handler may set it. */
@@ -262,10 +263,16 @@ static int run_workers(struct worker *ws, uint32_t count)
             return EXIT_FATAL; /* the endpoint was valid for worker 0: only memory is missing */
         lr_client_set_stop(ws[i].client, stop_requested);
     }
+    /* A handler gets the stack it has with one worker, on the main thread: Lambda's 8 MiB. libc's
+     * default for a thread is far less with musl (128 KiB), which the packaged bootstrap uses. */
+    pthread_attr_t attr;
+    if (pthread_attr_init(&attr) != 0 || pthread_attr_setstacksize(&attr, WORKER_STACK_BYTES) != 0)
+        abort(); /* cannot fail for a valid size, short of memory at start-up */
     uint32_t started = 0;
     for (; started < count; started++)
-        if (pthread_create(&ws[started].thread, NULL, worker_main, &ws[started]) != 0)
+        if (pthread_create(&ws[started].thread, &attr, worker_main, &ws[started]) != 0)
             break;
+    pthread_attr_destroy(&attr);
     if (started < count) {
         lr_log(LR_LOG_FATAL, "could only start %u of %u workers", (unsigned)started,
                (unsigned)count);
