@@ -29,6 +29,20 @@ static void test_append_is_exact_at_the_cap(void **state)
     lr_buf_clean_up(NULL);
 }
 
+static void test_growth_stops_at_the_cap(void **state)
+{
+    (void)state;
+    struct lr_buf b;
+    lr_buf_init(&b, 1000);
+    char bytes[1000];
+    memset(bytes, 'x', sizeof(bytes));
+    assert_int_equal(lr_buf_append(&b, bytes, 600), LR_OK);
+    assert_int_equal(b.alloc, 1001); /* doubling from 512 would give 1024 */
+    assert_int_equal(lr_buf_append(&b, bytes, 400), LR_OK);
+    assert_int_equal(b.alloc, 1001);
+    lr_buf_clean_up(&b);
+}
+
 static void test_put_overflow_is_sticky(void **state)
 {
     (void)state;
@@ -172,6 +186,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_append_is_exact_at_the_cap),
+        cmocka_unit_test(test_growth_stops_at_the_cap),
         cmocka_unit_test(test_put_overflow_is_sticky),
         cmocka_unit_test(test_take_of_an_empty_buffer_is_an_empty_string),
         cmocka_unit_test(test_json_string_styles),

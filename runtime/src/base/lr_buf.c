@@ -26,6 +26,8 @@ char *lr_buf_reserve(struct lr_buf *b, size_t n)
         size_t alloc = b->alloc ? b->alloc : 256;
         while (alloc < need)
             alloc = alloc > SIZE_MAX / 2 ? need : alloc * 2;
+        if (b->cap < SIZE_MAX && alloc > b->cap + 1)
+            alloc = b->cap + 1; /* doubling past the cap would hold memory never used */
         char *p = realloc(b->data, alloc);
         if (p == NULL) {
             fputs("lambda-ddb: out of memory\n", stderr);
