@@ -38,8 +38,8 @@ struct scenario {
     size_t n;
     bool invalid[MAX_RECORDS];
     bool fail[MAX_RECORDS];
-    char seq[MAX_RECORDS][32];
-    size_t deadline_at; /* index where the guard stops; n = never */
+    char seq[MAX_RECORDS][64]; /* room for any two numbers, so the compiler sees no truncation */
+    size_t deadline_at;        /* index where the guard stops; n = never */
     enum lr_batch_mode mode;
     enum lr_batch_all_failed policy;
     /* observed */
