@@ -15,11 +15,12 @@ ARG BASE_TAG=al2023.2026.02.27.21
 
 FROM public.ecr.aws/lambda/provided:${BASE_TAG} AS build
 # AL2 ships yum and a cmake 2.8 (cmake3 is the 3.x package); AL2023 ships dnf and cmake 3.x.
-# cJSON is not packaged on Amazon Linux: CMake fetches a pinned, checksum-verified release.
+# cJSON is not packaged on Amazon Linux: CMake fetches a pinned, checksum-verified release. The
+# AWS calls (the sinks) take SHA-256 and HMAC from OpenSSL's libcrypto, which libcurl loads anyway.
 RUN if command -v dnf >/dev/null 2>&1; then \
-      dnf install -y gcc make cmake libcurl-devel zlib-devel tar gzip zip && dnf clean all; \
+      dnf install -y gcc make cmake libcurl-devel zlib-devel openssl-devel tar gzip zip && dnf clean all; \
     else \
-      yum install -y gcc make cmake3 libcurl-devel zlib-devel tar gzip zip && yum clean all && \
+      yum install -y gcc make cmake3 libcurl-devel zlib-devel openssl-devel tar gzip zip && yum clean all && \
       ln -sf /usr/bin/cmake3 /usr/local/bin/cmake; \
     fi
 WORKDIR /src
@@ -27,6 +28,7 @@ COPY CMakeLists.txt ./
 COPY cmake/ cmake/
 COPY runtime/ runtime/
 COPY handler/ handler/
+COPY tools/aws_call/ tools/aws_call/
 RUN cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DLR_BUILD_EMULATOR=OFF \
       -DLR_BUILD_EXAMPLES=OFF -DLR_BUILD_BENCH=OFF -DLR_BUILD_FUZZERS=OFF \
  && cmake --build build --target bootstrap -j"$(nproc)" \

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 import unittest
 
 import lrtest
@@ -157,6 +158,51 @@ def check_final_stage(stage, problems):
         problems.append("final stage is not FROM the %s base image" % LAMBDA_BASE)
 
 
+def stage_body(text, name):
+    """The instructions of the stage called name."""
+    body, current = [], None
+    for no, kw, rest in instructions(text):
+        if kw == "FROM":
+            current = (re.search(r"\sAS\s+(\S+)$", rest, re.I) or [None, None])[1]
+        elif current == name:
+            body.append((no, kw, rest))
+    return body
+
+
+def copied_sources(body):
+    """(source, destination) of each COPY from the build context in a stage."""
+    out = []
+    for _, kw, rest in body:
+        words = rest.split()
+        if kw == "COPY" and not any(w.startswith("--from=") for w in words):
+            out += [(src.rstrip("/"), words[-1]) for src in words[:-1] if not src.startswith("--")]
+    return out
+
+
+def needed_subdirs(cmake_text, off):
+    """The add_subdirectory() folders of a CMakeLists.txt that a configure with the options in off
+    turned OFF reads: those at the top level, and those inside if(OPTION) blocks not in off."""
+    needed, guard = [], None
+    for line in cmake_text.splitlines():
+        line = line.split("#", 1)[0].strip()
+        m = re.match(r"if\((\w+)\)$", line)
+        if m:
+            guard = m.group(1)
+        elif line.startswith("endif("):
+            guard = None
+        else:
+            m = re.match(r"add_subdirectory\(([\w/.-]+)", line)
+            if m and guard not in off:
+                needed.append(m.group(1))
+    return needed
+
+
+def missing_subdirs(copied, cmake_text, off):
+    """The folders a configure reads that no COPY source is or holds."""
+    return [d for d in needed_subdirs(cmake_text, off)
+            if not any(d == src or d.startswith(src + "/") for src in copied)]
+
+
 class DockerfileLint(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -193,6 +239,50 @@ class DockerfileLint(unittest.TestCase):
         for path in ("runtime/src", "handler/main.c", "CMakeLists.txt", "cmake"):
             self.assertFalse(ignored(path, patterns), path)
 
+    def build_command(self):
+        run = [rest for _, kw, rest in stage_body(self.text, "build") if kw == "RUN" and "cmake -S" in rest]
+        self.assertEqual(len(run), 1, "one RUN of the build stage configures and builds")
+        return run[0]
+
+    def test_build_stage_copies_every_folder_its_configure_reads(self):
+        with open(os.path.join(SRC, "CMakeLists.txt")) as f:
+            cmake_text = f.read()
+        off = set(re.findall(r"-D(\w+)=OFF", self.build_command()))
+        copied = [src for src, _ in copied_sources(stage_body(self.text, "build"))]
+        self.assertEqual(missing_subdirs(copied, cmake_text, off), [])
+
+    def test_build_stage_builds_the_bootstrap_from_what_it_copies(self):
+        """The build stage's configure and build, run here (Debian, not Amazon Linux) on a tree that
+        holds only what the stage copies: a folder the build reads but the image lacks fails it."""
+        with tempfile.TemporaryDirectory() as tmp:
+            for src, dest in copied_sources(stage_body(self.text, "build")):
+                target = os.path.join(tmp, dest)
+                if os.path.isdir(os.path.join(SRC, src)):
+                    shutil.copytree(os.path.join(SRC, src), target, dirs_exist_ok=True)
+                else:
+                    shutil.copy(os.path.join(SRC, src), target if dest.endswith("/") else target)
+            steps = [c.strip() for c in self.build_command().split("&&")][:2]
+            self.assertTrue(steps[0].startswith("cmake -S") and steps[1].startswith("cmake --build"), steps)
+            steps[1] = steps[1].replace('"$(nproc)"', "2")
+            for step in steps:
+                proc = subprocess.run(step, shell=True, cwd=tmp, capture_output=True, text=True)
+                self.assertEqual(proc.returncode, 0, "%s\n%s" % (step, (proc.stdout + proc.stderr)[-4000:]))
+            self.assertTrue(os.access(os.path.join(tmp, "build", "handler", "bootstrap"), os.X_OK))
+
+    def test_package_dockerfile_copies_every_folder_the_static_build_reads(self):
+        """packaging/Dockerfile runs scripts/package, whose inner build configures this project with
+        the options packaging/CMakeLists.txt passes (and BUILD_TESTING=OFF)."""
+        with open(os.path.join(SRC, "packaging", "Dockerfile")) as f:
+            body = stage_body(f.read(), "build")
+        with open(os.path.join(SRC, "packaging", "CMakeLists.txt")) as f:
+            off = set(re.findall(r"-D(\w+)=OFF", f.read()))
+        with open(os.path.join(SRC, "CMakeLists.txt")) as f:
+            cmake_text = f.read()
+        self.assertIn("BUILD_TESTING", off)
+        copied = [src for src, _ in copied_sources(body)]
+        self.assertIn("scripts", copied)
+        self.assertEqual(missing_subdirs(copied, cmake_text, off), [])
+
     @unittest.skipUnless(shutil.which("hadolint"), "hadolint is not installed (not packaged for Debian 12)")
     def test_hadolint(self):
         proc = subprocess.run(["hadolint", os.path.join(SRC, "Dockerfile")], capture_output=True, text=True)
@@ -227,6 +317,13 @@ class LintCatchesMistakes(unittest.TestCase):
         self.assertIn("does not exist", self.problems(self.BUILD + "COPY no-such-dir/ x/\n" + self.GOOD_END))
         self.assertIn("excluded by .dockerignore",
                       self.problems(self.BUILD + "COPY .git/ x/\n" + self.GOOD_END))
+
+    def test_missing_subdirs_sees_a_folder_not_copied(self):
+        cmake_text = ("add_subdirectory(runtime)\nif(LR_X)\n  add_subdirectory(tools/x)\nendif()\n"
+                      "if(LR_Y)\n  add_subdirectory(y)\nendif()\n")
+        self.assertEqual(missing_subdirs(["runtime", "tools"], cmake_text, {"LR_Y"}), [])
+        self.assertEqual(missing_subdirs(["runtime"], cmake_text, {"LR_Y"}), ["tools/x"])
+        self.assertEqual(missing_subdirs(["runtime"], cmake_text, set()), ["tools/x", "y"])
 
     def test_final_stage_needs_bootstrap_and_cmd(self):
         self.assertIn("does not put bootstrap", self.problems(self.BUILD + self.GOOD_END.replace(
