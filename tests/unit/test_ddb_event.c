@@ -226,10 +226,14 @@ static void test_record_errors(void **state)
         check_record_error(i, json, (size_t)(head + n), 1, LR_E_NOT_JSON,
                            (size_t)head + cases[i].at, cases[i].message, "123");
     }
-    /* Nesting past the scanner's limit inside a record, after its SequenceNumber and before it; a
-     * string with brackets and an escaped quote inside the skipped part. The top object, Records, the
-     * record and "dynamodb" are levels 1-4, so container k is level 5 + k: k = 252 is level 257. */
-    for (int seq_first = 0; seq_first < 2; seq_first++) {
+    /* Nesting past the scanner's limit inside a record, after its SequenceNumber and before it; in
+     * the skipped part, a string with brackets and an escaped quote, or text that is not JSON: a
+     * scalar run into a string or a container (the validator and the parser must find the same
+     * end). The top object, Records, the record and "dynamodb" are levels 1-4, so container k is
+     * level 5 + k: k = 252 is level 257. */
+    static const char *const inner[] = {"\"]}\\\"[\"", "1\"a]b\"", "null[]\"]\"", "2{}"};
+    for (int c = 0; c < 8; c++) {
+        int seq_first = c % 2;
         size_t depth = 300, len = 0, deep_at = 0;
         char *json = malloc(300 + depth * 6);
         assert_non_null(json);
@@ -240,12 +244,12 @@ static void test_record_errors(void **state)
                 deep_at = len;
             len += (size_t)sprintf(json + len, "%s", k % 2 ? "{\"a\":" : "[");
         }
-        len += (size_t)sprintf(json + len, "\"]}\\\"[\"");
+        len += (size_t)sprintf(json + len, "%s", inner[c / 2]);
         for (size_t k = depth; k-- > 0;)
             json[len++] = k % 2 ? '}' : ']';
         len += (size_t)sprintf(json + len, "%s}},%s]}",
                                seq_first ? "" : ",\"SequenceNumber\":\"77\"", good);
-        check_record_error(10 + (size_t)seq_first, json, len, 1, LR_E_TOO_DEEP, deep_at,
+        check_record_error(10 + (size_t)c, json, len, 1, LR_E_TOO_DEEP, deep_at,
                            "JSON nested too deep", "77");
         free(json);
     }

@@ -378,8 +378,18 @@ static void walk_records(struct walk *w, const char *json, size_t len)
         w->deferred.v = (struct deferred_rec *)(void *)lr_buf_reserve(&w->deferred.mem, bytes);
     }
     struct ddb_record rec;
-    while (!w->stop && ddb_reader_next(&reader, &rec))
+    size_t read = 0;
+    while (!w->stop && ddb_reader_next(&reader, &rec)) {
+        read++;
         walk_record(w, &rec);
+    }
+    /* Every record validated is handed out; should one ever not be, the batch is not answered as
+     * if the rest did not exist: the whole invoke fails and Lambda retries it. */
+    if (!w->stop && read < reader.count)
+        fail_invoke(w, LR_E_INVALID_EVENT,
+                    "only %zu of the event's %zu records could be read; failing the invoke so "
+                    "Lambda retries it",
+                    read, reader.count);
     ddb_reader_clean_up(&reader);
 }
 

@@ -15,7 +15,11 @@ void ddb_json_read_scalar(struct ddb_json *j, size_t *start, size_t *end)
         j->pos += 8;
     while (j->pos < j->len) {
         char c = j->s[j->pos];
-        if (c == ',' || c == '}' || c == ']' || ddb_json_is_ws((unsigned char)c))
+        /* Valid JSON ends a scalar with one of the first three or whitespace. The rest also end it
+         * in text the validator skipped without checking (nesting past its limit), so that
+         * ddb_json_skip() finds the end the validator found: a record's end, and the next one. */
+        if (c == ',' || c == '}' || c == ']' || ddb_json_is_ws((unsigned char)c) || c == '"' ||
+            c == '{' || c == '[' || c == ':')
             break;
         j->pos++;
     }
