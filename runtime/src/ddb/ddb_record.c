@@ -118,9 +118,8 @@ static bool parse_seconds(const char *t, size_t len, struct ddb_timestamp *ts)
     size_t n = 0, i = 0;
     long point = 0, exp = 0; /* the decimal point sits after `point` digits of d */
     bool dot = false;
-    if (t[0] == '-')
-        return false;
-    for (; i < len && t[i] != 'e' && t[i] != 'E'; i++) {
+    bool minus = t[0] == '-'; /* only a zero may carry it: -0 and -0.0 are valid JSON zeros */
+    for (i = minus; i < len && t[i] != 'e' && t[i] != 'E'; i++) {
         if (t[i] == '.') {
             dot = true;
         } else if (n == 0 && t[i] == '0') {
@@ -131,6 +130,8 @@ static bool parse_seconds(const char *t, size_t len, struct ddb_timestamp *ts)
             point += !dot;
         }
     }
+    if (minus && n != 0)
+        return false;
     bool neg_exp = false;
     if (i < len) { /* exponent: [eE][+-]?digits */
         i++;
