@@ -443,10 +443,12 @@ def reply(status, body, content_type="application/x-amz-json-1.0", extra=(), len
 class FakeAWS:
     """A loopback HTTP/1.1 server (TLS when context is given) answering request n (0-based) as
     script(n) says: ("send", bytes[, close_after]), ("hang",) or ("reset",) (an RST, no answer). requests lists (request line, headers, body); connections counts accepted connections;
-    handshake_reset makes every connection end with an RST right after the ClientHello."""
+    handshake_reset makes every connection end with an RST right after the ClientHello;
+    handshake_stalls makes that many first connections read the ClientHello and never answer it."""
 
-    def __init__(self, script, context=None, handshake_reset=False):
+    def __init__(self, script, context=None, handshake_reset=False, handshake_stalls=0):
         self.script, self.context, self.handshake_reset = script, context, handshake_reset
+        self.handshake_stalls = handshake_stalls
         self.requests, self.connections = [], 0
         self.lock = threading.Lock()
         self.sock = socket.socket()
@@ -468,6 +470,10 @@ class FakeAWS:
             with self.lock:
                 self.connections += 1
                 self._open.append(conn)
+                stall = self.connections <= self.handshake_stalls
+            if stall:
+                conn.recv(4096)  # the ClientHello; the socket stays open until close()
+                continue
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     @staticmethod

@@ -189,6 +189,16 @@ class BadAnswers(unittest.TestCase):
             self.assertGreater(call["us"], 900000)
         self.assertIn("giving up", res.out)
 
+    def test_stalled_handshake_is_retried_when_the_deadline_leaves_time(self):
+        """The connect timeout (which covers the TLS handshake) ends the attempt long before a
+        deadline that is nearer than the attempt timeout: there is time to try again."""
+        connect_ms = 5000 if lrtest.valgrind() else 500  # the second handshake must fit in it
+        server = self.serve(OK_JSON, context=self.pki.server_context(self.pki.good), handshake_stalls=1)
+        res = self.call(server, *FAST, "--deadline-ms", str(20 * connect_ms),
+                        "--connect-timeout-ms", str(connect_ms), SSL_CERT_FILE=self.pki.ca)
+        self.assertEqual((res.status, res.last["attempts"], server.connections), ("LR_OK", 2, 2), res.out)
+        self.assertLess(res.last["us"], 10000 * connect_ms)
+
     def test_no_attempt_without_time_left(self):
         server = self.serve(OK_JSON)
         res = self.call(server, "--deadline-ms", "400")  # less than the 500 ms margin

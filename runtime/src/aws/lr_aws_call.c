@@ -358,20 +358,20 @@ static enum lr_status call(struct lr_aws_client *c, const struct request *r, int
         return st;
     for (;;) {
         long timeout = (long)c->s.attempt_timeout_ms;
-        bool cut = false; /* the deadline, not the setting, bounds this attempt */
         if (deadline_ms > 0) {
             int64_t left = deadline_ms - (int64_t)c->s.deadline_margin_ms - lr_clock_now_ms();
             if (left < MIN_ATTEMPT_MS)
                 return give_up(r, resp, st);
             if (left < timeout)
-                timeout = (long)left, cut = true;
+                timeout = (long)left; /* the deadline, not the setting, bounds this attempt */
         }
         long connect =
             (long)c->s.connect_timeout_ms < timeout ? (long)c->s.connect_timeout_ms : timeout;
         resp->attempts++;
+        /* A timeout is retried like any transient failure when time is left (the connect timeout
+         * ends an attempt long before the deadline); after an attempt the deadline cut, the wait
+         * below no longer fits and the call gives up. */
         st = attempt(e, r, timeout, connect, resp, c->s.max_response_bytes);
-        if (st == LR_E_AWS_TIMEOUT && cut)
-            return give_up(r, resp, st);
         if (!lr_aws_retry_is_retryable(st, resp->http_status, resp->error_code) ||
             resp->attempts >= c->s.max_attempts)
             return st;
