@@ -4,6 +4,7 @@ follow the standard mode and stop before the deadline; the keep-alive connection
 re-opened when the server dropped it; what is sent (headers, signature) is what the protocol wants;
 no secret ever reaches the output (awstest.check_output on every run)."""
 
+import json
 import os
 import tempfile
 import time
@@ -106,6 +107,28 @@ class BadAnswers(unittest.TestCase):
         self.assertNotIn("x-amz-target", server.requests[0][1])
         self.assertEqual(self.call(server, service="sns", op="-", body=form).status, "LR_OK")
         self.assertEqual(self.call(server, service="sns", op="-", body=form).status, "LR_E_AWS_BAD_RESPONSE")
+
+    def test_a_signature_mismatch_message_keeps_its_first_line_only(self):
+        """AWS's answer to a signature mismatch goes on with the canonical request it computed, which
+        holds the session token: none of it may reach the message (check_output looks for the token)."""
+        first = "The request signature we calculated does not match the signature you provided."
+        canonical = ("The Canonical String for this request should have been\n'POST\n/\n\n"
+                     "host:127.0.0.1\nx-amz-security-token:%s\n'" % awstest.TOKEN)
+        json_err = json.dumps({"__type": "InvalidSignatureException",
+                               "message": first + "\n\n" + canonical.replace("\n", "\r\n")})
+        xml_err = ("<ErrorResponse><Error><Type>Sender</Type><Code>SignatureDoesNotMatch</Code><Message>%s"
+                   "</Message></Error></ErrorResponse>")
+        answers = [reply("403 Forbidden", json_err),
+                   reply("403 Forbidden", xml_err % (first + "\r\n\r\n" + canonical), "text/xml"),
+                   reply("403 Forbidden", xml_err % (first + "&#10;&#10;" + canonical.replace("\n", "&#10;")),
+                         "text/xml")]
+        server = self.serve(lambda n: ("send", answers[n]))
+        form = "Action=PublishBatch&Version=2010-03-31&TopicArn=x"
+        for i, (service, op, body) in enumerate([("dynamodb", "PutItem", ITEM), ("sns", "-", form),
+                                                 ("sns", "-", form)]):
+            with self.subTest(answer=i):
+                res = self.call(server, service=service, op=op, body=body)
+                self.assertEqual((res.status, res.last["message"]), ("LR_E_AWS_SERVICE", first))
 
     def test_reset_during_tls_handshake(self):
         server = self.serve(None, handshake_reset=True)

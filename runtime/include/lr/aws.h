@@ -78,7 +78,7 @@ struct lr_aws_response {
     long http_status;        /* of the last attempt; 0 when no answer was received */
     unsigned attempts;       /* attempts made */
     char error_code[128];    /* AWS error code ("ThrottlingException"), or "" */
-    char error_message[512]; /* its message, printable ASCII only (others become '?'), or "" */
+    char error_message[512]; /* its message's first line, printable ASCII (others: '?'), or "" */
     struct lr_buf body;      /* the last answer's body, owned by the response */
     struct cJSON *json; /* JSON protocols, 2xx: the parsed body (cJSON tree owned by the response,
                                 valid until the next call or clean-up); else NULL */

@@ -17,6 +17,18 @@ static void copy_printable(char *dst, size_t cap, const char *src, size_t n)
     dst[i] = '\0';
 }
 
+/* An error message: its first line only. A signature mismatch answer goes on, after a blank line,
+ * with the canonical request AWS computed, x-amz-security-token and all, which must reach no log
+ * line; an XML answer may write that line break as a character reference. */
+static void copy_message(char *dst, size_t cap, const char *src, size_t n)
+{
+    size_t line = 0;
+    while (line < n && src[line] != '\0' && src[line] != '\n' && src[line] != '\r' &&
+           !(src[line] == '&' && n - line >= 2 && src[line + 1] == '#'))
+        line++;
+    copy_printable(dst, cap, src, line);
+}
+
 /* "com.amazonaws.dynamodb.v20120810#ThrottlingException" and "ThrottlingException:http://..." both
  * mean "ThrottlingException". */
 static void set_code(struct lr_aws_response *resp, const char *code, size_t n)
@@ -56,7 +68,7 @@ static void xml_error(struct lr_aws_response *resp)
         set_code(resp, code, n);
     const char *msg = xml_text(&resp->body, "Message", &n);
     if (msg != NULL)
-        copy_printable(resp->error_message, sizeof(resp->error_message), msg, n);
+        copy_message(resp->error_message, sizeof(resp->error_message), msg, n);
 }
 
 static const char *json_string(const cJSON *obj, const char *a, const char *b)
@@ -77,7 +89,7 @@ static void json_error(struct lr_aws_response *resp, const char *error_type)
     if (code != NULL)
         set_code(resp, code, strlen(code));
     if (msg != NULL)
-        copy_printable(resp->error_message, sizeof(resp->error_message), msg, strlen(msg));
+        copy_message(resp->error_message, sizeof(resp->error_message), msg, strlen(msg));
     cJSON_Delete(doc);
 }
 
