@@ -185,7 +185,11 @@ static bool parse_table_target(struct handler_config *cfg, const char *v, char *
         if (!res || strncmp(res, "table/", 6) != 0 || !table_name_ok(res + 6, strlen(res + 6)))
             return bad(msg, cap, "LR_SINK_TARGET", v,
                        "a table ARN, arn:<partition>:dynamodb:<region>:<account>:table/<name>");
-        memcpy(cfg->sink_table, res + 6, strlen(res + 6) + 1);
+        if (strlen(v) >= sizeof(cfg->sink_table))
+            return bad(msg, cap, "LR_SINK_TARGET", v, "a table ARN of at most 1023 bytes");
+        /* As given: a table of another account (resource-based policy) is named by its ARN, while
+         * a bare name is read as the caller's own table. */
+        memcpy(cfg->sink_table, v, strlen(v) + 1);
     } else if (table_name_ok(v, strlen(v))) {
         memcpy(cfg->sink_table, v, strlen(v) + 1);
     } else {

@@ -51,7 +51,7 @@ struct handler_config {
     bool emf;
     char emf_namespace[LR_EMF_MAX_NAMESPACE + 1];
     enum handler_sink sink;
-    char sink_table[256]; /* dynamodb: the target's name (LR_SINK_TARGET, or the name in its ARN) */
+    char sink_table[1024];  /* dynamodb: the target's name or ARN (LR_SINK_TARGET as given) */
     char sink_target[1024]; /* sqs, sns, eventbridge: LR_SINK_TARGET as given */
     char sink_region[64];   /* the region of a target ARN or queue URL; "" for AWS_REGION */
     bool sink_fifo;         /* a FIFO queue or topic (its name ends in ".fifo") */

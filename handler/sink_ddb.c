@@ -84,6 +84,8 @@ static size_t unprocessed(struct sink_ddb *s, size_t *live, size_t n)
 {
     const cJSON *all = cJSON_GetObjectItemCaseSensitive(s->core.resp.json, "UnprocessedItems");
     const cJSON *mine = cJSON_GetObjectItemCaseSensitive(all, s->table);
+    if (!cJSON_IsObject(all)) /* DynamoDB always answers it, {} when all was written */
+        return n;
     if (cJSON_GetArraySize(all) == 0)
         return 0;
     if (!cJSON_IsArray(mine) || cJSON_GetArraySize(all) != 1)

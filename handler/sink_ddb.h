@@ -37,14 +37,14 @@ struct sink_ddb_pending {
 
 struct sink_ddb {
     struct sink_core core;
-    char table[256];
+    char table[1024]; /* a name or an ARN */
     struct sink_ddb_slot slots[SINK_DDB_MAX_KEYS];
     size_t n_slots;
     struct lr_buf pending; /* sink_ddb_pending: records of the request being filled */
     struct lr_buf scratch; /* the record at hand's key, then its write request */
 };
 
-/* Sets s up for table (a name) in region ("" for AWS_REGION / AWS_DEFAULT_REGION). Calls stop
+/* Sets s up for table (a name or ARN) in region ("" for AWS_REGION / AWS_DEFAULT_REGION). Calls stop
  * call_margin_ms before each invoke's deadline. LR_E_CONFIG with msg filled when the AWS settings
  * are unusable; release s with sink_ddb_clean_up() either way. */
 enum lr_status sink_ddb_init(struct sink_ddb *s, const char *table, const char *region,

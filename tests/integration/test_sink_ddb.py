@@ -220,6 +220,31 @@ class SinkDynamoDBTest(awstest.BatchRunner, unittest.TestCase):
         self.assertEqual(scan(eu, DST), [key])
         self.assertEqual(scan(self.ddb, DST), [])
 
+    def test_a_target_arn_of_another_account_is_not_a_table_of_ours(self):
+        """The ARN goes out as given: a bare name would be read as the caller's own table of that
+        name (here one exists), and the changes would land there, reported written."""
+        create_table(self.ddb, DST)
+        key = {"pk": {"S": "a"}, "sk": {"N": "1"}}
+        arn = "arn:aws:dynamodb:us-east-1:999999999999:table/" + DST
+        env = self.env(LR_SINK_TARGET=arn, LR_BATCH_MODE="continue", AWS_MAX_ATTEMPTS="1")
+        bodies, _, logs = self.run_batches([[record(0, "INSERT", key, key)]], env)
+        self.assertEqual(bodies, [items("100")], logs)
+        self.assertIn("ResourceNotFoundException", logs)
+        self.assertEqual(scan(self.ddb, DST), [])
+
+    def test_an_answer_without_unprocessed_items_is_not_taken_as_written(self):
+        """DynamoDB always answers UnprocessedItems ({} when all was written). A 200 without it (a
+        misrouted endpoint, say; moto never gives one, so this suite's own server does) proves
+        nothing landed: the writes are sent again, then reported failed."""
+        server = awstest.FakeAWS(lambda n: ("send", awstest.reply("200 OK", "{}")))
+        self.addCleanup(server.close)
+        key = {"pk": {"S": "a"}, "sk": {"N": "1"}}
+        env = self.env(AWS_ENDPOINT_URL_DYNAMODB=server.url, LR_BATCH_MODE="continue")
+        bodies, _, logs = self.run_batches([[record(0, "INSERT", key, key)]], env)
+        self.assertEqual(bodies, [items("100")], logs)
+        self.assertRegex(logs, r"record failed: UnprocessedItems after \d+ BatchWriteItem calls")
+        self.assertGreater(len(server.requests), 1)
+
     def test_bad_settings_are_init_errors_naming_them(self):
         cases = [({"LR_SINK": "kafka"}, "LR_SINK"),
                  ({"LR_SINK_TARGET": ""}, "LR_SINK_TARGET"),
