@@ -120,6 +120,8 @@ class Stack:
             return all(self.holds(x) for x in arg)
         if fn == "Fn::Or":
             return any(self.holds(x) for x in arg)
+        if fn == "Fn::Contains":  # parameter values are strings to the Rules
+            return str(self.resolve(arg[1])) in [str(v) for v in self.resolve(arg[0])]
         if fn == "Condition":
             return self.holds(self.conditions[arg])
         raise ValueError("condition function not handled here: %s" % fn)
@@ -245,6 +247,7 @@ NEED_ONE = ("Sink=dynamodb, sqs, sns or eventbridge needs either SinkTarget (a t
 LOG_ONLY = "SinkTarget and CreateSinkTarget=true apply only to Sink=dynamodb, sqs, sns or eventbridge."
 FIFO_ONLY = ("SinkFifo=true applies only with CreateSinkTarget=true and Sink=sqs or sns (a given "
              "SinkTarget is FIFO when its name ends in .fifo).")
+RECORD_AGE = "MaximumRecordAgeInSeconds is -1 (no limit) or 60 to 604800: Lambda refuses 0 to 59."
 
 
 class SinkChecks:
@@ -496,6 +499,12 @@ class SinkChecks:
         for values, broken in cases:
             self.assertEqual([" ".join(x.split()) for x in self.variant(**values)[1].broken_rules()],
                              broken, values)
+
+    def test_rules_refuse_a_record_age_lambda_refuses(self):
+        for age, broken in (("-1", []), ("0", [RECORD_AGE]), ("59", [RECORD_AGE]), ("60", []),
+                            ("3600", []), ("604800", [])):
+            self.assertEqual([" ".join(x.split()) for x in
+                              self.variant(MaximumRecordAgeInSeconds=age)[1].broken_rules()], broken, age)
 
 
 @unittest.skipIf(cfn_lint_command() is None, "cfn-lint is not installed")
@@ -761,6 +770,16 @@ class SamTemplate(TracingChecks, SinkChecks, unittest.TestCase):
 
     def test_build_method_is_makefile(self):
         self.assertEqual(self.metadata["BuildMethod"], "makefile")
+
+    def test_it_lacks_only_what_docs_deploy_md_lists(self):
+        cfn, sam = load(CFN), load(SAM)
+        self.assertEqual(sorted(set(cfn["Parameters"]) - set(sam["Parameters"])),
+                         ["AlarmTopicArn", "BisectBatchOnFunctionError", "CodeS3Bucket", "CodeS3Key",
+                          "DeadlineMarginMs", "EventSourceMapping", "Handler"])
+        self.assertEqual(sorted(set(cfn["Outputs"]) - set(sam["Outputs"])),
+                         ["oEventSourceMappingId", "oFailureQueueArn", "oFunctionArn"])
+        self.assertFalse(set(sam["Parameters"]) - set(cfn["Parameters"]))
+        self.assertFalse(set(sam["Outputs"]) - set(cfn["Outputs"]))
 
     def test_transform_yields_the_application(self):
         # With the defaults; the targets CreateSinkTarget=true makes are in SinkChecks.
