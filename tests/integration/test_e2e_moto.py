@@ -114,10 +114,14 @@ class EndToEndOnMoto(unittest.TestCase):
         return path
 
     @classmethod
-    def script(cls, name, *args, endpoint=None):
-        proc = subprocess.run([os.path.join(SRC, "scripts", name), "--endpoint-url", endpoint or cls.endpoint,
+    def run_script(cls, name, *args, endpoint=None):
+        return subprocess.run([os.path.join(SRC, "scripts", name), "--endpoint-url", endpoint or cls.endpoint,
                                "--region", REGION] + list(args),
                               env=cls.env, capture_output=True, text=True, timeout=300)
+
+    @classmethod
+    def script(cls, name, *args, endpoint=None):
+        proc = cls.run_script(name, *args, endpoint=endpoint)
         if proc.returncode != 0:
             raise AssertionError("scripts/%s failed (%d):\n%s\n%s"
                                  % (name, proc.returncode, proc.stdout, proc.stderr))
@@ -685,6 +689,23 @@ class EndToEndOnMoto(unittest.TestCase):
                                             '{"batchItemFailures":[{"itemIdentifier":"222"}]}'])
         self.assertEqual(len(re.findall(r"^START RequestId:", logs, re.M)), 1)
         self.assertEqual([m for m in re.findall(r"sequenceNumber=(\d+)", logs)], ["111", "222", "222", "333"])
+
+    def test_invoke_script_exits_1_when_the_function_failed(self):
+        with lrtest.Emulator() as emu, tempfile.NamedTemporaryFile(suffix=".json") as event:
+            event.write(b"not a stream event")
+            event.flush()
+            proc = self.run_script("invoke", "--function", "function", event.name,
+                                   endpoint="http://" + emu.invoke_address)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        lines = proc.stdout.splitlines()
+        self.assertEqual(lines[0], "StatusCode=200 FunctionError=Unhandled")
+        self.assertEqual(json.loads(lines[1])["errorType"], "Function.InvalidEvent")
+
+    def test_outputs_of_a_missing_stack_print_nothing_and_fail(self):
+        proc = self.run_script("outputs", "--stack-name", "No-Such-Stack")
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertEqual(proc.stdout, "")  # eval "$(scripts/outputs)" sets no empty variable
+        self.assertIn("No-Such-Stack", proc.stderr)
 
     def test_parameter_variants_then_teardown(self):
         stack = "DynamoDB-Streams-Variant"

@@ -60,6 +60,17 @@ class HelpFromAnotherFolder(unittest.TestCase):
             self.assertEqual(os.listdir(cwd), [])
 
 
+class OptionWithoutValue(unittest.TestCase):
+    def test_an_option_missing_its_value_is_named(self):
+        for name in ("deploy", "outputs", "invoke", "logs", "put-demo-items", "teardown"):
+            with self.subTest(script=name):
+                proc = subprocess.run([os.path.join(SRC, "scripts", name), "--stack-name"],
+                                      capture_output=True, text=True, timeout=30)
+                self.assertNotEqual(proc.returncode, 0)
+                self.assertIn("--stack-name needs a value", proc.stderr)
+                self.assertEqual(proc.stdout, "")
+
+
 @unittest.skipIf(test_e2e_moto.missing_tools(), "not installed: %s" % ", ".join(test_e2e_moto.missing_tools()))
 class ScriptsOnMoto(unittest.TestCase):
     @classmethod
