@@ -1,5 +1,5 @@
-/* Response constructors (success copies or takes the body; failure renders the Lambda error
- * document) and the status names. */
+/* Response constructors: success copies or takes the body; failure renders the Lambda error
+ * document. */
 #include "transport/lr_response.h"
 
 #include <stdio.h>
