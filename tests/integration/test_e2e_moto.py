@@ -23,6 +23,7 @@ object's repr, not the bus's name, so the templates take the name with GetAtt Na
 """
 
 import ast
+import io
 import json
 import os
 import re
@@ -962,7 +963,9 @@ class ReplayRules(unittest.TestCase):
         for body in (b'{"batchItemFailures":[{"itemIdentifier":""}]}',
                      b'{"batchItemFailures":[{"itemIdentifier":null}]}',
                      b'{"batchItemFailures":[{"itemIdentifier":"42"}]}',
-                     b'{"batchItemFailures":[{"id":"1000"}]}', b"not json", b"[1]"):
+                     b'{"batchItemFailures":[{"id":"1000"}]}', b"not json", b"[1]",
+                     b'{"batchItemFailures":5}', b'{"batchItemFailures":true}',
+                     b'{"batchItemFailures":{"itemIdentifier":"1000"}}'):
             self.assertEqual(self.check(None, body), (0, "error"), body)
         self.assertEqual(self.check("Unhandled", b'{"batchItemFailures":[]}'), (0, "error"))
 
@@ -996,6 +999,44 @@ class ReplayRules(unittest.TestCase):
         self.assertEqual(len(rp.batches(small)), 3)
         big = [{"dynamodb": {"SequenceNumber": str(i), "pad": "x" * (4 * 1024 * 1024)}} for i in range(2)]
         self.assertEqual(len(rp.batches(big)), 1)  # two 4 MB records exceed the 6 MB event
+
+    def test_a_retry_holds_only_the_failed_batch_from_its_checkpoint(self):
+        """The function is a stand-in here (deliver() replaced): what is checked is which records each
+        retry carries. Records 1-4, batches of 2, one retry: [1,2] fails at 2, the retry [2] fails at
+        2 again and 2 is discarded; 3 was never part of a failed batch, so it is delivered fresh."""
+        class Args:
+            batch_size, max_retries, bisect_on_error, json = 2, 1, False, True
+        rp = self.r.Replayer(Args(), "http://unused", io.StringIO())
+        sent = []
+
+        def deliver(shard_id, batch, attempt):
+            seqs = [self.r.sequence_number(r) for r in batch]
+            sent.append((seqs, attempt))
+            return (seqs.index("2"), None) if "2" in seqs else (None, None)
+        rp.deliver = deliver
+        self.assertFalse(rp.deliver_all("s", [{"dynamodb": {"SequenceNumber": str(i)}} for i in range(1, 5)]))
+        self.assertEqual(sent, [(["1", "2"], 0), (["2"], 1), (["3", "4"], 0)])
+        self.assertEqual((rp.discarded, rp.delivered_ok), (["2"], 3))
+
+    def test_a_closed_shard_is_read_to_its_end_past_empty_reads(self):
+        """GetRecords may answer empty pages before the records of a closed shard (a stand-in for
+        the stream here: moto answers no such pages); an open shard stops after --idle-polls."""
+        class Streams:
+            def __init__(self, end):
+                self.pages, self.end = [[], [], [], [{"dynamodb": {"SequenceNumber": "7"}}], []], end
+
+            def get_shard_iterator(self, **kw):
+                return {"ShardIterator": "it"}
+
+            def get_records(self, **kw):
+                page = self.pages.pop(0)
+                return {"Records": page, "NextShardIterator": "it" if self.pages or not self.end else None}
+        closed = {"ShardId": "s", "SequenceNumberRange": {"StartingSequenceNumber": "1",
+                                                          "EndingSequenceNumber": "9"}}
+        reader = self.r.StreamReader(Streams(True), "arn", "TRIM_HORIZON", 10, 2, 0)
+        self.assertEqual(list(reader.records(closed)), [[{"dynamodb": {"SequenceNumber": "7"}}]])
+        reader = self.r.StreamReader(Streams(False), "arn", "TRIM_HORIZON", 10, 2, 0)
+        self.assertEqual(list(reader.records({"ShardId": "s"})), [])
 
 
 if __name__ == "__main__":

@@ -530,12 +530,12 @@ class WindowRules(unittest.TestCase):
                 return {"Records": self.pages.pop(0) if self.pages else [], "NextShardIterator": "it"}
         streams = Streams()
         reader = self.r.StreamReader(streams, "arn", "TRIM_HORIZON", 10, 1, 0)
-        pages = list(reader.records("s", hold=lambda: streams.reads < 4))
+        pages = list(reader.records({"ShardId": "s"}, hold=lambda: streams.reads < 4))
         self.assertEqual(pages, [[{"dynamodb": {"SequenceNumber": "7"}}]])
         self.assertEqual(streams.reads, 4)
         streams = Streams()
         reader = self.r.StreamReader(streams, "arn", "TRIM_HORIZON", 10, 1, 0)
-        self.assertEqual(list(reader.records("s", hold=lambda: False)), [])
+        self.assertEqual(list(reader.records({"ShardId": "s"}, hold=lambda: False)), [])
         self.assertEqual(streams.reads, 1)
 
     def test_usage(self):

@@ -170,14 +170,18 @@ class StreamReader:
             if not start:
                 return parent_first(shards)
 
-    def records(self, shard_id, hold=None):
-        """Yields lists of records of one shard until it is closed or --idle-polls reads were empty.
-        While hold() is true an open shard that is caught up is read on (a tumbling window that has
-        not ended yet can still get records)."""
+    def records(self, shard, hold=None):
+        """Yields lists of records of one shard (a DescribeStream entry). A closed shard is read to
+        its end, however many reads come back empty on the way (GetRecords may need several to
+        reach records); an open one until --idle-polls reads were empty. While hold() is true an
+        open shard that is caught up is read on (a tumbling window that has not ended yet can still
+        get records)."""
+        shard_id = shard["ShardId"]
+        closed = "EndingSequenceNumber" in shard.get("SequenceNumberRange", {})
         it = self.streams.get_shard_iterator(StreamArn=self.stream_arn, ShardId=shard_id,
                                              ShardIteratorType=self.starting_position)["ShardIterator"]
         idle = 0
-        more = lambda: idle < self.idle_polls or (hold is not None and hold())
+        more = lambda: closed or idle < self.idle_polls or (hold is not None and hold())
         while it and more():
             page = self.streams.get_records(ShardIterator=it, Limit=min(self.batch_size, 1000))
             it = page.get("NextShardIterator")
@@ -262,6 +266,8 @@ def checkpoint(function_error, body, batch):
     failures = resp.get("batchItemFailures")
     if not failures:
         return None, "ok"
+    if not isinstance(failures, list):  # 5, true, {"x":1}: not an answer Lambda can read
+        return 0, "error"
     index = {sequence_number(r): i for i, r in enumerate(batch)}
     ids = [f.get("itemIdentifier") if isinstance(f, dict) else None for f in failures]
     if any(not isinstance(i, str) or i not in index for i in ids):
@@ -353,37 +359,42 @@ class Replayer:
             work.insert(0, (records[at:], attempt + 1))
 
     def run_shard(self, shard_id, pages):
-        pending, attempt = [], 0
+        pending = []
         for page in pages:
             pending += [lambda_record(r, self.args.stream_arn) for r in page]
             while len(pending) >= self.args.batch_size:
-                pending, attempt = self.step(shard_id, pending, attempt)
+                pending = self.step(shard_id, pending)
         while pending:
-            pending, attempt = self.step(shard_id, pending, attempt)
+            pending = self.step(shard_id, pending)
 
-    def step(self, shard_id, pending, attempt):
-        """Delivers one batch from the head of pending; returns what is left and the next attempt."""
+    def step(self, shard_id, pending):
+        """Delivers one batch from the head of pending until each of its records is delivered or
+        discarded; returns the rest of pending. A retry holds the failed batch's records from its
+        checkpoint and no others, so that a record is discarded only after it was retried."""
         batch = self.batches(pending)
-        at, error = self.deliver(shard_id, batch, attempt)
-        if at is None:
-            self.delivered_ok += len(batch)
-            return pending[len(batch):], 0
-        if error and self.args.bisect_on_error and len(batch) > 1:
-            self.bisect(shard_id, batch, attempt)
-            return pending[len(batch):], 0
-        self.delivered_ok += at
-        if attempt >= self.args.max_retries:
-            self.discard(shard_id, batch[at:], attempt)
-            return pending[len(batch):], 0
-        return pending[at:], attempt + 1
+        rest, attempt = batch, 0
+        while rest:
+            at, error = self.deliver(shard_id, rest, attempt)
+            if at is None:
+                self.delivered_ok += len(rest)
+                break
+            if error and self.args.bisect_on_error and len(rest) > 1:
+                self.bisect(shard_id, rest, attempt)
+                break
+            self.delivered_ok += at
+            if attempt >= self.args.max_retries:
+                self.discard(shard_id, rest[at:], attempt)
+                break
+            rest, attempt = rest[at:], attempt + 1
+        return pending[len(batch):]
 
     def deliver_all(self, shard_id, records):
         """Delivers records (in the event format) in batches from the first one, as run_shard does;
         returns True when none of them was discarded."""
         before = len(self.discarded)
-        pending, attempt = list(records), 0
+        pending = list(records)
         while pending:
-            pending, attempt = self.step(shard_id, pending, attempt)
+            pending = self.step(shard_id, pending)
         return len(self.discarded) == before
 
     def summary(self):
@@ -795,9 +806,11 @@ class Redriver:
     def run(self):
         seen, idle = set(), 0
         while idle < self.args.idle_polls:
+            # Long polling: a short poll asks only some of the queue's servers, and two empty ones
+            # would end the run with messages still in the queue.
             resp = self.sqs.receive_message(QueueUrl=self.args.redrive_queue, MaxNumberOfMessages=1,
                                             VisibilityTimeout=self.args.visibility_timeout,
-                                            WaitTimeSeconds=0)
+                                            WaitTimeSeconds=1)
             # A message seen before is one kept earlier whose visibility timeout ran out: not again.
             fresh = [m for m in resp.get("Messages", []) if m["MessageId"] not in seen]
             if not fresh:
@@ -1017,14 +1030,14 @@ def run(args, url):
     if args.tumbling_window is None:
         replayer = Replayer(args, url, sys.stdout)
         for shard in reader.shards():
-            replayer.run_shard(shard["ShardId"], reader.records(shard["ShardId"]))
+            replayer.run_shard(shard["ShardId"], reader.records(shard))
         replayer.summary()
         return 1 if replayer.discarded else 0
     if args.write_events:
         os.makedirs(args.write_events, exist_ok=True)
     replayer = WindowReplayer(args, url, sys.stdout)
     for shard in reader.shards():
-        replayer.run_shard(shard["ShardId"], reader.records(shard["ShardId"], hold=replayer.holding))
+        replayer.run_shard(shard["ShardId"], reader.records(shard, hold=replayer.holding))
     replayer.summary()
     return 1 if replayer.discarded or replayer.final_failed else 0
 
