@@ -106,6 +106,21 @@ static void a_warning_writes_what_was_held_first(void **state)
     assert_string_equal(read_now(), "");
 }
 
+/* A handler's printf() after a held line comes out after it, not before. */
+static void a_printf_after_a_held_line_follows_it(void **state)
+{
+    (void)state;
+    lr_log_set_request_id(RID, strlen(RID));
+    lr_log(LR_LOG_INFO, "first");
+    fputs("printed\n", g_out); /* stays in stdio's buffer */
+    lr_log(LR_LOG_INFO, "third");
+    lr_log_flush();
+    const char *out = read_now();
+    const char *a = strstr(out, "first"), *b = strstr(out, "printed"), *c = strstr(out, "third");
+    assert_true(a && b && c);
+    assert_true(a < b && b < c);
+}
+
 static void a_new_millisecond_writes_the_held_lines(void **state)
 {
     (void)state;
@@ -175,6 +190,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(info_lines_of_an_invoke_wait_for_the_flush, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_warning_writes_what_was_held_first, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_printf_after_a_held_line_follows_it, setup, teardown),
         cmocka_unit_test_setup_teardown(a_new_millisecond_writes_the_held_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(outside_an_invoke_lines_go_out_at_once, setup, teardown),
         cmocka_unit_test_setup_teardown(clearing_the_request_id_writes_the_held_lines, setup,

@@ -122,7 +122,8 @@ enum lr_status lr_log_raw_json_line(const char *json, size_t len);
 
 /* Writes the lines the calling thread holds (inside an invoke, INFO lines of one millisecond are held
  * and written together) and flushes the output stream. The run loop calls it before posting each
- * response and at exit(); call it before anything that may block for long. */
+ * response and at exit(); call it before anything that may block for long: held lines wait for the
+ * thread's next line or flush, and a SIGKILL (Lambda's timeout) takes them with it. */
 void lr_log_flush(void);
 
 /* For a fatal-signal handler: writes what the calling thread holds, with no lock, no allocation and

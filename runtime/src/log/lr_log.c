@@ -507,14 +507,17 @@ static void render_line(struct lr_buf *b, enum lr_log_level level, const char *m
         free(pieces);
 }
 
-/* Writes bytes[0..len) as one write(2) where the stream has a descriptor, after what stdio still
- * holds of it (a handler's printf), all under the stream's lock: concurrent workers' lines never
- * interleave, and a line over the pipe's atomic size is not split by another writer either. */
-static void write_whole(const char *bytes, size_t len)
+/* Writes bytes[0..len) as one write(2) where the stream has a descriptor, all under the stream's
+ * lock: concurrent workers' lines never interleave, and a line over the pipe's atomic size is not
+ * split by another writer either. What stdio holds of the stream (a handler's printf) goes out before
+ * the bytes, or after them when they are held lines: those were held while stdio was empty, so what
+ * it holds now came after them. */
+static void write_whole(const char *bytes, size_t len, bool held)
 {
     FILE *out = log_out();
     flockfile(out);
-    fflush(out);
+    if (!held)
+        fflush(out);
     int fd = fileno(out);
     while (fd >= 0 && len > 0) {
         ssize_t n = write(fd, bytes, len);
@@ -541,7 +544,10 @@ static void write_whole(const char *bytes, size_t len)
  * before posting the response, the sinks before every AWS call, and exit() through atexit. So every
  * line is out before its invoke's answer, and while an invoke keeps logging no line waits past its
  * millisecond. A fatal signal writes the crashing thread's lines (lr_log_crash_flush()); what a
- * crash can still lose is a SIGKILL's current millisecond, or another worker's.
+ * crash can still lose is another worker's held lines, and a SIGKILL the lines of the last
+ * millisecond in which the thread logged, however long ago, if nothing wrote them since: a handler
+ * that logs and then blocks until Lambda's timeout kills it loses those unless it calls
+ * lr_log_flush() before blocking, as the sinks do before every AWS call.
  * Outside an invoke, on a stream without a descriptor (memory streams) and while the stream's stdio
  * buffer holds a handler's printf() output (order kept), lines are written at once, as before. */
 
@@ -549,7 +555,7 @@ static void flush_pending(void)
 {
     if (t_pending.data == NULL)
         return;
-    write_whole(t_pending.data, t_pending.len);
+    write_whole(t_pending.data, t_pending.len, true);
     free(t_pending.data); /* nothing is kept between invokes, nor when a thread ends */
     t_pending.data = NULL;
     t_pending.len = 0;
@@ -580,7 +586,7 @@ static void emit(enum lr_log_level level, const char *bytes, size_t len, int64_t
         (!hold || t_pending.len + len > PENDING_MAX || t_pending.ms != ms))
         flush_pending();
     if (!hold) {
-        write_whole(bytes, len);
+        write_whole(bytes, len, false);
         return;
     }
     if (t_pending.data == NULL) {
