@@ -253,6 +253,11 @@ int handler_main(handler_customise_fn customise)
             return lr_report_init_error(msg, "Runtime.ConfigInvalid");
         }
     }
+    /* Lambda's log-level filter reads a JSON line without "level" as INFO, and EMF has none. */
+    if (hs[0].batch.emf_namespace && !lr_log_enabled(LR_LOG_INFO))
+        lr_log(LR_LOG_WARN, "the log level is above INFO: Lambda drops the EMF metrics lines, which "
+                            "it reads as INFO; set the function's ApplicationLogLevel to INFO to "
+                            "keep the metrics, or LR_EMF=off");
     int rc = lr_run_handler(invoke_on_worker, hs);
     clean_up_all(hs, n);
     return rc;

@@ -171,8 +171,15 @@ class HandlerLogsTest(unittest.TestCase):
         body, logs = self.run_invoke(event(["a", "b"]), env)
         lines = handler_lines(logs)
         self.assertEqual(self.record_lines(lines), [])
-        self.assertEqual([l["level"] for l in lines if "level" in l], ["WARN", "WARN"])
+        # At start-up (no request id): Lambda's filter would drop the metrics lines, which it reads
+        # as INFO; then the invoke's failure and summary.
+        warned = [l for l in lines if "level" in l]
+        self.assertEqual([l["level"] for l in warned], ["WARN", "WARN", "WARN"])
+        self.assertIn("Lambda drops the EMF metrics lines", warned[0]["message"])
+        self.assertNotIn("requestId", warned[0])
         self.assertEqual(len(self.emf_lines(logs)), 1)  # metrics are not subject to the level
+        body, logs = self.run_invoke(event(["a"]), dict(env, LR_EMF="off"))
+        self.assertNotIn("EMF metrics lines", logs)
 
     def test_log_settings_lambda_never_sets_warn_and_fall_back(self):
         # Lambda sets both itself: a value it would never set keeps the default with one WARN, and
