@@ -60,9 +60,15 @@ static bool parse_emf(struct handler_config *cfg, char *msg, size_t cap)
     if (len > LR_EMF_MAX_NAMESPACE || strncmp(ns, "AWS/", 4) == 0)
         return bad(msg, cap, "LR_EMF_NAMESPACE", ns,
                    "1..1024 characters, not starting with the reserved \"AWS/\"");
-    for (size_t i = 0; i < len; i++)
-        if ((unsigned char)ns[i] < 0x20 || (unsigned char)ns[i] == 0x7F)
-            return bad(msg, cap, "LR_EMF_NAMESPACE", ns, "no control characters");
+    /* CloudWatch takes printable ASCII, not starting with ':' (PutMetricData's pattern). */
+    bool blank = true;
+    for (size_t i = 0; i < len; i++) {
+        if ((unsigned char)ns[i] < 0x20 || (unsigned char)ns[i] > 0x7E)
+            return bad(msg, cap, "LR_EMF_NAMESPACE", ns, "printable ASCII characters only");
+        blank = blank && ns[i] == ' ';
+    }
+    if (ns[0] == ':' || blank)
+        return bad(msg, cap, "LR_EMF_NAMESPACE", ns, "not blank, and not starting with ':'");
     memcpy(cfg->emf_namespace, ns, len + 1);
     return true;
 }
@@ -250,6 +256,10 @@ static bool parse_message_limits(struct handler_config *cfg, char *msg, size_t c
     size_t len = strlen(v);
     if (len > 256)
         return bad(msg, cap, "LR_EVENT_SOURCE", v, "at most 256 characters");
+    if (strncmp(v, "aws.", 4) ==
+        0) /* EventBridge refuses each such entry: every record would fail */
+        return bad(msg, cap, "LR_EVENT_SOURCE", v,
+                   "a source not starting with the reserved \"aws.\"");
     for (size_t i = 0; i < len; i++)
         if ((unsigned char)v[i] < 0x20 || (unsigned char)v[i] == 0x7F)
             return bad(msg, cap, "LR_EVENT_SOURCE", v, "no control characters");

@@ -484,14 +484,16 @@ static enum lr_batch_record_status add(struct sink_msg *s, const struct ddb_reco
         return LR_BATCH_RECORD_FAILED;
     struct sink_msg_entry next = {.body = s->scratch};
     describe(s, &next, rec);
-    if (next.size > s->max_bytes) {
+    /* An EventBridge entry must be less than the limit; a message of SQS or SNS may be the limit. */
+    size_t max = s->kind == SINK_MSG_EVENTBRIDGE ? s->max_bytes - 1 : s->max_bytes;
+    if (next.size > max) {
         lr_batch_reason_set(reason,
                             "the message is %zu bytes with its attributes, over the limit "
                             "of %zu (LR_SINK_MAX_BYTES)",
-                            next.size, s->max_bytes);
+                            next.size, max);
         return LR_BATCH_RECORD_FAILED;
     }
-    if (s->n_entries == SINK_MSG_MAX_ENTRIES || s->bytes + next.size > s->max_bytes ||
+    if (s->n_entries == SINK_MSG_MAX_ENTRIES || s->bytes + next.size > max ||
         (group[0] && group_pending(s, group)))
         flush(s);
     if (s->core.ordered && s->core.failed) {

@@ -176,7 +176,9 @@ class HandlerBatchTest(unittest.TestCase):
         bad = [("LR_BATCH_MODE", "Ordered"), ("LR_ALL_FAILED", "raise"),
                ("LR_DEADLINE_MARGIN_MS", "-5"), ("LR_DEADLINE_MARGIN_MS", "900001"),
                ("LR_LOG_RECORDS", "all"), ("LR_EMF", "yes"), ("LR_EMF_NAMESPACE", "AWS/Lambda"),
-               ("LR_EMF_NAMESPACE", "n" * 1025), ("LR_TEST_FAIL_SEQUENCE_NUMBERS", "111,abc"),
+               ("LR_EMF_NAMESPACE", "n" * 1025), ("LR_EMF_NAMESPACE", "M\u00e9triques"),
+               ("LR_EMF_NAMESPACE", ":ns"), ("LR_EMF_NAMESPACE", "   "),
+               ("LR_TEST_FAIL_SEQUENCE_NUMBERS", "111,abc"),
                ("LR_TEST_FAIL_SEQUENCE_NUMBERS", "111,"), ("LR_TEST_RECORD_DELAY_MS", "1s")]
         for var, value in bad:
             with self.subTest(var=var, value=value[:20]):

@@ -193,6 +193,25 @@ class SinkMessagesTest(awstest.BatchRunner, unittest.TestCase):
         m = emf(logs)[0]
         self.assertEqual((m["SinkRequests"], m["SinkWritesSent"]), (3, 5), logs)  # two ~900-byte messages a call
 
+    def test_an_eventbridge_entry_is_less_than_the_limit(self):
+        """PutEvents wants each entry (Source, DetailType, Detail) under 256 KB, where SQS and SNS take
+        a message of the limit itself: an entry of exactly LR_SINK_MAX_BYTES fails, one byte less is
+        sent. The Detail is the message an SQS sink sends, whose length is measured first."""
+        def batch(pad):
+            return [[record(0, {"pk": {"S": "k"}}, {"pad": {"S": "x" * pad}})]]
+        url, _ = self.queue("measure")
+        bodies, _, logs = self.run_batches(batch(500), self.env("sqs", url))
+        self.assertEqual(bodies, [items()], logs)
+        overhead = len(self.receive(url)[0]["Body"].encode()) - 500
+        self.moto.client("events", *self.key).create_event_bus(Name="limit")
+        env = self.env("eventbridge", "limit", LR_SINK_MAX_BYTES="1024", LR_BATCH_MODE="continue")
+        framing = len("lambda-ddb") + len("INSERT")  # the default Source, the eventName as DetailType
+        bodies, _, logs = self.run_batches(batch(1024 - framing - overhead), env)  # 1024 bytes
+        self.assertEqual(bodies, [items("100")], logs)
+        self.assertIn("the message is 1024 bytes with its attributes, over the limit of 1023", logs)
+        bodies, _, logs = self.run_batches(batch(1023 - framing - overhead), env)
+        self.assertEqual(bodies, [items()], logs)
+
     def test_fifo_a_key_whose_change_failed_sends_nothing_more(self):
         url, _ = self.queue("order.fifo", fifo=True)
         a, b = {"pk": {"S": "a"}}, {"pk": {"S": "b"}}
@@ -280,6 +299,7 @@ class SinkMessagesTest(awstest.BatchRunner, unittest.TestCase):
                  ("sqs", url, {"LR_SINK_MAX_BYTES": "12k"}, "LR_SINK_MAX_BYTES"),
                  ("sqs", url, {"LR_EVENT_SOURCE": "x"}, "LR_EVENT_SOURCE"),
                  ("eventbridge", "bus", {"LR_EVENT_SOURCE": "a\tb"}, "LR_EVENT_SOURCE"),
+                 ("eventbridge", "bus", {"LR_EVENT_SOURCE": "aws.dynamodb"}, "LR_EVENT_SOURCE"),
                  ("dynamodb", "dst", {"LR_SINK_MAX_BYTES": "2048"}, "LR_SINK_MAX_BYTES"),
                  ("sqs", url, {"AWS_REGION": "", "AWS_DEFAULT_REGION": ""}, "LR_SINK_TARGET")]
         for sink, target, extra, var in cases:
