@@ -551,8 +551,8 @@ static void level_and_format_names_parse_exactly_as_lambda_spells_them(void **st
         {"WARN", true, LR_LOG_WARN},
         {"ERROR", true, LR_LOG_ERROR},
         {"FATAL", true, LR_LOG_FATAL},
-        {"debug", false, 0},
-        {"Info", false, 0},
+        {"debug", true, LR_LOG_DEBUG},
+        {"Info", true, LR_LOG_INFO},
         {"WARNING", false, 0},
         {"", false, 0},
         {" INFO", false, 0},
@@ -569,9 +569,11 @@ static void level_and_format_names_parse_exactly_as_lambda_spells_them(void **st
     assert_int_equal(f, LR_LOG_FORMAT_JSON);
     assert_true(lr_log_parse_format("Text", &f));
     assert_int_equal(f, LR_LOG_FORMAT_TEXT);
+    assert_true(lr_log_parse_format("json", &f));
+    assert_int_equal(f, LR_LOG_FORMAT_JSON);
+    assert_true(lr_log_parse_format("TEXT", &f));
+    assert_int_equal(f, LR_LOG_FORMAT_TEXT);
     f = LR_LOG_FORMAT_JSON;
-    assert_false(lr_log_parse_format("json", &f));
-    assert_false(lr_log_parse_format("TEXT", &f));
     assert_false(lr_log_parse_format("yaml", &f));
     assert_false(lr_log_parse_format(NULL, &f));
     assert_int_equal(f, LR_LOG_FORMAT_JSON);
@@ -610,19 +612,19 @@ static void values_lambda_never_sets_warn_and_fall_back(void **state)
     setenv("AWS_LAMBDA_LOG_FORMAT", "XML", 1);
     setenv("AWS_LAMBDA_LOG_LEVEL", "LOUD", 1);
     lr_log_init_from_env();
-    lr_log(LR_LOG_DEBUG, "no"); /* INFO is in force */
-    setenv("AWS_LAMBDA_LOG_FORMAT", "json", 1);
+    lr_log(LR_LOG_DEBUG, "no");                 /* INFO is in force */
+    setenv("AWS_LAMBDA_LOG_FORMAT", "jSoN", 1); /* any case is fine */
     unsetenv("AWS_LAMBDA_LOG_LEVEL");
     lr_log_init_from_env();
+    lr_log(LR_LOG_INFO, "json");
     unsetenv("AWS_LAMBDA_LOG_FORMAT");
-    assert_string_equal(
-        captured(), TS
-        "\tundefined\tWARN\tAWS_LAMBDA_LOG_FORMAT=XML is neither JSON nor Text (case-sensitive); "
-        "using Text\n" TS
-        "\tundefined\tWARN\tAWS_LAMBDA_LOG_LEVEL=LOUD is not one of TRACE, DEBUG, "
-        "INFO, WARN, ERROR, FATAL (case-sensitive); using INFO\n" TS
-        "\tundefined\tWARN\tAWS_LAMBDA_LOG_FORMAT=json is neither JSON nor Text (case-sensitive); "
-        "using Text\n");
+    assert_string_equal(captured(),
+                        TS "\tundefined\tWARN\tAWS_LAMBDA_LOG_FORMAT=XML is neither JSON "
+                           "nor Text; using Text\n" TS
+                           "\tundefined\tWARN\tAWS_LAMBDA_LOG_LEVEL=LOUD is not one of "
+                           "TRACE, DEBUG, INFO, WARN, ERROR, FATAL; using INFO\n"
+                           "{\"timestamp\":\"" TS "\",\"level\":\"INFO\",\"message\":"
+                           "\"json\"}\n");
 }
 
 /* ---- raw JSON lines ---- */

@@ -68,7 +68,7 @@ struct lr_log_field {
 };
 
 /* Reads AWS_LAMBDA_LOG_FORMAT ("JSON" or "Text"; default Text) and AWS_LAMBDA_LOG_LEVEL (TRACE, DEBUG,
- * INFO, WARN, ERROR, FATAL; default INFO), both case-sensitive. Unset or empty means the default; any
+ * INFO, WARN, ERROR, FATAL; default INFO), in any case, as Lambda's runtimes read them. Unset or empty means the default; any
  * other value also means the default and logs one WARN naming the variable, the value and what is used
  * instead. The output stream and line cap stay as they were. lr_run_handler() calls this itself when the
  * log was never configured. */
@@ -82,8 +82,8 @@ bool lr_log_is_configured(void);
 void lr_log_configure(enum lr_log_format format, enum lr_log_level min_level, FILE *out,
                       size_t max_line);
 
-/* Parses a level / format name exactly as Lambda spells it ("INFO", "JSON", "Text"); returns false (and
- * leaves *out) on anything else. */
+/* Parses a level / format name as Lambda spells it ("INFO", "JSON", "Text"), in any case ("json");
+ * returns false (and leaves *out) on anything else. */
 bool lr_log_parse_level(const char *s, enum lr_log_level *out);
 bool lr_log_parse_format(const char *s, enum lr_log_format *out);
 

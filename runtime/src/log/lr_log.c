@@ -7,6 +7,7 @@
 #include <stdio_ext.h> /* __fpending (glibc and musl) */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "base/lr_bytes.h"
@@ -70,7 +71,7 @@ bool lr_log_parse_level(const char *s, enum lr_log_level *out)
     if (s == NULL)
         return false;
     for (size_t i = 0; i < N_LEVELS; i++) {
-        if (strcmp(s, level_names[i]) == 0) {
+        if (strcasecmp(s, level_names[i]) == 0) {
             *out = (enum lr_log_level)i;
             return true;
         }
@@ -82,11 +83,11 @@ bool lr_log_parse_format(const char *s, enum lr_log_format *out)
 {
     if (s == NULL)
         return false;
-    if (strcmp(s, "JSON") == 0) {
+    if (strcasecmp(s, "JSON") == 0) {
         *out = LR_LOG_FORMAT_JSON;
         return true;
     }
-    if (strcmp(s, "Text") == 0) {
+    if (strcasecmp(s, "Text") == 0) {
         *out = LR_LOG_FORMAT_TEXT;
         return true;
     }
@@ -115,13 +116,12 @@ void lr_log_init_from_env(void)
     g_log.min_level = level;
     g_log.configured = true;
     if (!format_ok)
-        lr_log(LR_LOG_WARN,
-               "AWS_LAMBDA_LOG_FORMAT=%s is neither JSON nor Text (case-sensitive); using Text",
+        lr_log(LR_LOG_WARN, "AWS_LAMBDA_LOG_FORMAT=%s is neither JSON nor Text; using Text",
                format_env);
     if (!level_ok)
         lr_log(LR_LOG_WARN,
-               "AWS_LAMBDA_LOG_LEVEL=%s is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL "
-               "(case-sensitive); using INFO",
+               "AWS_LAMBDA_LOG_LEVEL=%s is not one of TRACE, DEBUG, INFO, WARN, ERROR, FATAL; "
+               "using INFO",
                level_env);
 }
 
