@@ -973,8 +973,15 @@ static void test_window_function_state_counts_and_errors(void **state)
     assert_int_equal(x.bytes, 2 * 26);
     lr_batch_result_clean_up(&r);
 
-    /* a state over the limit fails the invoke with its own error, never truncated */
+    /* a state over what Lambda keeps is answered whole (Lambda ends the window early) */
     x = (struct windowed){.write = "", .fill = LR_BATCH_MAX_STATE_BYTES};
+    run_window(&x, "o", "{}", true, LR_OK, &r);
+    assert_int_equal(r.body_len, strlen("{\"batchItemFailures\":[],\"state\":{\"pad\":\"\"}}") +
+                                     LR_BATCH_MAX_STATE_BYTES);
+    lr_batch_result_clean_up(&r);
+
+    /* a state no answer can carry fails the invoke with its own error, never truncated */
+    x = (struct windowed){.write = "", .fill = LR_MAX_RESPONSE_BYTES};
     run_window(&x, "o", "{}", true, LR_E_STATE_TOO_LARGE, &r);
     assert_null(r.body);
     assert_string_equal(lr_batch_error_type(r.status), "Function.StateTooLarge");

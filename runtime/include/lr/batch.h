@@ -25,7 +25,9 @@
  *    out as a whole (a timeout fails the entire batch).
  *  - Tumbling windows: when the event has a window, the response carries "state" (Lambda counts an
  *    answer without it as a failed invoke): the window function's, else the incoming one unchanged,
- *    else {}. A state over LR_BATCH_MAX_STATE_BYTES fails the invoke; it is never truncated.
+ *    else {}. A state over LR_BATCH_MAX_STATE_BYTES is answered as it is, with a WARN: Lambda then
+ *    ends the window early and starts it again with an empty state. Only a state no answer can carry
+ *    (LR_MAX_RESPONSE_BYTES) fails the invoke; a state is never truncated.
  *  - Deferred records (a sink that writes many records per request): the record function answers
  *    LR_BATCH_RECORD_DEFERRED and the settle function decides them later. The layer settles before
  *    it reports any later record's failure and once at the end, so the reported failures stay in
@@ -54,7 +56,7 @@ extern "C" {
 #define LR_BATCH_DEFAULT_DEADLINE_MARGIN_MS 500
 /* Upper bound of a configured margin: Lambda's maximum timeout, 15 minutes. */
 #define LR_BATCH_MAX_DEADLINE_MARGIN_MS ((int64_t)15 * 60 * 1000)
-/* Largest tumbling-window state Lambda keeps per shard (1 MB). */
+/* Largest tumbling-window state Lambda keeps per shard (1 MB); a larger one ends the window early. */
 #define LR_BATCH_MAX_STATE_BYTES ((size_t)1024 * 1024)
 /* Size of the reason buffer a record function may fill. */
 #define LR_BATCH_REASON_MAX 256
@@ -72,7 +74,7 @@ enum lr_batch_all_failed {
 /* Outcome of one batch: LR_OK (body holds the batchItemFailures document), or an invoke error (POST
  * /error): LR_E_INVALID_EVENT, LR_E_NO_SEQUENCE, LR_E_ALL_FAILED, LR_E_CONFIG (a record function
  * aborted), LR_E_TOO_LARGE when the response would pass LR_MAX_RESPONSE_BYTES, or LR_E_STATE_TOO_LARGE
- * (a window state over LR_BATCH_MAX_STATE_BYTES) and a window function's own error. */
+ * (a window state over LR_MAX_RESPONSE_BYTES) and a window function's own error. */
 
 /* Static Lambda error type reported for a status (e.g. "Function.InvalidEvent"); "" for LR_OK.
  * They follow RIE's (Runtime|Function).Reason rule so they survive its normalisation. */
@@ -123,8 +125,8 @@ enum lr_status lr_batch_deferred_fail(struct lr_batch_deferred *deferred, size_t
  * record was decided, unless the batch already is an invoke error. window is the event's (views into
  * it; window->state_json is the state the function returned last time, len 0 when none) and res the
  * counts so far (res->status LR_OK). Write the outgoing state, a JSON object, into state (empty on
- * entry, capped at LR_BATCH_MAX_STATE_BYTES: overflowing it fails the invoke with
- * LR_E_STATE_TOO_LARGE); leaving it empty passes the incoming state on through lr_json_compact()
+ * entry, capped at LR_MAX_RESPONSE_BYTES: overflowing it fails the invoke with LR_E_STATE_TOO_LARGE;
+ * over LR_BATCH_MAX_STATE_BYTES Lambda ends the window early); leaving it empty passes the incoming state on through lr_json_compact()
  * (no blank between tokens, a raw DEL escaped: no raw control byte reaches the answer). Any other
  * status returned fails the invoke. */
 struct lr_batch_result;

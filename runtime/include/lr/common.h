@@ -82,7 +82,7 @@ enum lr_status {
     LR_E_AWS_THROTTLED,    /* a throttling error, still on the last attempt */
     LR_E_AWS_SERVICE,      /* an AWS error answer (code and message in the response) */
     LR_E_DEADLINE, /* gave up: one more attempt would end after the deadline minus the margin */
-    LR_E_STATE_TOO_LARGE, /* a tumbling window's state over LR_BATCH_MAX_STATE_BYTES */
+    LR_E_STATE_TOO_LARGE, /* a tumbling window's state no answer can carry (over 6 MB) */
     LR_E_CANCELLED        /* abandoned on request (a worker stopping on SIGTERM) */
 };
 

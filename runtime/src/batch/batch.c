@@ -428,18 +428,26 @@ static void put_state(struct walk *w)
     if (!w->window.present || w->res->status != LR_OK)
         return;
     struct lr_buf state;
-    lr_buf_init(&state, LR_BATCH_MAX_STATE_BYTES);
+    lr_buf_init(&state, LR_MAX_RESPONSE_BYTES);
     enum lr_status st =
         w->window_fn ? w->window_fn(w->user_data, &w->window, w->res, &state) : LR_OK;
     if (st == LR_OK && state.len == 0 && !state.overflow)
         put_incoming_state(&state, w->window.state_json);
     if (st == LR_OK && state.overflow)
-        fail_invoke(w, LR_E_STATE_TOO_LARGE,
-                    "the tumbling window's state is larger than %zu bytes, what Lambda keeps",
-                    LR_BATCH_MAX_STATE_BYTES);
+        fail_invoke(
+            w, LR_E_STATE_TOO_LARGE,
+            "the tumbling window's state is larger than %zu bytes, what an answer can carry",
+            LR_MAX_RESPONSE_BYTES);
     else if (st != LR_OK)
         fail_invoke(w, st, "the window function failed: %s", lr_status_str(st));
     else {
+        /* Failing the invoke instead would fail every retry the same way and block the shard. */
+        if (state.len > LR_BATCH_MAX_STATE_BYTES)
+            lr_log(
+                LR_LOG_WARN,
+                "the tumbling window's state is %zu bytes, over the %zu Lambda keeps: Lambda ends "
+                "the window early and starts it again with an empty state",
+                state.len, LR_BATCH_MAX_STATE_BYTES);
         lr_buf_put_str(&w->body, ",\"state\":");
         lr_buf_put(&w->body, state.data, state.len);
     }
