@@ -337,19 +337,20 @@ class Replayer:
                       len(records), sequence_number(records[0]), len(a), len(b)))
         return [(a, attempt), (b, attempt)]
 
-    def bisect(self, shard_id, batch, attempt):
-        """BisectBatchOnFunctionError for a batch whose invoke failed: its halves are delivered in
-        order, each until its records are delivered or discarded. A half that fails as a whole is
-        split again (down to one record), a partial failure re-delivers the rest of the half from its
-        checkpoint (a retry), and one record that keeps failing is retried like a batch."""
-        work = self.split(shard_id, batch, attempt)
+    def settle(self, shard_id, batch):
+        """Delivers batch until each of its records is delivered or discarded. A partial failure
+        re-delivers the failed records from the checkpoint and no others (a retry), so a record is
+        discarded only after it was retried; with --bisect-on-error, a batch whose invoke failed is
+        split (down to one record) and its halves are delivered in order (a split is not a retry),
+        and one record that keeps failing is retried like a batch."""
+        work = [(batch, 0)]
         while work:
             records, attempt = work.pop(0)
             at, error = self.deliver(shard_id, records, attempt)
             if at is None:
                 self.delivered_ok += len(records)
                 continue
-            if error and len(records) > 1:
+            if error and self.args.bisect_on_error and len(records) > 1:
                 work[0:0] = self.split(shard_id, records, attempt)
                 continue
             self.delivered_ok += at
@@ -368,24 +369,9 @@ class Replayer:
             pending = self.step(shard_id, pending)
 
     def step(self, shard_id, pending):
-        """Delivers one batch from the head of pending until each of its records is delivered or
-        discarded; returns the rest of pending. A retry holds the failed batch's records from its
-        checkpoint and no others, so that a record is discarded only after it was retried."""
+        """Delivers one batch from the head of pending (see settle()); returns the rest of pending."""
         batch = self.batches(pending)
-        rest, attempt = batch, 0
-        while rest:
-            at, error = self.deliver(shard_id, rest, attempt)
-            if at is None:
-                self.delivered_ok += len(rest)
-                break
-            if error and self.args.bisect_on_error and len(rest) > 1:
-                self.bisect(shard_id, rest, attempt)
-                break
-            self.delivered_ok += at
-            if attempt >= self.args.max_retries:
-                self.discard(shard_id, rest[at:], attempt)
-                break
-            rest, attempt = rest[at:], attempt + 1
+        self.settle(shard_id, batch)
         return pending[len(batch):]
 
     def deliver_all(self, shard_id, records):
