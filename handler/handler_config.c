@@ -256,8 +256,8 @@ static bool parse_message_limits(struct handler_config *cfg, char *msg, size_t c
     size_t len = strlen(v);
     if (len > 256)
         return bad(msg, cap, "LR_EVENT_SOURCE", v, "at most 256 characters");
-    if (strncmp(v, "aws.", 4) ==
-        0) /* EventBridge refuses each such entry: every record would fail */
+    /* EventBridge refuses each entry of a reserved source: every record would fail. */
+    if (strncmp(v, "aws.", 4) == 0)
         return bad(msg, cap, "LR_EVENT_SOURCE", v,
                    "a source not starting with the reserved \"aws.\"");
     for (size_t i = 0; i < len; i++)

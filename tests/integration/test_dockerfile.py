@@ -260,7 +260,7 @@ class DockerfileLint(unittest.TestCase):
                 if os.path.isdir(os.path.join(SRC, src)):
                     shutil.copytree(os.path.join(SRC, src), target, dirs_exist_ok=True)
                 else:
-                    shutil.copy(os.path.join(SRC, src), target if dest.endswith("/") else target)
+                    shutil.copy(os.path.join(SRC, src), target)
             steps = [c.strip() for c in self.build_command().split("&&")][:2]
             self.assertTrue(steps[0].startswith("cmake -S") and steps[1].startswith("cmake --build"), steps)
             steps[1] = steps[1].replace('"$(nproc)"', "2")

@@ -126,9 +126,9 @@ enum lr_status lr_batch_deferred_fail(struct lr_batch_deferred *deferred, size_t
  * it; window->state_json is the state the function returned last time, len 0 when none) and res the
  * counts so far (res->status LR_OK). Write the outgoing state, a JSON object, into state (empty on
  * entry, capped at LR_MAX_RESPONSE_BYTES: overflowing it fails the invoke with LR_E_STATE_TOO_LARGE;
- * over LR_BATCH_MAX_STATE_BYTES Lambda ends the window early); leaving it empty passes the incoming state on through lr_json_compact()
- * (no blank between tokens, a raw DEL escaped: no raw control byte reaches the answer). Any other
- * status returned fails the invoke. */
+ * over LR_BATCH_MAX_STATE_BYTES Lambda ends the window early); leaving it empty passes the incoming
+ * state on through lr_json_compact() (no blank between tokens, a raw DEL escaped: no raw control
+ * byte reaches the answer). Any other status returned fails the invoke. */
 struct lr_batch_result;
 typedef enum lr_status (*lr_batch_window_fn)(void *user_data, const struct ddb_window *window,
                                              const struct lr_batch_result *res,

@@ -68,10 +68,10 @@ struct lr_log_field {
 };
 
 /* Reads AWS_LAMBDA_LOG_FORMAT ("JSON" or "Text"; default Text) and AWS_LAMBDA_LOG_LEVEL (TRACE, DEBUG,
- * INFO, WARN, ERROR, FATAL; default INFO), in any case, as Lambda's runtimes read them. Unset or empty means the default; any
- * other value also means the default and logs one WARN naming the variable, the value and what is used
- * instead. The output stream and line cap stay as they were. lr_run_handler() calls this itself when the
- * log was never configured. */
+ * INFO, WARN, ERROR, FATAL; default INFO), in any case, as Lambda's runtimes read them. Unset or
+ * empty means the default; any other value also means the default and logs one WARN naming the
+ * variable, the value and what is used instead. The output stream and line cap stay as they were.
+ * lr_run_handler() calls this itself when the log was never configured. */
 void lr_log_init_from_env(void);
 
 /* True once lr_log_configure() or lr_log_init_from_env() ran (lr_run_handler() then leaves the

@@ -145,11 +145,13 @@ void lr_client_set_stop(struct lr_client *client, bool (*should_stop)(void));
 
 /* GET /next (no total timeout: the sandbox may be frozen between invokes). On LR_OK fills *req with
  * views valid until the next lr_client_next() or lr_client_destroy(); the environment is not
- * touched (lr_run_handler() exports _X_AMZN_TRACE_ID itself). A missing or garbage Deadline-Ms does not fail the call: deadline_ms is then
- * now + AWS_LAMBDA_FUNCTION_TIMEOUT seconds when that is set, else now + 900 s (Lambda's maximum),
- * and a warning is logged. On LR_E_TOO_LARGE (event above LR_MAX_EVENT_BYTES) and LR_E_PROTOCOL (a
- * header line malformed, repeated or beyond the header caps) only req->request_id is set, when a
- * valid one was received, so the caller can report the failure; on other errors *req is zeroed. Transport failures are NOT retried here; lr_run_handler() retries them. */
+ * touched (lr_run_handler() exports _X_AMZN_TRACE_ID itself). A missing or garbage Deadline-Ms
+ * does not fail the call: deadline_ms is then now + AWS_LAMBDA_FUNCTION_TIMEOUT seconds when that
+ * is set, else now + 900 s (Lambda's maximum), and a warning is logged. On LR_E_TOO_LARGE (event
+ * above LR_MAX_EVENT_BYTES) and LR_E_PROTOCOL (a header line malformed, repeated or beyond the
+ * header caps) only req->request_id is set, when a valid one was received, so the caller can report
+ * the failure; on other errors *req is zeroed. Transport failures are NOT retried here;
+ * lr_run_handler() retries them. */
 enum lr_status lr_client_next(struct lr_client *client,
                               struct lr_invocation_request *req) LR_NODISCARD;
 
